@@ -1,0 +1,25 @@
+// Switching between execution contexts. context.cpp is the only file that touches
+// Boost.Context; it also tells AddressSanitizer about every switch and gives each
+// fiber its own C++ exception state (the "currently caught" list and
+// std::uncaught_exceptions() are per thread in the ABI, but must be per fiber).
+#pragma once
+
+#include <cstddef>
+
+#include "green/detail/core.hpp"
+
+namespace green::detail {
+
+// Prepares `ctx` (whose stack_lo/stack_size are set) to run ctx.entry(ctx) when
+// first switched to. The entry must never return; it ends with exit_context.
+void make_context(FiberContext& ctx) noexcept;
+
+// Suspends `from` (the running context) and resumes `to`. Returns when some
+// context switches back to `from`.
+void switch_context(FiberContext& from, FiberContext& to) noexcept;
+
+// Leaves `from` for good and resumes `to`; `from`'s stack may be released as
+// soon as `to` runs.
+[[noreturn]] void exit_context(FiberContext& from, FiberContext& to) noexcept;
+
+}  // namespace green::detail

@@ -1,0 +1,122 @@
+// The hub: one per OS thread, created on first use. It owns the thread's loop, its
+// ready queue and its stacks, and runs the loop in a fiber of its own.
+//
+// Scheduling: a greenlet that parks hands the CPU straight to the next ready
+// greenlet; it goes to the hub only when none is ready or when the current batch
+// is used up. A batch is max(ready greenlets when it began, kMinBatch) switches,
+// and the hub polls the loop (without blocking) between batches, so I/O and
+// timers are never starved by greenlets that keep each other busy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "detail/loop.hpp"
+#include "detail/stack.hpp"
+#include "green/detail/core.hpp"
+#include "green/detail/time.hpp"
+
+namespace green::detail {
+
+// Lets other threads run a callback in a hub (the thread pool's completions).
+// Shared with the posters, so a post after the hub is gone is refused, not a crash.
+class Inbox {
+public:
+    explicit Inbox(Loop* loop) : loop_(loop) {}
+    // Thread-safe. Returns false when the hub no longer exists.
+    bool post(std::function<void()> fn);
+    // In the hub: runs what was posted.
+    void drain();
+    // In the hub, as it goes away: refuses all later posts.
+    void close() noexcept;
+
+private:
+    std::mutex mutex_;
+    Loop* loop_;
+    std::vector<std::function<void()>> posted_;
+};
+
+class Hub {
+public:
+    // This thread's hub, created on first use; never fails silently (throws).
+    static Hub& current();
+    // This thread's hub if it exists; safe in a signal handler.
+    static Hub* current_if_any() noexcept;
+
+    Hub();
+    ~Hub();
+    Hub(const Hub&) = delete;
+    Hub& operator=(const Hub&) = delete;
+
+    // The running greenlet, or nullptr while the hub's own fiber runs.
+    GreenletCore* running() const noexcept { return running_; }
+    GreenletCore& main_greenlet() noexcept { return *main_; }
+    Loop& loop() noexcept { return loop_; }
+
+    // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
+    void start(GreenletCore& g, std::size_t stack_size);
+    // Queues an unstarted greenlet whose stack is ready (spawn_later's timer).
+    void make_ready(GreenletCore& g) noexcept;
+
+    WakeReason park(double timeout, const char* what, const void* on);
+    void wake(GreenletCore& g, WakeReason reason) noexcept;
+    void yield_now();
+
+    // Ends a greenlet that never ran (killed before it started).
+    void end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) noexcept;
+    // Runs `fn` in the hub after the current loop iteration (rawlink callbacks).
+    void call_soon(std::function<void()> fn);
+    // The inbox other threads post to, created on first use.
+    std::shared_ptr<Inbox> inbox();
+
+    template <class Fn>
+    void for_each_greenlet(Fn&& fn) {
+        all_.for_each(fn);
+    }
+    std::size_t ready_count() const noexcept { return ready_count_; }
+
+    // The context executing now (a greenlet's or the hub's own); for the overflow report.
+    const FiberContext& running_context() const noexcept { return running_ ? running_->ctx : hub_ctx_; }
+
+    // Throws the interruption pending for `g` (kill, Timeout, LoopExit) and clears it.
+    [[noreturn]] static void throw_pending(GreenletCore& g);
+
+    // Minimum switches between two polls of the loop when greenlets stay ready.
+    static constexpr std::size_t kMinBatch = 256;
+
+private:
+    [[noreturn]] static void greenlet_entry(FiberContext& ctx);
+    [[noreturn]] static void hub_entry(FiberContext& ctx);
+    void run();
+    [[noreturn]] void finish(GreenletCore& g) noexcept;
+    void settle(GreenletCore& g) noexcept;
+    void switch_out(GreenletCore& self);
+    void switch_to(FiberContext& from, GreenletCore* next);
+    void reap() noexcept;
+    void push_ready(GreenletCore& g) noexcept;
+    GreenletCore& pop_ready() noexcept;
+    void check_stack(const GreenletCore& g) const noexcept;
+    void ensure_hub_fiber();
+    void on_deadlock() noexcept;
+    void run_callbacks();
+
+    Loop loop_;
+    StackPool stacks_;
+    GreenletCore* running_ = nullptr;
+    GreenletCore* main_ = nullptr;
+    GreenletCore* zombie_ = nullptr;  // finished greenlet whose stack awaits release
+    List<GreenletCore, RunTag> ready_;
+    std::size_t ready_count_ = 0;
+    std::size_t budget_ = 0;
+    List<GreenletCore, AllTag> all_;
+    FiberContext hub_ctx_;
+    Stack hub_stack_;
+    std::vector<std::function<void()>> callbacks_;
+    std::shared_ptr<Inbox> inbox_;
+    std::uint64_t next_id_ = 1;
+};
+
+}  // namespace green::detail

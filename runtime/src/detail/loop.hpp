@@ -1,0 +1,49 @@
+// The hub's event loop (libev underneath; see loop.cpp for what the hub relies on).
+#pragma once
+
+#include <memory>
+
+#include "green/detail/timer_slot.hpp"
+
+struct ev_loop;
+
+namespace green::detail {
+
+class Loop {
+public:
+    Loop();  // throws std::system_error when the kernel gives no epoll instance
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    // Runs due timers and I/O callbacks once, waiting for the next one when `block`
+    // (never when nothing is armed). Returns whether an armed watcher could still
+    // wake someone on this loop.
+    bool run_once(bool block);
+    // Re-reads the clock; timers are relative to this cached time.
+    void update_now() noexcept;
+    double now() const noexcept;
+    // In a forked child: re-creates kernel state (the epoll set) shared with the parent.
+    void after_fork() noexcept;
+
+    // Cross-thread wake-up: after start_async, `fn(arg)` runs in the loop once for
+    // any number of notify_async() calls made from any thread since it last ran.
+    void start_async(void (*fn)(void*), void* arg);
+    void notify_async() noexcept;
+    // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
+    void hold() noexcept;
+    void unhold() noexcept;
+
+    struct ev_loop* raw() const noexcept { return loop_; }
+
+private:
+    struct Async;
+    struct ev_loop* loop_;
+    std::unique_ptr<Async> async_;
+};
+
+void timer_start(Loop& loop, TimerSlot& t, double after, void (*fn)(void*), void* arg) noexcept;
+void timer_stop(Loop& loop, TimerSlot& t) noexcept;
+bool timer_active(const TimerSlot& t) noexcept;
+
+}  // namespace green::detail

@@ -1,0 +1,158 @@
+#include "green/thread_pool.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "detail/env.hpp"
+#include "detail/hub.hpp"
+
+namespace green {
+namespace detail {
+
+ThreadTask::~ThreadTask() = default;
+
+// Called only on the waiting greenlet's thread, so the count needs no atomics.
+void release_task(ThreadTask* t) noexcept {
+    if (--t->refs == 0) delete t;
+}
+
+namespace {
+
+// In the waiting hub: the worker is done with `t`.
+void complete(ThreadTask* t) noexcept {
+    t->done = true;
+    if (GreenletCore* w = t->waiter) w->hub->wake(*w, WakeReason::woken);
+    Hub::current().loop().unhold();
+    release_task(t);
+}
+
+// On a worker: hands `t` back to the hub it came from.
+void send_home(ThreadTask* t) noexcept {
+    auto inbox = std::static_pointer_cast<Inbox>(t->home);
+    bool posted = false;
+    try {
+        posted = inbox->post([t] { complete(t); });
+    } catch (...) {
+    }
+    if (!posted) delete t;  // that hub and its thread are gone; nobody waits any more
+}
+
+}  // namespace
+}  // namespace detail
+
+struct ThreadPool::Impl {
+    explicit Impl(std::size_t n) : maxsize(n) {}
+
+    void worker() {
+        std::unique_lock<std::mutex> lock(mutex);
+        for (;;) {
+            ++idle;
+            ready.wait(lock, [this] { return stopping || !queue.empty(); });
+            --idle;
+            if (queue.empty()) return;  // stopping
+            detail::ThreadTask* t = queue.front();
+            queue.pop_front();
+            lock.unlock();
+            t->run();
+            detail::send_home(t);
+            lock.lock();
+        }
+    }
+
+    void enqueue(detail::ThreadTask* t) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stopping) throw std::logic_error("green: ThreadPool used while it is being destroyed");
+        queue.push_back(t);
+        if (idle == 0 && threads.size() < maxsize) threads.emplace_back([this] { worker(); });
+        ready.notify_one();
+    }
+
+    // Takes `t` back if no worker has started it.
+    bool cancel(detail::ThreadTask* t) {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (auto it = queue.begin(); it != queue.end(); ++it) {
+            if (*it == t) {
+                queue.erase(it);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    const std::size_t maxsize;
+    mutable std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<detail::ThreadTask*> queue;
+    std::vector<std::thread> threads;
+    std::size_t idle = 0;
+    bool stopping = false;
+};
+
+ThreadPool::ThreadPool(std::size_t maxsize) {
+    if (maxsize == 0) throw std::invalid_argument("green: a ThreadPool needs at least one thread");
+    impl_ = std::make_unique<Impl>(maxsize);
+}
+
+ThreadPool::~ThreadPool() {
+    std::deque<detail::ThreadTask*> unstarted;
+    {
+        std::lock_guard<std::mutex> lock(impl_->mutex);
+        impl_->stopping = true;
+        unstarted.swap(impl_->queue);
+    }
+    impl_->ready.notify_all();
+    for (detail::ThreadTask* t : unstarted) {
+        t->error = std::make_exception_ptr(std::runtime_error("green: ThreadPool destroyed before the call ran"));
+        detail::send_home(t);
+    }
+    for (std::thread& th : impl_->threads) th.join();
+}
+
+std::size_t ThreadPool::maxsize() const noexcept { return impl_->maxsize; }
+
+std::size_t ThreadPool::size() const {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    return impl_->threads.size();
+}
+
+void ThreadPool::submit_and_wait(detail::ThreadTask& task) {
+    detail::Hub& hub = detail::Hub::current();
+    task.waiter = &detail::current();
+    task.home = hub.inbox();
+    hub.loop().hold();  // outstanding work: the loop must not look idle
+    try {
+        impl_->enqueue(&task);
+    } catch (...) {
+        hub.loop().unhold();
+        --task.refs;  // the worker's reference was never taken
+        throw;
+    }
+    try {
+        while (!task.done) hub.park(detail::kForever, "run_in_thread", &task);
+    } catch (...) {
+        if (!task.done) {
+            if (impl_->cancel(&task)) {
+                hub.loop().unhold();
+                --task.refs;  // no worker will ever see it
+            } else {
+                task.waiter = nullptr;  // the worker finishes; complete() drops the result
+            }
+        }
+        throw;
+    }
+}
+
+ThreadPool& default_thread_pool() {
+    // Never destroyed: at exit, a worker may still be inside a long call.
+    static ThreadPool* pool = [] {
+        const long n = detail::env_long("GREEN_THREADPOOL_SIZE").value_or(10);
+        return new ThreadPool(n > 0 ? static_cast<std::size_t>(n) : 10);
+    }();
+    return *pool;
+}
+
+}  // namespace green
