@@ -78,9 +78,7 @@ bool join(GreenletCore& g, double timeout) {
     Hub& hub = home_hub(g);
     if (&g == hub.running()) throw std::logic_error("green: greenlet " + display_name(g) + " cannot join itself");
     if (timeout == 0) return false;
-    Waiter w(&current());
-    g.exit_waiters.push_back(w);
-    hub.park(timeout, "join", &g);
+    hub.park(&g.exit_waiters, timeout, "join", &g);
     return g.state == State::dead;
 }
 

@@ -12,11 +12,10 @@
 #include "green/errors.hpp"
 
 namespace green::detail {
-namespace {
 
-// Read on every switch and from the SIGSEGV handler: initial-exec TLS is a plain
-// load, and safe in a signal handler.
 thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]] = nullptr;
+
+namespace {
 
 // Deletes the thread's hub when the thread ends.
 struct HubOwner {
@@ -48,15 +47,17 @@ bool can_interrupt() noexcept {
     return std::uncaught_exceptions() == 0;
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void throw_blocking_in_hub(const char* what) {
+    throw std::logic_error(std::string("green: ") + what + " would block the hub; rawlink and loop callbacks must not block");
+}
+
 void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
 
 }  // namespace
 
 Hub* Hub::current_if_any() noexcept { return tls_hub; }
 
-Hub& Hub::current() {
-    if (Hub* h = tls_hub) [[likely]]
-        return *h;
+Hub& Hub::create_for_thread() {
     auto* h = new Hub;
     tls_hub = h;
     tls_hub_owner.hub = h;
@@ -89,6 +90,40 @@ Hub::~Hub() {
     // stacks go with the pool.
     all_.erase(*main_);
     release(main_);
+}
+
+void Hub::check_stack(const GreenletCore& g) const noexcept {
+    // Past the end of its stack: an unguarded stack overflowed (a guarded one
+    // would have faulted already).
+    if (static_cast<void*>(__builtin_frame_address(0)) < g.ctx.stack_lo) [[unlikely]]
+        report_stack_overflow(g.ctx);
+}
+
+void Hub::switch_to(FiberContext& from, GreenletCore* next) {
+    FiberContext* to = &hub_ctx_;
+    if (next) {
+        next->state = State::running;
+        to = &next->ctx;
+    }
+    running_ = next;
+    switch_context(from, *to);
+    reap();
+}
+
+void Hub::switch_out(GreenletCore& self) {
+    check_stack(self);
+    GreenletCore* next = nullptr;
+    if (ready_count_ != 0 && budget_ != 0) {
+        --budget_;
+        next = &pop_ready();
+        if (next == &self) {  // yield() with nothing else ready
+            self.state = State::running;
+            return;
+        }
+    } else {
+        ensure_hub_fiber();
+    }
+    switch_to(self.ctx, next);
 }
 
 void Hub::push_ready(GreenletCore& g) noexcept {
@@ -136,40 +171,6 @@ void Hub::reap() noexcept {
     }
 }
 
-void Hub::check_stack(const GreenletCore& g) const noexcept {
-    // Past the end of its stack: an unguarded stack overflowed (a guarded one
-    // would have faulted already).
-    if (static_cast<void*>(__builtin_frame_address(0)) < g.ctx.stack_lo) [[unlikely]]
-        report_stack_overflow(g.ctx);
-}
-
-void Hub::switch_to(FiberContext& from, GreenletCore* next) {
-    FiberContext* to = &hub_ctx_;
-    if (next) {
-        next->state = State::running;
-        to = &next->ctx;
-    }
-    running_ = next;
-    switch_context(from, *to);
-    reap();
-}
-
-void Hub::switch_out(GreenletCore& self) {
-    check_stack(self);
-    GreenletCore* next = nullptr;
-    if (ready_count_ != 0 && budget_ != 0) {
-        --budget_;
-        next = &pop_ready();
-        if (next == &self) {  // yield() with nothing else ready
-            self.state = State::running;
-            return;
-        }
-    } else {
-        ensure_hub_fiber();
-    }
-    switch_to(self.ctx, next);
-}
-
 void Hub::throw_pending(GreenletCore& g) {
     if (g.pending & pending_kill) {
         g.pending &= ~pending_kill;
@@ -186,13 +187,15 @@ void Hub::throw_pending(GreenletCore& g) {
     throw LoopExit();
 }
 
-WakeReason Hub::park(double timeout, const char* what, const void* on) {
+WakeReason Hub::park(WaitList* list, double timeout, const char* what, const void* on, void* slot) {
     GreenletCore* self = running_;
     if (!self) [[unlikely]]
-        throw std::logic_error(std::string("green: ") + what +
-                               " would block the hub; rawlink and loop callbacks must not block");
+        throw_blocking_in_hub(what);
     if (self->pending && can_interrupt()) [[unlikely]]
         throw_pending(*self);
+    Waiter waiter(self);
+    waiter.slot = slot;
+    if (list) list->push_back(waiter);
     self->state = State::parked;
     self->wait_what = what;
     self->wait_on = on;
@@ -225,7 +228,7 @@ void Hub::wake(GreenletCore& g, WakeReason reason) noexcept {
 void Hub::yield_now() {
     GreenletCore* self = running_;
     if (!self) [[unlikely]]
-        throw std::logic_error("green: yield() would block the hub; rawlink and loop callbacks must not block");
+        throw_blocking_in_hub("yield()");
     if (self->pending && can_interrupt()) [[unlikely]]
         throw_pending(*self);
     self->state = State::ready;
@@ -388,7 +391,13 @@ GreenletCore& current() {
     return *g;
 }
 
-WakeReason park(double timeout, const char* what, const void* on) { return Hub::current().park(timeout, what, on); }
+WakeReason park(double timeout, const char* what, const void* on) {
+    return Hub::current().park(nullptr, timeout, what, on);
+}
+
+WakeReason wait_on(WaitList& list, double timeout, const char* what, const void* on, void* slot) {
+    return Hub::current().park(&list, timeout, what, on, slot);
+}
 
 void wake(GreenletCore& g, WakeReason reason) noexcept {
     if (g.hub != tls_hub) [[unlikely]] {

@@ -6,7 +6,7 @@ namespace green {
 
 void detail::sleep_for(double seconds) {
     if (seconds == 0) return yield();
-    Hub::current().park(seconds, "sleep", nullptr);
+    Hub::current().park(nullptr, seconds, "sleep", nullptr);
 }
 
 void yield() { detail::Hub::current().yield_now(); }

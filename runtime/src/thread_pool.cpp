@@ -132,7 +132,7 @@ void ThreadPool::submit_and_wait(detail::ThreadTask& task) {
         throw;
     }
     try {
-        while (!task.done) hub.park(detail::kForever, "run_in_thread", &task);
+        while (!task.done) hub.park(nullptr, detail::kForever, "run_in_thread", &task);
     } catch (...) {
         if (!task.done) {
             if (impl_->cancel(&task)) {

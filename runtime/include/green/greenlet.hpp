@@ -25,7 +25,7 @@ namespace green {
 
 // Per-spawn settings: spawn(SpawnOptions{.name = "poller", .stack_size = 256 << 10}, f).
 struct SpawnOptions {
-    std::string name;            // shown in failure reports and dump(); default "Greenlet-<id>"
+    std::string name = {};       // shown in failure reports and dump(); default "Greenlet-<id>"
     std::size_t stack_size = 0;  // bytes, 16 KiB .. 1 GiB; 0 means GREEN_STACK_SIZE or 128 KiB
 };
 

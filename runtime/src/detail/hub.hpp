@@ -39,10 +39,20 @@ private:
     std::vector<std::function<void()>> posted_;
 };
 
+class Hub;
+
+// Read on every switch and from the SIGSEGV handler: initial-exec TLS is a plain
+// load, and safe in a signal handler.
+extern thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]];
+
 class Hub {
 public:
     // This thread's hub, created on first use; never fails silently (throws).
-    static Hub& current();
+    static Hub& current() {
+        if (Hub* h = tls_hub) [[likely]]
+            return *h;
+        return create_for_thread();
+    }
     // This thread's hub if it exists; safe in a signal handler.
     static Hub* current_if_any() noexcept;
 
@@ -61,7 +71,8 @@ public:
     // Queues an unstarted greenlet whose stack is ready (spawn_later's timer).
     void make_ready(GreenletCore& g) noexcept;
 
-    WakeReason park(double timeout, const char* what, const void* on);
+    // Parks the running greenlet, queued on `list` (if any) meanwhile; see core.hpp.
+    WakeReason park(WaitList* list, double timeout, const char* what, const void* on, void* slot = nullptr);
     void wake(GreenletCore& g, WakeReason reason) noexcept;
     void yield_now();
 
@@ -82,19 +93,20 @@ public:
     const FiberContext& running_context() const noexcept { return running_ ? running_->ctx : hub_ctx_; }
 
     // Throws the interruption pending for `g` (kill, Timeout, LoopExit) and clears it.
-    [[noreturn]] static void throw_pending(GreenletCore& g);
+    [[noreturn, gnu::cold, gnu::noinline]] static void throw_pending(GreenletCore& g);
 
     // Minimum switches between two polls of the loop when greenlets stay ready.
     static constexpr std::size_t kMinBatch = 256;
 
 private:
+    [[gnu::cold, gnu::noinline]] static Hub& create_for_thread();
     [[noreturn]] static void greenlet_entry(FiberContext& ctx);
     [[noreturn]] static void hub_entry(FiberContext& ctx);
     void run();
     [[noreturn]] void finish(GreenletCore& g) noexcept;
     void settle(GreenletCore& g) noexcept;
-    void switch_out(GreenletCore& self);
-    void switch_to(FiberContext& from, GreenletCore* next);
+    [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
+    [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next);
     void reap() noexcept;
     void push_ready(GreenletCore& g) noexcept;
     GreenletCore& pop_ready() noexcept;

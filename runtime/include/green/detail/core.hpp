@@ -167,13 +167,9 @@ GREEN_API GreenletCore& current();
 // std::logic_error from the hub.
 GREEN_API WakeReason park(double timeout, const char* what, const void* on);
 
-// Parks the current greenlet on `list` until woken or timed out.
-inline WakeReason wait_on(WaitList& list, double timeout, const char* what, const void* on,
-                          void* slot = nullptr) {
-    Waiter w(&current());
-    w.slot = slot;
-    list.push_back(w);
-    return park(timeout, what, on);
-}
+// park(), queued on `list` with a Waiter whose slot is `slot` for the time of
+// the wait (the Waiter unlinks itself however the wait ends).
+GREEN_API WakeReason wait_on(WaitList& list, double timeout, const char* what, const void* on,
+                             void* slot = nullptr);
 
 }  // namespace green::detail

@@ -1,0 +1,119 @@
+#include <doctest/doctest.h>
+
+#include <green/green.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/support.hpp"
+
+using namespace std::chrono_literals;
+
+// main() is already a greenlet: it can block with no setup call.
+TEST_CASE("hub: the main thread blocks without setup") {
+    green::sleep(1ms);
+    green::Event e;
+    auto g = green::spawn([&] { e.set(); });
+    CHECK(e.wait(1s));
+    g.join();
+}
+
+// Waiting for something no greenlet can ever provide is reported with LoopExit
+// instead of hanging.
+TEST_CASE("hub: a wait that can never end throws LoopExit") {
+    green::Event never;
+    CHECK_THROWS_AS(never.wait(), green::LoopExit);
+    green::Queue<int> q;
+    CHECK_THROWS_AS(q.get(), green::LoopExit);
+}
+
+// Every OS thread gets its own hub, lazily; greenlets of different threads run
+// independently.
+TEST_CASE("hub: each thread has its own hub") {
+    std::atomic<int> done{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            std::vector<green::Greenlet<int>> gs;
+            for (int i = 0; i < 100; ++i)
+                gs.push_back(green::spawn([i] {
+                    green::sleep(1ms);
+                    return i;
+                }));
+            int sum = 0;
+            for (auto& g : gs) sum += g.get();
+            if (sum == 4950) ++done;
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(done == 4);
+}
+
+// A greenlet's handle used from another thread is refused, not a data race.
+TEST_CASE("hub: handles belong to their thread") {
+    auto g = green::spawn([] { green::sleep(20ms); });
+    std::string error;
+    std::thread([&] {
+        try {
+            g.join();
+        } catch (const std::logic_error& e) {
+            error = e.what();
+        }
+    }).join();
+    CHECK(error.find("another thread") != std::string::npos);
+    g.join();
+}
+
+// dump() lists every live greenlet with its name, state and what it waits in.
+TEST_CASE("hub: dump shows greenlets and their waits") {
+    green::Event e;
+    auto g = green::spawn(green::SpawnOptions{.name = "waiter"}, [&] { e.wait(); });
+    auto s = green::spawn(green::SpawnOptions{.name = "sleeper"}, [] { green::sleep(1s); });
+    green::yield();
+    const std::string d = green::dump();
+    CHECK(d.find("waiter: waiting in Event::wait") != std::string::npos);
+    CHECK(d.find("sleeper: waiting in sleep") != std::string::npos);
+    CHECK(d.find("main: running") != std::string::npos);
+    e.set();
+    s.kill();
+    g.join();
+    CHECK(green::dump().find("waiter") == std::string::npos);
+}
+
+// A greenlet that fails prints its name and exception on stderr, and the process
+// goes on (checked in a child process to read its stderr).
+TEST_CASE("hub: an uncaught exception is reported, not fatal") {
+    const auto r = test::run({HELPER_PATH, "fail"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("green: greenlet doomed failed with std::runtime_error: kaboom") != std::string::npos);
+    CHECK(r.out == "survived\n");
+}
+
+// The program exits normally when main returns, whatever greenlets still wait.
+TEST_CASE("hub: exit with parked greenlets") {
+    const auto r = test::run({HELPER_PATH, "exit_with_parked"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.signal == 0);
+    CHECK(r.out == "bye\n");
+}
+
+// Ten thousand greenlets waking in a chain all run, and the hub keeps polling
+// the loop while they keep each other busy (a timer still fires in time).
+TEST_CASE("hub: busy greenlets do not starve timers") {
+    bool stop = false;
+    long spins = 0;
+    auto busy = green::spawn([&] {
+        while (!stop) {
+            ++spins;
+            green::yield();
+        }
+    });
+    test::Stopwatch w;
+    green::sleep(20ms);
+    stop = true;
+    busy.join();
+    CHECK(w.seconds() < 1);
+    CHECK(spins > 10);
+}
