@@ -14,6 +14,7 @@
 #include "detail/env.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -82,9 +83,12 @@ const Stack& in_use(const Stack& s) noexcept {
     return s;
 }
 
+// A greenlet's last switch never returns through its frames, so the redzones
+// AddressSanitizer poisoned for them would still be poisoned for the next user.
 void not_in_use(const Stack& s) noexcept {
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_unregister_root_region(s.lo, s.size);
+    __asan_unpoison_memory_region(s.lo, s.size);
 #else
     (void)s;
 #endif
