@@ -61,7 +61,7 @@ void start(GreenletCore& g, SpawnOptions& options) {
 void start_later(GreenletCore& g, SpawnOptions& options, double delay) {
     if (delay == kForever) throw std::invalid_argument("green: spawn_later needs a finite delay");
     Hub& hub = Hub::current();
-    auto* timer = new TimerSlot;
+    auto* timer = new WatcherSlot;
     try {
         hub.start(g, checked_stack_size(options.stack_size));
     } catch (...) {

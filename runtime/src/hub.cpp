@@ -1,6 +1,10 @@
 #include "detail/hub.hpp"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <mutex>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
@@ -65,6 +69,12 @@ Hub& Hub::create_for_thread() {
 }
 
 Hub::Hub() {
+    static std::once_flag atfork;
+    std::call_once(atfork, [] {
+        pthread_atfork(nullptr, nullptr, [] {
+            if (tls_hub) tls_hub->after_fork();
+        });
+    });
     main_ = new ThreadGreenlet;
     main_->hub = this;
     main_->state = State::running;
@@ -82,6 +92,7 @@ Hub::~Hub() {
         return;
     }
     if (inbox_) inbox_->close();
+    dns_.reset();
     destroy_locals(*main_);
     remove_overflow_altstack();
     if (hub_stack_.lo) stacks_.release(hub_stack_);
@@ -202,7 +213,7 @@ WakeReason Hub::park(WaitList* list, double timeout, const char* what, const voi
     if (timeout == kForever) {
         switch_out(*self);
     } else {
-        TimerSlot deadline;
+        WatcherSlot deadline;
         timer_start(loop_, deadline, timeout, on_park_deadline, self);
         switch_out(*self);
         if (timer_active(deadline)) timer_stop(loop_, deadline);
@@ -261,6 +272,11 @@ void Inbox::drain() {
 void Inbox::close() noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     loop_ = nullptr;
+}
+
+DnsChannel& Hub::dns() {
+    if (!dns_) dns_ = std::make_unique<DnsChannel>(loop_);
+    return *dns_;
 }
 
 std::shared_ptr<Inbox> Hub::inbox() {
@@ -360,7 +376,33 @@ void Hub::hub_entry(FiberContext&) {
     __builtin_unreachable();
 }
 
+void Hub::after_fork() noexcept {
+    forked_child_ = true;
+    loop_.after_fork();
+    fds_.after_fork();
+    dns_.reset();  // closes the child's copies of the resolver's sockets
+    while (!ready_.empty()) pop_ready();
+    // Every other greenlet stays behind in the parent: here it ends as killed,
+    // without running again (its stack is never resumed or unwound).
+    std::vector<GreenletCore*> others;
+    all_.for_each([&](GreenletCore& g) {
+        if (&g != running_) others.push_back(&g);
+    });
+    for (GreenletCore* g : others) {
+        List<GreenletCore, AllTag>::erase(*g);
+        g->state = State::dead;
+        g->killed = true;
+        g->error = std::make_exception_ptr(GreenletExit{});
+    }
+}
+
 void Hub::on_deadlock() noexcept {
+    if (forked_child_ && main_->state == State::dead) {
+        // The forking greenlet was the child's only one and it has ended, as the
+        // last thread of a process ends: the process exits.
+        std::fflush(nullptr);
+        _exit(0);
+    }
     // Nothing is ready, nothing is armed: no greenlet of this thread can ever be
     // woken. The thread's main greenlet is the one waiting; tell it.
     if (main_->state != State::parked) fail_transition("idle hub while the main greenlet is not parked");

@@ -24,8 +24,21 @@
 
 namespace green::detail {
 
-static_assert(sizeof(ev_timer) <= sizeof(TimerSlot::watcher), "TimerSlot too small for ev_timer");
-static_assert(alignof(ev_timer) <= 8, "TimerSlot under-aligned for ev_timer");
+static_assert(sizeof(ev_timer) <= sizeof(WatcherSlot::watcher) && alignof(ev_timer) <= 8, "WatcherSlot too small for ev_timer");
+static_assert(sizeof(ev_io) <= sizeof(WatcherSlot::watcher) && alignof(ev_io) <= 8, "WatcherSlot too small for ev_io");
+static_assert(sizeof(ev_signal) <= sizeof(WatcherSlot::watcher) && alignof(ev_signal) <= 8,
+              "WatcherSlot too small for ev_signal");
+
+namespace {
+
+// Every watcher sits at the start of its WatcherSlot: one callback serves all.
+template <class Watcher>
+void fire(struct ev_loop*, Watcher* w, int) {
+    auto* slot = reinterpret_cast<WatcherSlot*>(w);
+    slot->fn(slot->arg);
+}
+
+}  // namespace
 
 struct Loop::Async {
     ev_async watcher;
@@ -73,24 +86,56 @@ void Loop::notify_async() noexcept { ev_async_send(loop_, &async_->watcher); }
 void Loop::hold() noexcept { ev_ref(loop_); }
 void Loop::unhold() noexcept { ev_unref(loop_); }
 
-void timer_start(Loop& loop, TimerSlot& t, double after, void (*fn)(void*), void* arg) noexcept {
+void timer_start(Loop& loop, WatcherSlot& t, double after, void (*fn)(void*), void* arg) noexcept {
     auto* w = reinterpret_cast<ev_timer*>(t.watcher);
     t.fn = fn;
     t.arg = arg;
-    ev_timer_init(w, [](struct ev_loop*, ev_timer* timer, int) {
-        auto* slot = reinterpret_cast<TimerSlot*>(timer);
-        slot->fn(slot->arg);
-    }, after, 0.0);
+    ev_timer_init(w, fire<ev_timer>, after, 0.0);
     loop.update_now();
     ev_timer_start(loop.raw(), w);
 }
 
-void timer_stop(Loop& loop, TimerSlot& t) noexcept {
+void timer_stop(Loop& loop, WatcherSlot& t) noexcept {
     ev_timer_stop(loop.raw(), reinterpret_cast<ev_timer*>(t.watcher));
 }
 
-bool timer_active(const TimerSlot& t) noexcept {
+bool timer_active(const WatcherSlot& t) noexcept {
     return ev_is_active(reinterpret_cast<const ev_timer*>(t.watcher));
+}
+
+
+void io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept {
+    auto* io = reinterpret_cast<ev_io*>(w.watcher);
+    const int events = for_write ? EV_WRITE : EV_READ;
+    // ev_io_set marks the fd for re-registration with the kernel, which costs an
+    // epoll_ctl at the next poll: restarting a watcher set up for the same fd and
+    // events skips that (a reused fd number gets a fresh slot, see FdTable::forget).
+    if (io->fd != fd || (io->events & (EV_READ | EV_WRITE)) != events || w.fn != fn || w.arg != arg) {
+        w.fn = fn;
+        w.arg = arg;
+        ev_io_init(io, fire<ev_io>, fd, events);
+    }
+    ev_io_start(loop.raw(), io);
+}
+
+void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(loop.raw(), reinterpret_cast<ev_io*>(w.watcher)); }
+
+bool io_active(const WatcherSlot& w) noexcept { return ev_is_active(reinterpret_cast<const ev_io*>(w.watcher)); }
+
+void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept {
+    auto* sig = reinterpret_cast<ev_signal*>(w.watcher);
+    w.fn = fn;
+    w.arg = arg;
+    ev_signal_init(sig, fire<ev_signal>, signum);
+    ev_signal_start(loop.raw(), sig);
+    ev_unref(loop.raw());
+}
+
+void signal_stop(Loop& loop, WatcherSlot& w) noexcept {
+    auto* sig = reinterpret_cast<ev_signal*>(w.watcher);
+    if (!ev_is_active(sig)) return;
+    ev_ref(loop.raw());
+    ev_signal_stop(loop.raw(), sig);
 }
 
 }  // namespace green::detail

@@ -1,8 +1,11 @@
 #include "green/thread_pool.hpp"
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -46,6 +49,16 @@ void send_home(ThreadTask* t) noexcept {
 
 struct ThreadPool::Impl {
     explicit Impl(std::size_t n) : maxsize(n) {}
+
+    // In a forked child: no worker exists there, and the calls queued belong to
+    // greenlets that stayed in the parent.
+    void reset_after_fork() {
+        new (&mutex) std::mutex;
+        new (&ready) std::condition_variable;
+        queue.clear();
+        new (&threads) std::vector<std::thread>;  // the parent's thread objects are left, not destroyed
+        idle = 0;
+    }
 
     void worker() {
         std::unique_lock<std::mutex> lock(mutex);
@@ -92,12 +105,57 @@ struct ThreadPool::Impl {
     bool stopping = false;
 };
 
+namespace {
+
+// Every pool, so that a fork never happens while a pool's lock is held and the
+// child gets pools without phantom workers.
+std::mutex pools_mutex;
+std::vector<ThreadPool::Impl*>& pools() {
+    static std::vector<ThreadPool::Impl*> all;
+    return all;
+}
+
+void register_pool(ThreadPool::Impl* p) {
+    static std::once_flag atfork;
+    std::call_once(atfork, [] {
+        pthread_atfork(
+            [] {
+                pools_mutex.lock();
+                for (auto* pool : pools()) pool->mutex.lock();
+            },
+            [] {
+                for (auto* pool : pools()) pool->mutex.unlock();
+                pools_mutex.unlock();
+            },
+            [] {
+                for (auto* pool : pools()) pool->reset_after_fork();
+                new (&pools_mutex) std::mutex;
+            });
+    });
+    std::lock_guard<std::mutex> lock(pools_mutex);
+    pools().push_back(p);
+}
+
+void unregister_pool(ThreadPool::Impl* p) {
+    std::lock_guard<std::mutex> lock(pools_mutex);
+    auto& all = pools();
+    for (auto it = all.begin(); it != all.end(); ++it)
+        if (*it == p) {
+            all.erase(it);
+            break;
+        }
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(std::size_t maxsize) {
     if (maxsize == 0) throw std::invalid_argument("green: a ThreadPool needs at least one thread");
     impl_ = std::make_unique<Impl>(maxsize);
+    register_pool(impl_.get());
 }
 
 ThreadPool::~ThreadPool() {
+    unregister_pool(impl_.get());
     std::deque<detail::ThreadTask*> unstarted;
     {
         std::lock_guard<std::mutex> lock(impl_->mutex);

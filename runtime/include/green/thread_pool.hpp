@@ -94,10 +94,11 @@ public:
     // Worker threads started so far.
     std::size_t size() const;
 
+    struct Impl;
+
 private:
     void submit_and_wait(detail::ThreadTask& task);
 
-    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -18,7 +18,7 @@
 #include "green/detail/config.hpp"
 #include "green/detail/core.hpp"
 #include "green/detail/time.hpp"
-#include "green/detail/timer_slot.hpp"
+#include "green/detail/watcher_slot.hpp"
 #include "green/errors.hpp"
 
 namespace green {
@@ -46,7 +46,7 @@ private:
     void arm(double seconds);
     static void on_expiry(void* self);
 
-    detail::TimerSlot timer_;
+    detail::WatcherSlot timer_;
     detail::GreenletCore* owner_ = nullptr;
     bool expired_ = false;
 };

@@ -14,6 +14,8 @@
 #include <mutex>
 #include <vector>
 
+#include "detail/dns_channel.hpp"
+#include "detail/fd_table.hpp"
 #include "detail/loop.hpp"
 #include "detail/stack.hpp"
 #include "green/detail/core.hpp"
@@ -65,6 +67,9 @@ public:
     GreenletCore* running() const noexcept { return running_; }
     GreenletCore& main_greenlet() noexcept { return *main_; }
     Loop& loop() noexcept { return loop_; }
+    FdTable& fds() noexcept { return fds_; }
+    // The thread's DNS channel, created on first use.
+    DnsChannel& dns();
 
     // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
     void start(GreenletCore& g, std::size_t stack_size);
@@ -88,6 +93,11 @@ public:
         all_.for_each(fn);
     }
     std::size_t ready_count() const noexcept { return ready_count_; }
+
+    // In a forked child (from a pthread_atfork handler): the loop and resolver
+    // start afresh and only the forking greenlet goes on.
+    void after_fork() noexcept;
+    bool forked_child() const noexcept { return forked_child_; }
 
     // The context executing now (a greenlet's or the hub's own); for the overflow report.
     const FiberContext& running_context() const noexcept { return running_ ? running_->ctx : hub_ctx_; }
@@ -116,6 +126,7 @@ private:
     void run_callbacks();
 
     Loop loop_;
+    FdTable fds_{loop_};
     StackPool stacks_;
     GreenletCore* running_ = nullptr;
     GreenletCore* main_ = nullptr;
@@ -128,7 +139,9 @@ private:
     Stack hub_stack_;
     std::vector<std::function<void()>> callbacks_;
     std::shared_ptr<Inbox> inbox_;
+    std::unique_ptr<DnsChannel> dns_;
     std::uint64_t next_id_ = 1;
+    bool forked_child_ = false;
 };
 
 }  // namespace green::detail

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "green/detail/timer_slot.hpp"
+#include "green/detail/watcher_slot.hpp"
 
 struct ev_loop;
 
@@ -42,8 +42,19 @@ private:
     std::unique_ptr<Async> async_;
 };
 
-void timer_start(Loop& loop, TimerSlot& t, double after, void (*fn)(void*), void* arg) noexcept;
-void timer_stop(Loop& loop, TimerSlot& t) noexcept;
-bool timer_active(const TimerSlot& t) noexcept;
+// A one-shot timer: fn(arg) runs in the hub `after` seconds from now.
+void timer_start(Loop& loop, WatcherSlot& t, double after, void (*fn)(void*), void* arg) noexcept;
+void timer_stop(Loop& loop, WatcherSlot& t) noexcept;
+bool timer_active(const WatcherSlot& t) noexcept;
+
+// A level-triggered readiness watcher on `fd` for reading or writing.
+void io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept;
+void io_stop(Loop& loop, WatcherSlot& w) noexcept;
+bool io_active(const WatcherSlot& w) noexcept;
+
+// A signal watcher; fn(arg) runs in the hub after `signum` arrives. It does not
+// keep the loop alive on its own.
+void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept;
+void signal_stop(Loop& loop, WatcherSlot& w) noexcept;
 
 }  // namespace green::detail

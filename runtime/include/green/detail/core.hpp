@@ -119,7 +119,7 @@ struct FiberContext {
 
 struct LocalSlot;
 struct LinkCallbacks;
-struct TimerSlot;
+struct WatcherSlot;
 
 // The control block of one greenlet, shared by its handles (non-atomic count:
 // a greenlet and its handles belong to one thread). The typed result and the
@@ -150,7 +150,7 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
     const void* wait_on = nullptr;
     LocalSlot* locals = nullptr;
     LinkCallbacks* links = nullptr;
-    TimerSlot* start_timer = nullptr;       // spawn_later's timer while pending
+    WatcherSlot* start_timer = nullptr;       // spawn_later's timer while pending
 };
 
 inline void retain(GreenletCore* g) noexcept { ++g->refs; }

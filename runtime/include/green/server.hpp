@@ -1,0 +1,77 @@
+// StreamServer: accept connections and handle each in its own greenlet
+// (gevent.server.StreamServer).
+//
+//   green::StreamServer server(green::Address::parse("127.0.0.1:8080"),
+//       [](green::Socket conn, green::Address peer) { ... });
+//   server.serve_forever();
+//
+// With `workers = N` it pre-forks N processes, each with its own hub and its own
+// listener on the same port (SO_REUSEPORT): the multi-process + greenlets model
+// for using every core. stop() stops them all.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "green/address.hpp"
+#include "green/detail/config.hpp"
+#include "green/detail/time.hpp"
+#include "green/socket.hpp"
+
+namespace green {
+
+struct ServerOptions {
+    int backlog = SOMAXCONN;
+    std::size_t max_connections = 0;  // handlers at once (a Pool); 0: no limit
+    unsigned workers = 1;             // > 1: pre-forked processes sharing the port
+    bool reuse_port = false;          // SO_REUSEPORT (implied by workers > 1)
+    std::chrono::milliseconds worker_grace{2000};  // how long a worker lets handlers finish on stop
+};
+
+class GREEN_API StreamServer {
+public:
+    // Called in a new greenlet for each connection, which it owns.
+    using Handler = std::function<void(Socket, Address)>;
+
+    // Throws std::invalid_argument for an empty handler or zero workers.
+    StreamServer(const Address& listen, Handler handler, ServerOptions options = {});
+    // Stops without a grace period.
+    ~StreamServer();
+    StreamServer(const StreamServer&) = delete;
+    StreamServer& operator=(const StreamServer&) = delete;
+
+    // Binds, listens and starts accepting in a greenlet; returns at once. Throws
+    // std::system_error when binding fails. (Workers start only in serve_forever.)
+    void start();
+    // Serves until stop(): here, or in the pre-forked workers (a worker process
+    // never returns from it; it exits after stopping).
+    void serve_forever();
+    // Closes the listener, lets running handlers finish within `grace`, then kills
+    // the rest; with workers, stops every worker process. Idempotent.
+    void stop() { stop_for(0); }
+    template <class Rep, class Period>
+    void stop(std::chrono::duration<Rep, Period> grace) {
+        stop_for(detail::to_seconds(grace));
+    }
+
+    // The address it listens on (the real port when it asked for port 0).
+    Address address() const;
+    bool started() const noexcept;
+    // Handlers running now (in this process).
+    std::size_t connections() const;
+    std::vector<pid_t> worker_pids() const;
+
+    struct Impl;
+
+private:
+    void stop_for(double grace);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace green

@@ -1,0 +1,50 @@
+// DNS queries through c-ares, driven by the hub's loop (ares_glue.cpp is the only
+// file that includes ares.h). One channel per hub, created on first use; every
+// lookup in flight on a thread shares it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "green/address.hpp"
+
+namespace green::detail {
+
+class Loop;
+
+// Process-wide resolver settings; a channel picks up changes at its next lookup.
+struct DnsSettings {
+    std::string servers;  // c-ares CSV ("127.0.0.1:5353,[::1]:53"); empty: resolv.conf
+    int timeout_ms = 0;   // per try; 0: resolv.conf (glibc's default is 5 s)
+    int tries = 0;        // 0: resolv.conf (default 2)
+};
+void set_dns_settings(const DnsSettings& s);
+DnsSettings dns_settings();
+
+// What a lookup found: status 0 or an EAI_* code.
+struct DnsAnswer {
+    int status = 0;
+    std::vector<Address> addresses;  // port 0, in c-ares' (RFC 6724) order
+    std::string canonical;           // CNAME target, or the name asked for
+};
+
+class DnsChannel {
+public:
+    explicit DnsChannel(Loop& loop);
+    ~DnsChannel();
+    DnsChannel(const DnsChannel&) = delete;
+    DnsChannel& operator=(const DnsChannel&) = delete;
+
+    // A and/or AAAA records of `name` (family AF_INET, AF_INET6 or AF_UNSPEC).
+    // Parks the calling greenlet until the answer; a kill abandons the query.
+    DnsAnswer lookup(const std::string& name, int family);
+    // The PTR name of `address` (in `canonical`).
+    DnsAnswer reverse(const Address& address);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace green::detail

@@ -1,0 +1,71 @@
+// Per-fd wait state of one hub: who waits to read or write each descriptor, and
+// the loop watchers that wake them.
+//
+// A watcher is started when the first greenlet waits and stopped as soon as no
+// one waits, so an idle readable fd never spins the loop; libev's epoll backend
+// keeps the kernel registration in between, so the steady state costs no
+// epoll_ctl. Closing an fd through the runtime (close_fd) stops its watchers,
+// wakes its waiters with EBADF and bumps the generation, so a waiter can tell
+// that the number it waited on now names another file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "green/detail/core.hpp"
+#include "green/detail/watcher_slot.hpp"
+
+namespace green::detail {
+
+class Loop;
+
+enum class Interest : std::uint8_t { read, write };
+
+class FdTable;
+
+struct FdState {
+    struct Side {
+        WatcherSlot watcher;
+        WaitList waiters;
+        FdTable* table = nullptr;
+    };
+    Side read, write;
+    std::uint32_t generation = 0;
+    int fd = -1;
+
+    Side& side(Interest i) noexcept { return i == Interest::read ? read : write; }
+};
+
+class FdTable {
+public:
+    explicit FdTable(Loop& loop) : loop_(loop) {}
+    ~FdTable();
+    FdTable(const FdTable&) = delete;
+    FdTable& operator=(const FdTable&) = delete;
+
+    // Parks the running greenlet until `fd` is ready for `what`, `timeout` passes
+    // (returns false) or the fd is closed through close_fd (throws
+    // std::system_error(EBADF)). Throws std::system_error(EBADF) for a negative fd.
+    bool wait(int fd, Interest what, double timeout, const char* description);
+
+    // Wakes every waiter on `fd` with EBADF and forgets the fd's watchers; call it
+    // before the descriptor is really closed.
+    void forget(int fd) noexcept;
+
+    // The generation of `fd`: it changes every time forget() is called for it.
+    std::uint32_t generation(int fd) const noexcept;
+
+    // In a forked child: the waiters belong to greenlets that will never run
+    // again; drop them and stop every watcher.
+    void after_fork() noexcept;
+
+private:
+    FdState& state(int fd);
+    static void on_ready(void* side) noexcept;
+
+    Loop& loop_;
+    std::vector<std::unique_ptr<FdState>> states_;
+};
+
+}  // namespace green::detail

@@ -1,0 +1,34 @@
+// System calls made by the runtime itself. They go straight to the kernel with
+// syscall(2), never through libc's symbols, so that when the LD_PRELOAD shim
+// interposes those symbols, the runtime's own I/O can never re-enter a hook.
+// Each returns what the kernel returned: -1 with errno set on failure.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+namespace green::detail::sys {
+
+int socket(int domain, int type, int protocol) noexcept;
+int socketpair(int domain, int type, int protocol, int sv[2]) noexcept;
+int connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
+int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept;
+int bind(int fd, const sockaddr* addr, socklen_t len) noexcept;
+int listen(int fd, int backlog) noexcept;
+ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) noexcept;
+ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) noexcept;
+ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept;
+ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept;
+ssize_t read(int fd, void* buf, size_t len) noexcept;
+ssize_t write(int fd, const void* buf, size_t len) noexcept;
+ssize_t writev(int fd, const iovec* iov, int iovcnt) noexcept;
+int shutdown(int fd, int how) noexcept;
+int close(int fd) noexcept;
+int fcntl(int fd, int cmd, long arg = 0) noexcept;
+int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
+int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
+int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept;
+int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept;
+
+}  // namespace green::detail::sys

@@ -1,0 +1,121 @@
+// green's side of the runtime-core benchmarks. Prints "RESULT name value unit".
+// Usage: core_bench switch|spawn|park|million [N]
+#include <green/green.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ns_since(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
+
+long rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    long kb = 0;
+    while (status >> key) {
+        if (key == "VmRSS:") {
+            status >> kb;
+            break;
+        }
+    }
+    return kb * 1024;
+}
+
+long peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    long kb = 0;
+    while (status >> key) {
+        if (key == "VmHWM:") {
+            status >> kb;
+            break;
+        }
+    }
+    return kb * 1024;
+}
+
+// Two greenlets hand control back and forth through two Events.
+void bench_switch(long rounds) {
+    green::Event ping, pong;
+    auto t0 = Clock::now();
+    auto other = green::spawn([&] {
+        for (long i = 0; i < rounds; ++i) {
+            ping.wait();
+            ping.clear();
+            pong.set();
+        }
+    });
+    for (long i = 0; i < rounds; ++i) {
+        ping.set();
+        pong.wait();
+        pong.clear();
+    }
+    other.join();
+    std::printf("RESULT green_switch_ns %.2f ns\n", ns_since(t0) / (2.0 * rounds));
+}
+
+// Spawn 1000 greenlets, let them run, join them all; repeat.
+void bench_spawn(long batches) {
+    constexpr int kBatch = 1000;
+    std::vector<green::Greenlet<int>> gs;
+    gs.reserve(kBatch);
+    auto t0 = Clock::now();
+    for (long b = 0; b < batches; ++b) {
+        gs.clear();
+        for (int i = 0; i < kBatch; ++i) gs.push_back(green::spawn([i] { return i; }));
+        green::joinall(gs);
+    }
+    std::printf("RESULT green_spawn_join_ns %.2f ns\n", ns_since(t0) / (double(batches) * kBatch));
+}
+
+// N greenlets parked in sleep: resident memory per greenlet.
+void bench_park(long n) {
+    std::vector<green::Greenlet<void>> gs;
+    gs.reserve(static_cast<std::size_t>(n));
+    green::sleep(1ms);  // the hub exists before the baseline
+    const long before = rss_bytes();
+    for (long i = 0; i < n; ++i) gs.push_back(green::spawn([] { green::sleep(30s); }));
+    green::sleep(10ms);  // every one has run up to its sleep
+    const long after = rss_bytes();
+    std::printf("RESULT green_park_rss_per_greenlet_bytes %.0f bytes\n", double(after - before) / double(n));
+    std::fflush(stdout);
+    std::_Exit(0);  // no need to wake them all
+}
+
+// N greenlets spawned, parked in a short sleep, all completed.
+void bench_million(long n) {
+    auto t0 = Clock::now();
+    std::vector<green::Greenlet<void>> gs;
+    gs.reserve(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) gs.push_back(green::spawn([] { green::sleep(200ms); }));
+    green::joinall(gs);
+    long done = 0;
+    for (auto& g : gs) done += g.successful();
+    std::printf("RESULT green_million_completed %ld greenlets\n", done);
+    std::printf("RESULT green_million_seconds %.2f s\n", ns_since(t0) / 1e9);
+    std::printf("RESULT green_million_peak_rss_per_greenlet_bytes %.0f bytes\n", double(peak_rss_bytes()) / double(n));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const char* what = argc > 1 ? argv[1] : "";
+    const long n = argc > 2 ? std::atol(argv[2]) : 0;
+    if (!std::strcmp(what, "switch")) bench_switch(n ? n : 5'000'000);
+    else if (!std::strcmp(what, "spawn")) bench_spawn(n ? n : 1000);
+    else if (!std::strcmp(what, "park")) bench_park(n ? n : 100'000);
+    else if (!std::strcmp(what, "million")) bench_million(n ? n : 1'000'000);
+    else {
+        std::fprintf(stderr, "usage: core_bench switch|spawn|park|million [N]\n");
+        return 2;
+    }
+}
