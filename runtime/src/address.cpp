@@ -160,8 +160,4 @@ std::string Address::to_string() const {
     }
 }
 
-bool operator==(const Address& a, const Address& b) noexcept {
-    return a.size_ == b.size_ && std::memcmp(&a.storage_, &b.storage_, a.size_) == 0;
-}
-
 }  // namespace green

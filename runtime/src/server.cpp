@@ -85,7 +85,8 @@ struct StreamServer::Impl {
     void stop_local(double grace) {
         if (stopping) return;
         stopping = true;
-        listener.close();  // wakes the acceptor with EBADF
+        listener.close();                   // wakes the acceptor with EBADF...
+        if (acceptor) acceptor.kill();      // ...and it must be gone before this object may be
         if (handlers) {
             handlers->discard(getcurrent());  // a handler may stop the server
             if (grace > 0) handlers->join(std::chrono::duration<double>(grace));

@@ -2,10 +2,14 @@
 // its stderr, or a crash. The first argument picks the scenario.
 #include <green/green.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -52,6 +56,46 @@ int main(int argc, char** argv) {
         g.kill();
         return 0;
     }
-    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size\n");
+    if (what == "resolve" && argc > 2) {
+        // Resolves a name with the settings from the environment (GREEN_DNS_*).
+        try {
+            for (const auto& ai : green::dns::getaddrinfo(argv[2], "", {.socktype = SOCK_STREAM}))
+                std::printf("%s\n", ai.address.host().c_str());
+        } catch (const green::dns::Error& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
+    if (what == "emfile") {
+        // A server out of descriptors backs off, then serves once some come back.
+        rlimit lim{64, 64};
+        setrlimit(RLIMIT_NOFILE, &lim);
+        green::StreamServer server(green::Address::parse("127.0.0.1:0"),
+                                   [](green::Socket c, green::Address) { c.sendall("served"); });
+        server.start();
+        std::vector<int> hog;
+        for (int fd; (fd = ::dup(0)) >= 0;) hog.push_back(fd);
+        // One descriptor for the client, which connects into the backlog.
+        ::close(hog.back());
+        hog.pop_back();
+        auto client = green::spawn([&] {
+            green::Socket c(AF_INET, SOCK_STREAM);
+            c.connect(server.address());
+            return c.recv(100);
+        });
+        rusage before{}, after{};
+        getrusage(RUSAGE_SELF, &before);
+        green::sleep(300ms);  // the accept loop hits EMFILE and backs off
+        getrusage(RUSAGE_SELF, &after);
+        const double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) + (after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+                           ((after.ru_utime.tv_usec - before.ru_utime.tv_usec) + (after.ru_stime.tv_usec - before.ru_stime.tv_usec)) / 1e6;
+        for (int fd : hog) ::close(fd);
+        const std::string got = client.get(5s);
+        std::printf("%s after recovery; cpu while starved %.3f s\n", got == "served" ? "served" : "NOT served", cpu);
+        server.stop();
+        return got == "served" && cpu < 0.15 ? 0 : 1;
+    }
+    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size|resolve NAME|emfile\n");
     return 2;
 }

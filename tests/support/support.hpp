@@ -32,4 +32,43 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
 // Number of open file descriptors of this process.
 int open_fds();
 
+// A TCP/UDP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
+// A child process started without a shell; killed (SIGTERM, then SIGKILL) when
+// the object goes away.
+class Process {
+public:
+    explicit Process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+    int pid() const { return pid_; }
+    // Waits for it to exit; returns the exit code, or -signal.
+    int wait();
+
+private:
+    int pid_ = -1;
+};
+
+// A dnsmasq serving a test zone on 127.0.0.1:port() (authoritative for
+// test.green: unknown names there are NXDOMAIN). `records` are dnsmasq options
+// such as "--host-record=a.test.green,127.0.0.10" or "--cname=b.test.green,a.test.green".
+class Dnsmasq {
+public:
+    explicit Dnsmasq(const std::vector<std::string>& records);
+    int port() const { return port_; }
+    std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    int port_;
+    Process process_;
+};
+
+// Waits until something accepts TCP connections on 127.0.0.1:port (or throws).
+void wait_for_port(int port, double seconds = 5);
+
+// A path in a fresh temporary directory (removed at exit).
+std::string temp_path(const std::string& name);
+
 }  // namespace test

@@ -40,7 +40,9 @@ public:
     // After the kernel filled data() (accept, recvfrom, getsockname).
     void set_size(socklen_t size);
 
-    friend bool operator==(const Address& a, const Address& b) noexcept;
+    friend bool operator==(const Address& a, const Address& b) noexcept {
+        return a.size_ == b.size_ && __builtin_memcmp(&a.storage_, &b.storage_, a.size_) == 0;
+    }
 
 private:
     sockaddr_storage storage_;

@@ -69,51 +69,107 @@ DnsSettings dns_settings() {
 }
 
 struct DnsChannel::Impl {
+    struct Channel;
+
     // One c-ares socket and its watchers.
     struct Socket {
-        Impl* owner;
+        Channel* owner;
         int fd;
         WatcherSlot read, write;
     };
+
     // One question; freed by the callback if the asker was killed meanwhile.
     struct Query {
-        Query(Impl* o, GreenletCore* a) : owner(o), asker(a) {}
-        Impl* owner;
+        Query(Channel* c, GreenletCore* a) : channel(c), asker(a) {}
+        Channel* channel;
         GreenletCore* asker;
         bool done = false;
         bool abandoned = false;
         DnsAnswer answer;
     };
 
+    // One ares_channel with its sockets and timer. A channel whose settings went
+    // stale is retired: it answers the queries it has, then goes away, while new
+    // queries use a fresh one (c-ares cannot change servers under pending queries).
+    struct Channel {
+        Impl* impl;
+        ares_channel ch = nullptr;
+        std::vector<std::unique_ptr<Socket>> sockets;
+        WatcherSlot timer;
+        unsigned settings = 0;
+        int in_flight = 0;
+        bool closing = false;
+
+        Loop& loop() { return impl->loop; }
+
+        ~Channel() {
+            closing = true;  // callbacks fired by ares_destroy must not wake anyone
+            if (ch) ares_destroy(ch);
+            if (timer_active(timer)) timer_stop(loop(), timer);
+            for (auto& s : sockets) stop(*s);
+        }
+
+        void stop(Socket& s) {
+            if (io_active(s.read)) io_stop(loop(), s.read);
+            if (io_active(s.write)) io_stop(loop(), s.write);
+        }
+
+        void watch(Socket& s, WatcherSlot& w, bool want, bool for_write) {
+            if (want && !io_active(w))
+                io_start(loop(), w, s.fd, for_write, for_write ? on_writable : on_readable, &s);
+            else if (!want && io_active(w))
+                io_stop(loop(), w);
+        }
+
+        void update_timer() {
+            if (timer_active(timer)) timer_stop(loop(), timer);
+            timeval tv{};
+            if (ares_timeout(ch, nullptr, &tv))
+                timer_start(loop(), timer, double(tv.tv_sec) + tv.tv_usec / 1e6, on_timer, this);
+        }
+
+        // After c-ares ran: re-arm the timer, or let a drained retired channel go.
+        void after_processing() {
+            if (this != impl->current.get() && in_flight == 0)
+                impl->release(this);
+            else
+                update_timer();
+        }
+    };
+
     explicit Impl(Loop& l) : loop(l) {}
 
-    ~Impl() { close_channel(); }
-
-    void close_channel() {
-        if (!channel) return;
-        closing = true;  // callbacks fired by ares_destroy must not wake anyone
-        ares_destroy(channel);
-        channel = nullptr;
-        closing = false;
-        if (timer_active(timer)) timer_stop(loop, timer);
-        for (auto& s : sockets) stop(*s);
-        sockets.clear();
+    Channel& ready_channel() {
+        unsigned generation;
+        {
+            std::lock_guard<std::mutex> lock(settings_mutex);
+            generation = settings_generation;
+        }
+        if (current && current->settings != generation) {
+            if (current->in_flight == 0)
+                current.reset();
+            else
+                retired.push_back(std::move(current));
+        }
+        if (!current) current = open_channel();
+        return *current;
     }
 
-    void open_channel() {
+    std::unique_ptr<Channel> open_channel() {
         static std::once_flag library;
         std::call_once(library, [] { ares_library_init(ARES_LIB_INIT_ALL); });
-        unsigned generation;
+        auto c = std::make_unique<Channel>();
+        c->impl = this;
         DnsSettings s;
         {
             std::lock_guard<std::mutex> lock(settings_mutex);
             s = settings;
-            generation = settings_generation;
+            c->settings = settings_generation;
         }
         ares_options opts{};
         int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
         opts.sock_state_cb = on_socket_state;
-        opts.sock_state_cb_data = this;
+        opts.sock_state_cb_data = c.get();
         opts.lookups = const_cast<char*>("b");  // DNS only: green reads the hosts file itself
         if (s.timeout_ms > 0) {
             opts.timeout = s.timeout_ms;
@@ -123,99 +179,76 @@ struct DnsChannel::Impl {
             opts.tries = s.tries;
             mask |= ARES_OPT_TRIES;
         }
-        const int rc = ares_init_options(&channel, &opts, mask);
+        const int rc = ares_init_options(&c->ch, &opts, mask);
         if (rc != ARES_SUCCESS) {
-            channel = nullptr;
+            c->ch = nullptr;
             throw std::runtime_error(std::string("green::dns: c-ares initialisation failed: ") + ares_strerror(rc));
         }
-        ares_set_socket_functions(channel, &raw_socket_functions, nullptr);
-        if (!s.servers.empty()) ares_set_servers_ports_csv(channel, s.servers.c_str());
-        built_for = generation;
+        ares_set_socket_functions(c->ch, &raw_socket_functions, nullptr);
+        if (!s.servers.empty()) ares_set_servers_ports_csv(c->ch, s.servers.c_str());
+        return c;
     }
 
-    // A channel built with the current settings (rebuilt when they changed and
-    // nothing is in flight).
-    void ready_channel() {
-        unsigned generation;
-        {
-            std::lock_guard<std::mutex> lock(settings_mutex);
-            generation = settings_generation;
-        }
-        if (channel && generation != built_for && in_flight == 0) close_channel();
-        if (!channel) open_channel();
+    // Destroys a retired channel (never from inside its own callbacks).
+    void release(Channel* c) {
+        for (auto it = retired.begin(); it != retired.end(); ++it)
+            if (it->get() == c) {
+                retired.erase(it);
+                return;
+            }
     }
 
     static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
-        auto& self = *static_cast<Impl*>(data);
+        auto& c = *static_cast<Channel*>(data);
         Socket* s = nullptr;
-        for (auto& k : self.sockets)
+        for (auto& k : c.sockets)
             if (k->fd == fd) s = k.get();
         if (!s) {
             if (!readable && !writable) return;
-            self.sockets.push_back(std::make_unique<Socket>(Socket{&self, fd, {}, {}}));
-            s = self.sockets.back().get();
+            c.sockets.push_back(std::make_unique<Socket>(Socket{&c, fd, {}, {}}));
+            s = c.sockets.back().get();
         }
-        self.watch(*s, s->read, readable, false);
-        self.watch(*s, s->write, writable, true);
+        c.watch(*s, s->read, readable, false);
+        c.watch(*s, s->write, writable, true);
         if (!readable && !writable) {
-            for (auto it = self.sockets.begin(); it != self.sockets.end(); ++it)
+            for (auto it = c.sockets.begin(); it != c.sockets.end(); ++it)
                 if (it->get() == s) {
-                    self.sockets.erase(it);
+                    c.sockets.erase(it);
                     break;
                 }
         }
     }
 
-    void watch(Socket& s, WatcherSlot& w, bool want, bool for_write) {
-        if (want && !io_active(w))
-            io_start(loop, w, s.fd, for_write, for_write ? on_writable : on_readable, &s);
-        else if (!want && io_active(w))
-            io_stop(loop, w);
-    }
-
-    void stop(Socket& s) {
-        if (io_active(s.read)) io_stop(loop, s.read);
-        if (io_active(s.write)) io_stop(loop, s.write);
-    }
-
     static void on_readable(void* arg) {
-        auto* s = static_cast<Socket*>(arg);
-        Impl* self = s->owner;
-        ares_process_fd(self->channel, s->fd, ARES_SOCKET_BAD);  // may erase s
-        self->update_timer();
+        Channel* c = static_cast<Socket*>(arg)->owner;
+        ares_process_fd(c->ch, static_cast<Socket*>(arg)->fd, ARES_SOCKET_BAD);  // may free the Socket
+        c->after_processing();
     }
     static void on_writable(void* arg) {
-        auto* s = static_cast<Socket*>(arg);
-        Impl* self = s->owner;
-        ares_process_fd(self->channel, ARES_SOCKET_BAD, s->fd);
-        self->update_timer();
+        Channel* c = static_cast<Socket*>(arg)->owner;
+        ares_process_fd(c->ch, ARES_SOCKET_BAD, static_cast<Socket*>(arg)->fd);
+        c->after_processing();
     }
     static void on_timer(void* arg) {
-        auto* self = static_cast<Impl*>(arg);
-        ares_process_fd(self->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-        self->update_timer();
-    }
-
-    void update_timer() {
-        if (!channel) return;
-        if (timer_active(timer)) timer_stop(loop, timer);
-        timeval tv{};
-        if (ares_timeout(channel, nullptr, &tv)) timer_start(loop, timer, double(tv.tv_sec) + tv.tv_usec / 1e6, on_timer, this);
+        auto* c = static_cast<Channel*>(arg);
+        ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+        c->after_processing();
     }
 
     // Called by a c-ares callback: hands the answer over or, for an abandoned
     // query, frees it.
-    void finish(Query* q) {
-        --in_flight;
+    static void finish(Query* q) {
+        Channel* c = q->channel;
+        --c->in_flight;
         if (q->abandoned) {
             delete q;
             return;
         }
         q->done = true;
-        if (!closing) q->asker->hub->wake(*q->asker, WakeReason::woken);
+        if (!c->closing) q->asker->hub->wake(*q->asker, WakeReason::woken);
     }
 
-    DnsAnswer wait(Query* q, const char* what) {
+    static DnsAnswer wait(Query* q, const char* what) {
         struct Guard {
             Query* q;
             ~Guard() {
@@ -225,7 +258,7 @@ struct DnsChannel::Impl {
                     q->abandoned = true;  // the callback frees it
             }
         } guard{q};
-        update_timer();
+        if (!q->done) q->channel->update_timer();
         while (!q->done) Hub::current().park(nullptr, kForever, what, q);
         return std::move(q->answer);
     }
@@ -241,23 +274,19 @@ struct DnsChannel::Impl {
             if (q->answer.canonical.empty() && res->name) q->answer.canonical = res->name;
         }
         if (res) ares_freeaddrinfo(res);
-        q->owner->finish(q);
+        finish(q);
     }
 
     static void on_host(void* arg, int status, int, hostent* h) {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
         if (status == ARES_SUCCESS && h && h->h_name && !q->abandoned) q->answer.canonical = h->h_name;
-        q->owner->finish(q);
+        finish(q);
     }
 
     Loop& loop;
-    ares_channel channel = nullptr;
-    std::vector<std::unique_ptr<Socket>> sockets;
-    WatcherSlot timer;
-    unsigned built_for = 0;
-    int in_flight = 0;
-    bool closing = false;
+    std::unique_ptr<Channel> current;
+    std::vector<std::unique_ptr<Channel>> retired;
 };
 
 DnsChannel::DnsChannel(Loop& loop) : impl_(std::make_unique<Impl>(loop)) {}
@@ -265,19 +294,19 @@ DnsChannel::DnsChannel(Loop& loop) : impl_(std::make_unique<Impl>(loop)) {}
 DnsChannel::~DnsChannel() = default;
 
 DnsAnswer DnsChannel::lookup(const std::string& name, int family) {
-    impl_->ready_channel();
-    auto* q = new Impl::Query(impl_.get(), &current());
+    Impl::Channel& c = impl_->ready_channel();
+    auto* q = new Impl::Query(&c, &current());
     ares_addrinfo_hints hints{};
     hints.ai_family = family;
     hints.ai_flags = ARES_AI_CANONNAME;
-    ++impl_->in_flight;
-    ares_getaddrinfo(impl_->channel, name.c_str(), nullptr, &hints, Impl::on_addrinfo, q);
-    return impl_->wait(q, "dns::getaddrinfo");
+    ++c.in_flight;
+    ares_getaddrinfo(c.ch, name.c_str(), nullptr, &hints, Impl::on_addrinfo, q);
+    return Impl::wait(q, "dns::getaddrinfo");
 }
 
 DnsAnswer DnsChannel::reverse(const Address& address) {
-    impl_->ready_channel();
-    auto* q = new Impl::Query(impl_.get(), &current());
+    Impl::Channel& c = impl_->ready_channel();
+    auto* q = new Impl::Query(&c, &current());
     const void* raw = nullptr;
     int len = 0;
     if (address.family() == AF_INET) {
@@ -292,9 +321,9 @@ DnsAnswer DnsChannel::reverse(const Address& address) {
         a.status = EAI_FAMILY;
         return a;
     }
-    ++impl_->in_flight;
-    ares_gethostbyaddr(impl_->channel, raw, len, address.family(), Impl::on_host, q);
-    return impl_->wait(q, "dns::getnameinfo");
+    ++c.in_flight;
+    ares_gethostbyaddr(c.ch, raw, len, address.family(), Impl::on_host, q);
+    return Impl::wait(q, "dns::getnameinfo");
 }
 
 }  // namespace green::detail

@@ -22,15 +22,17 @@ namespace {
 constexpr int kKnownFlags =
     AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_NUMERICSERV | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | AI_IDN;
 
-// GREEN_DNS_SERVERS / _TIMEOUT / _TRIES, read once per process.
+std::string servers_csv(std::string_view servers);
+
+// GREEN_DNS_SERVERS / _TIMEOUT / _TRIES, applied once per process before the
+// first lookup or the first explicit setting (which then overrides them).
 void apply_environment() {
     static std::once_flag once;
     std::call_once(once, [] {
-        green::detail::DnsSettings s;
+        green::detail::DnsSettings s = green::detail::dns_settings();
         if (const char* v = std::getenv("GREEN_DNS_SERVERS"); v && *v) {
             try {
-                set_servers(v);
-                s = green::detail::dns_settings();
+                s.servers = servers_csv(v);
             } catch (const std::invalid_argument& e) {
                 std::fprintf(stderr, "green: ignoring GREEN_DNS_SERVERS: %s\n", e.what());
             }
@@ -252,7 +254,10 @@ HostEntry gethostbyaddr(const Address& address) {
     return e;
 }
 
-void set_servers(std::string_view servers) {
+namespace {
+
+// "127.0.0.1, [::1]:5353" -> "127.0.0.1:53,[::1]:5353"; throws std::invalid_argument.
+std::string servers_csv(std::string_view servers) {
     std::string csv;
     std::size_t start = 0;
     while (start < servers.size()) {
@@ -271,12 +276,21 @@ void set_servers(std::string_view servers) {
         csv += a.to_string();
         start = end + 1;
     }
+    return csv;
+}
+
+}  // namespace
+
+void set_servers(std::string_view servers) {
+    apply_environment();
+    std::string csv = servers_csv(servers);
     green::detail::DnsSettings s = green::detail::dns_settings();
-    s.servers = csv;
+    s.servers = std::move(csv);
     green::detail::set_dns_settings(s);
 }
 
 void detail::set_timeout_ms(long ms) {
+    apply_environment();
     green::detail::DnsSettings s = green::detail::dns_settings();
     s.timeout_ms = static_cast<int>(ms);
     green::detail::set_dns_settings(s);
@@ -284,6 +298,7 @@ void detail::set_timeout_ms(long ms) {
 
 void set_tries(int tries) {
     if (tries < 1 || tries > 16) throw std::invalid_argument("green::dns: tries must be between 1 and 16");
+    apply_environment();
     green::detail::DnsSettings s = green::detail::dns_settings();
     s.tries = tries;
     green::detail::set_dns_settings(s);

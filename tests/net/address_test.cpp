@@ -1,0 +1,52 @@
+#include <doctest/doctest.h>
+
+#include <green/green.hpp>
+
+#include <netinet/in.h>
+
+#include <stdexcept>
+
+// IPv4, IPv6 (with and without scope) and unix addresses parse and format back.
+TEST_CASE("address: parse and format") {
+    auto v4 = green::Address::parse("127.0.0.1:8080");
+    CHECK(v4.family() == AF_INET);
+    CHECK(v4.port() == 8080);
+    CHECK(v4.host() == "127.0.0.1");
+    CHECK(v4.to_string() == "127.0.0.1:8080");
+    auto v6 = green::Address::parse("[::1]:443");
+    CHECK(v6.family() == AF_INET6);
+    CHECK(v6.port() == 443);
+    CHECK(v6.to_string() == "[::1]:443");
+    auto scoped = green::Address::parse("[fe80::1%lo]:22");
+    CHECK(scoped.host() == "fe80::1%lo");
+    auto path = green::Address::parse("unix:/tmp/x.sock");
+    CHECK(path.family() == AF_UNIX);
+    CHECK(path.to_string() == "unix:/tmp/x.sock");
+    CHECK(green::Address::parse("/run/y.sock").host() == "/run/y.sock");
+}
+
+// Conversion to and from sockaddr keeps every byte.
+TEST_CASE("address: sockaddr round trip") {
+    auto a = green::Address::parse("[2001:db8::5]:65535");
+    green::Address b(a.data(), a.size());
+    CHECK(a == b);
+    CHECK(b.port() == 65535);
+    CHECK(green::Address::ip("10.1.2.3", 7) == green::Address::parse("10.1.2.3:7"));
+}
+
+// Malformed input is refused with invalid_argument naming the text.
+TEST_CASE("address: bad input") {
+    for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "localhost:80", "[::1:80",
+                            "[::1]80", "::1:80", "[127.0.0.1]:80", "1.2.3.4:8x", "unix:", ""}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(green::Address::parse(bad), std::invalid_argument);
+    }
+    try {
+        green::Address::parse("example.com:80");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("example.com:80") != std::string::npos);
+    }
+    CHECK_THROWS_AS(green::Address::unix_path(std::string(200, 'x')), std::invalid_argument);
+    CHECK(green::Address().empty());
+    CHECK(green::Address().to_string() == "(no address)");
+}

@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <green/green.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+
+#include "support/support.hpp"
+
+using namespace std::chrono_literals;
+
+// A signal runs the handler in a new greenlet, which may block.
+TEST_CASE("signal: handler runs in a greenlet") {
+    green::Event got;
+    auto h = green::signal_handler(SIGUSR1, [&] {
+        green::sleep(1ms);
+        got.set();
+    });
+    ::kill(::getpid(), SIGUSR1);
+    CHECK(got.wait(2s));
+    CHECK(h.signum() == SIGUSR1);
+}
+
+// A cancelled handler no longer runs and the previous disposition comes back.
+TEST_CASE("signal: cancel restores the previous disposition") {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    struct sigaction before {};
+    sigaction(SIGUSR2, &ignore, &before);
+    int calls = 0;
+    {
+        auto h = green::signal_handler(SIGUSR2, [&] { ++calls; });
+        ::kill(::getpid(), SIGUSR2);
+        green::sleep(20ms);
+        CHECK(calls == 1);
+    }
+    struct sigaction now {};
+    sigaction(SIGUSR2, nullptr, &now);
+    CHECK(reinterpret_cast<void*>(now.sa_handler) == reinterpret_cast<void*>(SIG_IGN));
+    ::kill(::getpid(), SIGUSR2);  // ignored: must not kill the test
+    green::sleep(5ms);
+    CHECK(calls == 1);
+    sigaction(SIGUSR2, &before, nullptr);
+}
+
+// Bad signals are refused; a second thread cannot take a signal another hub owns.
+TEST_CASE("signal: bad input") {
+    CHECK_THROWS_AS(green::signal_handler(SIGKILL, [] {}), std::invalid_argument);
+    CHECK_THROWS_AS(green::signal_handler(0, [] {}), std::invalid_argument);
+    CHECK_THROWS_AS(green::signal_handler(SIGUSR1, nullptr), std::invalid_argument);
+    auto h = green::signal_handler(SIGUSR1, [] {});
+    bool refused = false;
+    std::thread([&] {
+        try {
+            auto other = green::signal_handler(SIGUSR1, [] {});
+        } catch (const std::logic_error&) {
+            refused = true;
+        }
+    }).join();
+    CHECK(refused);
+}
+
+// A signal handler does not keep a waiting main greenlet from seeing LoopExit.
+TEST_CASE("signal: does not keep the loop alive") {
+    auto h = green::signal_handler(SIGUSR1, [] {});
+    green::Event never;
+    CHECK_THROWS_AS(never.wait(), green::LoopExit);
+}
+
+// In a forked child only the calling greenlet runs; sleeping and spawning work there.
+TEST_CASE("fork: only the caller continues in the child") {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    auto other = green::spawn([&] {
+        green::sleep(30ms);
+        ::write(pipefd[1], "P", 1);  // would also run in the child if it survived there
+    });
+    green::yield();
+    const pid_t pid = green::fork();
+    if (pid == 0) {
+        green::sleep(60ms);  // longer than `other` would sleep
+        auto g = green::spawn([] { return 7; });
+        const char c = g.get() == 7 && other.killed() ? 'C' : 'X';
+        ::write(pipefd[1], &c, 1);
+        _exit(0);
+    }
+    other.join();
+    ::close(pipefd[1]);
+    std::string seen;
+    char c;
+    while (green::run_in_thread([&] { return ::read(pipefd[0], &c, 1); }) == 1) seen += c;
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(seen.find('C') != std::string::npos);
+    CHECK(seen.find('X') == std::string::npos);
+    CHECK(std::count(seen.begin(), seen.end(), 'P') == 1);  // from the parent only
+}
+
+// A child forked from a spawned greenlet exits when that greenlet ends.
+TEST_CASE("fork: from a spawned greenlet") {
+    pid_t child = -1;
+    auto g = green::spawn([&] {
+        child = green::fork();
+        if (child == 0) green::sleep(10ms);  // then the greenlet ends: the child exits with 0
+    });
+    g.join();
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+// run_in_thread works in a forked child (the pools start afresh there).
+TEST_CASE("fork: thread pool in the child") {
+    CHECK(green::run_in_thread([] { return 1; }) == 1);  // the parent's pool has a worker
+    const pid_t pid = green::fork();
+    if (pid == 0) _exit(green::run_in_thread([] { return 42; }) == 42 ? 0 : 1);
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) green::sleep(5ms);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}

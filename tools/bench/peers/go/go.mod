@@ -1,0 +1,3 @@
+module greenbench/peers
+
+go 1.19
