@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     }
     green::StreamServer server(green::Address::ip("127.0.0.1", static_cast<std::uint16_t>(port)),
                                [](green::Socket conn, green::Address) {
-                                   char buf[16384];
+                                   char buf[4096];
                                    while (std::size_t n = conn.recv_into(buf, sizeof buf)) conn.sendall(buf, n);
                                });
     auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(); });

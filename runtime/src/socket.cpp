@@ -50,13 +50,15 @@ Socket::~Socket() {
     }
 }
 
-Socket::Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_) {}
+Socket::Socket(Socket&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_), drained_(other.drained_) {}
 
 Socket& Socket::operator=(Socket&& other) noexcept {
     if (this != &other) {
         Socket old(std::move(*this));
         fd_ = std::exchange(other.fd_, -1);
         timeout_ = other.timeout_;
+        drained_ = other.drained_;
     }
     return *this;
 }
@@ -110,9 +112,19 @@ Socket Socket::accept(Address* peer) {
 
 std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
     const int fd = checked_fd("recv");
-    const long r = detail::retry_io(fd, detail::Interest::read, detail::Deadline::after(timeout_), "Socket::recv",
+    const auto deadline = detail::Deadline::after(timeout_);
+    // After a short read the buffer was empty, so in request/response traffic a
+    // read attempted now is an EAGAIN for sure: wait for readiness first, as an
+    // epoll loop does. (Only for plain reads that may wait.)
+    if (drained_ && flags == 0 && !deadline.never_wait()) {
+        const double left = deadline.remaining();
+        if (left == 0 || !detail::Hub::current().fds().wait(fd, detail::Interest::read, left, "Socket::recv"))
+            throw TimeoutError();
+    }
+    const long r = detail::retry_io(fd, detail::Interest::read, deadline, "Socket::recv",
                                     [&] { return detail::sys::recvfrom(fd, buf, len, flags, nullptr, nullptr); });
     if (r < 0) fail("recv");
+    drained_ = r > 0 && static_cast<std::size_t>(r) < len;
     return static_cast<std::size_t>(r);
 }
 

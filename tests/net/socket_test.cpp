@@ -308,3 +308,27 @@ TEST_CASE("socket: many concurrent connections") {
     CHECK(ok == n);
     server.join();
 }
+
+// After a short read, recv waits for readiness first: data that arrives later is
+// still received, and the socket's timeout still applies.
+TEST_CASE("socket: recv after a short read") {
+    auto srv = listener();
+    green::Socket c(AF_INET, SOCK_STREAM);
+    c.connect(srv.local_address());
+    green::Socket peer = srv.accept();
+    peer.sendall("ab");
+    CHECK(c.recv(100) == "ab");  // short: the buffer is now empty
+    c.set_timeout(20ms);
+    CHECK_THROWS_AS(c.recv(100), green::TimeoutError);
+    auto later = green::spawn([&] {
+        green::sleep(5ms);
+        peer.sendall("cd");
+    });
+    c.set_timeout(2s);
+    CHECK(c.recv(100) == "cd");
+    later.join();
+    peer.sendall(std::string(300, 'x'));
+    std::string got;
+    while (got.size() < 300) got += c.recv(64);  // full reads go straight to recv
+    CHECK(got == std::string(300, 'x'));
+}

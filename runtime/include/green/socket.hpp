@@ -97,6 +97,7 @@ private:
 
     int fd_ = -1;
     double timeout_ = detail::kForever;
+    bool drained_ = false;  // the last read came back short: the kernel buffer was empty after it
 };
 
 // Resolves `host` (through green::dns unless numeric) and connects to each of its

@@ -18,6 +18,7 @@
 #include "detail/hub.hpp"
 #include "detail/loop.hpp"
 #include "detail/sys.hpp"
+#include "green/semaphore.hpp"
 
 namespace green::detail {
 namespace {
@@ -139,6 +140,11 @@ struct DnsChannel::Impl {
 
     explicit Impl(Loop& l) : loop(l) {}
 
+    // At most this many lookups wait for answers at once; the rest queue (FIFO).
+    // A burst of answers to thousands of queries would overflow the socket's
+    // receive buffer, and every dropped answer costs a whole c-ares timeout.
+    static constexpr long kMaxInFlight = 64;
+
     Channel& ready_channel() {
         unsigned generation;
         {
@@ -171,6 +177,8 @@ struct DnsChannel::Impl {
         opts.sock_state_cb = on_socket_state;
         opts.sock_state_cb_data = c.get();
         opts.lookups = const_cast<char*>("b");  // DNS only: green reads the hosts file itself
+        opts.socket_receive_buffer_size = 1 << 20;  // capped by net.core.rmem_max
+        mask |= ARES_OPT_SOCK_RCVBUF;
         if (s.timeout_ms > 0) {
             opts.timeout = s.timeout_ms;
             mask |= ARES_OPT_TIMEOUTMS;
@@ -287,13 +295,26 @@ struct DnsChannel::Impl {
     Loop& loop;
     std::unique_ptr<Channel> current;
     std::vector<std::unique_ptr<Channel>> retired;
+    Semaphore slots{kMaxInFlight};
 };
+
+namespace {
+
+// A slot among the lookups in flight, held for the whole lookup.
+struct InFlight {
+    Semaphore& slots;
+    explicit InFlight(Semaphore& s) : slots(s) { slots.acquire(); }
+    ~InFlight() { slots.release(); }
+};
+
+}  // namespace
 
 DnsChannel::DnsChannel(Loop& loop) : impl_(std::make_unique<Impl>(loop)) {}
 
 DnsChannel::~DnsChannel() = default;
 
 DnsAnswer DnsChannel::lookup(const std::string& name, int family) {
+    InFlight slot(impl_->slots);
     Impl::Channel& c = impl_->ready_channel();
     auto* q = new Impl::Query(&c, &current());
     ares_addrinfo_hints hints{};
@@ -305,6 +326,7 @@ DnsAnswer DnsChannel::lookup(const std::string& name, int family) {
 }
 
 DnsAnswer DnsChannel::reverse(const Address& address) {
+    InFlight slot(impl_->slots);
     Impl::Channel& c = impl_->ready_channel();
     auto* q = new Impl::Query(&c, &current());
     const void* raw = nullptr;
