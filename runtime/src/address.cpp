@@ -154,7 +154,13 @@ std::string Address::host() const {
 std::string Address::to_string() const {
     switch (family()) {
     case AF_INET: return host() + ":" + std::to_string(port());
-    case AF_INET6: return "[" + host() + "]:" + std::to_string(port());
+    case AF_INET6: {
+        std::string out(1, '[');  // built up in steps: GCC 12 warns falsely on "[" + string
+        out += host();
+        out += "]:";
+        out += std::to_string(port());
+        return out;
+    }
     case AF_UNIX: return "unix:" + host();
     default: return "(no address)";
     }

@@ -1,5 +1,6 @@
 #include "detail/fd_table.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -36,24 +37,72 @@ void FdTable::on_ready(void* arg) noexcept {
     io_stop(side.table->loop_, side.watcher);
 }
 
-bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
-    if (fd < 0) throw std::system_error(EBADF, std::generic_category(), description);
-    FdState& st = state(fd);
-    FdState::Side& side = st.side(what);
-    if (!io_active(side.watcher)) io_start(loop_, side.watcher, fd, what == Interest::write, on_ready, &side);
-    const std::uint32_t generation = st.generation;
-    WakeReason reason = WakeReason::closed;
-    try {
-        reason = Hub::current().park(&side.waiters, timeout, description, &st);
-    } catch (...) {
-        if (side.waiters.empty() && io_active(side.watcher)) io_stop(loop_, side.watcher);
-        throw;
-    }
+void FdTable::stop_if_unwatched(FdState::Side& side) noexcept {
     // Nobody left waiting: an unread readable fd must not keep the loop spinning.
     if (side.waiters.empty() && io_active(side.watcher)) io_stop(loop_, side.watcher);
-    if (reason == WakeReason::closed || st.generation != generation)
-        throw std::system_error(EBADF, std::generic_category(), description);
+}
+
+bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
+    if (fd < 0) throw std::system_error(EBADF, std::generic_category(), description);
+    const Interested one{fd, what};
+    const WakeReason reason = wait_many(&one, 1, timeout, nullptr, description);
+    if (reason == WakeReason::closed) throw std::system_error(EBADF, std::generic_category(), description);
     return reason != WakeReason::deadline;
+}
+
+WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeout, WaitList* also,
+                              const char* description) {
+    Hub& hub = Hub::current();
+    GreenletCore& self = current();
+    // One waiter per fd; a handful live on this stack, more (poll of thousands) on the heap.
+    struct Entry {
+        FdState* state = nullptr;
+        FdState::Side* side = nullptr;
+        std::uint32_t generation = 0;
+    };
+    constexpr std::size_t kInline = 8;
+    Waiter inline_waiters[kInline] = {Waiter(&self), Waiter(&self), Waiter(&self), Waiter(&self),
+                                      Waiter(&self), Waiter(&self), Waiter(&self), Waiter(&self)};
+    Entry inline_entries[kInline];
+    std::unique_ptr<Waiter[]> heap_waiters;
+    std::unique_ptr<Entry[]> heap_entries;
+    Waiter* waiters = inline_waiters;
+    Entry* entries = inline_entries;
+    if (n > kInline) {
+        heap_waiters.reset(new Waiter[n]);
+        heap_entries.reset(new Entry[n]);
+        waiters = heap_waiters.get();
+        entries = heap_entries.get();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (fds[i].fd < 0) continue;
+        FdState& st = state(fds[i].fd);
+        FdState::Side& side = st.side(fds[i].what);
+        if (!io_active(side.watcher))
+            io_start(loop_, side.watcher, fds[i].fd, fds[i].what == Interest::write, on_ready, &side);
+        waiters[i].greenlet = &self;
+        side.waiters.push_back(waiters[i]);
+        entries[i] = Entry{&st, &side, st.generation};
+    }
+    Waiter extra(&self);
+    if (also) also->push_back(extra);
+    struct Cleanup {
+        FdTable& table;
+        Waiter* waiters;
+        Entry* entries;
+        std::size_t n;
+        ~Cleanup() {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!entries[i].side) continue;
+                if (waiters[i].linked()) unlink(waiters[i]);
+                table.stop_if_unwatched(*entries[i].side);
+            }
+        }
+    } cleanup{*this, waiters, entries, n};
+    WakeReason reason = hub.park(nullptr, timeout, description, n == 1 ? static_cast<const void*>(entries[0].state) : fds);
+    for (std::size_t i = 0; i < n; ++i)
+        if (entries[i].state && entries[i].state->generation != entries[i].generation) reason = WakeReason::closed;
+    return reason;
 }
 
 void FdTable::forget(int fd) noexcept {
@@ -75,6 +124,12 @@ void FdTable::after_fork() noexcept {
             while (!side->waiters.empty()) side->waiters.pop_front();
         }
     }
+}
+
+void FdTable::forget_range(unsigned first, unsigned last) noexcept {
+    const std::size_t end = std::min<std::size_t>(states_.size(), std::size_t{last} + 1);
+    for (std::size_t fd = first; fd < end; ++fd)
+        if (states_[fd]) forget(static_cast<int>(fd));
 }
 
 std::uint32_t FdTable::generation(int fd) const noexcept {

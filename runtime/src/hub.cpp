@@ -82,6 +82,9 @@ Hub::Hub() {
     main_->ctx.owner = main_;
     running_ = main_;
     all_.push_back(*main_);
+    async_start(loop_, signal_wakeup_, [](void* hub) {
+        static_cast<Hub*>(hub)->interruptible_.wake_all(WakeReason::woken);
+    }, this);
     install_overflow_handler();
 }
 
@@ -92,6 +95,8 @@ Hub::~Hub() {
         return;
     }
     if (inbox_) inbox_->close();
+    async_stop(loop_, inbox_wakeup_);
+    async_stop(loop_, signal_wakeup_);
     dns_.reset();
     destroy_locals(*main_);
     remove_overflow_altstack();
@@ -160,6 +165,7 @@ void Hub::start(GreenletCore& g, std::size_t stack_size) {
     retain(&g);  // the greenlet's own reference, dropped when its stack is reaped
     g.state = State::unstarted;
     all_.push_back(g);
+    ++live_;
 }
 
 void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
@@ -256,7 +262,7 @@ bool Inbox::post(std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!loop_) return false;
     posted_.push_back(std::move(fn));
-    loop_->notify_async();
+    async_send(*loop_, *wakeup_);
     return true;
 }
 
@@ -281,10 +287,16 @@ DnsChannel& Hub::dns() {
 
 std::shared_ptr<Inbox> Hub::inbox() {
     if (!inbox_) {
-        inbox_ = std::make_shared<Inbox>(&loop_);
-        loop_.start_async([](void* inbox) { static_cast<Inbox*>(inbox)->drain(); }, inbox_.get());
+        inbox_ = std::make_shared<Inbox>(&loop_, &inbox_wakeup_);
+        async_start(loop_, inbox_wakeup_, [](void* inbox) { static_cast<Inbox*>(inbox)->drain(); }, inbox_.get());
     }
     return inbox_;
+}
+
+void Hub::note_signal(bool restart) noexcept {
+    signals_.fetch_add(1, std::memory_order_relaxed);
+    if (!restart) interrupting_.fetch_add(1, std::memory_order_relaxed);
+    async_send(loop_, signal_wakeup_);
 }
 
 void Hub::run_callbacks() {
@@ -303,6 +315,7 @@ void Hub::run_callbacks() {
 void Hub::settle(GreenletCore& g) noexcept {
     g.state = State::dead;
     List<GreenletCore, AllTag>::erase(g);
+    --live_;
     g.exit_waiters.wake_all(WakeReason::woken);
     if (LinkCallbacks* links = g.links) {
         g.links = nullptr;
@@ -388,6 +401,7 @@ void Hub::after_fork() noexcept {
     all_.for_each([&](GreenletCore& g) {
         if (&g != running_) others.push_back(&g);
     });
+    live_ = 1;
     for (GreenletCore* g : others) {
         List<GreenletCore, AllTag>::erase(*g);
         g->state = State::dead;

@@ -13,9 +13,10 @@
 //     unref'd so an idle hub can tell that nothing will ever wake its greenlets;
 //   - timers are relative to ev_now(), which is refreshed before each timer is
 //     armed so a sleep is never cut short by a stale clock;
-//   - ev_async_send is the only call made from other threads;
+//   - ev_async_send is the only call made from other threads or signal handlers;
 //   - ev_loop_fork re-creates the epoll set in a forked child.
 #include "detail/loop.hpp"
+#include "detail/runtime_fds.hpp"
 
 #include <ev.h>
 
@@ -28,6 +29,8 @@ static_assert(sizeof(ev_timer) <= sizeof(WatcherSlot::watcher) && alignof(ev_tim
 static_assert(sizeof(ev_io) <= sizeof(WatcherSlot::watcher) && alignof(ev_io) <= 8, "WatcherSlot too small for ev_io");
 static_assert(sizeof(ev_signal) <= sizeof(WatcherSlot::watcher) && alignof(ev_signal) <= 8,
               "WatcherSlot too small for ev_signal");
+static_assert(sizeof(ev_async) <= sizeof(WatcherSlot::watcher) && alignof(ev_async) <= 8,
+              "WatcherSlot too small for ev_async");
 
 namespace {
 
@@ -40,48 +43,26 @@ void fire(struct ev_loop*, Watcher* w, int) {
 
 }  // namespace
 
-struct Loop::Async {
-    ev_async watcher;
-    void (*fn)(void*) = nullptr;
-    void* arg = nullptr;
-};
-
 Loop::Loop() {
     constexpr unsigned flags = unsigned{EVFLAG_NOENV} | unsigned{EVFLAG_NOSIGMASK};
+    RuntimeFdScope ours;  // the epoll descriptor
     loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
     if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
     if (!loop_) throw std::system_error(errno ? errno : ENOMEM, std::generic_category(), "green: ev_loop_new");
 }
 
-Loop::~Loop() {
-    if (async_ && ev_is_active(&async_->watcher)) {
-        ev_ref(loop_);
-        ev_async_stop(loop_, &async_->watcher);
-    }
-    ev_loop_destroy(loop_);
-}
+Loop::~Loop() { ev_loop_destroy(loop_); }
 
-bool Loop::run_once(bool block) { return ev_run(loop_, block ? EVRUN_ONCE : EVRUN_NOWAIT) != 0; }
+bool Loop::run_once(bool block) {
+    RuntimeFdScope ours;  // after a fork, libev opens the new epoll set here
+    return ev_run(loop_, block ? EVRUN_ONCE : EVRUN_NOWAIT) != 0;
+}
 
 void Loop::update_now() noexcept { ev_now_update(loop_); }
 
 double Loop::now() const noexcept { return ev_now(loop_); }
 
 void Loop::after_fork() noexcept { ev_loop_fork(loop_); }
-
-void Loop::start_async(void (*fn)(void*), void* arg) {
-    async_ = std::make_unique<Async>();
-    async_->fn = fn;
-    async_->arg = arg;
-    ev_async_init(&async_->watcher, [](struct ev_loop*, ev_async* w, int) {
-        auto* a = reinterpret_cast<Async*>(w);
-        a->fn(a->arg);
-    });
-    ev_async_start(loop_, &async_->watcher);
-    ev_unref(loop_);
-}
-
-void Loop::notify_async() noexcept { ev_async_send(loop_, &async_->watcher); }
 
 void Loop::hold() noexcept { ev_ref(loop_); }
 void Loop::unhold() noexcept { ev_unref(loop_); }
@@ -122,11 +103,31 @@ void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(loop.raw(), reint
 
 bool io_active(const WatcherSlot& w) noexcept { return ev_is_active(reinterpret_cast<const ev_io*>(w.watcher)); }
 
+void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexcept {
+    auto* a = reinterpret_cast<ev_async*>(w.watcher);
+    w.fn = fn;
+    w.arg = arg;
+    ev_async_init(a, fire<ev_async>);
+    RuntimeFdScope ours;  // the first async watcher opens the loop's eventfd
+    ev_async_start(loop.raw(), a);
+    ev_unref(loop.raw());
+}
+
+void async_send(Loop& loop, WatcherSlot& w) noexcept { ev_async_send(loop.raw(), reinterpret_cast<ev_async*>(w.watcher)); }
+
+void async_stop(Loop& loop, WatcherSlot& w) noexcept {
+    auto* a = reinterpret_cast<ev_async*>(w.watcher);
+    if (!ev_is_active(a)) return;
+    ev_ref(loop.raw());
+    ev_async_stop(loop.raw(), a);
+}
+
 void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept {
     auto* sig = reinterpret_cast<ev_signal*>(w.watcher);
     w.fn = fn;
     w.arg = arg;
     ev_signal_init(sig, fire<ev_signal>, signum);
+    RuntimeFdScope ours;  // may open the loop's signal pipe
     ev_signal_start(loop.raw(), sig);
     ev_unref(loop.raw());
 }

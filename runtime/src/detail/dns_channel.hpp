@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct DnsAnswer {
     std::string canonical;           // CNAME target, or the name asked for
 };
 
+class DnsChannel;
+
+// This thread's channel, with GREEN_DNS_* applied first: every lookup goes here.
+DnsChannel& thread_dns_channel();
+
 class DnsChannel {
 public:
     explicit DnsChannel(Loop& loop);
@@ -41,6 +47,9 @@ public:
     DnsAnswer lookup(const std::string& name, int family);
     // The PTR name of `address` (in `canonical`).
     DnsAnswer reverse(const Address& address);
+    // A raw query (res_query; with `search`, res_search): the answer message, or
+    // an error as status (EAI_NONAME for NXDOMAIN, EAI_NODATA, EAI_AGAIN...).
+    DnsAnswer raw(const std::string& name, int dns_class, int type, bool search, std::vector<unsigned char>& answer);
 
 private:
     struct Impl;

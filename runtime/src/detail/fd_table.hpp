@@ -49,9 +49,21 @@ public:
     // std::system_error(EBADF)). Throws std::system_error(EBADF) for a negative fd.
     bool wait(int fd, Interest what, double timeout, const char* description);
 
+    // Parks the running greenlet until one of `n` descriptors is ready for its
+    // interest, `timeout` passes, or a waiter on `also` is woken (then
+    // WakeReason::woken too). Returns the wake reason; `closed` if one of them was
+    // closed through close_fd meanwhile. Negative fds are ignored.
+    struct Interested {
+        int fd;
+        Interest what;
+    };
+    WakeReason wait_many(const Interested* fds, std::size_t n, double timeout, WaitList* also, const char* description);
+
     // Wakes every waiter on `fd` with EBADF and forgets the fd's watchers; call it
     // before the descriptor is really closed.
     void forget(int fd) noexcept;
+    // forget() for every descriptor from `first` to `last` this table knows.
+    void forget_range(unsigned first, unsigned last) noexcept;
 
     // The generation of `fd`: it changes every time forget() is called for it.
     std::uint32_t generation(int fd) const noexcept;
@@ -62,6 +74,7 @@ public:
 
 private:
     FdState& state(int fd);
+    void stop_if_unwatched(FdState::Side& side) noexcept;
     static void on_ready(void* side) noexcept;
 
     Loop& loop_;

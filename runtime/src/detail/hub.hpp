@@ -8,6 +8,7 @@
 // timers are never starved by greenlets that keep each other busy.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,7 +28,7 @@ namespace green::detail {
 // Shared with the posters, so a post after the hub is gone is refused, not a crash.
 class Inbox {
 public:
-    explicit Inbox(Loop* loop) : loop_(loop) {}
+    Inbox(Loop* loop, WatcherSlot* wakeup) : loop_(loop), wakeup_(wakeup) {}
     // Thread-safe. Returns false when the hub no longer exists.
     bool post(std::function<void()> fn);
     // In the hub: runs what was posted.
@@ -38,6 +39,7 @@ public:
 private:
     std::mutex mutex_;
     Loop* loop_;
+    WatcherSlot* wakeup_;
     std::vector<std::function<void()>> posted_;
 };
 
@@ -87,6 +89,17 @@ public:
     void call_soon(std::function<void()> fn);
     // The inbox other threads post to, created on first use.
     std::shared_ptr<Inbox> inbox();
+
+    // Greenlets alive on this hub (the thread's main greenlet included).
+    std::size_t live_greenlets() const noexcept { return live_; }
+
+    // A signal handler ran on this thread (called from the handler: async-signal-
+    // safe). Greenlets parked on interruptible() are woken soon after, and the
+    // counters tell interrupted calls apart: `restart` is the handler's SA_RESTART.
+    void note_signal(bool restart) noexcept;
+    unsigned signals_seen() const noexcept { return signals_.load(std::memory_order_relaxed); }
+    unsigned interrupting_signals_seen() const noexcept { return interrupting_.load(std::memory_order_relaxed); }
+    WaitList& interruptible() noexcept { return interruptible_; }
 
     template <class Fn>
     void for_each_greenlet(Fn&& fn) {
@@ -139,7 +152,13 @@ private:
     Stack hub_stack_;
     std::vector<std::function<void()>> callbacks_;
     std::shared_ptr<Inbox> inbox_;
+    WatcherSlot inbox_wakeup_;
+    std::atomic<unsigned> signals_{0};
+    std::atomic<unsigned> interrupting_{0};
+    WatcherSlot signal_wakeup_;
+    WaitList interruptible_;
     std::unique_ptr<DnsChannel> dns_;
+    std::size_t live_ = 1;
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
 };

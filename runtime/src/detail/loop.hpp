@@ -26,10 +26,6 @@ public:
     // In a forked child: re-creates kernel state (the epoll set) shared with the parent.
     void after_fork() noexcept;
 
-    // Cross-thread wake-up: after start_async, `fn(arg)` runs in the loop once for
-    // any number of notify_async() calls made from any thread since it last ran.
-    void start_async(void (*fn)(void*), void* arg);
-    void notify_async() noexcept;
     // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
     void hold() noexcept;
     void unhold() noexcept;
@@ -37,9 +33,7 @@ public:
     struct ev_loop* raw() const noexcept { return loop_; }
 
 private:
-    struct Async;
     struct ev_loop* loop_;
-    std::unique_ptr<Async> async_;
 };
 
 // A one-shot timer: fn(arg) runs in the hub `after` seconds from now.
@@ -51,6 +45,13 @@ bool timer_active(const WatcherSlot& t) noexcept;
 void io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept;
 void io_stop(Loop& loop, WatcherSlot& w) noexcept;
 bool io_active(const WatcherSlot& w) noexcept;
+
+// A wake-up from anywhere: after async_start, fn(arg) runs in the hub once for any
+// number of async_send calls made since it last ran. async_send is thread-safe and
+// async-signal-safe. It does not keep the loop alive.
+void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexcept;
+void async_send(Loop& loop, WatcherSlot& w) noexcept;
+void async_stop(Loop& loop, WatcherSlot& w) noexcept;
 
 // A signal watcher; fn(arg) runs in the hub after `signum` arrives. It does not
 // keep the loop alive on its own.

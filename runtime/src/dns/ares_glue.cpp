@@ -17,6 +17,7 @@
 
 #include "detail/hub.hpp"
 #include "detail/loop.hpp"
+#include "detail/runtime_fds.hpp"
 #include "detail/sys.hpp"
 #include "green/semaphore.hpp"
 
@@ -45,9 +46,14 @@ int to_eai(int status) {
 
 // c-ares' sockets use the runtime's raw system calls.
 ares_socket_t on_socket(int domain, int type, int protocol, void*) {
-    return sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+    const int fd = sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+    mark_runtime_fd(fd);
+    return fd;
 }
-int on_close(ares_socket_t fd, void*) { return sys::close(fd); }
+int on_close(ares_socket_t fd, void*) {
+    unmark_runtime_fd(fd);
+    return sys::close(fd);
+}
 int on_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*) { return sys::connect(fd, addr, len); }
 ares_ssize_t on_recvfrom(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from, ares_socklen_t* fromlen,
                          void*) {
@@ -87,6 +93,7 @@ struct DnsChannel::Impl {
         bool done = false;
         bool abandoned = false;
         DnsAnswer answer;
+        std::vector<unsigned char>* raw = nullptr;  // res_query's answer message
     };
 
     // One ares_channel with its sockets and timer. A channel whose settings went
@@ -285,6 +292,13 @@ struct DnsChannel::Impl {
         finish(q);
     }
 
+    static void on_raw(void* arg, int status, int, unsigned char* abuf, int alen) {
+        auto* q = static_cast<Query*>(arg);
+        q->answer.status = to_eai(status);
+        if (abuf && alen > 0 && !q->abandoned && q->raw) q->raw->assign(abuf, abuf + alen);
+        finish(q);
+    }
+
     static void on_host(void* arg, int status, int, hostent* h) {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
@@ -346,6 +360,22 @@ DnsAnswer DnsChannel::reverse(const Address& address) {
     ++c.in_flight;
     ares_gethostbyaddr(c.ch, raw, len, address.family(), Impl::on_host, q);
     return Impl::wait(q, "dns::getnameinfo");
+}
+
+DnsAnswer DnsChannel::raw(const std::string& name, int dns_class, int type, bool search,
+                          std::vector<unsigned char>& answer) {
+    InFlight slot(impl_->slots);
+    Impl::Channel& c = impl_->ready_channel();
+    auto* q = new Impl::Query(&c, &current());
+    // The answer vector outlives the query only while the asker waits; an
+    // abandoned query drops its answer (on_raw checks `abandoned`).
+    q->raw = &answer;
+    ++c.in_flight;
+    if (search)
+        ares_search(c.ch, name.c_str(), dns_class, type, Impl::on_raw, q);
+    else
+        ares_query(c.ch, name.c_str(), dns_class, type, Impl::on_raw, q);
+    return Impl::wait(q, "res_query");
 }
 
 }  // namespace green::detail

@@ -50,10 +50,7 @@ void apply_environment() {
     });
 }
 
-green::detail::DnsChannel& channel() {
-    apply_environment();
-    return green::detail::Hub::current().dns();
-}
+green::detail::DnsChannel& channel() { return green::detail::thread_dns_channel(); }
 
 // A (socktype, protocol) pair getaddrinfo returns for each address.
 struct Kind {
@@ -305,3 +302,8 @@ void set_tries(int tries) {
 }
 
 }  // namespace green::dns
+
+green::detail::DnsChannel& green::detail::thread_dns_channel() {
+    green::dns::apply_environment();
+    return Hub::current().dns();
+}

@@ -1,0 +1,94 @@
+#include "cooperate.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <limits>
+#include <new>
+#include <system_error>
+
+#include "real.hpp"
+
+namespace shim {
+
+namespace api = green::detail::shim_api;
+constexpr double kNone = std::numeric_limits<double>::infinity();
+
+double monotonic_now() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+double seconds_until(double deadline) noexcept {
+    if (deadline == kNone) return kNone;
+    const double left = deadline - monotonic_now();
+    return left > 0 ? left : 0;
+}
+
+int at_boundary(std::exception_ptr e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::system_error& x) {
+        errno = x.code().value();
+    } catch (const std::bad_alloc&) {
+        errno = ENOMEM;
+    } catch (...) {
+        // A kill, an expired green::Timeout: the C code gets an error it will not
+        // retry, and the greenlet gets the exception once it is back in C++.
+        api::deliver_later(e);
+        errno = ECANCELED;
+    }
+    return -1;
+}
+
+Blocker::Blocker(int fd, bool write, Restart restart, double deadline) noexcept
+    : fd_(fd), write_(write), restart_(restart), deadline_(deadline), start_(api::signals()) {}
+
+bool Blocker::interrupted() const noexcept {
+    const auto now = api::signals();
+    return restart_ == Restart::never ? now.all != start_.all : now.interrupting != start_.interrupting;
+}
+
+int Blocker::wait() noexcept {
+    if (first_) {
+        first_ = false;
+        // The program's own O_NONBLOCK (the shim never sets it) means: do not wait.
+        const int flags = real::fcntl(fd_, F_GETFL, nullptr);
+        if (flags >= 0 && (flags & O_NONBLOCK)) {
+            errno = EAGAIN;
+            return -1;
+        }
+        timeval tv{};
+        socklen_t len = sizeof tv;
+        if (real::getsockopt(fd_, SOL_SOCKET, write_ ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
+            (tv.tv_sec || tv.tv_usec)) {
+            deadline_ = std::min(deadline_, monotonic_now() + double(tv.tv_sec) + double(tv.tv_usec) / 1e6);
+            restart_ = Restart::never;  // a socket call with a timeout is never restarted
+        }
+    }
+    const api::FdInterest interest{fd_, write_};
+    api::Woke woke;
+    try {
+        woke = api::wait_fds(&interest, 1, seconds_until(deadline_));
+    } catch (...) {
+        return at_boundary(std::current_exception());
+    }
+    if (woke == api::Woke::closed) {
+        errno = EBADF;
+        return -1;
+    }
+    if (woke == api::Woke::timed_out) {
+        errno = EAGAIN;  // what the kernel says when SO_RCVTIMEO / SO_SNDTIMEO passes
+        return -1;
+    }
+    if (interrupted()) {
+        errno = EINTR;
+        return -1;
+    }
+    return 0;
+}
+
+}  // namespace shim

@@ -1,0 +1,86 @@
+// The one loop every blocking hook runs, and the extern "C" boundary.
+//
+// A hook first asks may_park(): only then does it cooperate; otherwise it makes
+// the plain libc call, with exactly libc's blocking semantics. That is the case
+// before the shim is live or after it is torn down, inside a signal handler, on
+// a thread without a hub, in the hub itself, and when no other greenlet exists
+// (blocking the thread then is the same, only cheaper).
+//
+// Cooperating means: make the call without waiting (MSG_DONTWAIT, RWF_NOWAIT, or
+// after a readiness check: never by setting O_NONBLOCK, which other processes
+// sharing the file would see); on EAGAIN park the greenlet until the fd is ready;
+// retry. What the program sees stays libc's: EAGAIN if it made the fd
+// non-blocking itself or the socket's SO_RCVTIMEO / SO_SNDTIMEO passed, EINTR
+// when a signal handler ran as signal(7) says it interrupts, EBADF when another
+// greenlet closed the fd. A greenlet killed (or whose green::Timeout expired)
+// while parked gets -1 with ECANCELED, and the kill is thrown again at its next
+// suspension point, after the C code has returned: an exception never crosses C
+// frames.
+#pragma once
+
+#include <cerrno>
+#include <exception>
+
+#include "../runtime/src/detail/shim_api.hpp"
+#include "state.hpp"
+
+namespace shim {
+
+inline bool may_park() noexcept {
+    return state::live.load(std::memory_order_relaxed) && state::handler_depth == 0 &&
+           green::detail::shim_api::cooperative();
+}
+
+// Whether a signal handler that runs while the call waits makes it fail with
+// EINTR (signal(7)).
+enum class Restart : unsigned char {
+    if_sa_restart,  // read, write, recv, send, accept, connect: restarted under SA_RESTART
+    never,          // poll, select, epoll_wait, sleeps, and socket calls with a timeout
+};
+
+// Turns an exception caught at a hook's boundary into errno; returns -1.
+int at_boundary(std::exception_ptr e) noexcept;
+
+// Seconds left until `deadline` (CLOCK_MONOTONIC seconds; infinity: none).
+double seconds_until(double deadline) noexcept;
+double monotonic_now() noexcept;
+
+// The state of one blocking call between attempts (one call may make several:
+// a send that delivers its bytes in chunks).
+class Blocker {
+public:
+    // `deadline`: a limit of the call itself (recvmmsg's timeout), besides the
+    // socket's own SO_RCVTIMEO / SO_SNDTIMEO.
+    Blocker(int fd, bool write, Restart restart, double deadline = __builtin_inf()) noexcept;
+    // After the attempt said EAGAIN: 0 to try again, or -1 with errno set.
+    int wait() noexcept;
+    // Whether a signal handler that ran since the call began interrupts it.
+    bool interrupted() const noexcept;
+
+private:
+    int fd_;
+    bool write_;
+    bool first_ = true;
+    Restart restart_;
+    double deadline_;
+    green::detail::shim_api::SignalCount start_;
+};
+
+// Runs `attempt` (a call that does not wait, returning >= 0 or -1 with errno)
+// until it succeeds, fails otherwise than with EAGAIN, or the Blocker gives up.
+template <class Attempt>
+long cooperate(Blocker& blocker, Attempt&& attempt) noexcept {
+    for (;;) {
+        const long r = attempt();
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+        if (blocker.wait() < 0) return -1;
+    }
+}
+
+template <class Attempt>
+long cooperate(int fd, bool write, Restart restart, Attempt&& attempt) noexcept {
+    Blocker blocker(fd, write, restart);
+    return cooperate(blocker, attempt);
+}
+
+}  // namespace shim

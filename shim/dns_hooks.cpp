@@ -1,0 +1,355 @@
+// getaddrinfo, freeaddrinfo, getnameinfo, gethostbyname(2)(_r),
+// gethostbyaddr(_r), res_query, res_search.
+//
+// These are replaced, not wrapped: glibc resolves with its own socket code inside
+// libc, where no hook reaches, so a wrapped lookup would block the thread. They
+// are answered by green's resolver (hosts file, then c-ares in the hub's loop),
+// which follows glibc's rules for results, their order and error codes.
+// GREEN_DNS=system hands them back to glibc (for nsswitch setups c-ares cannot
+// emulate); so does a call from a signal handler or from the hub itself.
+//
+// Lists and hostents are laid out as glibc lays them out (an addrinfo and its
+// sockaddr in one allocation, the canonical name in another), so glibc's
+// freeaddrinfo can free ours and ours can free glibc's.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <green/dns.hpp>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+
+namespace shim {
+namespace {
+
+namespace api = green::detail::shim_api;
+
+bool use_green() noexcept {
+    return state::live.load(std::memory_order_relaxed) && !state::system_dns && state::handler_depth == 0 &&
+           api::can_use_runtime();
+}
+
+// The EAI code for an interruption or failure caught at the boundary.
+int eai_at_boundary(std::exception_ptr e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const green::dns::Error& x) {
+        return x.code();
+    } catch (const std::bad_alloc&) {
+        return EAI_MEMORY;
+    } catch (...) {
+        at_boundary(e);  // sets errno, delivers a kill later
+        return EAI_SYSTEM;
+    }
+}
+
+int h_errno_for(int eai) {
+    switch (eai) {
+    case EAI_NONAME: return HOST_NOT_FOUND;
+    case EAI_NODATA: return NO_DATA;
+    case EAI_AGAIN: return TRY_AGAIN;
+    default: return NO_RECOVERY;
+    }
+}
+
+addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found) {
+    addrinfo* head = nullptr;
+    addrinfo** tail = &head;
+    for (const auto& ai : found) {
+        const socklen_t len = ai.address.size();
+        auto* node = static_cast<addrinfo*>(std::calloc(1, sizeof(addrinfo) + len));
+        if (!node) {
+            ::freeaddrinfo(head);
+            return nullptr;
+        }
+        node->ai_family = ai.family;
+        node->ai_socktype = ai.socktype;
+        node->ai_protocol = ai.protocol;
+        node->ai_addrlen = len;
+        node->ai_addr = reinterpret_cast<sockaddr*>(node + 1);
+        std::memcpy(node->ai_addr, ai.address.data(), len);
+        if (!ai.canonname.empty()) node->ai_canonname = ::strdup(ai.canonname.c_str());
+        *tail = node;
+        tail = &node->ai_next;
+    }
+    return head;
+}
+
+// A hostent's content, to be packed into a caller's buffer.
+struct Host {
+    std::string name;
+    std::vector<std::string> aliases;
+    int family = AF_INET;
+    std::vector<std::string> addresses;  // raw in_addr / in6_addr bytes
+};
+
+// Packs `h` into `ret` and `buf` as glibc does: the address bytes, then the
+// pointer arrays (aligned), then the strings. ERANGE if `buf` is too small.
+int pack(const Host& h, hostent* ret, char* buf, size_t buflen) {
+    const size_t addr_len = h.family == AF_INET6 ? sizeof(in6_addr) : sizeof(in_addr);
+    size_t need = h.addresses.size() * addr_len;
+    need = (need + alignof(char*) - 1) / alignof(char*) * alignof(char*);
+    const size_t arrays = (h.addresses.size() + 1 + h.aliases.size() + 1) * sizeof(char*);
+    size_t strings = h.name.size() + 1;
+    for (const auto& a : h.aliases) strings += a.size() + 1;
+    const uintptr_t misalign = reinterpret_cast<uintptr_t>(buf) % alignof(char*);
+    const size_t pad = misalign ? alignof(char*) - misalign : 0;
+    if (pad + need + arrays + strings > buflen) return ERANGE;
+    char* p = buf + pad;
+    char* addr_bytes = p;
+    for (const auto& a : h.addresses) {
+        std::memcpy(p, a.data(), addr_len);
+        p += addr_len;
+    }
+    p = buf + pad + need;
+    auto** addr_list = reinterpret_cast<char**>(p);
+    for (size_t i = 0; i < h.addresses.size(); ++i) addr_list[i] = addr_bytes + i * addr_len;
+    addr_list[h.addresses.size()] = nullptr;
+    auto** alias_list = addr_list + h.addresses.size() + 1;
+    char* s = reinterpret_cast<char*>(alias_list + h.aliases.size() + 1);
+    auto copy = [&s](const std::string& text) {
+        char* at = s;
+        std::memcpy(s, text.c_str(), text.size() + 1);
+        s += text.size() + 1;
+        return at;
+    };
+    ret->h_name = copy(h.name);
+    for (size_t i = 0; i < h.aliases.size(); ++i) alias_list[i] = copy(h.aliases[i]);
+    alias_list[h.aliases.size()] = nullptr;
+    ret->h_aliases = alias_list;
+    ret->h_addrtype = h.family;
+    ret->h_length = static_cast<int>(addr_len);
+    ret->h_addr_list = addr_list;
+    return 0;
+}
+
+std::string raw_address(const green::Address& a) {
+    if (a.family() == AF_INET6)
+        return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr),
+                           sizeof(in6_addr));
+    return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr),
+                       sizeof(in_addr));
+}
+
+// gethostbyname2 through green; throws.
+Host lookup_host(const char* name, int af) {
+    const green::dns::HostEntry e = green::dns::gethostbyname(name, af);
+    Host h;
+    h.name = e.name;
+    h.aliases = e.aliases;
+    h.family = e.family;
+    for (const auto& a : e.addresses) h.addresses.push_back(raw_address(a));
+    return h;
+}
+
+// gethostbyaddr through green; throws.
+Host reverse_host(const void* addr, socklen_t len, int type) {
+    green::Address a;
+    if (type == AF_INET && len == sizeof(in_addr)) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        std::memcpy(&in.sin_addr, addr, sizeof(in_addr));
+        a = green::Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
+    } else if (type == AF_INET6 && len == sizeof(in6_addr)) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        std::memcpy(&in6.sin6_addr, addr, sizeof(in6_addr));
+        a = green::Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
+    } else {
+        throw green::dns::Error(EAI_FAMILY, "address");
+    }
+    const green::dns::HostEntry e = green::dns::gethostbyaddr(a);
+    Host h;
+    h.name = e.name;
+    h.family = type;
+    h.addresses.push_back(std::string(static_cast<const char*>(addr), len));
+    return h;
+}
+
+// The _r calling convention around a lookup that returns a Host.
+template <class Lookup>
+int reentrant(Lookup&& lookup, hostent* ret, char* buf, size_t buflen, hostent** result, int* h_errnop) noexcept {
+    *result = nullptr;
+    int eai = 0;
+    Host h;
+    try {
+        h = lookup();
+    } catch (...) {
+        eai = eai_at_boundary(std::current_exception());
+    }
+    if (eai) {
+        if (h_errnop) *h_errnop = h_errno_for(eai);
+        return eai == EAI_SYSTEM ? errno : 0;
+    }
+    if (pack(h, ret, buf, buflen) != 0) {
+        if (h_errnop) *h_errnop = NETDB_INTERNAL;
+        return ERANGE;
+    }
+    *result = ret;
+    if (h_errnop) *h_errnop = 0;
+    return 0;
+}
+
+// The non-reentrant forms share one buffer per thread (glibc's is per process).
+template <class Lookup>
+hostent* static_result(Lookup&& lookup) noexcept {
+    static thread_local hostent entry;
+    static thread_local std::vector<char> buffer(1024);
+    for (;;) {
+        hostent* result = nullptr;
+        int herr = 0;
+        const int r = reentrant(lookup, &entry, buffer.data(), buffer.size(), &result, &herr);
+        if (r == ERANGE) {
+            try {
+                buffer.resize(buffer.size() * 2);
+            } catch (...) {
+                h_errno = NETDB_INTERNAL;
+                return nullptr;
+            }
+            continue;
+        }
+        h_errno = herr;
+        return result;
+    }
+}
+
+int raw_query(const char* name, int cls, int type, unsigned char* answer, int anslen, bool search) noexcept {
+    std::vector<unsigned char> reply;
+    int status;
+    try {
+        status = api::raw_query(name, cls, type, search, reply);
+    } catch (...) {
+        status = eai_at_boundary(std::current_exception());
+    }
+    if (status != 0) {
+        h_errno = h_errno_for(status);
+        return -1;
+    }
+    const int n = static_cast<int>(reply.size());
+    std::memcpy(answer, reply.data(), static_cast<size_t>(std::min(n, anslen)));
+    return n;  // as glibc, the full length even when it did not fit
+}
+
+}  // namespace
+}  // namespace shim
+
+GREEN_HOOK int getaddrinfo(const char* __restrict node, const char* __restrict service,
+                           const addrinfo* __restrict hints, addrinfo** __restrict res) {
+    if (!shim::use_green()) return shim::real::getaddrinfo(node, service, hints, res);
+    green::dns::Hints h;
+    if (hints) {
+        h.family = hints->ai_family;
+        h.socktype = hints->ai_socktype;
+        h.protocol = hints->ai_protocol;
+        h.flags = hints->ai_flags;
+    } else {
+        h.flags = AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's default hints
+    }
+    try {
+        const auto found = green::dns::getaddrinfo(node ? node : "", service ? service : "", h);
+        addrinfo* list = shim::make_list(found);
+        if (!list) return EAI_MEMORY;
+        *res = list;
+        return 0;
+    } catch (...) {
+        return shim::eai_at_boundary(std::current_exception());
+    }
+}
+
+GREEN_HOOK void freeaddrinfo(addrinfo* ai) noexcept {
+    while (ai) {
+        addrinfo* next = ai->ai_next;
+        std::free(ai->ai_canonname);
+        std::free(ai);
+        ai = next;
+    }
+}
+
+GREEN_HOOK int getnameinfo(const sockaddr* __restrict sa, socklen_t salen, char* __restrict host, socklen_t hostlen,
+                           char* __restrict serv, socklen_t servlen, int flags) {
+    if (!shim::use_green() || !sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+        return shim::real::getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+    if ((sa->sa_family == AF_INET && salen < sizeof(sockaddr_in)) ||
+        (sa->sa_family == AF_INET6 && salen < sizeof(sockaddr_in6)))
+        return EAI_FAMILY;
+    try {
+        const green::Address address(sa, sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+        // Only the parts asked for are looked up.
+        const int no_host = (!host || !hostlen) ? NI_NUMERICHOST : 0;
+        const green::dns::NameInfo ni = green::dns::getnameinfo(address, flags | no_host);
+        if (host && hostlen) {
+            if (ni.host.size() + 1 > hostlen) return EAI_OVERFLOW;
+            std::memcpy(host, ni.host.c_str(), ni.host.size() + 1);
+        }
+        if (serv && servlen) {
+            if (ni.service.size() + 1 > servlen) return EAI_OVERFLOW;
+            std::memcpy(serv, ni.service.c_str(), ni.service.size() + 1);
+        }
+        return 0;
+    } catch (...) {
+        return shim::eai_at_boundary(std::current_exception());
+    }
+}
+
+GREEN_HOOK hostent* gethostbyname(const char* name) {
+    if (!shim::use_green() || !name) return shim::real::gethostbyname(name);
+    return shim::static_result([&] { return shim::lookup_host(name, AF_INET); });
+}
+
+GREEN_HOOK hostent* gethostbyname2(const char* name, int af) {
+    if (!shim::use_green() || !name) return shim::real::gethostbyname2(name, af);
+    return shim::static_result([&] { return shim::lookup_host(name, af); });
+}
+
+GREEN_HOOK hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
+    if (!shim::use_green() || !addr) return shim::real::gethostbyaddr(addr, len, type);
+    return shim::static_result([&] { return shim::reverse_host(addr, len, type); });
+}
+
+GREEN_HOOK int gethostbyname_r(const char* __restrict name, hostent* __restrict ret, char* __restrict buf,
+                               size_t buflen, hostent** __restrict result, int* __restrict h_errnop) {
+    if (!shim::use_green() || !name) return shim::real::gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+    return shim::reentrant([&] { return shim::lookup_host(name, AF_INET); }, ret, buf, buflen, result, h_errnop);
+}
+
+GREEN_HOOK int gethostbyname2_r(const char* __restrict name, int af, hostent* __restrict ret, char* __restrict buf,
+                                size_t buflen, hostent** __restrict result, int* __restrict h_errnop) {
+    if (!shim::use_green() || !name) return shim::real::gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+    return shim::reentrant([&] { return shim::lookup_host(name, af); }, ret, buf, buflen, result, h_errnop);
+}
+
+GREEN_HOOK int gethostbyaddr_r(const void* __restrict addr, socklen_t len, int type, hostent* __restrict ret,
+                               char* __restrict buf, size_t buflen, hostent** __restrict result,
+                               int* __restrict h_errnop) {
+    if (!shim::use_green() || !addr)
+        return shim::real::gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+    return shim::reentrant([&] { return shim::reverse_host(addr, len, type); }, ret, buf, buflen, result, h_errnop);
+}
+
+GREEN_HOOK int res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+    if (!shim::use_green() || !dname || !answer || anslen < 0) return shim::real::res_query(dname, cls, type, answer, anslen);
+    return shim::raw_query(dname, cls, type, answer, anslen, false);
+}
+
+GREEN_HOOK int res_search(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+    if (!shim::use_green() || !dname || !answer || anslen < 0)
+        return shim::real::res_search(dname, cls, type, answer, anslen);
+    return shim::raw_query(dname, cls, type, answer, anslen, true);
+}
+
+GREEN_HOOK int __res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+    return res_query(dname, cls, type, answer, anslen);
+}
+
+GREEN_HOOK int __res_search(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+    return res_search(dname, cls, type, answer, anslen);
+}

@@ -1,0 +1,127 @@
+// close, close_range, dup, dup2, dup3, fcntl, fcntl64, ioctl; and the calls by
+// which libev opens its own descriptors (epoll_create, epoll_create1, eventfd,
+// pipe, pipe2), so the runtime's descriptors are known.
+//
+// Closing a descriptor (or dup2-ing over it) first wakes the greenlets of this
+// thread that wait on it, with EBADF, as green::close does. The runtime's own
+// descriptors (the loop's epoll and eventfd, the resolver's sockets) are not the
+// program's: closing one is EBADF, and close_range leaves them open.
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "../runtime/src/detail/runtime_fds.hpp"
+#include "cooperate.hpp"
+#include "real.hpp"
+
+namespace rt = green::detail;
+namespace api = green::detail::shim_api;
+
+namespace {
+
+bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
+
+// A descriptor libev opened inside a runtime scope belongs to the runtime.
+int created(int fd) {
+    if (fd >= 0 && rt::RuntimeFdScope::active()) rt::mark_runtime_fd(fd);
+    return fd;
+}
+
+// Before `fd` is closed or replaced: false (EBADF) if it is the runtime's.
+bool release_for_program(int fd) {
+    if (!shim_live()) return true;
+    if (rt::RuntimeFdScope::active()) {  // libev closing what it opened
+        rt::unmark_runtime_fd(fd);
+        return true;
+    }
+    if (rt::is_runtime_fd(fd)) return false;
+    api::forget_fd(fd);
+    return true;
+}
+
+}  // namespace
+
+GREEN_HOOK int close(int fd) {
+    if (!release_for_program(fd)) {
+        errno = EBADF;
+        return -1;
+    }
+    return shim::real::close(fd);
+}
+
+GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noexcept {
+    if (!shim_live() || (flags & CLOSE_RANGE_CLOEXEC) || first > last) return shim::real::close_range(first, last, flags);
+    api::forget_fds(first, last);
+    // Close around the runtime's descriptors.
+    unsigned int from = first;
+    for (int keep : rt::runtime_fds_between(first, last)) {
+        const auto k = static_cast<unsigned int>(keep);
+        if (k > from && shim::real::close_range(from, k - 1, flags) != 0) return -1;
+        from = k + 1;
+        if (k == UINT_MAX) return 0;
+    }
+    if (from > last) return 0;
+    return shim::real::close_range(from, last, flags);
+}
+
+GREEN_HOOK int dup(int fd) noexcept { return shim::real::dup(fd); }
+
+GREEN_HOOK int dup2(int fd, int fd2) noexcept {
+    if (fd != fd2 && !release_for_program(fd2)) {
+        errno = EBUSY;  // the target is the runtime's (see SYMBOLS.md)
+        return -1;
+    }
+    return shim::real::dup2(fd, fd2);
+}
+
+GREEN_HOOK int dup3(int fd, int fd2, int flags) noexcept {
+    if (fd != fd2 && !release_for_program(fd2)) {
+        errno = EBUSY;
+        return -1;
+    }
+    return shim::real::dup3(fd, fd2, flags);
+}
+
+GREEN_HOOK int fcntl(int fd, int cmd, ...) {
+    va_list ap;
+    va_start(ap, cmd);
+    void* arg = va_arg(ap, void*);  // every fcntl argument fits a register: int, long or pointer
+    va_end(ap);
+    return shim::real::fcntl(fd, cmd, arg);
+}
+
+GREEN_HOOK int fcntl64(int fd, int cmd, ...) {
+    va_list ap;
+    va_start(ap, cmd);
+    void* arg = va_arg(ap, void*);
+    va_end(ap);
+    return shim::real::fcntl(fd, cmd, arg);
+}
+
+GREEN_HOOK int ioctl(int fd, unsigned long request, ...) noexcept {
+    va_list ap;
+    va_start(ap, request);
+    void* arg = va_arg(ap, void*);
+    va_end(ap);
+    return shim::real::ioctl(fd, request, arg);
+}
+
+GREEN_HOOK int epoll_create(int size) noexcept { return created(shim::real::epoll_create(size)); }
+GREEN_HOOK int epoll_create1(int flags) noexcept { return created(shim::real::epoll_create1(flags)); }
+GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept { return created(shim::real::eventfd(count, flags)); }
+
+GREEN_HOOK int pipe(int fds[2]) noexcept {
+    const int r = shim::real::pipe(fds);
+    if (r == 0) created(fds[0]), created(fds[1]);
+    return r;
+}
+
+GREEN_HOOK int pipe2(int fds[2], int flags) noexcept {
+    const int r = shim::real::pipe2(fds, flags);
+    if (r == 0) created(fds[0]), created(fds[1]);
+    return r;
+}

@@ -1,0 +1,303 @@
+// read / write / recv / send and friends, including glibc's fortified variants.
+//
+// Reads and writes on any descriptor go through preadv2/pwritev2 with
+// RWF_NOWAIT, which pipes and sockets honour per call; descriptors that do not
+// (terminals, some devices) get a readiness check before the plain call, and
+// regular files the plain call (disk reads are not waits the loop can watch).
+// Socket calls add MSG_DONTWAIT. A blocking write or send delivers everything
+// before it returns, so the hooks keep writing until done, returning the partial
+// count if something stops them midway, as libc does.
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <limits>
+#include <cstring>
+#include <vector>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+
+extern "C" [[noreturn]] void __chk_fail(void);
+
+namespace shim {
+namespace {
+
+bool is_disk_file(int fd) noexcept {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode));
+}
+
+// One read or write attempt on any descriptor, without waiting.
+class Transfer {
+public:
+    Transfer(int fd, bool write) noexcept : fd_(fd), write_(write) {}
+
+    long operator()(const iovec* iov, int n) noexcept {
+        if (mode_ == Mode::nowait) {
+            const long r = write_ ? ::pwritev2(fd_, iov, n, -1, RWF_NOWAIT) : ::preadv2(fd_, iov, n, -1, RWF_NOWAIT);
+            if (r >= 0) return r;
+            if (errno == EAGAIN && is_disk_file(fd_))
+                mode_ = Mode::plain;
+            else if (errno == EOPNOTSUPP || errno == EINVAL)
+                mode_ = Mode::poll_first;
+            else
+                return r;
+        }
+        if (mode_ == Mode::poll_first) {
+            pollfd p{fd_, static_cast<short>(write_ ? POLLOUT : POLLIN), 0};
+            if (real::poll(&p, 1, 0) == 0) {
+                errno = EAGAIN;
+                return -1;
+            }
+        }
+        return write_ ? real::writev(fd_, iov, n) : real::readv(fd_, iov, n);
+    }
+
+private:
+    enum class Mode { nowait, poll_first, plain };
+    int fd_;
+    bool write_;
+    Mode mode_ = Mode::nowait;
+};
+
+// Drops `done` bytes from the front of an iovec array (a copy the caller owns).
+void advance(std::vector<iovec>& v, std::size_t& first, std::size_t done) {
+    while (done > 0 && first < v.size()) {
+        const std::size_t take = std::min(done, v[first].iov_len);
+        v[first].iov_base = static_cast<char*>(v[first].iov_base) + take;
+        v[first].iov_len -= take;
+        done -= take;
+        if (v[first].iov_len == 0) ++first;
+    }
+}
+
+std::size_t total(const iovec* iov, int n) {
+    std::size_t sum = 0;
+    for (int i = 0; i < n; ++i) sum += iov[i].iov_len;
+    return sum;
+}
+
+long read_any(int fd, const iovec* iov, int n) noexcept {
+    Transfer attempt(fd, false);
+    return cooperate(fd, false, Restart::if_sa_restart, [&] { return attempt(iov, n); });
+}
+
+// A blocking write: everything, or what was written before an error or a signal.
+long write_any(int fd, const iovec* iov, int n) noexcept {
+    Transfer attempt(fd, true);
+    Blocker blocker(fd, true, Restart::if_sa_restart);
+    const std::size_t want = total(iov, n);
+    long r = cooperate(blocker, [&] { return attempt(iov, n); });
+    if (r < 0 || static_cast<std::size_t>(r) == want) return r;
+    std::vector<iovec> rest(iov, iov + n);
+    std::size_t first = 0, done = static_cast<std::size_t>(r);
+    advance(rest, first, done);
+    while (done < want) {
+        const int left = static_cast<int>(rest.size() - first);
+        const long more = cooperate(blocker, [&] { return attempt(rest.data() + first, left); });
+        if (more <= 0) break;
+        done += static_cast<std::size_t>(more);
+        advance(rest, first, static_cast<std::size_t>(more));
+    }
+    return static_cast<long>(done);
+}
+
+// recv / recvfrom, including MSG_WAITALL on stream sockets.
+long receive(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
+    Blocker blocker(fd, false, Restart::if_sa_restart);
+    auto once = [&](char* at, size_t n) {
+        return cooperate(blocker, [&] { return real::recvfrom(fd, at, n, flags | MSG_DONTWAIT, from, fromlen); });
+    };
+    long r = once(static_cast<char*>(buf), len);
+    if (!(flags & MSG_WAITALL) || r <= 0 || static_cast<size_t>(r) == len) return r;
+    size_t got = static_cast<size_t>(r);
+    while (got < len) {
+        const long more = once(static_cast<char*>(buf) + got, len - got);
+        if (more <= 0) break;  // end of stream, error or signal: what arrived so far
+        got += static_cast<size_t>(more);
+    }
+    return static_cast<long>(got);
+}
+
+// send / sendto: everything a blocking send would deliver.
+long send_all(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) noexcept {
+    Blocker blocker(fd, true, Restart::if_sa_restart);
+    size_t sent = 0;
+    do {
+        const long r = cooperate(blocker, [&] {
+            return real::sendto(fd, static_cast<const char*>(buf) + sent, len - sent, flags | MSG_DONTWAIT, to, tolen);
+        });
+        if (r < 0) return sent ? static_cast<long>(sent) : -1;
+        sent += static_cast<size_t>(r);
+    } while (sent < len);
+    return static_cast<long>(sent);
+}
+
+long send_message(int fd, const msghdr* msg, int flags) noexcept {
+    Blocker blocker(fd, true, Restart::if_sa_restart);
+    const std::size_t want = total(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
+    long r = cooperate(blocker, [&] { return real::sendmsg(fd, msg, flags | MSG_DONTWAIT); });
+    if (r < 0 || static_cast<std::size_t>(r) == want) return r;
+    // The rest, without the ancillary data that went with the first bytes.
+    std::vector<iovec> rest(msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
+    std::size_t first = 0, done = static_cast<std::size_t>(r);
+    advance(rest, first, done);
+    while (done < want) {
+        msghdr more_msg{};
+        more_msg.msg_iov = rest.data() + first;
+        more_msg.msg_iovlen = rest.size() - first;
+        const long more = cooperate(blocker, [&] { return real::sendmsg(fd, &more_msg, flags | MSG_DONTWAIT); });
+        if (more <= 0) break;
+        done += static_cast<std::size_t>(more);
+        advance(rest, first, static_cast<std::size_t>(more));
+    }
+    return static_cast<long>(done);
+}
+
+bool wants_no_wait(int flags) { return flags & MSG_DONTWAIT; }
+
+}  // namespace
+}  // namespace shim
+
+using shim::may_park;
+
+GREEN_HOOK ssize_t read(int fd, void* buf, size_t n) {
+    if (!may_park()) return shim::real::read(fd, buf, n);
+    const iovec v{buf, n};
+    return shim::read_any(fd, &v, 1);
+}
+
+GREEN_HOOK ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
+    if (n > buflen) __chk_fail();
+    return read(fd, buf, n);
+}
+
+GREEN_HOOK ssize_t readv(int fd, const iovec* iov, int n) {
+    if (!may_park()) return shim::real::readv(fd, iov, n);
+    return shim::read_any(fd, iov, n);
+}
+
+GREEN_HOOK ssize_t write(int fd, const void* buf, size_t n) {
+    if (!may_park()) return shim::real::write(fd, buf, n);
+    const iovec v{const_cast<void*>(buf), n};
+    return shim::write_any(fd, &v, 1);
+}
+
+GREEN_HOOK ssize_t writev(int fd, const iovec* iov, int n) {
+    if (!may_park()) return shim::real::writev(fd, iov, n);
+    return shim::write_any(fd, iov, n);
+}
+
+GREEN_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) {
+    if (!may_park() || shim::wants_no_wait(flags)) return shim::real::recvfrom(fd, buf, n, flags, nullptr, nullptr);
+    return shim::receive(fd, buf, n, flags, nullptr, nullptr);
+}
+
+GREEN_HOOK ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
+    if (n > buflen) __chk_fail();
+    return recv(fd, buf, n, flags);
+}
+
+GREEN_HOOK ssize_t recvfrom(int fd, void* __restrict buf, size_t n, int flags, sockaddr* __restrict from,
+                            socklen_t* __restrict fromlen) {
+    if (!may_park() || shim::wants_no_wait(flags)) return shim::real::recvfrom(fd, buf, n, flags, from, fromlen);
+    return shim::receive(fd, buf, n, flags, from, fromlen);
+}
+
+GREEN_HOOK ssize_t __recvfrom_chk(int fd, void* __restrict buf, size_t n, size_t buflen, int flags,
+                                  sockaddr* __restrict from, socklen_t* __restrict fromlen) {
+    if (n > buflen) __chk_fail();
+    return recvfrom(fd, buf, n, flags, from, fromlen);
+}
+
+GREEN_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+    if (!may_park() || shim::wants_no_wait(flags)) return shim::real::recvmsg(fd, msg, flags);
+    return shim::cooperate(fd, false, shim::Restart::if_sa_restart,
+                           [&] { return shim::real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+}
+
+GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
+    if (!may_park() || shim::wants_no_wait(flags) || vlen == 0) return shim::real::recvmmsg(fd, vec, vlen, flags, timeout);
+    // Blocks for the first datagram, then takes more until vlen (or, with
+    // MSG_WAITFORONE, returns what is there); `timeout` bounds the whole call.
+    const double deadline = timeout ? shim::monotonic_now() + double(timeout->tv_sec) + timeout->tv_nsec / 1e9
+                                    : std::numeric_limits<double>::infinity();
+    unsigned int got = 0;
+    shim::Blocker blocker(fd, false, timeout ? shim::Restart::never : shim::Restart::if_sa_restart, deadline);
+    for (;;) {
+        const int r = shim::real::recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, nullptr);
+        if (r > 0) got += static_cast<unsigned int>(r);
+        if (r < 0 && errno != EAGAIN) return got ? static_cast<int>(got) : -1;
+        if (got == vlen || (got > 0 && (flags & MSG_WAITFORONE)) || (timeout && shim::seconds_until(deadline) == 0))
+            return got ? static_cast<int>(got) : (r < 0 ? -1 : 0);
+        if (blocker.wait() < 0) return got ? static_cast<int>(got) : -1;
+    }
+}
+
+GREEN_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
+    if (!may_park() || shim::wants_no_wait(flags)) return shim::real::sendto(fd, buf, n, flags, nullptr, 0);
+    return shim::send_all(fd, buf, n, flags, nullptr, 0);
+}
+
+GREEN_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t tolen) {
+    if (!may_park() || shim::wants_no_wait(flags)) return shim::real::sendto(fd, buf, n, flags, to, tolen);
+    return shim::send_all(fd, buf, n, flags, to, tolen);
+}
+
+GREEN_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+    if (!may_park() || shim::wants_no_wait(flags)) return shim::real::sendmsg(fd, msg, flags);
+    return shim::send_message(fd, msg, flags);
+}
+
+GREEN_HOOK int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
+    if (!may_park() || shim::wants_no_wait(flags) || vlen == 0) return shim::real::sendmmsg(fd, vec, vlen, flags);
+    shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
+    unsigned int sent = 0;
+    while (sent < vlen) {
+        const long r = shim::cooperate(blocker, [&] {
+            return shim::real::sendmmsg(fd, vec + sent, vlen - sent, flags | MSG_DONTWAIT);
+        });
+        if (r <= 0) return sent ? static_cast<int>(sent) : static_cast<int>(r);
+        sent += static_cast<unsigned int>(r);
+    }
+    return static_cast<int>(sent);
+}
+
+// sendfile takes no per-call flag. To a socket, the call runs with O_NONBLOCK set
+// for its duration only (a socket is not shared with other processes the way a
+// pipe is); to anything else, after a readiness check. A partial count is a
+// normal result of a blocking sendfile too.
+GREEN_HOOK ssize_t sendfile(int out, int in, off_t* offset, size_t count) {
+    if (!may_park()) return shim::real::sendfile(out, in, offset, count);
+    struct stat st {};
+    if (::fstat(out, &st) != 0) return shim::real::sendfile(out, in, offset, count);
+    const bool socket = S_ISSOCK(st.st_mode);
+    const int flags = shim::real::fcntl(out, F_GETFL, nullptr);
+    if (flags < 0 || (flags & O_NONBLOCK) || S_ISREG(st.st_mode)) return shim::real::sendfile(out, in, offset, count);
+    return shim::cooperate(out, true, shim::Restart::if_sa_restart, [&]() -> long {
+        if (socket) {
+            shim::real::fcntl(out, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags | O_NONBLOCK)));
+            const long r = shim::real::sendfile(out, in, offset, count);
+            const int saved = errno;
+            shim::real::fcntl(out, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
+            errno = saved;
+            return r;
+        }
+        pollfd p{out, POLLOUT, 0};
+        if (shim::real::poll(&p, 1, 0) == 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        return shim::real::sendfile(out, in, offset, count);
+    });
+}
+
+GREEN_HOOK ssize_t sendfile64(int out, int in, off64_t* offset, size_t count) {
+    return sendfile(out, in, reinterpret_cast<off_t*>(offset), count);
+}

@@ -1,0 +1,188 @@
+// poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2 and the
+// fortified __poll_chk / __ppoll_chk.
+//
+// Each asks the real call with a zero timeout, so what it reports (duplicate and
+// negative fds, POLLNVAL, EBADF, the count) is exactly the kernel's; between
+// asks the greenlet parks on all the descriptors at once. A program's own epoll
+// descriptor is itself waited on like any other. These calls are never restarted
+// after a signal handler: they fail with EINTR (signal(7)). A signal mask given
+// to ppoll / pselect / epoll_pwait is in force while the greenlet is parked.
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+
+extern "C" [[noreturn]] void __chk_fail(void);
+
+namespace shim {
+namespace {
+
+namespace api = green::detail::shim_api;
+constexpr double kForever = std::numeric_limits<double>::infinity();
+
+bool valid(const timespec* t) { return !t || (t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < 1000000000L); }
+
+double seconds(const timespec* t) { return t ? double(t->tv_sec) + double(t->tv_nsec) / 1e9 : kForever; }
+
+double seconds_ms(int ms) { return ms < 0 ? kForever : ms / 1000.0; }
+
+// A signal mask in force for a scope (the one ppoll and friends take).
+class MaskScope {
+public:
+    explicit MaskScope(const sigset_t* mask) noexcept : active_(mask != nullptr) {
+        if (active_) pthread_sigmask(SIG_SETMASK, mask, &old_);
+    }
+    ~MaskScope() {
+        if (active_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+
+private:
+    bool active_;
+    sigset_t old_{};
+};
+
+// Asks `check()` (the real call with a zero timeout) until it reports something
+// or `timeout` seconds pass, parking on `fds` in between. Returns check()'s result,
+// 0 on timeout, or -1 with errno (EINTR after a signal handler).
+template <class Check>
+int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sigset_t* mask, Check&& check) noexcept {
+    const double deadline = timeout == kForever ? kForever : monotonic_now() + timeout;
+    const auto start = api::signals();
+    for (;;) {
+        const int r = check();
+        if (r != 0) return r;
+        const double left = seconds_until(deadline);
+        if (left == 0) return 0;
+        {
+            MaskScope scope(mask);
+            try {
+                api::wait_fds(fds.data(), fds.size(), left);
+            } catch (...) {
+                return at_boundary(std::current_exception());
+            }
+        }
+        if (api::signals().all != start.all) {
+            errno = EINTR;
+            return -1;
+        }
+    }
+}
+
+std::vector<api::FdInterest> interests(const pollfd* fds, nfds_t n) {
+    std::vector<api::FdInterest> out;
+    out.reserve(n);
+    for (nfds_t i = 0; i < n; ++i) {
+        if (fds[i].fd < 0) continue;
+        const short e = fds[i].events;
+        const bool read = e & (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP);
+        const bool write = e & (POLLOUT | POLLWRNORM | POLLWRBAND);
+        if (read || !write) out.push_back({fds[i].fd, false});  // errors and hang-ups wake readers
+        if (write) out.push_back({fds[i].fd, true});
+    }
+    return out;
+}
+
+int poll_like(pollfd* fds, nfds_t n, double timeout, const sigset_t* mask) noexcept {
+    return multiplex(interests(fds, n), timeout, mask, [&] { return real::poll(fds, n, 0); });
+}
+
+std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, const fd_set* e) {
+    std::vector<api::FdInterest> out;
+    for (int fd = 0; fd < n; ++fd) {
+        if ((r && FD_ISSET(fd, r)) || (e && FD_ISSET(fd, e))) out.push_back({fd, false});
+        if (w && FD_ISSET(fd, w)) out.push_back({fd, true});
+    }
+    return out;
+}
+
+// select and pselect: the sets are inputs and outputs; on timeout they come back empty.
+int select_like(int n, fd_set* r, fd_set* w, fd_set* e, double timeout, const sigset_t* mask) noexcept {
+    const fd_set in_r = r ? *r : fd_set{}, in_w = w ? *w : fd_set{}, in_e = e ? *e : fd_set{};
+    return multiplex(interests(n, r, w, e), timeout, mask, [&] {
+        if (r) *r = in_r;
+        if (w) *w = in_w;
+        if (e) *e = in_e;
+        timeval zero{0, 0};
+        return real::select(n, r, w, e, &zero);
+    });
+}
+
+int epoll_like(int epfd, epoll_event* events, int max, double timeout, const sigset_t* mask) noexcept {
+    const std::vector<api::FdInterest> self{{epfd, false}};  // an epoll set is readable when it has events
+    return multiplex(self, timeout, mask, [&] { return real::epoll_wait(epfd, events, max, 0); });
+}
+
+}  // namespace
+}  // namespace shim
+
+using shim::may_park;
+
+GREEN_HOOK int poll(pollfd* fds, nfds_t n, int timeout) {
+    if (timeout == 0 || !may_park()) return shim::real::poll(fds, n, timeout);
+    return shim::poll_like(fds, n, shim::seconds_ms(timeout), nullptr);
+}
+
+GREEN_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
+    if (fdslen / sizeof(*fds) < n) __chk_fail();
+    return poll(fds, n, timeout);
+}
+
+GREEN_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
+    if (!shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || !may_park())
+        return shim::real::ppoll(fds, n, timeout, mask);
+    return shim::poll_like(fds, n, shim::seconds(timeout), mask);
+}
+
+GREEN_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask, size_t fdslen) {
+    if (fdslen / sizeof(*fds) < n) __chk_fail();
+    return ppoll(fds, n, timeout, mask);
+}
+
+GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
+                      timeval* __restrict timeout) {
+    if (n < 0 || n > FD_SETSIZE || (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)) ||
+        (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0) || !may_park())
+        return shim::real::select(n, r, w, e, timeout);
+    const double t = timeout ? double(timeout->tv_sec) + double(timeout->tv_usec) / 1e6 : shim::kForever;
+    const double began = shim::monotonic_now();
+    const int result = shim::select_like(n, r, w, e, t, nullptr);
+    if (timeout) {  // Linux reports the time not slept
+        double left = t - (shim::monotonic_now() - began);
+        if (left < 0 || result == 0) left = 0;
+        timeout->tv_sec = static_cast<time_t>(left);
+        timeout->tv_usec = static_cast<suseconds_t>((left - double(timeout->tv_sec)) * 1e6);
+    }
+    return result;
+}
+
+GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
+                       const timespec* __restrict timeout, const sigset_t* __restrict mask) {
+    if (n < 0 || n > FD_SETSIZE || !shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || !may_park())
+        return shim::real::pselect(n, r, w, e, timeout, mask);
+    return shim::select_like(n, r, w, e, shim::seconds(timeout), mask);
+}
+
+GREEN_HOOK int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
+    if (timeout == 0 || max <= 0 || !may_park()) return shim::real::epoll_wait(epfd, events, max, timeout);
+    return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), nullptr);
+}
+
+GREEN_HOOK int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, const sigset_t* mask) {
+    if (timeout == 0 || max <= 0 || !may_park()) return shim::real::epoll_pwait(epfd, events, max, timeout, mask);
+    return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), mask);
+}
+
+GREEN_HOOK int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout, const sigset_t* mask) {
+    if (!shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || max <= 0 || !may_park())
+        return shim::real::epoll_pwait2(epfd, events, max, timeout, mask);
+    return shim::epoll_like(epfd, events, max, shim::seconds(timeout), mask);
+}

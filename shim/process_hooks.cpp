@@ -1,0 +1,117 @@
+// fork, sigaction, signal, bsd_signal.
+//
+// fork: the runtime re-initialises the child from its pthread_atfork handler
+// (only the forking greenlet goes on there), so the hook only forwards.
+//
+// Signal handlers: sigaction and signal install a trampoline around the
+// program's handler. While a handler runs, hooks on that thread make plain libc
+// calls; after it ran, greenlets parked in hooked calls on that thread are woken
+// and fail with EINTR where the real call would (signal(7): read, recv, accept...
+// only when the handler lacked SA_RESTART or the socket has a timeout; poll,
+// select, epoll_wait and the sleeps always). sigaction reports the program's own
+// handler back, never the trampoline. Synchronous fault signals (SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) interrupt nothing and are not wrapped.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+
+namespace shim {
+namespace {
+
+namespace api = green::detail::shim_api;
+
+// The program's handler for each signal the trampoline stands in for.
+struct Installed {
+    std::atomic<void*> handler{nullptr};  // sa_handler or sa_sigaction
+    std::atomic<bool> siginfo{false};
+    std::atomic<bool> restart{false};
+};
+Installed installed[NSIG];
+std::mutex install_mutex;
+
+bool wrappable(int sig) {
+    switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS: return false;
+    default: return sig > 0 && sig < NSIG;
+    }
+}
+
+bool is_function(void* h) {
+    return h != reinterpret_cast<void*>(SIG_DFL) && h != reinterpret_cast<void*>(SIG_IGN) &&
+           h != reinterpret_cast<void*>(SIG_ERR);
+}
+
+void trampoline(int sig, siginfo_t* info, void* context) {
+    const int saved = errno;
+    Installed& h = installed[sig];
+    void* fn = h.handler.load(std::memory_order_acquire);
+    ++state::handler_depth;
+    if (h.siginfo.load(std::memory_order_relaxed))
+        reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, context);
+    else
+        reinterpret_cast<void (*)(int)>(fn)(sig);
+    --state::handler_depth;
+    api::note_signal(h.restart.load(std::memory_order_relaxed));
+    errno = saved;
+}
+
+}  // namespace
+}  // namespace shim
+
+GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct sigaction* __restrict old) noexcept {
+    if (!shim::wrappable(sig)) return shim::real::sigaction(sig, act, old);
+    std::lock_guard<std::mutex> lock(shim::install_mutex);
+    shim::Installed& h = shim::installed[sig];
+    void* const previous = h.handler.load();
+    const bool previous_siginfo = h.siginfo.load();
+    struct sigaction kernel_old {};
+    int r;
+    void* wanted = act ? ((act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
+                                                        : reinterpret_cast<void*>(act->sa_handler))
+                       : nullptr;
+    if (act && shim::is_function(wanted)) {
+        struct sigaction ours = *act;
+        ours.sa_sigaction = shim::trampoline;
+        ours.sa_flags |= SA_SIGINFO;
+        h.handler.store(wanted, std::memory_order_release);
+        h.siginfo.store(act->sa_flags & SA_SIGINFO);
+        h.restart.store(act->sa_flags & SA_RESTART);
+        r = shim::real::sigaction(sig, &ours, &kernel_old);
+    } else {
+        r = shim::real::sigaction(sig, act, &kernel_old);
+    }
+    if (r == 0 && old) {
+        *old = kernel_old;
+        if (kernel_old.sa_sigaction == shim::trampoline) {  // report the program's handler, not ours
+            if (previous_siginfo) {
+                old->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(previous);
+            } else {
+                old->sa_flags &= ~SA_SIGINFO;
+                old->sa_handler = reinterpret_cast<void (*)(int)>(previous);
+            }
+        }
+    }
+    return r;
+}
+
+// glibc's signal(): BSD semantics, SA_RESTART and the signal not blocked extra.
+GREEN_HOOK sighandler_t signal(int sig, sighandler_t handler) noexcept {
+    struct sigaction act {}, old {};
+    act.sa_handler = handler;
+    sigemptyset(&act.sa_mask);
+    sigaddset(&act.sa_mask, sig);
+    act.sa_flags = SA_RESTART;
+    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+
+GREEN_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler) noexcept { return signal(sig, handler); }
+
+GREEN_HOOK pid_t fork() noexcept { return shim::real::fork(); }

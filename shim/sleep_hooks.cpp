@@ -1,0 +1,89 @@
+// sleep, usleep, nanosleep, clock_nanosleep: a cooperative sleep that a signal
+// handler interrupts as it interrupts the real one (EINTR, with the time left
+// reported where the call reports it). Clocks other than the realtime,
+// monotonic and boottime ones (CPU-time clocks) get the real call.
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+
+namespace shim {
+namespace {
+
+namespace api = green::detail::shim_api;
+
+bool valid(const timespec* t) { return t && t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < 1000000000L; }
+
+timespec to_timespec(double s) {
+    if (s < 0) s = 0;
+    timespec t{static_cast<time_t>(s), static_cast<long>((s - std::floor(s)) * 1e9)};
+    if (t.tv_nsec >= 1000000000L) t.tv_nsec = 999999999L;
+    return t;
+}
+
+// Sleeps `seconds`; returns the seconds left when a signal handler cut it short
+// (0 when it slept them all), or -1 with errno set.
+double sleep_for(double seconds) noexcept {
+    const double until = monotonic_now() + seconds;
+    try {
+        if (api::sleep_for(seconds)) return 0;
+    } catch (...) {
+        at_boundary(std::current_exception());
+        return -1;
+    }
+    return std::max(seconds_until(until), 1e-9);
+}
+
+}  // namespace
+}  // namespace shim
+
+using shim::may_park;
+
+GREEN_HOOK int nanosleep(const timespec* req, timespec* rem) {
+    if (!shim::valid(req) || !may_park()) return shim::real::nanosleep(req, rem);
+    const double left = shim::sleep_for(double(req->tv_sec) + double(req->tv_nsec) / 1e9);
+    if (left == 0) return 0;
+    if (left > 0) {
+        if (rem) *rem = shim::to_timespec(left);
+        errno = EINTR;
+    }
+    return -1;
+}
+
+GREEN_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
+    const bool known = clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
+    if (!known || !shim::valid(req) || !may_park()) return shim::real::clock_nanosleep(clock, flags, req, rem);
+    double seconds = double(req->tv_sec) + double(req->tv_nsec) / 1e9;
+    if (flags & TIMER_ABSTIME) {
+        timespec now{};
+        clock_gettime(clock, &now);
+        seconds -= double(now.tv_sec) + double(now.tv_nsec) / 1e9;
+        if (seconds <= 0) return 0;
+    }
+    const int saved = errno;
+    const double left = shim::sleep_for(seconds);
+    if (left == 0) return 0;
+    const int error = left > 0 ? EINTR : errno;
+    if (left > 0 && rem && !(flags & TIMER_ABSTIME)) *rem = shim::to_timespec(left);
+    errno = saved;  // clock_nanosleep reports through its return value only
+    return error;
+}
+
+GREEN_HOOK int usleep(useconds_t usec) {
+    if (!may_park()) return shim::real::usleep(usec);
+    const double left = shim::sleep_for(usec / 1e6);
+    if (left == 0) return 0;
+    if (left > 0) errno = EINTR;
+    return -1;
+}
+
+GREEN_HOOK unsigned int sleep(unsigned int seconds) {
+    if (!may_park()) return shim::real::sleep(seconds);
+    const double left = shim::sleep_for(seconds);
+    if (left <= 0) return 0;
+    return static_cast<unsigned int>(std::ceil(left));  // whole seconds not slept, as glibc rounds
+}

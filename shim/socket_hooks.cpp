@@ -1,0 +1,87 @@
+// socket, socketpair, accept, accept4, connect, setsockopt, getsockopt.
+//
+// The shim keeps no per-descriptor state: it never changes a descriptor's flags
+// or timeouts, so socket, socketpair, setsockopt and getsockopt forward
+// unchanged, and F_GETFL, SO_RCVTIMEO and SO_SNDTIMEO read back exactly what the
+// program set. Blocking calls read them from the kernel when they would wait.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+
+using shim::may_park;
+
+GREEN_HOOK int socket(int domain, int type, int protocol) noexcept { return shim::real::socket(domain, type, protocol); }
+
+GREEN_HOOK int socketpair(int domain, int type, int protocol, int sv[2]) noexcept {
+    return shim::real::socketpair(domain, type, protocol, sv);
+}
+
+GREEN_HOOK int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
+    return shim::real::setsockopt(fd, level, name, value, len);
+}
+
+GREEN_HOOK int getsockopt(int fd, int level, int name, void* __restrict value, socklen_t* __restrict len) noexcept {
+    return shim::real::getsockopt(fd, level, name, value, len);
+}
+
+// accept has no per-call non-blocking flag: it waits for readiness, then calls
+// the plain accept, which then finds the connection waiting. (A listener shared
+// with another process that takes the connection first can make that accept
+// block the thread until the next one; setting O_NONBLOCK instead would change
+// the listener for that other process.)
+GREEN_HOOK int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict len, int flags) {
+    if (!may_park()) return shim::real::accept4(fd, addr, len, flags);
+    return static_cast<int>(shim::cooperate(fd, false, shim::Restart::if_sa_restart, [&]() -> long {
+        pollfd p{fd, POLLIN, 0};
+        if (shim::real::poll(&p, 1, 0) == 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        return shim::real::accept4(fd, addr, len, flags);
+    }));
+}
+
+GREEN_HOOK int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) { return accept4(fd, addr, len, 0); }
+
+// connect has no per-call flag either: the one connect(2) call runs with
+// O_NONBLOCK set for its duration (the handshake then goes on in the kernel while
+// the greenlet waits for writability), and the program's flags are restored
+// before anything else can run on this thread.
+GREEN_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
+    if (!may_park()) return shim::real::connect(fd, addr, len);
+    const int flags = shim::real::fcntl(fd, F_GETFL, nullptr);
+    if (flags < 0 || (flags & O_NONBLOCK)) return shim::real::connect(fd, addr, len);
+    shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
+    for (;;) {
+        shim::real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags | O_NONBLOCK)));
+        const int r = shim::real::connect(fd, addr, len);
+        const int err = errno;
+        shim::real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
+        if (r == 0) return 0;
+        if (err == EAGAIN) {  // a unix listener's backlog is full: wait and try again
+            if (blocker.wait() < 0) return -1;
+            continue;
+        }
+        if (err != EINPROGRESS) {
+            errno = err;
+            return -1;
+        }
+        break;
+    }
+    // The handshake runs; writability says it ended, SO_ERROR how.
+    if (blocker.wait() < 0) {
+        if (errno == EAGAIN) errno = EINPROGRESS;  // what a blocking connect says when SO_SNDTIMEO passes
+        return -1;
+    }
+    int error = 0;
+    socklen_t elen = sizeof error;
+    if (shim::real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &elen) != 0) return -1;
+    if (error != 0) {
+        errno = error;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+#include "state.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "real.hpp"
+
+namespace shim::state {
+
+std::atomic<bool> live{false};
+thread_local int handler_depth [[gnu::tls_model("initial-exec")]] = 0;
+bool system_dns = false;
+int log_level = 1;
+
+namespace {
+
+[[gnu::constructor(101)]] void start() {
+    real::resolve_all();
+    if (const char* v = std::getenv("GREEN_DNS")) {
+        if (!std::strcmp(v, "system"))
+            system_dns = true;
+        else if (std::strcmp(v, "ares") != 0)
+            std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (ares or system)\n", v);
+    }
+    if (const char* v = std::getenv("GREEN_LOG")) log_level = std::atoi(v);
+    if (const char* v = std::getenv("GREEN_CHECK"); v && *v == '1') {
+        // greenrun --check: prove the library loaded into this program, then stop.
+        char exe[512] = "?";
+        const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) exe[n] = 0;
+        std::fprintf(stderr, "green: the shim is loaded into %s (pid %d)\n", exe, static_cast<int>(::getpid()));
+        std::fflush(stderr);
+        ::_exit(0);
+    }
+    if (log_level >= 2) std::fprintf(stderr, "green: shim active in pid %d\n", static_cast<int>(::getpid()));
+    live.store(true, std::memory_order_release);
+}
+
+[[gnu::destructor(101)]] void stop() { live.store(false, std::memory_order_release); }
+
+}  // namespace
+}  // namespace shim::state

@@ -1,0 +1,24 @@
+// The shim's own state: whether it is live, whether the calling thread is inside
+// a signal handler, and its settings (GREEN_DNS, GREEN_LOG).
+#pragma once
+
+#include <atomic>
+
+#define GREEN_HOOK extern "C" __attribute__((visibility("default")))
+
+namespace shim::state {
+
+// Live from the end of the library's constructor to the start of its destructor.
+// Before and after, every hook makes the plain libc call.
+extern std::atomic<bool> live;
+
+// Depth of the shim's signal-handler trampolines on this thread.
+extern thread_local int handler_depth [[gnu::tls_model("initial-exec")]];
+
+// GREEN_DNS=system: the DNS entry points call glibc.
+extern bool system_dns;
+
+// GREEN_LOG: 0 quiet, 1 normal, 2 verbose.
+extern int log_level;
+
+}  // namespace shim::state

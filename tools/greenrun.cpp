@@ -1,0 +1,210 @@
+// greenrun: run an unmodified program with green's shim preloaded, so that its
+// blocking socket, poll/select, sleep and DNS calls become cooperative.
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+const char* const kUsage =
+    "usage: greenrun [options] [--] PROGRAM [ARGS...]\n"
+    "Runs PROGRAM with green's shim preloaded: its blocking calls let other greenlets run.\n"
+    "\n"
+    "  -q, --quiet            only errors from green               (GREEN_LOG=0)\n"
+    "  -v, --verbose          say what green does                  (GREEN_LOG=2)\n"
+    "      --stack-size=SIZE  greenlet stack size, e.g. 256K       (GREEN_STACK_SIZE)\n"
+    "      --monitor=MS       report a greenlet that keeps its hub (GREEN_MONITOR_MS)\n"
+    "                         busy for more than MS milliseconds\n"
+    "      --dns=ares|system  answer DNS with green's c-ares        (GREEN_DNS)\n"
+    "                         resolver (default) or with glibc\n"
+    "      --dns-servers=LIST DNS servers, e.g. 127.0.0.1:5353     (GREEN_DNS_SERVERS)\n"
+    "      --check            prove that the shim loads into PROGRAM, without running it\n"
+    "      --version          print green's version\n"
+    "  -h, --help             this text\n"
+    "The exit status is PROGRAM's.\n";
+
+[[noreturn]] void fail(int status, const std::string& message) {
+    std::fprintf(stderr, "greenrun: %s\n", message.c_str());
+    std::exit(status);
+}
+
+bool is_size(std::string_view s) {
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0) return false;
+    std::string_view unit = s.substr(digits);
+    return unit.empty() || unit == "K" || unit == "k" || unit == "M" || unit == "m" || unit == "G" || unit == "g";
+}
+
+bool is_count(std::string_view s) {
+    if (s.empty() || s.size() > 9) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return std::atol(std::string(s).c_str()) > 0;
+}
+
+// PROGRAM as execvp would find it, or "" when it is not there.
+std::string locate(const std::string& program) {
+    if (program.find('/') != std::string::npos) return access(program.c_str(), F_OK) == 0 ? program : "";
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        std::string dir = dirs.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+        if (access(candidate.c_str(), X_OK) == 0) return candidate;
+        start = end + 1;
+    }
+    return "";
+}
+
+// Why LD_PRELOAD cannot work for `path`, or "" when it can.
+std::string unsuitable(const std::string& path) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return std::strerror(errno);
+    if (st.st_mode & S_ISUID) return "it is setuid, and the dynamic loader ignores LD_PRELOAD for setuid programs";
+    if (st.st_mode & S_ISGID) return "it is setgid, and the dynamic loader ignores LD_PRELOAD for setgid programs";
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "";  // let exec report it
+    unsigned char head[64] = {};
+    const ssize_t n = pread(fd, head, sizeof head, 0);
+    std::string why;
+    if (n >= 4 && std::memcmp(head, ELFMAG, SELFMAG) == 0 && head[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof(Elf64_Ehdr)) {
+        Elf64_Ehdr eh;
+        std::memcpy(&eh, head, sizeof eh);
+        bool interp = false;
+        for (int i = 0; i < eh.e_phnum && !interp; ++i) {
+            Elf64_Phdr ph{};
+            if (pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + std::size_t(i) * eh.e_phentsize)) != sizeof ph) break;
+            interp = ph.p_type == PT_INTERP;
+        }
+        if (!interp) why = "it is statically linked, so LD_PRELOAD cannot reach its libc calls";
+    }
+    close(fd);
+    return why;
+}
+
+std::string dir_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// libgreen_preload.so beside this greenrun (build tree or installed prefix).
+std::string find_preload() {
+    if (const char* p = std::getenv("GREEN_PRELOAD"); p && *p) return p;
+    char self[4096] = {};
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    const std::string here = n > 0 ? dir_of(std::string(self, static_cast<std::size_t>(n))) : ".";
+    for (const std::string& candidate : {here + "/../shim/libgreen_preload.so", here + "/../" GREEN_LIBDIR "/libgreen_preload.so",
+                                         std::string(GREEN_INSTALLED_PRELOAD)})
+        if (access(candidate.c_str(), R_OK) == 0) return candidate;
+    fail(1, "cannot find libgreen_preload.so (set GREEN_PRELOAD to its path)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bool check = false;
+    int i = 1;
+    for (; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&](std::string_view name) -> std::string {
+            return std::string(a.substr(name.size() + 1));
+        };
+        if (a == "--") {
+            ++i;
+            break;
+        }
+        if (a.empty() || a[0] != '-') break;
+        if (a == "-h" || a == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (a == "--version") {
+            std::printf("greenrun (green) %s\n", GREEN_VERSION);
+            return 0;
+        }
+        if (a == "-q" || a == "--quiet") {
+            setenv("GREEN_LOG", "0", 1);
+        } else if (a == "-v" || a == "--verbose") {
+            setenv("GREEN_LOG", "2", 1);
+        } else if (a == "--check") {
+            check = true;
+        } else if (a.starts_with("--stack-size=")) {
+            const std::string v = value("--stack-size");
+            if (!is_size(v)) fail(2, "--stack-size wants a size like 131072, 256K or 1M, not '" + v + "'");
+            setenv("GREEN_STACK_SIZE", v.c_str(), 1);
+        } else if (a.starts_with("--monitor=")) {
+            const std::string v = value("--monitor");
+            if (!is_count(v)) fail(2, "--monitor wants a positive number of milliseconds, not '" + v + "'");
+            setenv("GREEN_MONITOR_MS", v.c_str(), 1);
+        } else if (a.starts_with("--dns=")) {
+            const std::string v = value("--dns");
+            if (v != "ares" && v != "system") fail(2, "--dns is ares or system, not '" + v + "'");
+            setenv("GREEN_DNS", v.c_str(), 1);
+        } else if (a.starts_with("--dns-servers=")) {
+            const std::string v = value("--dns-servers");
+            if (v.empty()) fail(2, "--dns-servers wants a list like 127.0.0.1:5353");
+            setenv("GREEN_DNS_SERVERS", v.c_str(), 1);
+        } else {
+            std::fprintf(stderr, "greenrun: unknown option '%s'\n%s", argv[i], kUsage);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    const std::string program = argv[i];
+    const std::string path = locate(program);
+    if (path.empty()) fail(127, program + ": command not found");
+    if (const std::string why = unsuitable(path); !why.empty()) fail(126, "refusing to run " + path + ": " + why);
+
+    const std::string preload = find_preload();
+    std::string value = preload;
+    if (const char* old = std::getenv("LD_PRELOAD"); old && *old) {
+        if (std::string(old).find(preload) != std::string::npos)
+            value = old;  // already there
+        else
+            value += std::string(":") + old;
+    }
+    setenv("LD_PRELOAD", value.c_str(), 1);
+
+    if (check) {
+        setenv("GREEN_CHECK", "1", 1);
+        int pipefd[2];
+        if (pipe(pipefd) != 0) fail(1, "pipe: " + std::string(std::strerror(errno)));
+        const pid_t pid = fork();
+        if (pid == 0) {
+            dup2(pipefd[1], STDERR_FILENO);
+            close(pipefd[0]);
+            execv(path.c_str(), argv + i);
+            _exit(127);
+        }
+        close(pipefd[1]);
+        std::string said;
+        char buf[512];
+        for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) said.append(buf, static_cast<std::size_t>(n));
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (said.find("green: the shim is loaded into") != std::string::npos) {
+            std::printf("greenrun: the shim loads into %s (%s)\n", path.c_str(), preload.c_str());
+            return 0;
+        }
+        fail(1, "the shim did not load into " + path + (said.empty() ? "" : ": " + said));
+    }
+    execv(path.c_str(), argv + i);
+    fail(126, path + ": " + std::strerror(errno));
+}
