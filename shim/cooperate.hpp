@@ -27,8 +27,9 @@
 namespace shim {
 
 inline bool may_park() noexcept {
-    return state::live.load(std::memory_order_relaxed) && state::handler_depth == 0 &&
-           green::detail::shim_api::cooperative();
+    if (!state::live.load(std::memory_order_relaxed) || state::handler_depth != 0) return false;
+    return state::always_cooperate ? green::detail::shim_api::can_use_runtime()
+                                   : green::detail::shim_api::cooperative();
 }
 
 // Whether a signal handler that runs while the call waits makes it fail with

@@ -61,7 +61,7 @@ int h_errno_for(int eai) {
     }
 }
 
-addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found) {
+addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found, int flags) {
     addrinfo* head = nullptr;
     addrinfo** tail = &head;
     for (const auto& ai : found) {
@@ -71,6 +71,7 @@ addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found) {
             ::freeaddrinfo(head);
             return nullptr;
         }
+        node->ai_flags = flags;  // glibc copies the request's flags into every result
         node->ai_family = ai.family;
         node->ai_socktype = ai.socktype;
         node->ai_protocol = ai.protocol;
@@ -255,8 +256,8 @@ GREEN_HOOK int getaddrinfo(const char* __restrict node, const char* __restrict s
         h.flags = AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's default hints
     }
     try {
-        const auto found = green::dns::getaddrinfo(node ? node : "", service ? service : "", h);
-        addrinfo* list = shim::make_list(found);
+        const auto found = green::dns::detail::getaddrinfo(node, service, h);
+        addrinfo* list = shim::make_list(found, h.flags);
         if (!list) return EAI_MEMORY;
         *res = list;
         return 0;

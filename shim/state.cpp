@@ -14,6 +14,7 @@ std::atomic<bool> live{false};
 thread_local int handler_depth [[gnu::tls_model("initial-exec")]] = 0;
 bool system_dns = false;
 int log_level = 1;
+bool always_cooperate = false;
 
 namespace {
 
@@ -26,6 +27,7 @@ namespace {
             std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (ares or system)\n", v);
     }
     if (const char* v = std::getenv("GREEN_LOG")) log_level = std::atoi(v);
+    if (const char* v = std::getenv("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
     if (const char* v = std::getenv("GREEN_CHECK"); v && *v == '1') {
         // greenrun --check: prove the library loaded into this program, then stop.
         char exe[512] = "?";

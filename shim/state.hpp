@@ -21,4 +21,9 @@ extern bool system_dns;
 // GREEN_LOG: 0 quiet, 1 normal, 2 verbose.
 extern int log_level;
 
+// GREEN_SHIM_COOPERATE=always: hooks cooperate even when no other greenlet
+// exists (the hub parks the lone greenlet in its loop). Behaviour must not
+// change; the tests use it to run real programs through the cooperative paths.
+extern bool always_cooperate;
+
 }  // namespace shim::state

@@ -68,6 +68,7 @@ SignalHandler::SignalHandler(int signum, std::function<void()> fn) {
     }
     impl_ = std::make_unique<Impl>(Impl{signum, std::move(fn), &hub, {}});
     detail::signal_start(hub.loop(), impl_->watcher, signum, Impl::on_signal, impl_.get());
+    hub.add_hub_user();
 }
 
 SignalHandler::~SignalHandler() { cancel(); }
@@ -87,6 +88,7 @@ int SignalHandler::signum() const noexcept { return impl_ ? impl_->signum : 0; }
 void SignalHandler::cancel() noexcept {
     if (!impl_) return;
     detail::signal_stop(impl_->hub->loop(), impl_->watcher);
+    impl_->hub->remove_hub_user();
     {
         std::lock_guard<std::mutex> lock(owners_mutex);
         SignalOwner& o = owners[impl_->signum];

@@ -8,7 +8,7 @@ namespace green::detail::shim_api {
 
 bool cooperative() noexcept {
     Hub* hub = Hub::current_if_any();
-    return hub && hub->running() && (hub->live_greenlets() > 1 || hub->ready_count() > 0);
+    return hub && hub->running() && hub->others_need_hub();
 }
 
 bool can_use_runtime() noexcept {

@@ -9,6 +9,7 @@ void Timeout::arm(double seconds) {
     detail::Hub& hub = detail::Hub::current();
     owner_ = &detail::current();
     detail::retain(owner_);
+    hub.add_hub_user();
     detail::timer_start(hub.loop(), timer_, seconds, on_expiry, this);
 }
 
@@ -16,6 +17,7 @@ void Timeout::on_expiry(void* self) {
     auto* t = static_cast<Timeout*>(self);
     t->expired_ = true;
     detail::GreenletCore& g = *t->owner_;
+    g.hub->remove_hub_user();
     if (g.state == detail::State::dead) return;
     if (!(g.pending & detail::pending_timeout)) {  // the first to expire is the one thrown
         g.pending |= detail::pending_timeout;
@@ -28,7 +30,10 @@ void Timeout::cancel() noexcept {
     detail::GreenletCore* g = owner_;
     if (!g) return;
     owner_ = nullptr;
-    if (detail::timer_active(timer_)) detail::timer_stop(g->hub->loop(), timer_);
+    if (detail::timer_active(timer_)) {
+        detail::timer_stop(g->hub->loop(), timer_);
+        g->hub->remove_hub_user();
+    }
     if (g->expired_timeout == this) {
         g->expired_timeout = nullptr;
         g->pending &= ~detail::pending_timeout;

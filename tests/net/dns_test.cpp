@@ -79,13 +79,22 @@ TEST_CASE("dns: A and AAAA lookups") {
     CHECK(both.front().address.port() == 443);
 }
 
-// Without a socket type, each address comes once per TCP, UDP and raw, as glibc does.
+// Without a socket type, each address comes once per TCP, UDP and raw, as glibc
+// does for a numeric service; a named service lists the protocols it exists for.
 TEST_CASE("dns: socket types and services") {
     UseZone z;
     auto r = green::dns::getaddrinfo("v4only.test.green", "53");
-    REQUIRE(r.size() == 2);  // raw sockets take no service
+    REQUIRE(r.size() == 3);
     CHECK(r[0].socktype == SOCK_STREAM);
     CHECK(r[1].socktype == SOCK_DGRAM);
+    CHECK(r[2].socktype == SOCK_RAW);
+    auto domain = green::dns::getaddrinfo("127.0.0.1", "domain");
+    REQUIRE(domain.size() == 2);  // domain is a tcp and a udp service
+    CHECK(domain[1].protocol == IPPROTO_UDP);
+    CHECK(eai_of([] { green::dns::getaddrinfo("127.0.0.1", "53", {.socktype = SOCK_RAW}); }) == EAI_SERVICE);
+    CHECK(eai_of([] { green::dns::getaddrinfo("127.0.0.1", "", {.socktype = SOCK_STREAM, .protocol = IPPROTO_UDP}); }) ==
+          EAI_SOCKTYPE);
+    CHECK(green::dns::getaddrinfo("127.0.0.1", "70000", {.socktype = SOCK_STREAM}).at(0).address.port() == 4464);
     auto named = green::dns::getaddrinfo("127.0.0.1", "http", {.socktype = SOCK_STREAM});
     CHECK(named.at(0).address.port() == 80);
     CHECK(eai_of([] { green::dns::getaddrinfo("127.0.0.1", "no-such-service"); }) == EAI_SERVICE);
@@ -131,6 +140,8 @@ TEST_CASE("dns: hosts file takes precedence") {
     CHECK(e.name == "alpha.test.green");
     CHECK(e.aliases == std::vector<std::string>{"alpha-alias"});
     CHECK(green::dns::getnameinfo(green::Address::parse("127.0.0.98:22")).host == "other");
+    std::ofstream(path) << "127.0.0.1 localhost.test.green localhost\n";  // now the local domain is test.green
+    CHECK(green::dns::getnameinfo(green::Address::parse("127.0.0.10:80"), NI_NOFQDN).host == "alpha");
     ::unsetenv("GREEN_HOSTS_FILE");
     CHECK(hosts(green::dns::getaddrinfo("alpha.test.green", "80", {.family = AF_INET, .socktype = SOCK_STREAM})) ==
           std::vector<std::string>{"127.0.0.10"});
@@ -198,7 +209,8 @@ TEST_CASE("dns: reverse lookups") {
     CHECK(ni.service == "http");
     CHECK(green::dns::getnameinfo(green::Address::parse("127.0.0.10:80"), NI_NUMERICHOST | NI_NUMERICSERV).host ==
           "127.0.0.10");
-    CHECK(green::dns::getnameinfo(green::Address::parse("127.0.0.10:80"), NI_NOFQDN).host == "alpha");
+    // NI_NOFQDN strips only the local domain; this machine's localhost has none.
+    CHECK(green::dns::getnameinfo(green::Address::parse("127.0.0.10:80"), NI_NOFQDN).host == "alpha.test.green");
     CHECK(green::dns::gethostbyaddr(green::Address::parse("127.0.0.11:0")).name == "v4only.test.green");
     CHECK(eai_of([] { green::dns::getnameinfo(green::Address::parse("127.0.0.77:1"), NI_NAMEREQD); }) == EAI_NONAME);
     CHECK(green::dns::getnameinfo(green::Address::parse("127.0.0.77:1")).host == "127.0.0.77");
@@ -229,6 +241,9 @@ TEST_CASE("dns: numeric hosts and bad hints") {
     CHECK(eai_of([] { green::dns::getaddrinfo("x", "", {.flags = 0x10000}); }) == EAI_BADFLAGS);
     CHECK(eai_of([] { green::dns::getaddrinfo("not-numeric", "", {.flags = AI_NUMERICHOST}); }) == EAI_NONAME);
     CHECK(eai_of([] { green::dns::getaddrinfo("127.0.0.1", "", {.family = AF_INET6}); }) == EAI_ADDRFAMILY);
+    CHECK(green::dns::getaddrinfo("0x7f.1", "", {.socktype = SOCK_STREAM}).at(0).address.host() == "127.0.0.1");
+    CHECK(green::dns::getaddrinfo("2130706433", "", {.socktype = SOCK_STREAM}).at(0).address.host() == "127.0.0.1");
+    CHECK(eai_of([] { green::dns::getaddrinfo("fe80::1%no-such-interface", ""); }) == EAI_NONAME);
 }
 
 // Malformed server lists and settings are refused and change nothing.

@@ -52,9 +52,15 @@ struct AddrInfo {
 };
 
 // getaddrinfo(3): the addresses of `host` (empty: the wildcard with AI_PASSIVE,
-// else loopback) for `service` (a port number or a name from /etc/services).
+// else loopback) for `service` (a port number or a name from /etc/services), in
+// glibc's order, with glibc's EAI_* codes.
 GREEN_API std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service = {},
                                             const Hints& hints = {});
+
+namespace detail {
+// getaddrinfo with C's arguments, where NULL and "" differ (for the shim).
+GREEN_API std::vector<AddrInfo> getaddrinfo(const char* node, const char* service, const Hints& hints);
+}
 
 struct NameInfo {
     std::string host;
@@ -68,12 +74,14 @@ GREEN_API NameInfo getnameinfo(const Address& address, int flags = 0);
 
 struct HostEntry {
     std::string name;                  // canonical name
-    std::vector<std::string> aliases;
+    std::vector<std::string> aliases;  // hosts-file aliases, or the CNAME chain
     int family = AF_INET;
     std::vector<Address> addresses;    // port 0
+    bool from_hosts_file = false;
 };
 
-// gethostbyname(3) / gethostbyname2(3).
+// gethostbyname(3) / gethostbyname2(3). A numeric name is its own answer, as
+// in glibc: "1.2.3" is 1.2.0.3 for AF_INET and not found for AF_INET6.
 GREEN_API HostEntry gethostbyname(std::string_view name, int family = AF_INET);
 // gethostbyaddr(3): the canonical name of `address`.
 GREEN_API HostEntry gethostbyaddr(const Address& address);

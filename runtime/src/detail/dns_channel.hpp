@@ -26,8 +26,9 @@ DnsSettings dns_settings();
 // What a lookup found: status 0 or an EAI_* code.
 struct DnsAnswer {
     int status = 0;
-    std::vector<Address> addresses;  // port 0, in c-ares' (RFC 6724) order
-    std::string canonical;           // CNAME target, or the name asked for
+    std::vector<Address> addresses;    // port 0: A records first, then AAAA, as glibc lists them before sorting
+    std::string canonical;             // the last CNAME target, or the name asked for
+    std::vector<std::string> aliases;  // the CNAME owners along the chain
 };
 
 class DnsChannel;

@@ -1,5 +1,12 @@
-// The hosts file (/etc/hosts, or GREEN_HOSTS_FILE): green reads it itself, in
-// glibc's way, before asking DNS (nsswitch's "files dns").
+// The hosts file (/etc/hosts, or GREEN_HOSTS_FILE), read the way glibc's files
+// backend reads it, before DNS is asked (nsswitch's "files dns"):
+//   - AF_INET takes IPv4 lines, and IPv6 lines only as ::ffff:a.b.c.d (as
+//     a.b.c.d) or exactly ::1 (as 127.0.0.1); AF_INET6 takes IPv6 lines only;
+//     AF_UNSPEC takes both, in file order;
+//   - names match case-insensitively, the official name or any alias;
+//   - with "multi on" in /etc/host.conf (Debian's default; RESOLV_MULTI
+//     overrides) every matching line counts, otherwise only the first;
+//   - the canonical name is the official name of the first matching line.
 #pragma once
 
 #include <string>
@@ -11,20 +18,17 @@
 namespace green::detail {
 
 struct HostsMatch {
-    std::string canonical;              // the first name on the first matching line
-    std::vector<std::string> aliases;   // the other names on matching lines
-    std::vector<Address> addresses;     // in file order (port 0)
+    std::string canonical;
+    std::vector<std::string> aliases;  // as gethostbyname_r lists them
+    std::vector<Address> addresses;    // port 0, in file order
 };
 
-// The path in use: GREEN_HOSTS_FILE if set, else /etc/hosts.
 std::string hosts_file_path();
 
-// Every line naming `name` (case-insensitively) with an address of `family`
-// (AF_UNSPEC: any). Empty addresses when there is none. Re-reads the file when
-// it changed.
+// Empty addresses when no line names `name` for `family`.
 HostsMatch hosts_lookup(std::string_view name, int family);
 
-// The canonical name of the first line with `address`, or "".
+// The official name of the first line with `address`, or "".
 std::string hosts_reverse(const Address& address);
 
 }  // namespace green::detail

@@ -92,6 +92,13 @@ public:
 
     // Greenlets alive on this hub (the thread's main greenlet included).
     std::size_t live_greenlets() const noexcept { return live_; }
+    // Whether anything but the running greenlet needs the hub: another greenlet,
+    // an armed Timeout, a signal handler. If not, a blocking call may simply block
+    // the thread.
+    bool others_need_hub() const noexcept { return live_ > 1 || ready_count_ > 0 || hub_users_ > 0; }
+    // Armed Timeouts and installed signal handlers count themselves here.
+    void add_hub_user() noexcept { ++hub_users_; }
+    void remove_hub_user() noexcept { --hub_users_; }
 
     // A signal handler ran on this thread (called from the handler: async-signal-
     // safe). Greenlets parked on interruptible() are woken soon after, and the
@@ -159,6 +166,7 @@ private:
     WaitList interruptible_;
     std::unique_ptr<DnsChannel> dns_;
     std::size_t live_ = 1;
+    std::size_t hub_users_ = 0;
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
 };

@@ -282,10 +282,14 @@ struct DnsChannel::Impl {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
         if (status == ARES_SUCCESS && res && !q->abandoned) {
-            for (auto* n = res->nodes; n; n = n->ai_next)
-                q->answer.addresses.emplace_back(n->ai_addr, static_cast<socklen_t>(n->ai_addrlen));
-            for (auto* c = res->cnames; c; c = c->next)
+            for (int family : {AF_INET, AF_INET6})  // glibc lists the A answer first
+                for (auto* n = res->nodes; n; n = n->ai_next)
+                    if (n->ai_family == family)
+                        q->answer.addresses.emplace_back(n->ai_addr, static_cast<socklen_t>(n->ai_addrlen));
+            for (auto* c = res->cnames; c; c = c->next) {
+                if (c->alias) q->answer.aliases.push_back(c->alias);
                 if (c->name) q->answer.canonical = c->name;
+            }
             if (q->answer.canonical.empty() && res->name) q->answer.canonical = res->name;
         }
         if (res) ares_freeaddrinfo(res);
@@ -333,7 +337,7 @@ DnsAnswer DnsChannel::lookup(const std::string& name, int family) {
     auto* q = new Impl::Query(&c, &current());
     ares_addrinfo_hints hints{};
     hints.ai_family = family;
-    hints.ai_flags = ARES_AI_CANONNAME;
+    hints.ai_flags = ARES_AI_CANONNAME | ARES_AI_NOSORT;  // green sorts as glibc does
     ++c.in_flight;
     ares_getaddrinfo(c.ch, name.c_str(), nullptr, &hints, Impl::on_addrinfo, q);
     return Impl::wait(q, "dns::getaddrinfo");

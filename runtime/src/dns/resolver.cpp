@@ -1,16 +1,25 @@
-// green::dns: numeric hosts, the hosts file, then DNS (dns_channel.hpp), with the
-// service, socket-type and error handling of glibc's getaddrinfo.
+// green::dns: glibc's getaddrinfo / getnameinfo / gethostbyname rules, with the
+// hosts file (hosts_file.hpp) and DNS through c-ares (dns_channel.hpp) as the
+// sources, and glibc's result order (address_sort.hpp). The checks run in
+// glibc's order, so that when several things are wrong the same EAI_* code wins.
 #include "green/dns.hpp"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
 
+#include "detail/address_sort.hpp"
 #include "detail/dns_channel.hpp"
 #include "detail/env.hpp"
 #include "detail/hosts_file.hpp"
@@ -18,9 +27,6 @@
 
 namespace green::dns {
 namespace {
-
-constexpr int kKnownFlags =
-    AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_NUMERICSERV | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | AI_IDN;
 
 std::string servers_csv(std::string_view servers);
 
@@ -52,34 +58,13 @@ void apply_environment() {
 
 green::detail::DnsChannel& channel() { return green::detail::thread_dns_channel(); }
 
-// A (socktype, protocol) pair getaddrinfo returns for each address.
-struct Kind {
-    int socktype;
-    int protocol;
-};
+// ---- addresses -------------------------------------------------------------
 
-bool numeric(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (c < '0' || c > '9') return false;
-    return true;
-}
-
-// The port of `service` for `kind`, or nullopt if that protocol lacks the service.
-std::optional<std::uint16_t> port_for(std::string_view service, const Kind& kind) {
-    if (service.empty()) return 0;
-    if (numeric(service)) {
-        const unsigned long v = std::strtoul(std::string(service).c_str(), nullptr, 10);
-        if (v > 65535) return std::nullopt;
-        return static_cast<std::uint16_t>(v);
-    }
-    const char* proto = kind.socktype == SOCK_DGRAM ? "udp" : kind.socktype == SOCK_STREAM ? "tcp" : nullptr;
-    if (!proto) return std::nullopt;
-    servent se{}, *found = nullptr;
-    char buf[1024];
-    if (getservbyname_r(std::string(service).c_str(), proto, &se, buf, sizeof buf, &found) != 0 || !found)
-        return std::nullopt;
-    return ntohs(static_cast<std::uint16_t>(found->s_port));
+Address from_in4(in_addr a) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr = a;
+    return Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
 }
 
 Address with_port(const Address& a, std::uint16_t port) {
@@ -97,20 +82,196 @@ Address v4_mapped(const Address& v4) {
     return Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
 }
 
-// Addresses of `host` for `family` with their canonical name; throws Error.
+bool is_v4_mapped(const Address& a) {
+    return a.family() == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr);
+}
+
+Address unmapped(const Address& a) {
+    in_addr in{};
+    std::memcpy(&in, &reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr.s6_addr[12], 4);
+    return from_in4(in);
+}
+
+// inet_aton, but only when it consumes the whole string (glibc's inet_aton_exact):
+// "1.2.3", "0x7f.1" and "2130706433" are numeric; "1.2.3.4 " is not.
+bool inet_aton_exact(const char* s, in_addr& out) {
+    for (const char* p = s; *p; ++p)
+        if (std::isspace(static_cast<unsigned char>(*p))) return false;
+    return inet_aton(s, &out) != 0;
+}
+
+// A numeric IPv6 host with an optional %scope. Throws EAI_NONAME for a bad scope;
+// nullopt when it is not IPv6.
+std::optional<sockaddr_in6> parse_v6(const char* text, std::string_view name_for_errors) {
+    std::string addr = text, scope;
+    if (auto pct = addr.find('%'); pct != std::string::npos) {
+        scope = addr.substr(pct + 1);
+        addr.resize(pct);
+    }
+    sockaddr_in6 in6{};
+    if (inet_pton(AF_INET6, addr.c_str(), &in6.sin6_addr) != 1) return std::nullopt;
+    in6.sin6_family = AF_INET6;
+    if (!scope.empty()) {
+        const bool link_local = IN6_IS_ADDR_LINKLOCAL(&in6.sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&in6.sin6_addr);
+        unsigned index = link_local ? if_nametoindex(scope.c_str()) : 0;
+        if (index == 0) {  // else a number, the only form for other addresses
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long n = std::strtoul(scope.c_str(), &end, 10);
+            if (*end || errno || n > UINT32_MAX || !std::isdigit(static_cast<unsigned char>(scope[0])))
+                throw Error(EAI_NONAME, name_for_errors);
+            index = static_cast<unsigned>(n);
+        }
+        in6.sin6_scope_id = index;
+    }
+    return in6;
+}
+
+// ---- services and socket types (glibc's table, in its order) ---------------
+
+struct TypeProto {
+    int socktype;
+    int protocol;
+    const char* name;
+    bool any_protocol;  // raw: takes whatever protocol is asked
+    bool no_service;    // raw: a service is an error
+    bool by_default;    // listed when neither type nor protocol is asked
+};
+
+constexpr TypeProto kTypes[] = {
+    {SOCK_STREAM, IPPROTO_TCP, "tcp", false, false, true},   {SOCK_DGRAM, IPPROTO_UDP, "udp", false, false, true},
+    {SOCK_DCCP, IPPROTO_DCCP, "dccp", false, false, false},  {SOCK_DGRAM, IPPROTO_UDPLITE, "udplite", false, false, false},
+    {SOCK_STREAM, IPPROTO_SCTP, "sctp", false, false, false}, {SOCK_SEQPACKET, IPPROTO_SCTP, "sctp", false, false, false},
+    {SOCK_RAW, 0, "raw", true, true, true},
+};
+
+bool matches(const TypeProto& t, const Hints& h) {
+    return (h.socktype == 0 || h.socktype == t.socktype) && (h.protocol == 0 || t.any_protocol || h.protocol == t.protocol);
+}
+
+std::optional<std::uint16_t> service_port(const char* service, const TypeProto& t) {
+    servent se{}, *found = nullptr;
+    char buf[1024];
+    if (getservbyname_r(service, t.name, &se, buf, sizeof buf, &found) != 0 || !found) return std::nullopt;
+    return ntohs(static_cast<std::uint16_t>(found->s_port));
+}
+
+struct Kind {
+    int socktype;
+    int protocol;
+    std::uint16_t port;
+};
+
+// The (socket type, protocol, port) triples each address is listed with.
+std::vector<Kind> kinds_for(const char* service, const Hints& h, std::string_view name) {
+    // A number when strtoul(base 10) takes it all; as glibc stores it in an int,
+    // "-1" is no number (then looked up as a name) and 70000 wraps to 4464.
+    int number = -1;
+    if (service) {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(service, &end, 10);
+        if (*end != '\0') {
+            if (h.flags & AI_NUMERICSERV) throw Error(EAI_NONAME, name);
+        } else {
+            number = static_cast<int>(v);
+        }
+    }
+    const TypeProto* chosen = nullptr;
+    if (h.socktype || h.protocol) {
+        for (const TypeProto& t : kTypes)
+            if (matches(t, h)) {
+                chosen = &t;
+                break;
+            }
+        if (!chosen) throw Error(h.socktype ? EAI_SOCKTYPE : EAI_SERVICE, name);
+    }
+    const auto protocol_of = [&](const TypeProto& t) { return t.any_protocol ? h.protocol : t.protocol; };
+    std::vector<Kind> kinds;
+    if (service && chosen && chosen->no_service) throw Error(EAI_SERVICE, name);
+    if (service && number < 0) {
+        if (chosen) {
+            auto port = service_port(service, *chosen);
+            if (!port) throw Error(EAI_SERVICE, name);
+            kinds.push_back({chosen->socktype, protocol_of(*chosen), *port});
+        } else {
+            for (const TypeProto& t : kTypes)
+                if (!t.no_service && matches(t, h))
+                    if (auto port = service_port(service, t)) kinds.push_back({t.socktype, t.protocol, *port});
+            if (kinds.empty()) throw Error(EAI_SERVICE, name);
+        }
+        return kinds;
+    }
+    const auto port = static_cast<std::uint16_t>(number < 0 ? 0 : number);
+    if (chosen) {
+        kinds.push_back({chosen->socktype, protocol_of(*chosen), port});
+    } else {
+        for (const TypeProto& t : kTypes)
+            if (t.by_default) kinds.push_back({t.socktype, t.protocol, port});
+    }
+    return kinds;
+}
+
+// ---- AI_ADDRCONFIG ---------------------------------------------------------
+
+// Whether the machine has IPv4 other than 127.0.0.1 and IPv6 other than ::1.
+std::pair<bool, bool> configured_families() {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return {true, true};
+    bool v4 = false, v6 = false;
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        if (i->ifa_addr->sa_family == AF_INET)
+            v4 = v4 || reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr != htonl(INADDR_LOOPBACK);
+        if (i->ifa_addr->sa_family == AF_INET6)
+            v6 = v6 || !IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
+    }
+    freeifaddrs(list);
+    return {v4, v6};
+}
+
+// ---- names: hosts file, then DNS -------------------------------------------
+
 struct Found {
     std::vector<Address> addresses;
     std::string canonical;
     std::vector<std::string> aliases;
+    bool from_hosts = false;
 };
 
-Found find_addresses(std::string_view host, int family) {
-    if (auto hit = green::detail::hosts_lookup(host, family); !hit.addresses.empty())
-        return {std::move(hit.addresses), std::move(hit.canonical), std::move(hit.aliases)};
-    green::detail::DnsAnswer a = channel().lookup(std::string(host), family);
-    if (a.status != 0) throw Error(a.status, host);
-    if (a.addresses.empty()) throw Error(EAI_NODATA, host);
-    return {std::move(a.addresses), std::move(a.canonical), {}};
+// One family's lookup (AF_UNSPEC: both). Throws dns::Error.
+Found lookup_name(const std::string& name, int family) {
+    if (auto hit = green::detail::hosts_lookup(name, family); !hit.addresses.empty())
+        return {std::move(hit.addresses), std::move(hit.canonical), std::move(hit.aliases), true};
+    green::detail::DnsAnswer a = channel().lookup(name, family);
+    if (a.status != 0) throw Error(a.status, name);
+    if (a.addresses.empty()) throw Error(EAI_NODATA, name);
+    return {std::move(a.addresses), std::move(a.canonical), std::move(a.aliases), false};
+}
+
+// AF_INET6 with AI_V4MAPPED (and AI_ALL): glibc's combination of the two lookups.
+Found lookup_mapped(const std::string& name, int flags) {
+    std::optional<Found> v6;
+    std::optional<Error> v6_error;
+    try {
+        v6 = lookup_name(name, AF_INET6);
+    } catch (const Error& e) {
+        v6_error = e;
+    }
+    if (v6 && !(flags & AI_ALL)) {
+        std::erase_if(v6->addresses, is_v4_mapped);  // dropped once real IPv6 was found
+        if (!v6->addresses.empty()) return std::move(*v6);
+    }
+    Found v4;
+    try {
+        v4 = lookup_name(name, AF_INET);
+    } catch (const Error&) {
+        if (v6 && !v6->addresses.empty()) return std::move(*v6);
+        if (v6_error) throw *v6_error;
+        throw;
+    }
+    Found out = v6 ? std::move(*v6) : Found{{}, v4.canonical, v4.aliases, v4.from_hosts};
+    for (const Address& a : v4.addresses) out.addresses.push_back(v4_mapped(a));
+    return out;
 }
 
 std::optional<Address> numeric_address(std::string_view host) {
@@ -123,95 +284,126 @@ std::optional<Address> numeric_address(std::string_view host) {
 
 }  // namespace
 
-Error::Error(int code, std::string_view name)
-    : std::runtime_error("green::dns: " + std::string(name) + ": " + gai_strerror(code)), code_(code) {}
+// ---- getaddrinfo -------------------------------------------------------------
 
-std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service, const Hints& hints) {
-    if (hints.family != AF_UNSPEC && hints.family != AF_INET && hints.family != AF_INET6) throw Error(EAI_FAMILY, host);
-    if (hints.flags & ~kKnownFlags) throw Error(EAI_BADFLAGS, host);
-    if ((hints.flags & AI_CANONNAME) && host.empty()) throw Error(EAI_BADFLAGS, host);
-    if (host.empty() && service.empty()) throw Error(EAI_NONAME, host);
-    if ((hints.flags & AI_NUMERICSERV) && !service.empty() && !numeric(service)) throw Error(EAI_NONAME, service);
-
-    std::vector<Kind> kinds;
-    for (Kind k : {Kind{SOCK_STREAM, IPPROTO_TCP}, Kind{SOCK_DGRAM, IPPROTO_UDP}, Kind{SOCK_RAW, 0}}) {
-        if (hints.socktype && hints.socktype != k.socktype) continue;
-        if (hints.protocol && k.socktype != SOCK_RAW && hints.protocol != k.protocol) continue;
-        kinds.push_back(k);
+std::vector<AddrInfo> detail::getaddrinfo(const char* node, const char* service, const Hints& hints) {
+    if (node && !std::strcmp(node, "*")) node = nullptr;
+    if (service && !std::strcmp(service, "*")) service = nullptr;
+    const std::string_view name = node ? node : (service ? service : "");
+    if (!node && !service) throw Error(EAI_NONAME, name);
+    Hints h = hints;
+    if (h.flags & ~0x7ff) throw Error(EAI_BADFLAGS, name);
+    if ((h.flags & AI_CANONNAME) && !node) throw Error(EAI_BADFLAGS, name);
+    if (h.family != AF_UNSPEC && h.family != AF_INET && h.family != AF_INET6) throw Error(EAI_FAMILY, name);
+    if (h.flags & AI_ADDRCONFIG) {
+        const auto [v4, v6] = configured_families();
+        if (h.family == AF_UNSPEC && v4 != v6)
+            h.family = v4 ? AF_INET : AF_INET6;
+        else if ((h.family == AF_INET && !v4) || (h.family == AF_INET6 && !v6))
+            throw Error(EAI_NONAME, name);
     }
-    if (kinds.empty()) throw Error(hints.socktype && hints.socktype != SOCK_STREAM && hints.socktype != SOCK_DGRAM &&
-                                           hints.socktype != SOCK_RAW
-                                       ? EAI_SOCKTYPE
-                                       : EAI_SERVICE,
-                                   host);
-    std::vector<std::pair<Kind, std::uint16_t>> ports;
-    for (const Kind& k : kinds) {
-        if (k.socktype == SOCK_RAW && !service.empty()) continue;
-        if (auto p = port_for(service, k)) ports.emplace_back(Kind{k.socktype, hints.protocol ? hints.protocol : k.protocol}, *p);
-    }
-    if (ports.empty()) throw Error(EAI_SERVICE, service);
+    const std::vector<Kind> kinds = kinds_for(service, h, name);
 
     Found found;
-    if (host.empty()) {
-        const bool passive = hints.flags & AI_PASSIVE;
-        if (hints.family != AF_INET) found.addresses.push_back(Address::ip(passive ? "::" : "::1", 0));
-        if (hints.family != AF_INET6) found.addresses.push_back(Address::ip(passive ? "0.0.0.0" : "127.0.0.1", 0));
-    } else if (auto n = numeric_address(host)) {
-        if (hints.family == AF_INET6 && n->family() == AF_INET && (hints.flags & AI_V4MAPPED))
-            n = v4_mapped(*n);
-        else if (hints.family != AF_UNSPEC && n->family() != hints.family)
-            throw Error(EAI_ADDRFAMILY, host);
-        found.addresses.push_back(*n);
-        found.canonical = std::string(host);
-    } else if (hints.flags & AI_NUMERICHOST) {
-        throw Error(EAI_NONAME, host);
-    } else if (hints.family == AF_INET6 && (hints.flags & AI_V4MAPPED)) {
-        // IPv6 if there is any (all of both with AI_ALL), else mapped IPv4.
-        std::optional<Found> v6;
-        try {
-            v6 = find_addresses(host, AF_INET6);
-        } catch (const Error&) {
+    if (!node) {
+        const bool passive = h.flags & AI_PASSIVE;
+        if (h.family != AF_INET) found.addresses.push_back(Address::ip(passive ? "::" : "::1", 0));
+        if (h.family != AF_INET6) found.addresses.push_back(Address::ip(passive ? "0.0.0.0" : "127.0.0.1", 0));
+    } else if (in_addr v4{}; inet_aton_exact(node, v4)) {
+        if (h.family == AF_INET6 && !(h.flags & AI_V4MAPPED)) throw Error(EAI_ADDRFAMILY, name);
+        found.addresses.push_back(h.family == AF_INET6 ? v4_mapped(from_in4(v4)) : from_in4(v4));
+        found.canonical = node;
+    } else if (auto v6 = parse_v6(node, name)) {
+        Address a(reinterpret_cast<sockaddr*>(&*v6), sizeof *v6);
+        if (h.family == AF_INET) {
+            if (!is_v4_mapped(a)) throw Error(EAI_ADDRFAMILY, name);
+            a = unmapped(a);
         }
-        if (v6 && !(hints.flags & AI_ALL)) {
-            found = std::move(*v6);
-        } else {
-            Found v4 = find_addresses(host, AF_INET);
-            found.canonical = v4.canonical;
-            if (v6) found.addresses = std::move(v6->addresses);
-            for (const Address& a : v4.addresses) found.addresses.push_back(v4_mapped(a));
-        }
+        found.addresses.push_back(a);
+        found.canonical = node;
+    } else if (h.flags & AI_NUMERICHOST || !*node) {
+        throw Error(EAI_NONAME, name);
+    } else if (h.family == AF_INET6 && (h.flags & AI_V4MAPPED)) {
+        found = lookup_mapped(node, h.flags);
     } else {
-        found = find_addresses(host, hints.family);
+        found = lookup_name(node, h.family);
     }
+    green::detail::sort_like_glibc(found.addresses);
 
     std::vector<AddrInfo> out;
-    out.reserve(found.addresses.size() * ports.size());
+    out.reserve(found.addresses.size() * kinds.size());
     for (const Address& a : found.addresses)
-        for (const auto& [kind, port] : ports)
-            out.push_back(AddrInfo{a.family(), kind.socktype, kind.protocol, with_port(a, port), {}});
-    if ((hints.flags & AI_CANONNAME) && !out.empty())
-        out.front().canonname = found.canonical.empty() ? std::string(host) : found.canonical;
+        for (const Kind& k : kinds) out.push_back(AddrInfo{a.family(), k.socktype, k.protocol, with_port(a, k.port), {}});
+    if ((h.flags & AI_CANONNAME) && !out.empty()) out.front().canonname = found.canonical.empty() ? std::string(name) : found.canonical;
     return out;
 }
 
+std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service, const Hints& hints) {
+    const std::string h(host), s(service);
+    return detail::getaddrinfo(host.empty() ? nullptr : h.c_str(), service.empty() ? nullptr : s.c_str(), hints);
+}
+
+// ---- reverse: getnameinfo, gethostbyaddr -------------------------------------
+
+namespace {
+
+// The host name of `address`: hosts file, then PTR. "" when there is none;
+// throws EAI_AGAIN (and the like) when DNS could not tell.
+std::string reverse_name(const Address& address) {
+    if (std::string name = green::detail::hosts_reverse(address); !name.empty() && !is_v4_mapped(address)) return name;
+    const Address asked = is_v4_mapped(address) ? unmapped(address) : address;
+    green::detail::DnsAnswer a = channel().reverse(asked);
+    if (a.status == 0) return a.canonical;
+    if (a.status == EAI_NONAME || a.status == EAI_NODATA) return "";
+    throw Error(a.status, address.host());
+}
+
+// The local domain NI_NOFQDN strips: from the first of these names with a dot.
+std::string local_domain() {
+    std::vector<std::string> names;
+    if (auto hit = green::detail::hosts_lookup("localhost", AF_INET); !hit.canonical.empty()) names.push_back(hit.canonical);
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) names.emplace_back(host);
+    names.push_back(green::detail::hosts_reverse(Address::ip("127.0.0.1", 0)));
+    for (const auto& n : names)
+        if (auto dot = n.find('.'); dot != std::string::npos) return n.substr(dot + 1);
+    return "";
+}
+
+std::string numeric_host(const Address& a) {
+    if (a.family() != AF_INET6) return a.host();
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.data());
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+    std::string out = buf;
+    if (in6->sin6_scope_id) {
+        char ifname[IF_NAMESIZE] = {};
+        const bool named = (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&in6->sin6_addr)) &&
+                           if_indextoname(in6->sin6_scope_id, ifname);
+        out += '%';
+        out += named ? std::string(ifname) : std::to_string(in6->sin6_scope_id);
+    }
+    return out;
+}
+
+}  // namespace
+
 NameInfo getnameinfo(const Address& address, int flags) {
+    if (flags & ~0xff) throw Error(EAI_BADFLAGS, address.to_string());
     if (address.family() != AF_INET && address.family() != AF_INET6) throw Error(EAI_FAMILY, address.to_string());
     NameInfo out;
-    const std::string numeric_host = address.host();
     if (flags & NI_NUMERICHOST) {
-        out.host = numeric_host;
+        if (flags & NI_NAMEREQD) throw Error(EAI_NONAME, address.to_string());
+        out.host = numeric_host(address);
     } else {
-        out.host = green::detail::hosts_reverse(address);
+        out.host = reverse_name(address);  // EAI_AGAIN even without NI_NAMEREQD, as glibc
         if (out.host.empty()) {
-            green::detail::DnsAnswer a = channel().reverse(address);
-            if (a.status == 0) out.host = a.canonical;
-            else if (a.status != EAI_NONAME && a.status != EAI_NODATA && (flags & NI_NAMEREQD)) throw Error(a.status, numeric_host);
-        }
-        if (out.host.empty()) {
-            if (flags & NI_NAMEREQD) throw Error(EAI_NONAME, numeric_host);
-            out.host = numeric_host;
+            if (flags & NI_NAMEREQD) throw Error(EAI_NONAME, address.to_string());
+            out.host = numeric_host(address);
         } else if (flags & NI_NOFQDN) {
-            if (auto dot = out.host.find('.'); dot != std::string::npos) out.host.resize(dot);
+            const std::string domain = local_domain();
+            if (!domain.empty() && out.host.size() > domain.size() + 1 && out.host.ends_with("." + domain))
+                out.host.resize(out.host.size() - domain.size() - 1);
         }
     }
     const std::uint16_t port = address.port();
@@ -225,31 +417,53 @@ NameInfo getnameinfo(const Address& address, int flags) {
     return out;
 }
 
-HostEntry gethostbyname(std::string_view name, int family) {
-    if (family != AF_INET && family != AF_INET6) throw Error(EAI_FAMILY, name);
+HostEntry gethostbyaddr(const Address& address) {
+    if (address.family() != AF_INET && address.family() != AF_INET6) throw Error(EAI_FAMILY, address.to_string());
     HostEntry e;
-    e.family = family;
-    if (auto n = numeric_address(name)) {
-        if (n->family() != family) throw Error(EAI_ADDRFAMILY, name);
-        e.name = std::string(name);
-        e.addresses.push_back(*n);
-        return e;
-    }
-    Found f = find_addresses(name, family);
-    e.name = f.canonical.empty() ? std::string(name) : f.canonical;
-    e.aliases = std::move(f.aliases);
-    e.addresses = std::move(f.addresses);
+    e.family = is_v4_mapped(address) ? AF_INET : address.family();
+    e.addresses.push_back(with_port(is_v4_mapped(address) ? unmapped(address) : address, 0));
+    if (address.family() == AF_INET6 &&
+        IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr))
+        throw Error(EAI_NONAME, address.host());
+    e.name = reverse_name(address);
+    if (e.name.empty()) throw Error(EAI_NONAME, address.host());
     return e;
 }
 
-HostEntry gethostbyaddr(const Address& address) {
+// ---- gethostbyname -----------------------------------------------------------
+
+HostEntry gethostbyname(std::string_view name, int family) {
+    if (family != AF_INET && family != AF_INET6) throw Error(EAI_FAMILY, name);
+    const std::string n(name);
     HostEntry e;
-    e.family = address.family();
-    e.addresses.push_back(with_port(address, 0));
-    NameInfo ni = getnameinfo(address, NI_NAMEREQD);
-    e.name = std::move(ni.host);
+    e.family = family;
+    if (n.empty()) throw Error(EAI_FAIL, name);  // glibc: NO_RECOVERY, nothing asked
+    // Digits and dots not ending in a dot are an IPv4 literal (or nothing at all).
+    if (n.find_first_not_of("0123456789.") == std::string::npos && n.back() != '.') {
+        in_addr v4{};
+        if (family != AF_INET || !inet_aton(n.c_str(), &v4)) throw Error(EAI_NONAME, name);
+        e.name = n;
+        e.addresses.push_back(from_in4(v4));
+        return e;
+    }
+    if (n.find(':') != std::string::npos) {
+        in6_addr v6{};
+        if (inet_pton(AF_INET6, n.c_str(), &v6) == 1) {
+            if (family != AF_INET6) throw Error(EAI_NONAME, name);
+            e.name = n;
+            e.addresses.push_back(Address::ip(n, 0));
+            return e;
+        }
+    }
+    Found f = lookup_name(n, family);
+    e.name = f.canonical.empty() ? n : f.canonical;
+    e.aliases = std::move(f.aliases);
+    e.addresses = std::move(f.addresses);
+    e.from_hosts_file = f.from_hosts;
     return e;
 }
+
+// ---- settings ----------------------------------------------------------------
 
 namespace {
 
@@ -277,6 +491,9 @@ std::string servers_csv(std::string_view servers) {
 }
 
 }  // namespace
+
+Error::Error(int code, std::string_view name)
+    : std::runtime_error("green::dns: " + std::string(name) + ": " + gai_strerror(code)), code_(code) {}
 
 void set_servers(std::string_view servers) {
     apply_environment();

@@ -1,0 +1,379 @@
+// The shim in linked-in mode: this program links libgreen_preload.so, so plain
+// blocking libc calls made inside greenlets are cooperative. Each case checks
+// that the call still behaves as libc's would, while other greenlets run.
+#include <doctest/doctest.h>
+
+#include <green/green.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "support/support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Pair {
+    int a = -1, b = -1;
+    explicit Pair(int type = SOCK_STREAM) { REQUIRE(::socketpair(AF_UNIX, type, 0, &a) == 0); }
+    ~Pair() {
+        if (a >= 0) ::close(a);
+        if (b >= 0) ::close(b);
+    }
+};
+
+// A greenlet that counts 5 ms ticks: proof that the hub kept running.
+struct Ticker {
+    int ticks = 0;
+    bool stop = false;
+    green::Greenlet<void> g = green::spawn([this] {
+        while (!stop) {
+            green::sleep(5ms);
+            ++ticks;
+        }
+    });
+    ~Ticker() {
+        stop = true;
+        g.join();
+    }
+};
+
+int flags_of(int fd) { return ::fcntl(fd, F_GETFL); }
+
+}  // namespace
+
+// A plain recv parks only its greenlet; the data arrives and others ran meanwhile.
+TEST_CASE("shim: recv in a greenlet lets others run") {
+    Pair p;
+    Ticker t;
+    auto reader = green::spawn([&] {
+        char buf[8] = {};
+        const ssize_t n = ::recv(p.a, buf, sizeof buf, 0);
+        return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    });
+    green::sleep(50ms);
+    CHECK_FALSE(reader.ready());
+    CHECK(::send(p.b, "hi", 2, 0) == 2);
+    CHECK(reader.get() == "hi");
+    CHECK(t.ticks >= 5);
+}
+
+// The program's own flags are never changed: F_GETFL shows no O_NONBLOCK while a
+// greenlet waits on the socket, nor afterwards; a pipe shared with a child stays blocking.
+TEST_CASE("shim: F_GETFL stays as the program set it") {
+    Pair p;
+    const int before = flags_of(p.a);
+    CHECK((before & O_NONBLOCK) == 0);
+    auto reader = green::spawn([&] {
+        char c;
+        return ::read(p.a, &c, 1);
+    });
+    green::sleep(10ms);
+    CHECK(flags_of(p.a) == before);
+    ::write(p.b, "x", 1);
+    CHECK(reader.get() == 1);
+    CHECK(flags_of(p.a) == before);
+}
+
+// SO_RCVTIMEO makes recv fail with EAGAIN after the timeout, as in the kernel.
+TEST_CASE("shim: SO_RCVTIMEO gives EAGAIN") {
+    Pair p;
+    timeval tv{0, 100 * 1000};
+    REQUIRE(::setsockopt(p.a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    timeval back{};
+    socklen_t len = sizeof back;
+    ::getsockopt(p.a, SOL_SOCKET, SO_RCVTIMEO, &back, &len);
+    CHECK(back.tv_usec == 100 * 1000);
+    Ticker t;
+    auto reader = green::spawn([&] {
+        char c;
+        test::Stopwatch w;
+        const ssize_t n = ::recv(p.a, &c, 1, 0);
+        return std::pair(n == -1 ? errno : 0, w.seconds());
+    });
+    auto [err, took] = reader.get();
+    CHECK(err == EAGAIN);
+    CHECK(took >= 0.09);
+    CHECK(took < 2);
+    CHECK(t.ticks >= 5);
+}
+
+// A descriptor the program made non-blocking fails with EAGAIN at once.
+TEST_CASE("shim: the program's O_NONBLOCK is honoured") {
+    Pair p;
+    ::fcntl(p.a, F_SETFL, O_NONBLOCK);
+    Ticker t;
+    char c;
+    CHECK(::read(p.a, &c, 1) == -1);
+    CHECK(errno == EAGAIN);
+    CHECK(::recv(p.a, &c, 1, 0) == -1);
+    CHECK(errno == EAGAIN);
+    Pair q;
+    CHECK(::recv(q.a, &c, 1, MSG_DONTWAIT) == -1);
+    CHECK(errno == EAGAIN);
+}
+
+// Closing a descriptor another greenlet waits on wakes it with EBADF; dup2 over it too.
+TEST_CASE("shim: close and dup2 wake waiters with EBADF") {
+    for (bool use_dup2 : {false, true}) {
+        CAPTURE(use_dup2);
+        Pair p;
+        auto reader = green::spawn([&] {
+            char c;
+            return ::recv(p.a, &c, 1, 0) == -1 ? errno : 0;
+        });
+        green::sleep(10ms);
+        if (use_dup2) {
+            const int null = ::open("/dev/null", O_RDONLY);
+            ::dup2(null, p.a);
+            ::close(null);
+        } else {
+            ::close(p.a);
+            p.a = -1;
+        }
+        CHECK(reader.get() == EBADF);
+    }
+}
+
+namespace {
+std::atomic<int> handled{0};
+void on_usr1(int) { ++handled; }
+}  // namespace
+
+// A handler without SA_RESTART interrupts a waiting recv with EINTR; with
+// SA_RESTART the recv goes on waiting; poll is interrupted either way.
+TEST_CASE("shim: signals interrupt as libc does") {
+    for (bool restart : {false, true}) {
+        CAPTURE(restart);
+        struct sigaction sa {};
+        sa.sa_handler = on_usr1;
+        sa.sa_flags = restart ? SA_RESTART : 0;
+        REQUIRE(::sigaction(SIGUSR1, &sa, nullptr) == 0);
+        struct sigaction reported {};
+        ::sigaction(SIGUSR1, nullptr, &reported);
+        CHECK(reinterpret_cast<void*>(reported.sa_handler) == reinterpret_cast<void*>(on_usr1));
+        Pair p;
+        auto reader = green::spawn([&] {
+            char c;
+            return ::recv(p.a, &c, 1, 0) == -1 ? errno : 0;
+        });
+        auto poller = green::spawn([&] {
+            pollfd f{p.a, POLLIN, 0};
+            return ::poll(&f, 1, 5000) == -1 ? errno : 0;
+        });
+        green::sleep(20ms);
+        const int before = handled;
+        ::kill(::getpid(), SIGUSR1);
+        green::sleep(20ms);
+        CHECK(handled == before + 1);
+        CHECK(poller.get() == EINTR);
+        if (restart) {
+            CHECK_FALSE(reader.ready());
+            ::send(p.b, "x", 1, 0);
+            CHECK(reader.get() == 0);
+        } else {
+            CHECK(reader.get() == EINTR);
+        }
+    }
+    ::signal(SIGUSR1, SIG_DFL);
+}
+
+// A greenlet killed while inside a blocking C call: the C code sees ECANCELED
+// (no exception crosses C frames), then the greenlet dies at its next wait.
+TEST_CASE("shim: kill of a greenlet blocked in libc") {
+    Pair p;
+    int seen = 0;
+    bool after = false;
+    auto reader = green::spawn([&] {
+        char c;
+        if (::recv(p.a, &c, 1, 0) == -1) seen = errno;
+        green::sleep(1s);  // the kill arrives here
+        after = true;
+    });
+    green::sleep(10ms);
+    reader.kill();
+    CHECK(reader.killed());
+    CHECK(seen == ECANCELED);
+    CHECK_FALSE(after);
+}
+
+// A green::Timeout bounds a blocking C call the same way.
+TEST_CASE("shim: Timeout around a blocking C call") {
+    Pair p;
+    int seen = 0;
+    test::Stopwatch w;
+    CHECK_THROWS_AS(green::with_timeout(50ms,
+                                        [&] {
+                                            char c;
+                                            if (::read(p.a, &c, 1) == -1) seen = errno;
+                                            green::yield();  // back in C++: TimeoutError is thrown here
+                                        }),
+                    green::TimeoutError);
+    CHECK(seen == ECANCELED);
+    CHECK(w.seconds() < 2);
+}
+
+// Sleeping greenlets overlap: three 100 ms sleeps of each kind take ~100 ms.
+TEST_CASE("shim: sleeps overlap") {
+    test::Stopwatch w;
+    std::vector<green::Greenlet<int>> gs;
+    gs.push_back(green::spawn([] { return ::usleep(100 * 1000); }));
+    gs.push_back(green::spawn([] {
+        timespec ts{0, 100 * 1000 * 1000};
+        return ::nanosleep(&ts, nullptr);
+    }));
+    gs.push_back(green::spawn([] {
+        timespec ts{0, 100 * 1000 * 1000};
+        return ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+    }));
+    gs.push_back(green::spawn([] {
+        timespec abs{};
+        ::clock_gettime(CLOCK_REALTIME, &abs);
+        abs.tv_nsec += 100 * 1000 * 1000;
+        if (abs.tv_nsec >= 1000000000L) abs.tv_sec += 1, abs.tv_nsec -= 1000000000L;
+        return ::clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &abs, nullptr);
+    }));
+    for (auto& g : gs) CHECK(g.get() == 0);
+    CHECK(w.seconds() >= 0.095);
+    CHECK(w.seconds() < 0.35);
+    timespec bad{0, 2000000000L};
+    CHECK(::nanosleep(&bad, nullptr) == -1);
+    CHECK(errno == EINVAL);
+}
+
+// poll, select and epoll_wait wait cooperatively and report what the kernel reports.
+TEST_CASE("shim: poll, select and epoll_wait") {
+    Pair p;
+    Ticker t;
+    auto writer = green::spawn([&] {
+        green::sleep(40ms);
+        ::send(p.b, "x", 1, 0);
+    });
+    pollfd fds[4] = {{p.a, POLLIN, 0}, {-1, POLLIN, 0}, {p.a, POLLIN, 0}, {p.b, 0, 0}};
+    CHECK(::poll(fds, 4, 2000) == 2);  // the duplicate counts twice, the negative fd not at all
+    CHECK(fds[0].revents == POLLIN);
+    CHECK(fds[1].revents == 0);
+    CHECK(fds[3].revents == 0);
+    writer.join();
+    CHECK(t.ticks >= 5);
+
+    char c;
+    ::recv(p.a, &c, 1, 0);
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(p.a, &r);
+    timeval tv{0, 30 * 1000};
+    test::Stopwatch w;
+    CHECK(::select(p.a + 1, &r, nullptr, nullptr, &tv) == 0);
+    CHECK(w.seconds() >= 0.025);
+    CHECK_FALSE(FD_ISSET(p.a, &r));
+    CHECK(tv.tv_sec == 0);
+    CHECK(tv.tv_usec == 0);
+
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{EPOLLIN, {}};
+    ev.data.fd = p.a;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, p.a, &ev);
+    auto later = green::spawn([&] {
+        green::sleep(20ms);
+        ::send(p.b, "y", 1, 0);
+    });
+    epoll_event out[2];
+    CHECK(::epoll_wait(ep, out, 2, 2000) == 1);
+    const int ready_fd = out[0].data.fd;
+    CHECK(ready_fd == p.a);
+    later.join();
+    ::close(ep);
+
+    CHECK(::poll(nullptr, 0, 20) == 0);  // nfds = 0 is a sleep
+    pollfd none{p.a, POLLOUT, 0};
+    CHECK(::poll(&none, 1, 0) == 1);  // timeout 0 never waits
+}
+
+// A blocking write of more than the pipe holds completes while a reader drains it.
+TEST_CASE("shim: a large blocking write completes") {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const std::string big(1 << 20, 'z');
+    auto reader = green::spawn([&] {
+        std::size_t total = 0;
+        char buf[65536];
+        for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) total += static_cast<std::size_t>(n);
+        return total;
+    });
+    CHECK(::write(fds[1], big.data(), big.size()) == static_cast<ssize_t>(big.size()));
+    ::close(fds[1]);
+    CHECK(reader.get() == big.size());
+    ::close(fds[0]);
+}
+
+// connect and accept cooperate; errors stay libc's.
+TEST_CASE("shim: connect and accept") {
+    const int srv = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(srv, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(srv, reinterpret_cast<sockaddr*>(&a), &len);
+    ::listen(srv, 8);
+    Ticker t;
+    auto acceptor = green::spawn([&] { return ::accept(srv, nullptr, nullptr); });
+    green::sleep(20ms);
+    const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    CHECK((flags_of(c) & O_NONBLOCK) == 0);
+    const int s = acceptor.get();
+    CHECK(s >= 0);
+    CHECK(t.ticks >= 2);
+    ::close(s);
+    ::close(c);
+    ::close(srv);
+    const int refused = ::socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_port = htons(static_cast<std::uint16_t>(test::free_port()));
+    CHECK(::connect(refused, reinterpret_cast<sockaddr*>(&a), sizeof a) == -1);
+    CHECK(errno == ECONNREFUSED);
+    ::close(refused);
+}
+
+// getaddrinfo goes through green's resolver (the hosts file here), and lists
+// from it and from glibc free through either freeaddrinfo.
+TEST_CASE("shim: getaddrinfo and freeaddrinfo") {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_CANONNAME;
+    addrinfo* res = nullptr;
+    REQUIRE(::getaddrinfo("localhost", "80", &hints, &res) == 0);
+    CHECK(res->ai_family == AF_INET);
+    CHECK(std::string(res->ai_canonname) == "localhost");
+    CHECK(ntohs(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_port) == 80);
+    ::freeaddrinfo(res);
+    CHECK(::getaddrinfo("localhost", "no-such-service", &hints, &res) == EAI_SERVICE);
+    char host[64], serv[16];
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(22);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(::getnameinfo(reinterpret_cast<sockaddr*>(&a), sizeof a, host, sizeof host, serv, sizeof serv, 0) == 0);
+    CHECK(std::string(serv) == "ssh");
+    char tiny[2];
+    CHECK(::getnameinfo(reinterpret_cast<sockaddr*>(&a), sizeof a, tiny, sizeof tiny, nullptr, 0, 0) == EAI_OVERFLOW);
+}
