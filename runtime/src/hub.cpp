@@ -11,6 +11,7 @@
 
 #include "detail/context.hpp"
 #include "detail/greenlet_parts.hpp"
+#include "detail/monitor.hpp"
 #include "detail/overflow.hpp"
 #include "detail/report.hpp"
 #include "green/errors.hpp"
@@ -86,9 +87,11 @@ Hub::Hub() {
         static_cast<Hub*>(hub)->interruptible_.wake_all(WakeReason::woken);
     }, this);
     install_overflow_handler();
+    monitor_hub(*this);
 }
 
 Hub::~Hub() {
+    unmonitor_hub(*this);
     if (running_ != main_) {
         // The thread is ending (exit() or pthread_exit) inside a greenlet: its stack
         // is in use, so the hub's memory is left to the process's end.
@@ -122,6 +125,7 @@ void Hub::switch_to(FiberContext& from, GreenletCore* next) {
         to = &next->ctx;
     }
     running_ = next;
+    switches_.store(switches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     switch_context(from, *to);
     reap();
 }
@@ -427,7 +431,10 @@ void Hub::on_deadlock() noexcept {
 void Hub::run() {
     for (;;) {
         reap();
-        const bool alive = loop_.run_once(ready_count_ == 0 && callbacks_.empty());
+        const bool idle = ready_count_ == 0 && callbacks_.empty();
+        waiting_.store(idle, std::memory_order_relaxed);
+        const bool alive = loop_.run_once(idle);
+        waiting_.store(false, std::memory_order_relaxed);
         run_callbacks();
         if (ready_count_ == 0 && callbacks_.empty() && !alive) on_deadlock();
         if (ready_count_ != 0) {

@@ -117,3 +117,17 @@ TEST_CASE("hub: busy greenlets do not starve timers") {
     CHECK(w.seconds() < 1);
     CHECK(spins > 10);
 }
+
+// GREEN_MONITOR_MS reports a greenlet that keeps its hub busy without switching,
+// by name and with a backtrace; without it nothing is reported.
+TEST_CASE("hub: the monitor reports a blocking greenlet") {
+    auto r = test::run({HELPER_PATH, "spin"}, {"GREEN_MONITOR_MS=50"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "done\n");
+    CHECK(r.err.find("green: monitor: greenlet spinner has kept its hub busy for more than 50 ms") != std::string::npos);
+    CHECK(r.err.find("core_helper") != std::string::npos);  // a backtrace frame
+    auto quiet = test::run({HELPER_PATH, "spin"});
+    CHECK(quiet.err.find("monitor") == std::string::npos);
+    auto bad = test::run({HELPER_PATH, "spin"}, {"GREEN_MONITOR_MS=often"});
+    CHECK(bad.err.find("ignoring GREEN_MONITOR_MS='often'") != std::string::npos);
+}

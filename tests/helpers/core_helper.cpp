@@ -67,6 +67,18 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
+    if (what == "spin") {
+        // A greenlet that computes for 300 ms without switching (GREEN_MONITOR_MS reports it).
+        auto g = green::spawn(green::SpawnOptions{.name = "spinner"}, [] {
+            const auto until = std::chrono::steady_clock::now() + 300ms;
+            while (std::chrono::steady_clock::now() < until) {
+            }
+        });
+        g.join();
+        green::sleep(20ms);
+        std::puts("done");
+        return 0;
+    }
     if (what == "emfile") {
         // A server out of descriptors backs off, then serves once some come back.
         rlimit lim{64, 64};
@@ -96,6 +108,6 @@ int main(int argc, char** argv) {
         server.stop();
         return got == "served" && cpu < 0.15 ? 0 : 1;
     }
-    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size|resolve NAME|emfile\n");
+    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size|resolve NAME|emfile|spin\n");
     return 2;
 }

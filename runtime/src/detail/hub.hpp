@@ -90,6 +90,11 @@ public:
     // The inbox other threads post to, created on first use.
     std::shared_ptr<Inbox> inbox();
 
+    // For the monitor thread (monitor.hpp): switches so far, and whether the hub
+    // is idle, waiting in its loop.
+    std::uint64_t switches() const noexcept { return switches_.load(std::memory_order_relaxed); }
+    bool waiting_in_loop() const noexcept { return waiting_.load(std::memory_order_relaxed); }
+
     // Greenlets alive on this hub (the thread's main greenlet included).
     std::size_t live_greenlets() const noexcept { return live_; }
     // Whether anything but the running greenlet needs the hub: another greenlet,
@@ -167,6 +172,8 @@ private:
     std::unique_ptr<DnsChannel> dns_;
     std::size_t live_ = 1;
     std::size_t hub_users_ = 0;
+    std::atomic<std::uint64_t> switches_{0};  // written by this thread only
+    std::atomic<bool> waiting_{false};
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
 };

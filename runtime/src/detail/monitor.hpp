@@ -1,0 +1,17 @@
+// GREEN_MONITOR_MS: a thread that notices a greenlet keeping its hub busy —
+// running without switching — for longer than that many milliseconds, and has
+// that thread print, on stderr, the greenlet's name and its backtrace (gevent's
+// monitor thread). The report comes from a signal (SIGRTMAX - 1) delivered to
+// the busy thread, so the backtrace is the greenlet's own.
+#pragma once
+
+namespace green::detail {
+
+class Hub;
+
+// Called as each hub is created and destroyed; the monitor starts with the first
+// hub when GREEN_MONITOR_MS is set, and does nothing otherwise.
+void monitor_hub(Hub& hub);
+void unmonitor_hub(Hub& hub);
+
+}  // namespace green::detail
