@@ -23,6 +23,15 @@ namespace {
     throw std::system_error(err, std::system_category(), std::string("green::Socket::") + op);
 }
 
+// The local or peer address of `fd`, as getsockname or getpeername reports it.
+Address address_of(int fd, int (*get)(int, sockaddr*, socklen_t*) noexcept, const char* op) {
+    Address a;
+    socklen_t len = Address::capacity();
+    if (get(fd, a.data(), &len) != 0) fail(op);
+    a.set_size(len);
+    return a;
+}
+
 void make_nonblocking(int fd) {
     const int flags = detail::sys::fcntl(fd, F_GETFL);
     if (flags < 0 || detail::sys::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) fail("adopt");
@@ -184,19 +193,10 @@ void Socket::close() {
 }
 
 Address Socket::local_address() const {
-    Address a;
-    socklen_t len = Address::capacity();
-    if (detail::sys::getsockname(checked_fd("local_address"), a.data(), &len) != 0) fail("local_address");
-    a.set_size(len);
-    return a;
+    return address_of(checked_fd("local_address"), detail::sys::getsockname, "local_address");
 }
-
 Address Socket::peer_address() const {
-    Address a;
-    socklen_t len = Address::capacity();
-    if (detail::sys::getpeername(checked_fd("peer_address"), a.data(), &len) != 0) fail("peer_address");
-    a.set_size(len);
-    return a;
+    return address_of(checked_fd("peer_address"), detail::sys::getpeername, "peer_address");
 }
 
 void Socket::set_option(int level, int name, int value) {

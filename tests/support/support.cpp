@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -21,14 +22,11 @@
 extern char** environ;
 
 namespace test {
+namespace {
 
-RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+// posix_spawn of argv (argv[0] a path) with this process's environment plus `env`.
+int spawn(pid_t* pid, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+          const posix_spawn_file_actions_t* actions) {
     std::vector<std::string> envs;
     for (char** e = environ; *e; ++e) envs.emplace_back(*e);
     for (const auto& e : env) envs.push_back(e);
@@ -37,8 +35,20 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
     cargv.push_back(nullptr);
     for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
     cenv.push_back(nullptr);
+    return posix_spawn(pid, cargv[0], actions, nullptr, cargv.data(), cenv.data());
+}
+
+}  // namespace
+
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
+    const int rc = spawn(&pid, argv, env, &fa);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
     close(err[1]);
@@ -65,6 +75,89 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
             }
         }
     }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+    return r;
+}
+
+RunResult run_env(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& input) {
+    auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+    std::vector<std::string> envs;
+    for (char** e = environ; *e; ++e) {
+        const std::string entry = *e;
+        bool replaced = false;
+        for (const auto& change : env)
+            replaced = replaced || (change[0] == '-' ? change.substr(1) == name_of(entry) : name_of(change) == name_of(entry));
+        if (!replaced) envs.push_back(entry);
+    }
+    for (const auto& change : env)
+        if (change[0] != '-') envs.push_back(change);
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    std::vector<char*> cargv, cenv;
+    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    if (rc != 0) {
+        close(in[1]);
+        close(out[0]);
+        close(err[0]);
+        throw std::runtime_error(std::string("posix_spawn ") + argv[0] + ": " + std::strerror(rc));
+    }
+    // Feed stdin without blocking, so a child that writes before it reads cannot
+    // deadlock us; a child that exits without reading must not SIGPIPE us.
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    struct sigaction ignore {}, old_pipe {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old_pipe);
+    std::size_t fed = 0;
+    if (input.empty()) {
+        close(in[1]);
+        in[1] = -1;
+    }
+    RunResult r;
+    pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+        if (poll(fds, 3, -1) < 0) continue;
+        for (int i = 0; i < 2; ++i) {
+            pollfd& p = fds[i];
+            if (p.fd < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char buf[4096];
+            const ssize_t n = read(p.fd, buf, sizeof buf);
+            if (n > 0) {
+                (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+            } else {
+                close(p.fd);
+                p.fd = -1;
+            }
+        }
+        if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            const ssize_t n = write(fds[2].fd, input.data() + fed, input.size() - fed);
+            if (n > 0) fed += static_cast<std::size_t>(n);
+            if (n < 0 && errno != EAGAIN) fed = input.size();  // the child closed its end
+            if (fed == input.size()) {
+                close(fds[2].fd);
+                fds[2].fd = -1;
+            }
+        }
+    }
+    if (fds[2].fd >= 0) close(fds[2].fd);
+    sigaction(SIGPIPE, &old_pipe, nullptr);
     int status = 0;
     waitpid(pid, &status, 0);
     if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
@@ -103,15 +196,7 @@ int free_port() {
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-    std::vector<std::string> envs;
-    for (char** e = environ; *e; ++e) envs.emplace_back(*e);
-    for (const auto& e : env) envs.push_back(e);
-    std::vector<char*> cargv, cenv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-    cenv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, cargv[0], nullptr, nullptr, cargv.data(), cenv.data());
+    const int rc = spawn(&pid_, argv, env, nullptr);
     if (rc != 0) throw std::runtime_error(std::string("posix_spawn ") + argv[0] + ": " + std::strerror(rc));
 }
 

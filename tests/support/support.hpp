@@ -29,6 +29,12 @@ struct RunResult {
 // and collects its output. Never uses a shell.
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
 
+// Like run(), but each "NAME=value" in `env` replaces an inherited NAME (run()
+// appends, and the first of two entries wins), "-NAME" removes NAME, and
+// `input` is written to the child's standard input (then closed).
+RunResult run_env(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                  const std::string& input = "");
+
 // Number of open file descriptors of this process.
 int open_fds();
 

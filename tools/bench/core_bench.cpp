@@ -17,12 +17,13 @@ namespace {
 
 double ns_since(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
 
-long rss_bytes() {
+// A memory figure from /proc/self/status ("VmRSS:", "VmHWM:"), in bytes.
+long status_bytes(const char* field) {
     std::ifstream status("/proc/self/status");
     std::string key;
     long kb = 0;
     while (status >> key) {
-        if (key == "VmRSS:") {
+        if (key == field) {
             status >> kb;
             break;
         }
@@ -30,18 +31,8 @@ long rss_bytes() {
     return kb * 1024;
 }
 
-long peak_rss_bytes() {
-    std::ifstream status("/proc/self/status");
-    std::string key;
-    long kb = 0;
-    while (status >> key) {
-        if (key == "VmHWM:") {
-            status >> kb;
-            break;
-        }
-    }
-    return kb * 1024;
-}
+long rss_bytes() { return status_bytes("VmRSS:"); }
+long peak_rss_bytes() { return status_bytes("VmHWM:"); }
 
 // Two greenlets hand control back and forth through two Events.
 void bench_switch(long rounds) {

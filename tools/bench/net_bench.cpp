@@ -21,10 +21,15 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<green::Greenlet<bool>> lookups;
     lookups.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i)
-        lookups.push_back(green::spawn([name = "n" + std::to_string(i) + "." + suffix] {
+    for (int i = 0; i < count; ++i) {
+        std::string name = "n";
+        name += std::to_string(i);
+        name += '.';
+        name += suffix;
+        lookups.push_back(green::spawn([name = std::move(name)] {
             return !green::dns::getaddrinfo(name, "", {.socktype = SOCK_STREAM}).empty();
         }));
+    }
     green::joinall(lookups);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int failed = 0;

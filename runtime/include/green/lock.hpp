@@ -6,12 +6,11 @@
 // A release with waiters hands ownership to the longest waiter (FIFO).
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 
 #include "green/detail/config.hpp"
 #include "green/detail/core.hpp"
-#include "green/detail/time.hpp"
+#include "green/detail/lockable.hpp"
 
 namespace green {
 
@@ -40,50 +39,25 @@ protected:
 
 }  // namespace detail
 
-class GREEN_API Lock : public detail::OwnedLock {
+class GREEN_API Lock : public detail::OwnedLock, public detail::Lockable<Lock> {
 public:
-    // Takes the lock, waiting while another greenlet holds it; false when `timeout`
-    // runs out. May switch; a kill or an expired Timeout throws here.
-    bool acquire() { return acquire_for(detail::kForever); }
-    template <class Rep, class Period>
-    bool acquire(std::chrono::duration<Rep, Period> timeout) {
-        return acquire_for(detail::to_seconds(timeout));
-    }
+    // acquire() takes the lock, waiting while another greenlet holds it.
     void release();
 
-    void lock() { acquire(); }
-    bool try_lock() { return acquire_for(0); }
-    template <class Rep, class Period>
-    bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
-        return acquire(timeout);
-    }
-    void unlock() { release(); }
-
 private:
+    friend class detail::Lockable<Lock>;
     bool acquire_for(double timeout);
 };
 
 // A lock its owner may take again; it is free once released as often as taken.
-class GREEN_API RLock : public detail::OwnedLock {
+class GREEN_API RLock : public detail::OwnedLock, public detail::Lockable<RLock> {
 public:
-    bool acquire() { return acquire_for(detail::kForever); }
-    template <class Rep, class Period>
-    bool acquire(std::chrono::duration<Rep, Period> timeout) {
-        return acquire_for(detail::to_seconds(timeout));
-    }
     void release();
-
-    void lock() { acquire(); }
-    bool try_lock() { return acquire_for(0); }
-    template <class Rep, class Period>
-    bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
-        return acquire(timeout);
-    }
-    void unlock() { release(); }
 
     std::size_t depth() const noexcept { return depth_; }
 
 private:
+    friend class detail::Lockable<RLock>;
     bool acquire_for(double timeout);
     std::size_t depth_ = 0;
 };

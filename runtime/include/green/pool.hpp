@@ -20,6 +20,7 @@
 
 #include "green/detail/config.hpp"
 #include "green/detail/core.hpp"
+#include "green/detail/pull_iterator.hpp"
 #include "green/detail/time.hpp"
 #include "green/greenlet.hpp"
 #include "green/queue.hpp"
@@ -193,7 +194,7 @@ public:
     Imap(const Imap&) = delete;
 
     // The next result, or nullopt once all are yielded. Rethrows a task's exception.
-    std::optional<R> next() {
+    std::optional<R> pull() {
         while (state_->received < state_->total) {
             Outcome o = state_->outcomes.get();
             ++state_->received;
@@ -203,24 +204,7 @@ public:
         return std::nullopt;
     }
 
-    class iterator {
-    public:
-        using value_type = R;
-        using difference_type = std::ptrdiff_t;
-        iterator() = default;
-        explicit iterator(Imap* owner) : owner_(owner), current_(owner->next()) {}
-        R& operator*() { return *current_; }
-        iterator& operator++() {
-            current_ = owner_->next();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
-
-    private:
-        Imap* owner_ = nullptr;
-        std::optional<R> current_;
-    };
+    using iterator = detail::PullIterator<R, Imap>;
     iterator begin() { return iterator(this); }
     std::default_sentinel_t end() const { return {}; }
 

@@ -6,29 +6,20 @@
 // before it runs again: the kill then arrives at its next suspension point.
 #pragma once
 
-#include <chrono>
-
 #include "green/detail/config.hpp"
 #include "green/detail/core.hpp"
-#include "green/detail/time.hpp"
+#include "green/detail/lockable.hpp"
 
 namespace green {
 
-class GREEN_API Semaphore {
+class GREEN_API Semaphore : public detail::Lockable<Semaphore> {
 public:
     // `value` units available; negative throws std::invalid_argument.
     explicit Semaphore(long value = 1);
     Semaphore(const Semaphore&) = delete;
     Semaphore& operator=(const Semaphore&) = delete;
 
-    // Takes a unit, waiting while none is free; false when `timeout` runs out.
-    // May switch; a kill or an expired Timeout throws here; must not be called
-    // from the hub.
-    bool acquire() { return acquire_for(detail::kForever); }
-    template <class Rep, class Period>
-    bool acquire(std::chrono::duration<Rep, Period> timeout) {
-        return acquire_for(detail::to_seconds(timeout));
-    }
+    // acquire() takes a unit, waiting while none is free.
     bool try_acquire() { return acquire_for(0); }
     // Returns a unit; never switches.
     void release();
@@ -36,15 +27,8 @@ public:
     long counter() const noexcept { return counter_; }
     bool locked() const noexcept { return counter_ == 0; }
 
-    void lock() { acquire(); }
-    bool try_lock() { return try_acquire(); }
-    template <class Rep, class Period>
-    bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
-        return acquire(timeout);
-    }
-    void unlock() { release(); }
-
 protected:
+    friend class detail::Lockable<Semaphore>;
     bool acquire_for(double timeout);
 
     long counter_;

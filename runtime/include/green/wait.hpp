@@ -15,10 +15,12 @@
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <vector>
 
 #include "green/detail/config.hpp"
+#include "green/detail/pull_iterator.hpp"
 #include "green/detail/time.hpp"
 #include "green/greenlet.hpp"
 
@@ -41,27 +43,14 @@ public:
     // timeout has passed. May switch.
     AnyGreenlet next();
 
-    class iterator {
-    public:
-        using value_type = AnyGreenlet;
-        using difference_type = std::ptrdiff_t;
-        iterator() = default;
-        explicit iterator(Iwait* owner) : owner_(owner), current_(owner->next()) {}
-        const AnyGreenlet& operator*() const { return current_; }
-        const AnyGreenlet* operator->() const { return &current_; }
-        iterator& operator++() {
-            current_ = owner_->next();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
-
-    private:
-        Iwait* owner_ = nullptr;
-        AnyGreenlet current_;
-    };
+    using iterator = detail::PullIterator<AnyGreenlet, Iwait>;
     iterator begin() { return iterator(this); }
     std::default_sentinel_t end() const { return {}; }
+    std::optional<AnyGreenlet> pull() {
+        AnyGreenlet g = next();
+        if (!g) return std::nullopt;
+        return g;
+    }
 
 private:
     struct Node;

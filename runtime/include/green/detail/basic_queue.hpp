@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "green/detail/core.hpp"
+#include "green/detail/pull_iterator.hpp"
 #include "green/detail/time.hpp"
 #include "green/errors.hpp"
 
@@ -80,30 +81,16 @@ public:
     bool full() const noexcept { return items_.size() >= capacity_; }
 
     // Range-for over a queue takes items until it is closed and drained.
-    class iterator {
-    public:
-        using value_type = T;
-        using difference_type = std::ptrdiff_t;
-        iterator() = default;
-        explicit iterator(BasicQueue* q) : q_(q) { ++*this; }
-        T& operator*() { return *item_; }
-        iterator& operator++() {
-            try {
-                item_.emplace(q_->get());
-            } catch (const ClosedError&) {
-                item_.reset();
-            }
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.item_; }
-
-    private:
-        BasicQueue* q_ = nullptr;
-        std::optional<T> item_;
-    };
+    using iterator = PullIterator<T, BasicQueue>;
     iterator begin() { return iterator(this); }
     std::default_sentinel_t end() const { return {}; }
+    std::optional<T> pull() {
+        try {
+            return get();
+        } catch (const ClosedError&) {
+            return std::nullopt;
+        }
+    }
 
 protected:
     // Called once for every item that enters the queue (JoinableQueue counts them).
