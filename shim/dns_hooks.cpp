@@ -52,15 +52,6 @@ int eai_at_boundary(std::exception_ptr e) noexcept {
     }
 }
 
-int h_errno_for(int eai) {
-    switch (eai) {
-    case EAI_NONAME: return HOST_NOT_FOUND;
-    case EAI_NODATA: return NO_DATA;
-    case EAI_AGAIN: return TRY_AGAIN;
-    default: return NO_RECOVERY;
-    }
-}
-
 addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found, int flags) {
     addrinfo* head = nullptr;
     addrinfo** tail = &head;
@@ -90,13 +81,14 @@ struct Host {
     std::string name;
     std::vector<std::string> aliases;
     int family = AF_INET;
-    std::vector<std::string> addresses;  // raw in_addr / in6_addr bytes
+    std::vector<std::string> addresses;  // raw in_addr / in6_addr bytes (h_length: the first one's size)
 };
 
 // Packs `h` into `ret` and `buf` as glibc does: the address bytes, then the
 // pointer arrays (aligned), then the strings. ERANGE if `buf` is too small.
 int pack(const Host& h, hostent* ret, char* buf, size_t buflen) {
-    const size_t addr_len = h.family == AF_INET6 ? sizeof(in6_addr) : sizeof(in_addr);
+    const size_t addr_len = !h.addresses.empty() ? h.addresses.front().size()
+                            : h.family == AF_INET6 ? sizeof(in6_addr) : sizeof(in_addr);
     size_t need = h.addresses.size() * addr_len;
     need = (need + alignof(char*) - 1) / alignof(char*) * alignof(char*);
     const size_t arrays = (h.addresses.size() + 1 + h.aliases.size() + 1) * sizeof(char*);
@@ -141,8 +133,34 @@ std::string raw_address(const green::Address& a) {
                        sizeof(in_addr));
 }
 
-// gethostbyname2 through green; throws.
+// A failed gethostby* lookup as glibc reports it: h_errno, and what the _r form
+// returns (glibc's NSS status turned into an errno value; 0 for "not found").
+struct HostFailure {
+    int h_error;
+    int returned;
+};
+
+HostFailure host_failure_for(int eai) noexcept {
+    switch (eai) {
+    case EAI_NONAME: return {HOST_NOT_FOUND, 0};
+    case EAI_NODATA: return {NO_DATA, 0};
+    case EAI_AGAIN: return {TRY_AGAIN, EAGAIN};
+    case EAI_FAIL: return {NO_RECOVERY, EAGAIN};  // an answer without addresses: "try again" with NO_RECOVERY
+    case EAI_MEMORY: return {NETDB_INTERNAL, ENOMEM};
+    case EAI_SYSTEM: return {NETDB_INTERNAL, errno};
+    default: return {NO_RECOVERY, 0};
+    }
+}
+
+// gethostbyname2 through green; throws a HostFailure or what green throws.
 Host lookup_host(const char* name, int af) {
+    if (af != AF_INET && af != AF_INET6) {
+        // glibc reads an address-shaped name as AF_INET; every other name
+        // reaches the DNS backend, which refuses the family.
+        if (!api::shaped_like_address(name)) throw HostFailure{NO_DATA, EAFNOSUPPORT};
+        af = AF_INET;
+    }
+    if (!*name) throw HostFailure{NO_RECOVERY, 0};  // glibc asks nothing
     const green::dns::HostEntry e = green::dns::gethostbyname(name, af);
     Host h;
     h.name = e.name;
@@ -152,68 +170,82 @@ Host lookup_host(const char* name, int af) {
     return h;
 }
 
-// gethostbyaddr through green; throws.
+// gethostbyaddr through green; throws a HostFailure or what green throws. As in
+// glibc, extra bytes after the family's address are kept in the answer, and
+// such an address is only asked of DNS.
 Host reverse_host(const void* addr, socklen_t len, int type) {
     green::Address a;
-    if (type == AF_INET && len == sizeof(in_addr)) {
+    if (type == AF_INET && len >= sizeof(in_addr)) {
         sockaddr_in in{};
         in.sin_family = AF_INET;
         std::memcpy(&in.sin_addr, addr, sizeof(in_addr));
         a = green::Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
-    } else if (type == AF_INET6 && len == sizeof(in6_addr)) {
+    } else if (type == AF_INET6 && len >= sizeof(in6_addr)) {
         sockaddr_in6 in6{};
         in6.sin6_family = AF_INET6;
         std::memcpy(&in6.sin6_addr, addr, sizeof(in6_addr));
         a = green::Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
     } else {
-        throw green::dns::Error(EAI_FAMILY, "address");
+        throw HostFailure{NETDB_INTERNAL, EAFNOSUPPORT};
     }
-    const green::dns::HostEntry e = green::dns::gethostbyaddr(a);
+    const bool exact = len == (type == AF_INET ? sizeof(in_addr) : sizeof(in6_addr));
+    const green::dns::HostEntry e = exact ? green::dns::gethostbyaddr(a) : green::dns::detail::gethostbyaddr_dns(a);
     Host h;
     h.name = e.name;
+    h.aliases = e.aliases;
     h.family = type;
     h.addresses.push_back(std::string(static_cast<const char*>(addr), len));
     return h;
 }
 
-// The _r calling convention around a lookup that returns a Host.
+// Whether `addr` is 16 zero bytes, which glibc's gethostbyaddr refuses first.
+bool unspecified(const void* addr, socklen_t len) {
+    static const in6_addr any = IN6ADDR_ANY_INIT;
+    return len == sizeof any && std::memcmp(addr, &any, sizeof any) == 0;
+}
+
+// The _r calling convention around a lookup that returns a Host, after glibc's
+// checks of the caller's buffer (`too_small`).
 template <class Lookup>
-int reentrant(Lookup&& lookup, hostent* ret, char* buf, size_t buflen, hostent** result, int* h_errnop) noexcept {
+int reentrant(Lookup&& lookup, bool too_small, hostent* ret, char* buf, size_t buflen, hostent** result,
+              int* h_errnop) noexcept {
     *result = nullptr;
-    int eai = 0;
+    const auto fail = [&](HostFailure f) {
+        if (h_errnop) *h_errnop = f.h_error;
+        if (f.h_error == NETDB_INTERNAL) errno = f.returned;
+        return f.returned;
+    };
+    if (too_small) return fail({NETDB_INTERNAL, ERANGE});
     Host h;
     try {
         h = lookup();
+    } catch (const HostFailure& f) {
+        return fail(f);
     } catch (...) {
-        eai = eai_at_boundary(std::current_exception());
+        return fail(host_failure_for(eai_at_boundary(std::current_exception())));
     }
-    if (eai) {
-        if (h_errnop) *h_errnop = h_errno_for(eai);
-        return eai == EAI_SYSTEM ? errno : 0;
-    }
-    if (pack(h, ret, buf, buflen) != 0) {
-        if (h_errnop) *h_errnop = NETDB_INTERNAL;
-        return ERANGE;
-    }
+    if (pack(h, ret, buf, buflen) != 0) return fail({NETDB_INTERNAL, ERANGE});
     *result = ret;
     if (h_errnop) *h_errnop = 0;
     return 0;
 }
 
-// The non-reentrant forms share one buffer per thread (glibc's is per process).
-template <class Lookup>
-hostent* static_result(Lookup&& lookup) noexcept {
+// The non-reentrant forms share one buffer per thread (glibc's is per process),
+// grown until the answer fits.
+template <class Attempt>
+hostent* static_result(Attempt&& attempt) noexcept {
     static thread_local hostent entry;
     static thread_local std::vector<char> buffer(1024);
     for (;;) {
         hostent* result = nullptr;
         int herr = 0;
-        const int r = reentrant(lookup, &entry, buffer.data(), buffer.size(), &result, &herr);
-        if (r == ERANGE) {
+        const int r = attempt(&entry, buffer.data(), buffer.size(), &result, &herr);
+        if (r == ERANGE && herr == NETDB_INTERNAL) {
             try {
                 buffer.resize(buffer.size() * 2);
             } catch (...) {
                 h_errno = NETDB_INTERNAL;
+                errno = ENOMEM;
                 return nullptr;
             }
             continue;
@@ -221,6 +253,31 @@ hostent* static_result(Lookup&& lookup) noexcept {
         h_errno = herr;
         return result;
     }
+}
+
+int host_by_name(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
+                 int* h_errnop) noexcept {
+    bool too_small = false;
+    try {
+        too_small = api::host_buffer_too_small(name, nullptr, 0, af, buf, buflen);
+    } catch (...) {  // no memory to read the hosts file: the lookup will say so
+    }
+    return reentrant([&] { return lookup_host(name, af); }, too_small, ret, buf, buflen, result, h_errnop);
+}
+
+int host_by_address(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
+                    hostent** result, int* h_errnop) noexcept {
+    if (unspecified(addr, len)) {
+        *result = nullptr;
+        if (h_errnop) *h_errnop = HOST_NOT_FOUND;
+        return ENOENT;
+    }
+    bool too_small = false;
+    try {
+        too_small = api::host_buffer_too_small(nullptr, addr, len, type, buf, buflen);
+    } catch (...) {
+    }
+    return reentrant([&] { return reverse_host(addr, len, type); }, too_small, ret, buf, buflen, result, h_errnop);
 }
 
 int raw_query(const char* name, int cls, int type, unsigned char* answer, int anslen, bool search) noexcept {
@@ -232,7 +289,7 @@ int raw_query(const char* name, int cls, int type, unsigned char* answer, int an
         status = eai_at_boundary(std::current_exception());
     }
     if (status != 0) {
-        h_errno = h_errno_for(status);
+        h_errno = host_failure_for(status).h_error;
         return -1;
     }
     const int n = static_cast<int>(reply.size());
@@ -303,29 +360,35 @@ GREEN_HOOK int getnameinfo(const sockaddr* __restrict sa, socklen_t salen, char*
 
 GREEN_HOOK hostent* gethostbyname(const char* name) {
     if (!shim::use_green() || !name) return shim::real::gethostbyname(name);
-    return shim::static_result([&] { return shim::lookup_host(name, AF_INET); });
+    return shim::static_result([&](hostent* ret, char* buf, size_t len, hostent** result, int* herr) {
+        return shim::host_by_name(name, AF_INET, ret, buf, len, result, herr);
+    });
 }
 
 GREEN_HOOK hostent* gethostbyname2(const char* name, int af) {
     if (!shim::use_green() || !name) return shim::real::gethostbyname2(name, af);
-    return shim::static_result([&] { return shim::lookup_host(name, af); });
+    return shim::static_result([&](hostent* ret, char* buf, size_t len, hostent** result, int* herr) {
+        return shim::host_by_name(name, af, ret, buf, len, result, herr);
+    });
 }
 
 GREEN_HOOK hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
     if (!shim::use_green() || !addr) return shim::real::gethostbyaddr(addr, len, type);
-    return shim::static_result([&] { return shim::reverse_host(addr, len, type); });
+    return shim::static_result([&](hostent* ret, char* buf, size_t buflen, hostent** result, int* herr) {
+        return shim::host_by_address(addr, len, type, ret, buf, buflen, result, herr);
+    });
 }
 
 GREEN_HOOK int gethostbyname_r(const char* __restrict name, hostent* __restrict ret, char* __restrict buf,
                                size_t buflen, hostent** __restrict result, int* __restrict h_errnop) {
     if (!shim::use_green() || !name) return shim::real::gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
-    return shim::reentrant([&] { return shim::lookup_host(name, AF_INET); }, ret, buf, buflen, result, h_errnop);
+    return shim::host_by_name(name, AF_INET, ret, buf, buflen, result, h_errnop);
 }
 
 GREEN_HOOK int gethostbyname2_r(const char* __restrict name, int af, hostent* __restrict ret, char* __restrict buf,
                                 size_t buflen, hostent** __restrict result, int* __restrict h_errnop) {
     if (!shim::use_green() || !name) return shim::real::gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
-    return shim::reentrant([&] { return shim::lookup_host(name, af); }, ret, buf, buflen, result, h_errnop);
+    return shim::host_by_name(name, af, ret, buf, buflen, result, h_errnop);
 }
 
 GREEN_HOOK int gethostbyaddr_r(const void* __restrict addr, socklen_t len, int type, hostent* __restrict ret,
@@ -333,7 +396,7 @@ GREEN_HOOK int gethostbyaddr_r(const void* __restrict addr, socklen_t len, int t
                                int* __restrict h_errnop) {
     if (!shim::use_green() || !addr)
         return shim::real::gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
-    return shim::reentrant([&] { return shim::reverse_host(addr, len, type); }, ret, buf, buflen, result, h_errnop);
+    return shim::host_by_address(addr, len, type, ret, buf, buflen, result, h_errnop);
 }
 
 GREEN_HOOK int res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {

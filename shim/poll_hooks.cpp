@@ -35,6 +35,12 @@ double seconds(const timespec* t) { return t ? double(t->tv_sec) + double(t->tv_
 
 double seconds_ms(int ms) { return ms < 0 ? kForever : ms / 1000.0; }
 
+timeval to_timeval(double s) {
+    if (s == kForever) return {};
+    const auto whole = static_cast<time_t>(s);
+    return {whole, static_cast<suseconds_t>((s - static_cast<double>(whole)) * 1e6)};
+}
+
 // A signal mask in force for a scope (the one ppoll and friends take).
 class MaskScope {
 public:
@@ -50,22 +56,33 @@ private:
     sigset_t old_{};
 };
 
-// Asks `check()` (the real call with a zero timeout) until it reports something
-// or `timeout` seconds pass, parking on `fds` in between. Returns check()'s result,
+// Asks `check(0)` (the real call with a zero timeout) until it reports something
+// or `timeout` seconds pass, parking on `fds` in between. Returns check's result,
 // 0 on timeout, or -1 with errno (EINTR after a signal handler).
+//
+// A descriptor that turns out not to be open ends the wait. poll and epoll_wait
+// report it themselves at the next check. select does too on Linux (EBADF), but
+// some kernels (gVisor) report nothing and wait out the timeout: with
+// `kernel_decides_bad_fds` the real call then runs with the time left, blocking
+// the thread, so that a program sees exactly what its kernel does.
 template <class Check>
-int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sigset_t* mask, Check&& check) noexcept {
+int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sigset_t* mask,
+              bool kernel_decides_bad_fds, Check&& check) noexcept {
     const double deadline = timeout == kForever ? kForever : monotonic_now() + timeout;
     const auto start = api::signals();
-    for (;;) {
-        const int r = check();
+    for (bool found_closed = false;;) {
+        const int r = check(0.0);
         if (r != 0) return r;
         const double left = seconds_until(deadline);
         if (left == 0) return 0;
+        if (found_closed && kernel_decides_bad_fds) {
+            MaskScope scope(mask);
+            return check(left);
+        }
         {
             MaskScope scope(mask);
             try {
-                api::wait_fds(fds.data(), fds.size(), left);
+                found_closed = api::wait_fds(fds.data(), fds.size(), left) == api::Woke::closed;
             } catch (...) {
                 return at_boundary(std::current_exception());
             }
@@ -92,7 +109,7 @@ std::vector<api::FdInterest> interests(const pollfd* fds, nfds_t n) {
 }
 
 int poll_like(pollfd* fds, nfds_t n, double timeout, const sigset_t* mask) noexcept {
-    return multiplex(interests(fds, n), timeout, mask, [&] { return real::poll(fds, n, 0); });
+    return multiplex(interests(fds, n), timeout, mask, false, [&](double) { return real::poll(fds, n, 0); });
 }
 
 std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, const fd_set* e) {
@@ -107,18 +124,18 @@ std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, 
 // select and pselect: the sets are inputs and outputs; on timeout they come back empty.
 int select_like(int n, fd_set* r, fd_set* w, fd_set* e, double timeout, const sigset_t* mask) noexcept {
     const fd_set in_r = r ? *r : fd_set{}, in_w = w ? *w : fd_set{}, in_e = e ? *e : fd_set{};
-    return multiplex(interests(n, r, w, e), timeout, mask, [&] {
+    return multiplex(interests(n, r, w, e), timeout, mask, true, [&](double wait) {
         if (r) *r = in_r;
         if (w) *w = in_w;
         if (e) *e = in_e;
-        timeval zero{0, 0};
-        return real::select(n, r, w, e, &zero);
+        timeval tv = to_timeval(wait);
+        return real::select(n, r, w, e, wait == kForever ? nullptr : &tv);
     });
 }
 
 int epoll_like(int epfd, epoll_event* events, int max, double timeout, const sigset_t* mask) noexcept {
     const std::vector<api::FdInterest> self{{epfd, false}};  // an epoll set is readable when it has events
-    return multiplex(self, timeout, mask, [&] { return real::epoll_wait(epfd, events, max, 0); });
+    return multiplex(self, timeout, mask, false, [&](double) { return real::epoll_wait(epfd, events, max, 0); });
 }
 
 }  // namespace

@@ -46,42 +46,33 @@ GREEN_HOOK int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict 
 
 GREEN_HOOK int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) { return accept4(fd, addr, len, 0); }
 
-// connect has no per-call flag either: the one connect(2) call runs with
+// connect has no per-call flag either: each connect(2) call runs with
 // O_NONBLOCK set for its duration (the handshake then goes on in the kernel while
 // the greenlet waits for writability), and the program's flags are restored
-// before anything else can run on this thread.
+// before anything else can run on this thread. Once writable, connect is called
+// again rather than SO_ERROR read: that call reports the handshake's outcome and
+// moves the socket to "connected", so the program's own next connect() fails
+// with EISCONN as it would after a blocking connect.
 GREEN_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
     if (!may_park()) return shim::real::connect(fd, addr, len);
     const int flags = shim::real::fcntl(fd, F_GETFL, nullptr);
     if (flags < 0 || (flags & O_NONBLOCK)) return shim::real::connect(fd, addr, len);
     shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
-    for (;;) {
+    for (bool started = false;; started = true) {
         shim::real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags | O_NONBLOCK)));
         const int r = shim::real::connect(fd, addr, len);
         const int err = errno;
         shim::real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
-        if (r == 0) return 0;
-        if (err == EAGAIN) {  // a unix listener's backlog is full: wait and try again
-            if (blocker.wait() < 0) return -1;
-            continue;
-        }
-        if (err != EINPROGRESS) {
+        if (r == 0 || (started && err == EISCONN)) return 0;
+        // EAGAIN: a unix listener's backlog is full. EALREADY: still connecting.
+        if (err != EINPROGRESS && err != EALREADY && err != EAGAIN) {
             errno = err;
             return -1;
         }
-        break;
+        if (blocker.wait() < 0) {
+            // When SO_SNDTIMEO passes a blocking TCP connect says EINPROGRESS, a unix one EAGAIN.
+            if (errno == EAGAIN && err != EAGAIN) errno = EINPROGRESS;
+            return -1;
+        }
     }
-    // The handshake runs; writability says it ended, SO_ERROR how.
-    if (blocker.wait() < 0) {
-        if (errno == EAGAIN) errno = EINPROGRESS;  // what a blocking connect says when SO_SNDTIMEO passes
-        return -1;
-    }
-    int error = 0;
-    socklen_t elen = sizeof error;
-    if (shim::real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &elen) != 0) return -1;
-    if (error != 0) {
-        errno = error;
-        return -1;
-    }
-    return 0;
 }

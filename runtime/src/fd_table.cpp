@@ -74,18 +74,6 @@ WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeo
         waiters = heap_waiters.get();
         entries = heap_entries.get();
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        if (fds[i].fd < 0) continue;
-        FdState& st = state(fds[i].fd);
-        FdState::Side& side = st.side(fds[i].what);
-        if (!io_active(side.watcher))
-            io_start(loop_, side.watcher, fds[i].fd, fds[i].what == Interest::write, on_ready, &side);
-        waiters[i].greenlet = &self;
-        side.waiters.push_back(waiters[i]);
-        entries[i] = Entry{&st, &side, st.generation};
-    }
-    Waiter extra(&self);
-    if (also) also->push_back(extra);
     struct Cleanup {
         FdTable& table;
         Waiter* waiters;
@@ -99,6 +87,19 @@ WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeo
             }
         }
     } cleanup{*this, waiters, entries, n};
+    for (std::size_t i = 0; i < n; ++i) {
+        if (fds[i].fd < 0) continue;
+        FdState& st = state(fds[i].fd);
+        FdState::Side& side = st.side(fds[i].what);
+        if (!io_active(side.watcher) &&
+            !io_start(loop_, side.watcher, fds[i].fd, fds[i].what == Interest::write, on_ready, &side))
+            return WakeReason::closed;  // not an open descriptor
+        waiters[i].greenlet = &self;
+        side.waiters.push_back(waiters[i]);
+        entries[i] = Entry{&st, &side, st.generation};
+    }
+    Waiter extra(&self);
+    if (also) also->push_back(extra);
     WakeReason reason = hub.park(nullptr, timeout, description, n == 1 ? static_cast<const void*>(entries[0].state) : fds);
     for (std::size_t i = 0; i < n; ++i)
         if (entries[i].state && entries[i].state->generation != entries[i].generation) reason = WakeReason::closed;

@@ -17,8 +17,10 @@
 //   - ev_loop_fork re-creates the epoll set in a forked child.
 #include "detail/loop.hpp"
 #include "detail/runtime_fds.hpp"
+#include "detail/sys.hpp"
 
 #include <ev.h>
+#include <fcntl.h>
 
 #include <cerrno>
 #include <system_error>
@@ -85,18 +87,23 @@ bool timer_active(const WatcherSlot& t) noexcept {
 }
 
 
-void io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept {
+bool io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept {
     auto* io = reinterpret_cast<ev_io*>(w.watcher);
     const int events = for_write ? EV_WRITE : EV_READ;
     // ev_io_set marks the fd for re-registration with the kernel, which costs an
     // epoll_ctl at the next poll: restarting a watcher set up for the same fd and
     // events skips that (a reused fd number gets a fresh slot, see FdTable::forget).
     if (io->fd != fd || (io->events & (EV_READ | EV_WRITE)) != events || w.fn != fn || w.arg != arg) {
+        // libev asserts when epoll_ctl says EBADF, so a closed fd or an O_PATH one
+        // (which poll reports as POLLNVAL) is refused here, once per registration.
+        const int flags = sys::fcntl(fd, F_GETFL);
+        if (flags < 0 || (flags & O_PATH)) return false;
         w.fn = fn;
         w.arg = arg;
         ev_io_init(io, fire<ev_io>, fd, events);
     }
     ev_io_start(loop.raw(), io);
+    return true;
 }
 
 void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(loop.raw(), reinterpret_cast<ev_io*>(w.watcher)); }

@@ -1,6 +1,12 @@
 #include "detail/shim_api.hpp"
 
+#include <cctype>
+#include <cstring>
+#include <netinet/in.h>
+
+#include "detail/digits_dots.hpp"
 #include "detail/fd_table.hpp"
+#include "detail/hosts_file.hpp"
 #include "detail/hub.hpp"
 #include "green/errors.hpp"
 
@@ -80,6 +86,47 @@ void deliver_later(std::exception_ptr e) noexcept {
         g->kill_exception = e;
         g->pending |= pending_kill;
     }
+}
+
+bool shaped_like_address(const char* name) noexcept {
+    Address ignored;
+    try {
+        return digits_dots(name, AF_INET, ignored) != DigitsDots::not_address;
+    } catch (...) {
+        return false;
+    }
+}
+
+bool host_buffer_too_small(const char* name, const void* address, unsigned address_len, int family,
+                           const void* buffer, std::size_t buflen) {
+    if (!address) {
+        // glibc sizes its answer for an address-shaped name before it knows
+        // whether the name is one: 16 address bytes, two pointers, one more, the name.
+        const auto first = static_cast<unsigned char>(name[0]);
+        if ((std::isdigit(first) || std::isxdigit(first) || first == ':') &&
+            buflen < 16 + 2 * sizeof(char*) + sizeof(char*) + std::strlen(name) + 1)
+            return true;
+        Address ignored;
+        if (digits_dots(name, family == AF_INET6 ? AF_INET6 : AF_INET, ignored) != DigitsDots::not_address) return false;
+        return hosts_scan_runs_out(name, nullptr, family, buffer, buflen);
+    }
+    Address a;
+    if (family == AF_INET && address_len == sizeof(in_addr)) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        std::memcpy(&in.sin_addr, address, sizeof(in_addr));
+        a = Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
+    } else if (family == AF_INET6 && address_len == sizeof(in6_addr)) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        std::memcpy(&in6.sin6_addr, address, sizeof(in6_addr));
+        a = Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
+    } else {
+        // The hosts file is still read through, matching nothing, before the
+        // family or length is refused.
+        return hosts_scan_runs_out({}, nullptr, family, buffer, buflen);
+    }
+    return hosts_scan_runs_out({}, &a, family, buffer, buflen);
 }
 
 }  // namespace green::detail::shim_api

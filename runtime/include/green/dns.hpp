@@ -86,6 +86,12 @@ GREEN_API HostEntry gethostbyname(std::string_view name, int family = AF_INET);
 // gethostbyaddr(3): the canonical name of `address`.
 GREEN_API HostEntry gethostbyaddr(const Address& address);
 
+namespace detail {
+// gethostbyaddr asking DNS only (for the shim: glibc's hosts file matches no
+// address passed with more bytes than its family has).
+GREEN_API HostEntry gethostbyaddr_dns(const Address& address);
+}
+
 // Use these DNS servers ("127.0.0.1:5353,[::1]:53"; port 53 if omitted) instead
 // of resolv.conf's; an empty list restores resolv.conf. Throws
 // std::invalid_argument for a malformed list. Affects every thread.

@@ -13,8 +13,8 @@ GREEN_API bool wait_fd(int fd, bool for_write, double timeout);
 }
 
 // Waits until `fd` is readable (writable); false when `timeout` runs out first.
-// May switch. If the fd is closed through green::close or Socket::close while
-// waiting, throws std::system_error(EBADF). A kill or an expired Timeout throws
+// May switch. Throws std::system_error(EBADF) if `fd` is not an open descriptor,
+// or if it is closed through green::close or Socket::close while waiting. A kill or an expired Timeout throws
 // here; must not be called from the hub. The fd should be non-blocking.
 inline bool wait_readable(int fd) { return detail::wait_fd(fd, false, detail::kForever); }
 template <class Rep, class Period>

@@ -46,13 +46,15 @@ public:
 
     // Parks the running greenlet until `fd` is ready for `what`, `timeout` passes
     // (returns false) or the fd is closed through close_fd (throws
-    // std::system_error(EBADF)). Throws std::system_error(EBADF) for a negative fd.
+    // std::system_error(EBADF)). Throws std::system_error(EBADF) at once for a
+    // descriptor that is not open.
     bool wait(int fd, Interest what, double timeout, const char* description);
 
     // Parks the running greenlet until one of `n` descriptors is ready for its
     // interest, `timeout` passes, or a waiter on `also` is woken (then
     // WakeReason::woken too). Returns the wake reason; `closed` if one of them was
-    // closed through close_fd meanwhile. Negative fds are ignored.
+    // closed through close_fd meanwhile, or is not an open descriptor. Negative
+    // fds are ignored.
     struct Interested {
         int fd;
         Interest what;

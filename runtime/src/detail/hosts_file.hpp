@@ -9,6 +9,7 @@
 //   - the canonical name is the official name of the first matching line.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,7 +29,14 @@ std::string hosts_file_path();
 // Empty addresses when no line names `name` for `family`.
 HostsMatch hosts_lookup(std::string_view name, int family);
 
-// The official name of the first line with `address`, or "".
-std::string hosts_reverse(const Address& address);
+// The first line with `address` (as its family reads the file: AF_INET takes
+// ::1 as 127.0.0.1): its official name and aliases; an empty canonical if none.
+HostsMatch hosts_reverse(const Address& address);
+
+// Whether glibc's files backend would stop with ERANGE before answering a
+// gethostbyname*_r (`address` null) or gethostbyaddr_r lookup for `family`,
+// given the caller's buffer: it reads each line into that buffer.
+bool hosts_scan_runs_out(std::string_view name, const Address* address, int family, const void* buffer,
+                         std::size_t buflen);
 
 }  // namespace green::detail

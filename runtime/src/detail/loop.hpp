@@ -41,8 +41,10 @@ void timer_start(Loop& loop, WatcherSlot& t, double after, void (*fn)(void*), vo
 void timer_stop(Loop& loop, WatcherSlot& t) noexcept;
 bool timer_active(const WatcherSlot& t) noexcept;
 
-// A level-triggered readiness watcher on `fd` for reading or writing.
-void io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept;
+// A level-triggered readiness watcher on `fd` for reading or writing. False, and
+// nothing started, when `fd` is not an open descriptor the kernel can poll
+// (libev aborts on those).
+bool io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept;
 void io_stop(Loop& loop, WatcherSlot& w) noexcept;
 bool io_active(const WatcherSlot& w) noexcept;
 

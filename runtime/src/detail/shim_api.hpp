@@ -60,6 +60,16 @@ GREEN_API void forget_fds(unsigned first, unsigned last) noexcept;
 // message, or an EAI_* status. Parks; may throw.
 GREEN_API int raw_query(const char* name, int dns_class, int type, bool search, std::vector<unsigned char>& answer);
 
+// glibc's gethostbyname*_r (`address` null) and gethostbyaddr_r fail with ERANGE
+// before any lookup when the caller's buffer cannot hold what they read into it:
+// the address-shaped name (digits and dots), or a line of the hosts file.
+GREEN_API bool host_buffer_too_small(const char* name, const void* address, unsigned address_len, int family,
+                                     const void* buffer, std::size_t buflen);
+
+// Whether glibc answers gethostbyname2(name, AF_INET) without a lookup, from the
+// name's shape alone (an address, or HOST_NOT_FOUND).
+GREEN_API bool shaped_like_address(const char* name) noexcept;
+
 // An interruption (kill, expired Timeout) caught at the shim's C boundary is
 // delivered again at the next suspension point, after the C code returned.
 GREEN_API void deliver_later(std::exception_ptr e) noexcept;

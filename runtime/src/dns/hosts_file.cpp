@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <strings.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -16,9 +17,16 @@
 namespace green::detail {
 namespace {
 
-struct Entry {
+// One line of the file as glibc's files backend sees it.
+struct Line {
+    std::size_t length = 0;          // bytes as read, newline included
+    bool has_address = false;        // false: blank, comment, or no parsable address
     Address address;
-    std::vector<std::string> names;  // official name first
+    std::vector<std::string> names;  // official name first; may be empty
+};
+
+struct HostsFile {
+    std::vector<Line> lines;
 };
 
 // The parsed file, shared by all threads, re-read when its mtime or size changes.
@@ -27,7 +35,7 @@ struct Cache {
     std::string path;
     timespec mtime{};
     off_t size = -1;
-    std::shared_ptr<const std::vector<Entry>> entries = std::make_shared<std::vector<Entry>>();
+    std::shared_ptr<const HostsFile> file = std::make_shared<HostsFile>();
 };
 
 Cache& cache() {
@@ -52,40 +60,42 @@ bool parse_address(const std::string& text, Address& out) {
     return false;
 }
 
-std::vector<Entry> parse(std::istream& in) {
-    std::vector<Entry> entries;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-        std::istringstream words(line);
+HostsFile parse(std::istream& in) {
+    HostsFile file;
+    std::string text;
+    while (std::getline(in, text)) {
+        Line line;
+        line.length = text.size() + (in.eof() ? 0 : 1);
+        if (auto hash = text.find('#'); hash != std::string::npos) text.resize(hash);
+        std::istringstream words(text);
         std::string addr;
-        Entry e;
-        if (!(words >> addr) || !parse_address(addr, e.address)) continue;
-        for (std::string name; words >> name;) e.names.push_back(name);
-        if (!e.names.empty()) entries.push_back(std::move(e));
+        line.has_address = (words >> addr) && parse_address(addr, line.address);
+        if (line.has_address)
+            for (std::string name; words >> name;) line.names.push_back(name);
+        file.lines.push_back(std::move(line));
     }
-    return entries;
+    return file;
 }
 
-std::shared_ptr<const std::vector<Entry>> current_entries() {
+std::shared_ptr<const HostsFile> current_file() {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
     const std::string path = hosts_file_path();
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        c.entries = std::make_shared<std::vector<Entry>>();
+        c.file = std::make_shared<HostsFile>();
         c.size = -1;
-        return c.entries;
+        return c.file;
     }
     if (path != c.path || st.st_size != c.size || st.st_mtim.tv_sec != c.mtime.tv_sec ||
         st.st_mtim.tv_nsec != c.mtime.tv_nsec) {
         std::ifstream in(path);
-        c.entries = std::make_shared<std::vector<Entry>>(parse(in));
+        c.file = std::make_shared<HostsFile>(parse(in));
         c.path = path;
         c.size = st.st_size;
         c.mtime = st.st_mtim;
     }
-    return c.entries;
+    return c.file;
 }
 
 // "multi on|off" from /etc/host.conf (off when absent), RESOLV_MULTI overriding.
@@ -106,6 +116,13 @@ bool multi() {
 
 bool same_name(std::string_view a, std::string_view b) {
     return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Whether `line` names `name`, officially or as an alias.
+bool names(const Line& line, std::string_view name) {
+    for (const auto& n : line.names)
+        if (same_name(n, name)) return true;
+    return false;
 }
 
 // The entry's address as `family` sees it, or false when that family skips it.
@@ -138,18 +155,16 @@ std::string hosts_file_path() {
 HostsMatch hosts_lookup(std::string_view name, int family) {
     HostsMatch m;
     const bool all = multi();
-    const auto entries = current_entries();
-    for (const Entry& e : *entries) {
-        bool hit = false;
-        for (const auto& n : e.names) hit = hit || same_name(n, name);
+    const auto file = current_file();
+    for (const Line& line : file->lines) {
         Address a;
-        if (!hit || !as_family(e.address, family, a)) continue;
+        if (!names(line, name) || !as_family(line.address, family, a)) continue;
         if (m.addresses.empty()) {
-            m.canonical = e.names.front();
-            m.aliases.assign(e.names.begin() + 1, e.names.end());
-        } else {
-            if (!same_name(e.names.front(), m.canonical)) m.aliases.push_back(e.names.front());
-            m.aliases.insert(m.aliases.end(), e.names.begin() + 1, e.names.end());
+            m.canonical = line.names.front();
+            m.aliases.assign(line.names.begin() + 1, line.names.end());
+        } else {  // glibc: the line's aliases, then its official name if spelled otherwise
+            m.aliases.insert(m.aliases.end(), line.names.begin() + 1, line.names.end());
+            if (line.names.front() != m.canonical) m.aliases.push_back(line.names.front());
         }
         m.addresses.push_back(a);
         if (!all) break;
@@ -157,11 +172,73 @@ HostsMatch hosts_lookup(std::string_view name, int family) {
     return m;
 }
 
-std::string hosts_reverse(const Address& address) {
-    const auto entries = current_entries();
-    for (const Entry& e : *entries)
-        if (e.address.family() == address.family() && e.address.host() == address.host()) return e.names.front();
-    return "";
+HostsMatch hosts_reverse(const Address& address) {
+    const auto file = current_file();
+    for (const Line& line : file->lines) {
+        Address a;
+        if (line.names.empty() || !as_family(line.address, address.family(), a) || a.host() != address.host()) continue;
+        return {line.names.front(), {line.names.begin() + 1, line.names.end()}, {a}};
+    }
+    return {};
+}
+
+namespace {
+
+constexpr std::size_t kPointer = sizeof(char*);
+
+std::size_t align_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+// With "multi on", glibc goes on reading the file after the first match
+// (`first`) and builds the answer in the caller's buffer from `used` on, where the
+// first line's alias pointers were: each further line's address and strings,
+// then the address and alias pointer arrays. Whether that runs out of room.
+bool multi_answer_runs_out(const HostsFile& file, const Line& first, std::string_view name, int family,
+                           std::size_t used, std::size_t room) {
+    std::size_t addresses = 1;
+    std::size_t aliases = first.names.size() - 1;
+    for (const Line* line = &first + 1; line != file.lines.data() + file.lines.size(); ++line) {
+        Address a;
+        if (!names(*line, name) || !as_family(line->address, family, a)) continue;
+        used = align_up(used, 4) + (family == AF_INET6 ? sizeof(in6_addr) : sizeof(in_addr));
+        if (used > room) return true;
+        ++addresses;
+        for (std::size_t i = 1; i < line->names.size(); ++i, ++aliases) used += line->names[i].size() + 1;
+        if (line->names.front() != first.names.front()) {
+            used += line->names.front().size() + 1;
+            ++aliases;
+        }
+        if (used > room) return true;
+    }
+    used = align_up(used, kPointer) + (addresses + 1) * kPointer + (aliases + 1) * kPointer;
+    return used > room;
+}
+
+}  // namespace
+
+bool hosts_scan_runs_out(std::string_view name, const Address* address, int family, const void* buffer,
+                         std::size_t buflen) {
+    // The buffer holds a struct hostent_data (16 address bytes, two pointers),
+    // then the line as fgets reads it, then the line's alias pointers.
+    constexpr std::size_t kHeader = 32;
+    const std::size_t pad = (kPointer - reinterpret_cast<std::uintptr_t>(buffer) % kPointer) % kPointer;
+    const std::size_t room = buflen > pad ? buflen - pad : 0;
+    if (room < kHeader + 3) return true;  // no room for a one-character line
+    const auto file = current_file();
+    for (const Line& line : file->lines) {
+        if (line.length + 2 > room - kHeader) return true;  // fgets could not take the whole line
+        Address a;
+        if (!line.has_address || (family != AF_INET && family != AF_INET6) || !as_family(line.address, family, a))
+            continue;
+        const std::size_t list_at = align_up(kHeader + line.length + 1, kPointer);
+        const std::size_t aliases = line.names.empty() ? 0 : line.names.size() - 1;
+        if (list_at + (aliases + 2) * kPointer > room) return true;
+        if (address) {
+            if (a.host() == address->host()) return false;
+        } else if (names(line, name)) {
+            return multi() && multi_answer_runs_out(*file, line, name, family, list_at, room);
+        }
+    }
+    return false;
 }
 
 }  // namespace green::detail

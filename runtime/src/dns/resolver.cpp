@@ -5,6 +5,7 @@
 #include "green/dns.hpp"
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include <optional>
 
 #include "detail/address_sort.hpp"
+#include "detail/digits_dots.hpp"
 #include "detail/dns_channel.hpp"
 #include "detail/env.hpp"
 #include "detail/hosts_file.hpp"
@@ -27,6 +29,8 @@
 
 namespace green::dns {
 namespace {
+
+using green::detail::DigitsDots;
 
 std::string servers_csv(std::string_view servers);
 
@@ -164,6 +168,7 @@ struct Kind {
 
 // The (socket type, protocol, port) triples each address is listed with.
 std::vector<Kind> kinds_for(const char* service, const Hints& h, std::string_view name) {
+    if (service && !*service) service = nullptr;  // glibc: "" is no service at all
     // A number when strtoul(base 10) takes it all; as glibc stores it in an int,
     // "-1" is no number (then looked up as a name) and 70000 wraps to 4464.
     int number = -1;
@@ -349,8 +354,16 @@ namespace {
 
 // The host name of `address`: hosts file, then PTR. "" when there is none;
 // throws EAI_AGAIN (and the like) when DNS could not tell.
+std::string dns_reverse_name(const Address& address);
+
 std::string reverse_name(const Address& address) {
-    if (std::string name = green::detail::hosts_reverse(address); !name.empty() && !is_v4_mapped(address)) return name;
+    if (std::string name = green::detail::hosts_reverse(address).canonical; !name.empty() && !is_v4_mapped(address))
+        return name;
+    return dns_reverse_name(address);
+}
+
+// The PTR name of `address`, or "" when DNS has none.
+std::string dns_reverse_name(const Address& address) {
     const Address asked = is_v4_mapped(address) ? unmapped(address) : address;
     green::detail::DnsAnswer a = channel().reverse(asked);
     if (a.status == 0) return a.canonical;
@@ -364,7 +377,7 @@ std::string local_domain() {
     if (auto hit = green::detail::hosts_lookup("localhost", AF_INET); !hit.canonical.empty()) names.push_back(hit.canonical);
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) == 0) names.emplace_back(host);
-    names.push_back(green::detail::hosts_reverse(Address::ip("127.0.0.1", 0)));
+    names.push_back(green::detail::hosts_reverse(Address::ip("127.0.0.1", 0)).canonical);
     for (const auto& n : names)
         if (auto dot = n.find('.'); dot != std::string::npos) return n.substr(dot + 1);
     return "";
@@ -417,7 +430,10 @@ NameInfo getnameinfo(const Address& address, int flags) {
     return out;
 }
 
-HostEntry gethostbyaddr(const Address& address) {
+namespace {
+
+// gethostbyaddr, asking the hosts file first or DNS only.
+HostEntry reverse_entry(const Address& address, bool hosts_file) {
     if (address.family() != AF_INET && address.family() != AF_INET6) throw Error(EAI_FAMILY, address.to_string());
     HostEntry e;
     e.family = is_v4_mapped(address) ? AF_INET : address.family();
@@ -425,37 +441,64 @@ HostEntry gethostbyaddr(const Address& address) {
     if (address.family() == AF_INET6 &&
         IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr))
         throw Error(EAI_NONAME, address.host());
-    e.name = reverse_name(address);
+    if (hosts_file && !is_v4_mapped(address)) {
+        if (auto hit = green::detail::hosts_reverse(address); !hit.canonical.empty()) {
+            e.name = std::move(hit.canonical);
+            e.aliases = std::move(hit.aliases);
+            e.from_hosts_file = true;
+            return e;
+        }
+    }
+    e.name = dns_reverse_name(address);
     if (e.name.empty()) throw Error(EAI_NONAME, address.host());
     return e;
 }
 
+}  // namespace
+
+HostEntry gethostbyaddr(const Address& address) { return reverse_entry(address, true); }
+
+HostEntry detail::gethostbyaddr_dns(const Address& address) { return reverse_entry(address, false); }
+
 // ---- gethostbyname -----------------------------------------------------------
+
+namespace {
+
+// glibc's gethostbyname parses the DNS answer itself, and an answer that holds
+// records (a CNAME chain) but none of the family's addresses is a failure
+// (NO_RECOVERY) there, not "no data". c-ares reports both as ENODATA, so that
+// case costs one more query to tell them apart.
+bool answer_without_addresses(const std::string& name, int family) {
+    std::vector<unsigned char> message;
+    const int type = family == AF_INET6 ? ns_t_aaaa : ns_t_a;
+    const green::detail::DnsAnswer a = channel().raw(name, ns_c_in, type, true, message);
+    return a.status == 0 && message.size() >= NS_HFIXEDSZ && (message[6] << 8 | message[7]) > 0;
+}
+
+}  // namespace
 
 HostEntry gethostbyname(std::string_view name, int family) {
     if (family != AF_INET && family != AF_INET6) throw Error(EAI_FAMILY, name);
     const std::string n(name);
     HostEntry e;
     e.family = family;
-    if (n.empty()) throw Error(EAI_FAIL, name);  // glibc: NO_RECOVERY, nothing asked
-    // Digits and dots not ending in a dot are an IPv4 literal (or nothing at all).
-    if (n.find_first_not_of("0123456789.") == std::string::npos && n.back() != '.') {
-        in_addr v4{};
-        if (family != AF_INET || !inet_aton(n.c_str(), &v4)) throw Error(EAI_NONAME, name);
+    Address literal;
+    switch (green::detail::digits_dots(n, family, literal)) {
+    case DigitsDots::address:
         e.name = n;
-        e.addresses.push_back(from_in4(v4));
+        e.addresses.push_back(literal);
         return e;
+    case DigitsDots::not_found: throw Error(EAI_NONAME, name);
+    case DigitsDots::not_address: break;
     }
-    if (n.find(':') != std::string::npos) {
-        in6_addr v6{};
-        if (inet_pton(AF_INET6, n.c_str(), &v6) == 1) {
-            if (family != AF_INET6) throw Error(EAI_NONAME, name);
-            e.name = n;
-            e.addresses.push_back(Address::ip(n, 0));
-            return e;
-        }
+    if (n.empty()) throw Error(EAI_FAIL, name);  // glibc: NO_RECOVERY, nothing asked
+    Found f;
+    try {
+        f = lookup_name(n, family);
+    } catch (const Error& x) {
+        if (x.code() == EAI_NODATA && answer_without_addresses(n, family)) throw Error(EAI_FAIL, name);
+        throw;
     }
-    Found f = lookup_name(n, family);
     e.name = f.canonical.empty() ? n : f.canonical;
     e.aliases = std::move(f.aliases);
     e.addresses = std::move(f.addresses);
@@ -523,4 +566,26 @@ void set_tries(int tries) {
 green::detail::DnsChannel& green::detail::thread_dns_channel() {
     green::dns::apply_environment();
     return Hub::current().dns();
+}
+
+green::detail::DigitsDots green::detail::digits_dots(std::string_view name, int family, Address& out) {
+    if (name.empty()) return DigitsDots::not_address;
+    const std::string n(name);
+    const auto first = static_cast<unsigned char>(n[0]);
+    if (std::isdigit(first) && n.find_first_not_of("0123456789.") == std::string::npos && n.back() != '.') {
+        in_addr v4{};
+        if (family == AF_INET6 || !green::dns::inet_aton_exact(n.c_str(), v4)) return DigitsDots::not_found;
+        out = green::dns::from_in4(v4);
+        return DigitsDots::address;
+    }
+    if ((std::isxdigit(first) && n.find(':') != std::string::npos) || first == ':') {
+        if (family != AF_INET6) return DigitsDots::not_found;  // no IPv6 address fits an in_addr
+        if (n.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos || n.back() == '.')
+            return DigitsDots::not_address;
+        in6_addr v6{};
+        if (inet_pton(AF_INET6, n.c_str(), &v6) != 1) return DigitsDots::not_found;
+        out = Address::ip(n, 0);
+        return DigitsDots::address;
+    }
+    return DigitsDots::not_address;
 }
