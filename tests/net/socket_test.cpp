@@ -256,6 +256,22 @@ TEST_CASE("io: wait_readable and wait_writable") {
     CHECK(errno_of([&] { green::close(fds[0]); }) == EBADF);
 }
 
+// Waiting on a number that is not an open descriptor, or on an O_PATH one that
+// poll cannot watch, fails at once with EBADF instead of aborting in the loop.
+TEST_CASE("io: waiting on a descriptor that is not open") {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+    ::close(fds[0]);  // behind green's back: the fd table has never seen it
+    CHECK(errno_of([&] { green::wait_readable(fds[0], 1s); }) == EBADF);
+    CHECK(errno_of([&] { green::wait_writable(4000, 1s); }) == EBADF);
+    const int path = ::open("/", O_PATH | O_CLOEXEC);
+    REQUIRE(path >= 0);
+    CHECK(errno_of([&] { green::wait_readable(path, 1s); }) == EBADF);
+    ::close(path);
+    CHECK(green::wait_writable(fds[1], 1s));  // the table is still usable
+    green::close(fds[1]);
+}
+
 // A greenlet waiting on an fd can be killed.
 TEST_CASE("io: kill during wait_readable") {
     int fds[2];
