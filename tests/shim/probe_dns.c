@@ -28,10 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* en(int e) {
-    const char* name = strerrorname_np(e);
-    return name ? name : "?";
-}
+#include "probe.h"
 
 static const char* str(const char* s) { return s ? s : "(null)"; }
 

@@ -31,20 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 // Sizes the compiler cannot see, so the fortified wrappers call the _chk variants.
 static volatile size_t v16 = 16, v64 = 64, v4096 = 4096;
 static volatile nfds_t v1 = 1, v2 = 2;
-
-static const char* en(int e) {
-    const char* name = strerrorname_np(e);
-    return name ? name : "?";
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 // Prints "label: r" or "label: -1 ENAME".
 static void show(const char* label, long r) {
@@ -54,15 +45,6 @@ static void show(const char* label, long r) {
         printf("%s: %ld\n", label, r);
 }
 
-// Whether a wait of `took` seconds is one of about `want` seconds.
-static int about(double took, double want) { return took >= want * 0.75 && took < want + 3.0; }
-
-static void die(const char* what) {
-    printf("FATAL %s: %s\n", what, en(errno));
-    exit(1);
-}
-
-static void on_alarm(int sig) { (void)sig; }
 
 static void set_alarm_handler(int restart) {
     struct sigaction sa;
@@ -90,11 +72,6 @@ static pid_t write_later(int fd, const char* text, int ms) {
         _exit(0);
     }
     return pid;
-}
-
-static void reap(pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
 }
 
 static void pipes_and_files(void) {

@@ -20,18 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char* en(int e) {
-    const char* name = strerrorname_np(e);
-    return name ? name : "?";
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int about(double took, double want) { return took >= want * 0.75 && took < want + 3.0; }
+#include "probe.h"
 
 // Prints the result of one poll call and every revents.
 static void report(const char* label, int r, const struct pollfd* fds, nfds_t n) {
@@ -45,11 +34,6 @@ static void report(const char* label, int r, const struct pollfd* fds, nfds_t n)
 
 static void garbage(struct pollfd* fds, nfds_t n) {
     for (nfds_t i = 0; i < n; ++i) fds[i].revents = 0x5a5a;  // the kernel must overwrite it
-}
-
-static void die(const char* what) {
-    printf("FATAL %s: %s\n", what, en(errno));
-    exit(1);
 }
 
 // A child that sleeps `ms`, then does `what` to `fd` (w: write a byte, c: close
@@ -68,10 +52,6 @@ static pid_t later(int fd, char what, int ms) {
     }
     return pid;
 }
-
-static void reap(pid_t pid) { waitpid(pid, NULL, 0); }
-
-static void on_alarm(int sig) { (void)sig; }
 
 static void small_cases(void) {
     int p[2], q[2];
