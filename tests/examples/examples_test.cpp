@@ -116,3 +116,89 @@ TEST_CASE("examples: crawler") {
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("crawled 30 pages, 0 failed") != std::string::npos);
 }
+
+namespace {
+
+// A python3 HTTP server (one thread per request) that answers every GET after
+// `delay_ms`, on `port`.
+test::Process slow_http_server(int port, int delay_ms) {
+    const std::string script =
+        "import http.server, socketserver, sys, time\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        time.sleep(" + std::to_string(delay_ms) + " / 1000)\n"
+        "        body = b'x' * 1000\n"
+        "        self.send_response(200)\n"
+        "        self.send_header('Content-Length', str(len(body)))\n"
+        "        self.end_headers()\n"
+        "        self.wfile.write(body)\n"
+        "    def log_message(self, *args): pass\n"
+        "class S(http.server.ThreadingHTTPServer):\n"
+        "    request_queue_size = 512\n"
+        "S(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
+    return test::Process({"/usr/bin/python3", "-c", script, std::to_string(port)});
+}
+
+// The environment for running a program of this build under greenrun: in an
+// ASan build the sanitizer runtime goes before the shim in LD_PRELOAD.
+std::vector<std::string> greenrun_env(std::vector<std::string> env = {}) {
+    const std::string runtime = SANITIZER_RUNTIME;
+    if (!runtime.empty()) {
+        const std::string greenrun = GREENRUN_PATH;
+        env.push_back("GREEN_PRELOAD=" + runtime + ":" + greenrun.substr(0, greenrun.rfind('/')) +
+                      "/../shim/libgreen_preload.so");
+    }
+    return env;
+}
+
+}  // namespace
+
+// curl_fetch (linked-in mode): 100 plain libcurl easy-API fetches of a page that
+// takes 300 ms run at once: done in well under the 30 s they take in turn.
+TEST_CASE("examples: curl_fetch") {
+    const int port = test::free_port();
+    test::Process server = slow_http_server(port, 300);
+    test::wait_for_port(port);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = test::run({example("curl_fetch"), "http://127.0.0.1:" + std::to_string(port) + "/page", "100"});
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(r.exit_code == 0);
+    CHECK_MESSAGE(r.out.starts_with("100 fetches, 100000 bytes, 0 failed"), r.out << r.err);
+    CHECK(took < 10.0);
+    auto refused = test::run({example("curl_fetch"), "http://127.0.0.1:1/", "3"});
+    CHECK(refused.exit_code == 1);  // each failure is reported, nothing crashes
+    CHECK(refused.out.starts_with("3 fetches, 0 bytes, 3 failed"));
+    CHECK(test::run({example("curl_fetch")}).exit_code == 2);  // usage
+}
+
+// The legacy C server and client (no green in them) answer the same plain and
+// under greenrun, including with every call forced through the hub.
+TEST_CASE("examples: legacy server and client under greenrun") {
+    const int port = test::free_port();
+    const std::string server = example("legacy/legacy_server");
+    const std::string client = example("legacy/legacy_client");
+    test::Process plain_server({server, std::to_string(port)});
+    test::wait_for_port(port);
+    std::vector<std::string> ask = {client, "localhost", std::to_string(port), "hello", "green world"};
+    const auto plain = test::run(ask);
+    CHECK(plain.exit_code == 0);
+    CHECK(plain.out == "HELLO\nGREEN WORLD\n");
+    std::vector<std::string> greenrun = {GREENRUN_PATH, "--"};
+    greenrun.insert(greenrun.end(), ask.begin(), ask.end());
+    const auto shimmed = test::run(greenrun, greenrun_env());
+    CHECK(shimmed.exit_code == 0);
+    CHECK(shimmed.out == plain.out);
+    const auto always = test::run(greenrun, greenrun_env({"GREEN_SHIM_COOPERATE=always"}));
+    CHECK(always.out == plain.out);
+    // The server under greenrun too, forking a child per connection.
+    const int port2 = test::free_port();
+    test::Process green_server({GREENRUN_PATH, server, std::to_string(port2)}, greenrun_env({"GREEN_SHIM_COOPERATE=always"}));
+    test::wait_for_port(port2);
+    ask[2] = std::to_string(port2);
+    CHECK(test::run(ask).out == plain.out);
+    // Bad input: usage, and a refused connection.
+    CHECK(test::run({client, "localhost"}).exit_code == 2);
+    const auto refused = test::run({GREENRUN_PATH, client, "127.0.0.1", "1", "x"}, greenrun_env());
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("Connection refused") != std::string::npos);
+}
