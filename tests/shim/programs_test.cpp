@@ -644,6 +644,28 @@ TEST_CASE("shim: lookups in a forked child") {
     check_lookups("fork");
 }
 
+// GREEN_DNS=system gives lookups back to glibc: a name only green's hosts file
+// (GREEN_HOSTS_FILE) has is found with green's resolver and not with glibc's,
+// which reads the namespace's /etc/hosts; both find the zone's names in DNS.
+TEST_CASE("shim: GREEN_DNS=system leaves lookups to glibc" * doctest::skip(kSanitized || !netns_available())) {
+    const std::string green_hosts = write_file("green-only-hosts", "127.0.0.77\tgreen-only.test.green\n");
+    const std::vector<std::string> argv = {PROBE_DNS, "lookup", "green-only.test.green", "a4.test.green"};
+    std::vector<std::string> env = env_for(Way::always, {"GREEN_HOSTS_FILE=" + green_hosts});
+    std::erase_if(env, [](const std::string& e) { return e.starts_with("GREEN_DNS_SERVERS="); });
+    env.push_back("-GREEN_DNS_SERVERS");  // the namespace's resolv.conf, as glibc's
+    const auto ares = in_netns(argv_for(Way::always, argv), env);
+    env.push_back("GREEN_DNS=system");
+    const auto system = in_netns(argv_for(Way::always, argv), env);
+    const auto plain = in_netns(argv);
+    CHECK(ares.exit_code == 0);
+    CHECK(contains(ares.out, "127.0.0.77 port 80"));
+    CHECK(contains(ares.out, "192.0.2.10 port 80"));
+    CHECK(system.exit_code == 0);
+    CHECK_FALSE(contains(system.out, "127.0.0.77"));
+    CHECK(contains(system.out, "192.0.2.10 port 80"));
+    CHECK(system.out == plain.out);
+}
+
 // jemalloc and tcmalloc preloaded beside the shim, in either order, change nothing: 3000-descriptor polls, lookups, curl and the python probe print the same.
 TEST_CASE("shim: jemalloc and tcmalloc beside the shim") {
     HttpServer http;
