@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -22,6 +23,17 @@ int recurse(int depth) {
     pad[0] = static_cast<char>(depth);
     if (depth == bottom) return 0;
     return recurse(depth + 1) + pad[0];
+}
+
+// Distinct frames for the gdb helper's backtraces to show.
+[[gnu::noinline]] void nap_in_sleep() {
+    green::sleep(60s);
+    asm volatile("");  // keeps the call from becoming a tail call
+}
+
+[[gnu::noinline]] void wait_for_event(green::Event& e) {
+    e.wait();
+    asm volatile("");
 }
 
 }  // namespace
@@ -108,6 +120,16 @@ int main(int argc, char** argv) {
         server.stop();
         return got == "served" && cpu < 0.15 ? 0 : 1;
     }
-    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size|resolve NAME|emfile|spin\n");
+    if (what == "stop_for_gdb") {
+        // Two parked greenlets, then a SIGTRAP that stops the program under gdb.
+        green::Event never;
+        auto sleeper = green::spawn(green::SpawnOptions{.name = "sleeper"}, [] { nap_in_sleep(); });
+        auto waiter = green::spawn(green::SpawnOptions{.name = "waiter"}, [&] { wait_for_event(never); });
+        green::sleep(10ms);
+        std::raise(SIGTRAP);
+        std::puts("continued");
+        return 0;
+    }
+    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
     return 2;
 }

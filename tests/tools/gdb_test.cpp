@@ -1,0 +1,79 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "support/support.hpp"
+
+namespace {
+
+// Runs core_helper's stop_for_gdb scenario under gdb: at its SIGTRAP, loads the
+// helper script and runs `commands`, then lets the program finish.
+test::RunResult gdb_session(const std::string& commands) {
+    const std::string script = test::temp_path("session.gdb");
+    std::FILE* f = std::fopen(script.c_str(), "w");
+    REQUIRE(f);
+    std::fprintf(f, "set pagination off\nset confirm off\nrun\nsource %s\n%scontinue\n", GDB_HELPER, commands.c_str());
+    std::fclose(f);
+    // LeakSanitizer cannot run under ptrace; nothing else changes.
+    return test::run_env({"/usr/bin/gdb", "-batch", "-nx", "-x", script, "--args", HELPER_PATH, "stop_for_gdb"},
+                         {"ASAN_OPTIONS=detect_leaks=0"});
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+#if GREEN_DEBUG_INFO
+
+// `info greenlets` lists every greenlet of the stopped thread's hub with its
+// name, state and what it waits on, and marks the running one.
+TEST_CASE("gdb: info greenlets lists the hub's greenlets") {
+    const auto r = gdb_session("info greenlets\n");
+    INFO(r.out, r.err);
+    CHECK(has(r.out, "*#0    main                     running"));
+    CHECK(has(r.out, " #1    sleeper                  waiting in sleep, stack "));
+    CHECK(has(r.out, " #2    waiter                   waiting in Event::wait (0x"));
+    CHECK(has(r.out, "3 greenlets, 0 ready"));
+    CHECK(has(r.out, "continued"));
+}
+
+// `greenlet bt` shows where a parked greenlet and the hub's own fiber are
+// suspended, stops at the fiber's entry, and gives the thread its registers
+// back: the program goes on normally.
+TEST_CASE("gdb: greenlet bt shows a parked greenlet's stack") {
+    const auto r = gdb_session("greenlet bt 1\ngreenlet bt 2\ngreenlet bt hub\nbt\n");
+    INFO(r.out, r.err);
+    const auto sleeper = r.out.find("nap_in_sleep");
+    const auto waiter = r.out.find("wait_for_event");
+    REQUIRE(sleeper != std::string::npos);
+    REQUIRE(waiter != std::string::npos);
+    CHECK(sleeper < waiter);
+    CHECK(has(r.out, "green::detail::Hub::greenlet_entry"));
+    CHECK(has(r.out, "green::detail::Hub::hub_entry"));
+    CHECK(!has(r.out, "in ?? ()"));                // the walk stopped at the entry
+    CHECK(has(r.out.substr(waiter), "in main"));  // the plain bt after it: main's own stack again
+    CHECK(has(r.out, "continued"));
+    CHECK(has(r.out, "exited normally"));
+}
+
+// Bad input: an unknown id, the running greenlet and a missing argument get a
+// clear message, and the session goes on.
+TEST_CASE("gdb: greenlet bt of a greenlet it cannot show") {
+    const auto r = gdb_session("greenlet bt 99\n");
+    CHECK(has(r.err, "no greenlet #99 on this thread's hub"));
+    const auto running = gdb_session("greenlet bt 0\n");
+    CHECK(has(running.err, "greenlet 0 is the one running: use bt"));
+    const auto missing = gdb_session("greenlet bt\n");
+    CHECK(has(missing.err, "usage: greenlet bt ID|hub"));
+}
+
+#else
+
+// Without debug info the helper says what it needs instead of failing obscurely.
+TEST_CASE("gdb: without debug info the helper says so") {
+    const auto r = gdb_session("info greenlets\n");
+    INFO(r.out, r.err);
+    CHECK(has(r.err, "is the program built with -g?"));
+}
+
+#endif
