@@ -44,6 +44,7 @@ EhGlobals* eh_globals() noexcept {
 // under three call levels. Pushing the return address and jumping keeps the
 // buffer balanced. The red zone is stepped over because the push would
 // overwrite it; every register jump_fcontext does not preserve is clobbered.
+// tools/gdb/green.py relies on this layout to show a suspended fiber's stack.
 inline ctx::transfer_t jump(ctx::fcontext_t to, void* vp) noexcept {
 #if defined(__x86_64__) && defined(__ELF__)
     register void* rdi asm("rdi") = to;
