@@ -42,11 +42,23 @@ void FdTable::stop_if_unwatched(FdState::Side& side) noexcept {
     if (side.waiters.empty() && io_active(side.watcher)) io_stop(loop_, side.watcher);
 }
 
+// The hot path of every socket call: one fd, so the waiter is park()'s own and
+// nothing is set up for the general case of wait_many.
 bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
     if (fd < 0) throw std::system_error(EBADF, std::generic_category(), description);
-    const Interested one{fd, what};
-    const WakeReason reason = wait_many(&one, 1, timeout, nullptr, description);
-    if (reason == WakeReason::closed) throw std::system_error(EBADF, std::generic_category(), description);
+    FdState& st = state(fd);
+    FdState::Side& side = st.side(what);
+    if (!io_active(side.watcher) && !io_start(loop_, side.watcher, fd, what == Interest::write, on_ready, &side))
+        throw std::system_error(EBADF, std::generic_category(), description);  // not an open descriptor
+    const std::uint32_t generation = st.generation;
+    struct StopWhenUnwatched {
+        FdTable& table;
+        FdState::Side& side;
+        ~StopWhenUnwatched() { table.stop_if_unwatched(side); }
+    } stop{*this, side};
+    const WakeReason reason = Hub::current().park(&side.waiters, timeout, description, &st);
+    if (reason == WakeReason::closed || st.generation != generation)
+        throw std::system_error(EBADF, std::generic_category(), description);
     return reason != WakeReason::deadline;
 }
 
