@@ -42,14 +42,17 @@ void FdTable::stop_if_unwatched(FdState::Side& side) noexcept {
     if (side.waiters.empty() && io_active(side.watcher)) io_stop(loop_, side.watcher);
 }
 
+bool FdTable::watch(int fd, Interest what, FdState::Side& side) noexcept {
+    return io_active(side.watcher) || io_start(loop_, side.watcher, fd, what == Interest::write, on_ready, &side);
+}
+
 // The hot path of every socket call: one fd, so the waiter is park()'s own and
 // nothing is set up for the general case of wait_many.
 bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
     if (fd < 0) throw std::system_error(EBADF, std::generic_category(), description);
     FdState& st = state(fd);
     FdState::Side& side = st.side(what);
-    if (!io_active(side.watcher) && !io_start(loop_, side.watcher, fd, what == Interest::write, on_ready, &side))
-        throw std::system_error(EBADF, std::generic_category(), description);  // not an open descriptor
+    if (!watch(fd, what, side)) throw std::system_error(EBADF, std::generic_category(), description);
     const std::uint32_t generation = st.generation;
     struct StopWhenUnwatched {
         FdTable& table;
@@ -103,9 +106,7 @@ WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeo
         if (fds[i].fd < 0) continue;
         FdState& st = state(fds[i].fd);
         FdState::Side& side = st.side(fds[i].what);
-        if (!io_active(side.watcher) &&
-            !io_start(loop_, side.watcher, fds[i].fd, fds[i].what == Interest::write, on_ready, &side))
-            return WakeReason::closed;  // not an open descriptor
+        if (!watch(fds[i].fd, fds[i].what, side)) return WakeReason::closed;
         waiters[i].greenlet = &self;
         side.waiters.push_back(waiters[i]);
         entries[i] = Entry{&st, &side, st.generation};

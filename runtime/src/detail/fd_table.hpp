@@ -76,6 +76,8 @@ public:
 
 private:
     FdState& state(int fd);
+    // Starts the side's watcher unless it runs; false if `fd` is not an open descriptor.
+    bool watch(int fd, Interest what, FdState::Side& side) noexcept;
     void stop_if_unwatched(FdState::Side& side) noexcept;
     static void on_ready(void* side) noexcept;
 
