@@ -16,6 +16,8 @@
 
 #include "support/support.hpp"
 
+using test::contains;
+
 namespace {
 
 const std::string kGreenrun = GREENRUN_PATH;
@@ -36,8 +38,6 @@ test::RunResult greenrun(const std::vector<std::string>& args, std::vector<std::
     }
     return test::run_env(argv, env);
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A copy of /bin/true with `mode` (setuid or setgid bits).
 std::string copy_of_true_with(mode_t mode, const char* name) {

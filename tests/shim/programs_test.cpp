@@ -27,6 +27,8 @@
 
 #include "support/support.hpp"
 
+using test::contains;
+
 namespace {
 
 const std::string kGreenrun = GREENRUN_PATH;
@@ -388,10 +390,6 @@ std::string quoted(const std::vector<std::string>& argv) {
         out += (out.empty() ? "" : " ") + q + "'";
     }
     return out;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include "support/support.hpp"
 
+using test::contains;
+
 namespace {
 
 // Runs core_helper's stop_for_gdb scenario under gdb: at its SIGTRAP, loads the
@@ -19,8 +21,6 @@ test::RunResult gdb_session(const std::string& commands) {
                          {"ASAN_OPTIONS=detect_leaks=0"});
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 }  // namespace
 
 #if GREEN_DEBUG_INFO
@@ -30,11 +30,11 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 TEST_CASE("gdb: info greenlets lists the hub's greenlets") {
     const auto r = gdb_session("info greenlets\n");
     INFO(r.out, r.err);
-    CHECK(has(r.out, "*#0    main                     running"));
-    CHECK(has(r.out, " #1    sleeper                  waiting in sleep, stack "));
-    CHECK(has(r.out, " #2    waiter                   waiting in Event::wait (0x"));
-    CHECK(has(r.out, "3 greenlets, 0 ready"));
-    CHECK(has(r.out, "continued"));
+    CHECK(contains(r.out, "*#0    main                     running"));
+    CHECK(contains(r.out, " #1    sleeper                  waiting in sleep, stack "));
+    CHECK(contains(r.out, " #2    waiter                   waiting in Event::wait (0x"));
+    CHECK(contains(r.out, "3 greenlets, 0 ready"));
+    CHECK(contains(r.out, "continued"));
 }
 
 // `greenlet bt` shows where a parked greenlet and the hub's own fiber are
@@ -48,23 +48,23 @@ TEST_CASE("gdb: greenlet bt shows a parked greenlet's stack") {
     REQUIRE(sleeper != std::string::npos);
     REQUIRE(waiter != std::string::npos);
     CHECK(sleeper < waiter);
-    CHECK(has(r.out, "green::detail::Hub::greenlet_entry"));
-    CHECK(has(r.out, "green::detail::Hub::hub_entry"));
-    CHECK(!has(r.out, "in ?? ()"));                // the walk stopped at the entry
-    CHECK(has(r.out.substr(waiter), "in main"));  // the plain bt after it: main's own stack again
-    CHECK(has(r.out, "continued"));
-    CHECK(has(r.out, "exited normally"));
+    CHECK(contains(r.out, "green::detail::Hub::greenlet_entry"));
+    CHECK(contains(r.out, "green::detail::Hub::hub_entry"));
+    CHECK(!contains(r.out, "in ?? ()"));  // the walk stopped at the entry
+    CHECK(contains(r.out.substr(waiter), "in main"));  // the plain bt after it: main's own stack again
+    CHECK(contains(r.out, "continued"));
+    CHECK(contains(r.out, "exited normally"));
 }
 
 // Bad input: an unknown id, the running greenlet and a missing argument get a
 // clear message, and the session goes on.
 TEST_CASE("gdb: greenlet bt of a greenlet it cannot show") {
     const auto r = gdb_session("greenlet bt 99\n");
-    CHECK(has(r.err, "no greenlet #99 on this thread's hub"));
+    CHECK(contains(r.err, "no greenlet #99 on this thread's hub"));
     const auto running = gdb_session("greenlet bt 0\n");
-    CHECK(has(running.err, "greenlet 0 is the one running: use bt"));
+    CHECK(contains(running.err, "greenlet 0 is the one running: use bt"));
     const auto missing = gdb_session("greenlet bt\n");
-    CHECK(has(missing.err, "usage: greenlet bt ID|hub"));
+    CHECK(contains(missing.err, "usage: greenlet bt ID|hub"));
 }
 
 #else
@@ -73,7 +73,7 @@ TEST_CASE("gdb: greenlet bt of a greenlet it cannot show") {
 TEST_CASE("gdb: without debug info the helper says so") {
     const auto r = gdb_session("info greenlets\n");
     INFO(r.out, r.err);
-    CHECK(has(r.err, "is the program built with -g?"));
+    CHECK(contains(r.err, "is the program built with -g?"));
 }
 
 #endif
