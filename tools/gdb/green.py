@@ -59,6 +59,17 @@ def std_string(v):
     return v["_M_dataplus"]["_M_p"].string(length=int(v["_M_string_length"]))
 
 
+def core_type():
+    """green::detail::GreenletCore, looked up once until new code is loaded."""
+    if not hasattr(core_type, "cached"):
+        with CxxLanguage():
+            core_type.cached = gdb.lookup_type("green::detail::GreenletCore")
+    return core_type.cached
+
+
+gdb.events.new_objfile.connect(lambda event: core_type.__dict__.pop("cached", None))
+
+
 class Greenlet:
     """One GreenletCore, read field by field: going through a GreenletCore value
     would make gdb look up the dynamic type (a lambda's Body) of each one."""
@@ -67,16 +78,13 @@ class Greenlet:
         self.address = address
 
     def __getitem__(self, name):
-        with CxxLanguage():
-            core = gdb.lookup_type("green::detail::GreenletCore")
-        field = next(f for f in core.fields() if f.name == name)
+        field = next(f for f in core_type().fields() if f.name == name)
         return gdb.Value(self.address + field.bitpos // 8).cast(field.type.pointer()).dereference()
 
 
 def greenlets(h):
     """The hub's greenlets, oldest first."""
-    with CxxLanguage():
-        core = gdb.lookup_type("green::detail::GreenletCore").pointer()
+    core = core_type().pointer()
     head = h["all_"]["head_"]
     node = head["next"]
     while int(node) != int(head.address):
