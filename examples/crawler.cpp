@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     // queue and waits for a free Pool slot. (Crawlers that spawned into the pool
     // themselves could fill every slot while waiting for one.)
     green::Pool pool(static_cast<std::size_t>(concurrency > 0 ? concurrency : 1));
-    green::JoinableQueue<std::string> todo;
+    green::JoinableQueue<std::string> to_visit;
     std::set<std::string> seen{start};
     int failures = 0;
     auto crawl = [&](const std::string& url) {
@@ -55,19 +55,19 @@ int main(int argc, char** argv) {
             const std::string page = example::http_get(url);
             std::printf("%6zu bytes %s\n", page.size(), url.c_str());
             for (const std::string& next : links(page, base))
-                if (seen.size() < max_pages && seen.insert(next).second) todo.put(next);
+                if (seen.size() < max_pages && seen.insert(next).second) to_visit.put(next);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", url.c_str(), e.what());
             ++failures;
         }
-        todo.task_done();
+        to_visit.task_done();
     };
     auto dispatcher = green::spawn([&] {
-        for (const std::string& url : todo) pool.spawn(crawl, url);
+        for (const std::string& url : to_visit) pool.spawn(crawl, url);
     });
-    todo.put(start);
-    todo.join();  // every queued page has been crawled
-    todo.close();
+    to_visit.put(start);
+    to_visit.join();  // every queued page has been crawled
+    to_visit.close();
     dispatcher.join();
     pool.join();
     std::printf("crawled %zu pages, %d failed\n", seen.size(), failures);
