@@ -21,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -346,30 +347,11 @@ TEST_CASE("shim: the programs under test are there") {
 
 namespace {
 
-// curl's "after 12 ms" and wget's "--2026-01-01 12:00:00--  URL" lines are timings.
+// curl's "after 12 ms", wget's "--2026-01-01 12:00:00--  URL" and "2026-01-01 12:00:00 ERROR 404" are timings.
 std::string without_timings(const std::string& err) {
-    auto digits = [](const std::string& s, std::size_t at, std::size_t n) {
-        if (at + n > s.size()) return false;
-        for (std::size_t i = at; i < at + n; ++i)
-            if (s[i] < '0' || s[i] > '9') return false;
-        return true;
-    };
-    std::string out;
-    std::istringstream in(err);
-    for (std::string line; std::getline(in, line);) {
-        // --YYYY-MM-DD HH:MM:SS--
-        if (line.size() >= 23 && line.starts_with("--") && digits(line, 2, 4) && line[6] == '-' && digits(line, 7, 2) &&
-            line[9] == '-' && digits(line, 10, 2) && line[12] == ' ' && digits(line, 13, 2) && line[15] == ':' &&
-            digits(line, 16, 2) && line[18] == ':' && digits(line, 19, 2) && line.compare(21, 2, "--") == 0)
-            line = "--DATE--" + line.substr(23);
-        for (std::size_t at = line.find("after "); at != std::string::npos; at = line.find("after ", at + 1)) {
-            std::size_t end = at + 6;
-            while (end < line.size() && line[end] >= '0' && line[end] <= '9') ++end;
-            if (end > at + 6 && line.compare(end, 3, " ms") == 0) line = line.substr(0, at + 6) + "N" + line.substr(end);
-        }
-        out += line + "\n";
-    }
-    return out;
+    static const std::regex timestamp(R"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})");
+    static const std::regex elapsed(R"(after \d+ ms)");
+    return std::regex_replace(std::regex_replace(err, timestamp, "DATE"), elapsed, "after N ms");
 }
 
 std::string sorted_lines(const std::string& s) {
