@@ -1,4 +1,5 @@
-// fork, sigaction, signal, bsd_signal.
+// fork, sigaction and the older interfaces that install handlers (signal,
+// bsd_signal, sysv_signal, sigset, siginterrupt).
 //
 // fork: the runtime re-initialises the child from its pthread_atfork handler
 // (only the forking greenlet goes on there), so the hook only forwards.
@@ -113,5 +114,55 @@ GREEN_HOOK sighandler_t signal(int sig, sighandler_t handler) noexcept {
 }
 
 GREEN_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler) noexcept { return signal(sig, handler); }
+
+// The older interfaces below are built on sigaction inside glibc, where the hook
+// above does not reach: each is redone here on top of the hook, with the flags
+// its manual page gives, so their handlers interrupt parked calls too.
+
+// System V semantics: the handler runs once (then SIG_DFL), the signal is not
+// blocked while it runs, and interrupted calls fail with EINTR.
+GREEN_HOOK sighandler_t sysv_signal(int sig, sighandler_t handler) noexcept {
+    struct sigaction act {}, old {};
+    act.sa_handler = handler;
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_RESETHAND | SA_NODEFER;
+    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+
+GREEN_HOOK sighandler_t __sysv_signal(int sig, sighandler_t handler) noexcept { return sysv_signal(sig, handler); }
+
+// flag != 0: the handler interrupts calls (no SA_RESTART); 0: they restart.
+GREEN_HOOK int siginterrupt(int sig, int flag) noexcept {
+    struct sigaction act {};
+    if (sigaction(sig, nullptr, &act) != 0) return -1;
+    if (flag)
+        act.sa_flags &= ~SA_RESTART;
+    else
+        act.sa_flags |= SA_RESTART;
+    return sigaction(sig, &act, nullptr);
+}
+
+// sigset(3): SIG_HOLD adds the signal to the mask; anything else installs the
+// disposition (no flags) and removes the signal from the mask. Returns SIG_HOLD
+// if the signal was blocked before, else the previous disposition.
+GREEN_HOOK sighandler_t sigset(int sig, sighandler_t disposition) noexcept {
+    sigset_t only, before;
+    sigemptyset(&only);
+    if (sigaddset(&only, sig) != 0) return SIG_ERR;
+    struct sigaction old {};
+    if (disposition == SIG_HOLD) {
+        if (sigprocmask(SIG_BLOCK, &only, &before) != 0) return SIG_ERR;
+        if (sigismember(&before, sig)) return SIG_HOLD;
+        if (sigaction(sig, nullptr, &old) != 0) return SIG_ERR;
+        return old.sa_handler;
+    }
+    struct sigaction act {};
+    act.sa_handler = disposition;
+    sigemptyset(&act.sa_mask);
+    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
+    if (sigprocmask(SIG_UNBLOCK, &only, &before) != 0) return SIG_ERR;
+    return sigismember(&before, sig) ? SIG_HOLD : old.sa_handler;
+}
 
 GREEN_HOOK pid_t fork() noexcept { return shim::real::fork(); }

@@ -74,6 +74,45 @@ static pid_t write_later(int fd, const char* text, int ms) {
     return pid;
 }
 
+// The older ways to install a handler (glibc builds them on its internal
+// sigaction): whether a handler interrupts a blocking read is the same with and
+// without the shim. `p` is an empty pipe.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // legacy programs call them: that is the point
+static void older_signal_interfaces(int p[2]) {
+    char buf[64];
+    signal(SIGALRM, on_alarm);  // BSD semantics: SA_RESTART
+    siginterrupt(SIGALRM, 1);
+    alarm_in_ms(100);
+    show("read interrupted (siginterrupt 1)", read(p[0], buf, v16));
+    siginterrupt(SIGALRM, 0);
+    pid_t child = write_later(p[1], "again", 250);
+    alarm_in_ms(80);
+    memset(buf, 0, sizeof buf);
+    show("read restarted (siginterrupt 0)", read(p[0], buf, v16));
+    printf("read restarted got: %s\n", buf);
+    reap(child);
+
+    // sysv_signal: no SA_RESTART, and the handler runs once.
+    printf("sysv_signal returns the previous handler: %d\n", sysv_signal(SIGALRM, on_alarm) == on_alarm);
+    alarm_in_ms(100);
+    show("read interrupted (sysv_signal)", read(p[0], buf, v16));
+    struct sigaction now_installed;
+    sigaction(SIGALRM, NULL, &now_installed);
+    printf("sysv_signal handler reset to SIG_DFL: %d\n", now_installed.sa_handler == SIG_DFL);
+
+    // sigset: no SA_RESTART; SIG_HOLD blocks the signal and reports the handler.
+    printf("sigset returns the previous disposition: %d\n", sigset(SIGALRM, on_alarm) == SIG_DFL);
+    alarm_in_ms(100);
+    show("read interrupted (sigset)", read(p[0], buf, v16));
+    printf("sigset(SIG_HOLD) returns the handler: %d\n", sigset(SIGALRM, SIG_HOLD) == on_alarm);
+    printf("sigset(SIG_HOLD) again returns SIG_HOLD: %d\n", sigset(SIGALRM, SIG_HOLD) == SIG_HOLD);
+    printf("sigset(SIG_DFL) of a held signal returns SIG_HOLD: %d\n", sigset(SIGALRM, SIG_DFL) == SIG_HOLD);
+    printf("sigset(-1) fails: %d\n", sigset(-1, SIG_DFL) == SIG_ERR);
+    printf("siginterrupt(-1) fails: %d %s\n", siginterrupt(-1, 1), en(errno));
+}
+#pragma GCC diagnostic pop
+
 static void pipes_and_files(void) {
     int p[2];
     if (pipe(p) != 0) die("pipe");
@@ -129,6 +168,7 @@ static void pipes_and_files(void) {
     show("read restarted (SA_RESTART)", read(p[0], buf, v16));
     printf("read restarted got: %s\n", buf);
     reap(child);
+    older_signal_interfaces(p);
     signal(SIGALRM, SIG_DFL);
 
     // End of file.
