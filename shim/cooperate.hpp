@@ -21,7 +21,10 @@
 #include <cerrno>
 #include <exception>
 
+#include <fcntl.h>
+
 #include "../runtime/src/detail/shim_api.hpp"
+#include "real.hpp"
 #include "state.hpp"
 
 namespace shim {
@@ -82,6 +85,20 @@ template <class Attempt>
 long cooperate(int fd, bool write, Restart restart, Attempt&& attempt) noexcept {
     Blocker blocker(fd, write, restart);
     return cooperate(blocker, attempt);
+}
+
+// Runs `call` (one system call that has no per-call non-blocking flag) with
+// O_NONBLOCK set on `fd`, whose flags are `flags`, and restores them before
+// anything else runs on this thread. Only for sockets: a process sharing the open
+// file description sees the flag during that one call. errno is the call's.
+template <class Call>
+long with_nonblocking(int fd, int flags, Call&& call) noexcept {
+    real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags | O_NONBLOCK)));
+    const long r = call();
+    const int saved = errno;
+    real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
+    errno = saved;
+    return r;
 }
 
 }  // namespace shim

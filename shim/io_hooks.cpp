@@ -1,4 +1,5 @@
-// read / write / recv / send and friends, including glibc's fortified variants.
+// read / write / recv / send and friends, including glibc's fortified variants,
+// sendfile, splice and tee.
 //
 // Reads and writes on any descriptor go through preadv2/pwritev2 with
 // RWF_NOWAIT, which pipes and sockets honour per call; descriptors that do not
@@ -162,6 +163,31 @@ long send_message(int fd, const msghdr* msg, int flags) noexcept {
 
 bool wants_no_wait(int flags) { return flags & MSG_DONTWAIT; }
 
+bool is_socket(int fd) noexcept {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// splice and tee move data from one descriptor to another (at least one a pipe)
+// and may wait on either side. `attempt(false)` makes the call without waiting
+// (SPLICE_F_NONBLOCK covers the pipe side), so the kernel checks the arguments
+// first; on EAGAIN the greenlet parks on the side that is not ready. If poll says
+// both are ready and the call still would wait (a file whose pages are not
+// cached), `attempt(true)` makes the plain call rather than spin.
+template <class Attempt>
+long move_between(int in, int out, Attempt&& attempt) noexcept {
+    Blocker reading(in, false, Restart::if_sa_restart), writing(out, true, Restart::if_sa_restart);
+    for (;;) {
+        const long r = attempt(false);
+        if (r >= 0 || errno != EAGAIN) return r;
+        pollfd ends[2] = {{in, POLLIN, 0}, {out, POLLOUT, 0}};
+        if (real::poll(ends, 2, 0) < 0) return attempt(true);
+        Blocker* not_ready = ends[0].revents == 0 ? &reading : ends[1].revents == 0 ? &writing : nullptr;
+        if (!not_ready) return attempt(true);
+        if (not_ready->wait() < 0) return -1;
+    }
+}
+
 }  // namespace
 }  // namespace shim
 
@@ -281,20 +307,38 @@ GREEN_HOOK ssize_t sendfile(int out, int in, off_t* offset, size_t count) {
     const int flags = shim::real::fcntl(out, F_GETFL, nullptr);
     if (flags < 0 || (flags & O_NONBLOCK) || S_ISREG(st.st_mode)) return shim::real::sendfile(out, in, offset, count);
     return shim::cooperate(out, true, shim::Restart::if_sa_restart, [&]() -> long {
-        if (socket) {
-            shim::real::fcntl(out, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags | O_NONBLOCK)));
-            const long r = shim::real::sendfile(out, in, offset, count);
-            const int saved = errno;
-            shim::real::fcntl(out, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
-            errno = saved;
-            return r;
-        }
+        auto call = [&] { return shim::real::sendfile(out, in, offset, count); };
+        if (socket) return shim::with_nonblocking(out, flags, call);
         pollfd p{out, POLLOUT, 0};
         if (shim::real::poll(&p, 1, 0) == 0) {
             errno = EAGAIN;
             return -1;
         }
-        return shim::real::sendfile(out, in, offset, count);
+        return call();
+    });
+}
+
+// A socket side of a splice has no per-call flag: the one call runs with
+// O_NONBLOCK set on it, as sendfile's does.
+GREEN_HOOK ssize_t splice(int in, loff_t* in_offset, int out, loff_t* out_offset, size_t len, unsigned int flags) {
+    if (!may_park() || (flags & SPLICE_F_NONBLOCK))
+        return shim::real::splice(in, in_offset, out, out_offset, len, flags);
+    const int socket = shim::is_socket(in) ? in : shim::is_socket(out) ? out : -1;
+    const int socket_flags = socket >= 0 ? shim::real::fcntl(socket, F_GETFL, nullptr) : -1;
+    return shim::move_between(in, out, [&](bool wait) {
+        auto call = [&] {
+            return shim::real::splice(in, in_offset, out, out_offset, len, wait ? flags : flags | SPLICE_F_NONBLOCK);
+        };
+        if (wait || socket_flags < 0 || (socket_flags & O_NONBLOCK)) return call();
+        return shim::with_nonblocking(socket, socket_flags, call);
+    });
+}
+
+// tee takes pipes only, so SPLICE_F_NONBLOCK makes it wait for nothing.
+GREEN_HOOK ssize_t tee(int in, int out, size_t len, unsigned int flags) {
+    if (!may_park() || (flags & SPLICE_F_NONBLOCK)) return shim::real::tee(in, out, len, flags);
+    return shim::move_between(in, out, [&](bool wait) {
+        return shim::real::tee(in, out, len, wait ? flags : flags | SPLICE_F_NONBLOCK);
     });
 }
 

@@ -1,6 +1,7 @@
 #include "real.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ int no_symbol() noexcept {
 Symbol socket_{"socket"}, socketpair_{"socketpair"}, accept4_{"accept4"}, connect_{"connect"}, read_{"read"},
     readv_{"readv"}, write_{"write"}, writev_{"writev"}, recvfrom_{"recvfrom"}, recvmsg_{"recvmsg"},
     recvmmsg_{"recvmmsg"}, sendto_{"sendto"}, sendmsg_{"sendmsg"}, sendmmsg_{"sendmmsg"}, sendfile_{"sendfile"},
+    splice_{"splice"}, tee_{"tee"},
     poll_{"poll"}, ppoll_{"ppoll"}, select_{"select"}, pselect_{"pselect"}, epoll_wait_{"epoll_wait"},
     epoll_pwait_{"epoll_pwait"}, epoll_pwait2_{"epoll_pwait2"}, sleep_{"sleep"}, usleep_{"usleep"},
     nanosleep_{"nanosleep"}, clock_nanosleep_{"clock_nanosleep"}, close_{"close"}, close_range_{"close_range"},
@@ -56,13 +58,12 @@ Symbol socket_{"socket"}, socketpair_{"socketpair"}, accept4_{"accept4"}, connec
     res_search_{"res_search"};
 
 Symbol* const all[] = {
-    &socket_, &socketpair_, &accept4_, &connect_, &read_, &readv_, &write_, &writev_, &recvfrom_, &recvmsg_,
-    &recvmmsg_, &sendto_, &sendmsg_, &sendmmsg_, &sendfile_, &poll_, &ppoll_, &select_, &pselect_, &epoll_wait_,
-    &epoll_pwait_, &epoll_pwait2_, &sleep_, &usleep_, &nanosleep_, &clock_nanosleep_, &close_, &close_range_,
-    &dup_, &dup2_, &dup3_, &fcntl_, &ioctl_, &setsockopt_, &getsockopt_, &epoll_create_, &epoll_create1_,
-    &eventfd_, &pipe_, &pipe2_, &fork_, &sigaction_, &getaddrinfo_, &freeaddrinfo_, &getnameinfo_,
-    &gethostbyname_, &gethostbyname2_, &gethostbyaddr_, &gethostbyname_r_, &gethostbyname2_r_, &gethostbyaddr_r_,
-    &res_query_, &res_search_};
+    &socket_, &socketpair_, &accept4_, &connect_, &read_, &readv_, &write_, &writev_, &recvfrom_, &recvmsg_, &recvmmsg_,
+    &sendto_, &sendmsg_, &sendmmsg_, &sendfile_, &splice_, &tee_, &poll_, &ppoll_, &select_, &pselect_, &epoll_wait_,
+    &epoll_pwait_, &epoll_pwait2_, &sleep_, &usleep_, &nanosleep_, &clock_nanosleep_, &close_, &close_range_, &dup_,
+    &dup2_, &dup3_, &fcntl_, &ioctl_, &setsockopt_, &getsockopt_, &epoll_create_, &epoll_create1_, &eventfd_, &pipe_,
+    &pipe2_, &fork_, &sigaction_, &getaddrinfo_, &freeaddrinfo_, &getnameinfo_, &gethostbyname_, &gethostbyname2_,
+    &gethostbyaddr_, &gethostbyname_r_, &gethostbyname2_r_, &gethostbyaddr_r_, &res_query_, &res_search_};
 
 }  // namespace
 
@@ -133,6 +134,14 @@ int sendmmsg(int fd, mmsghdr* v, unsigned int n, int fl) {
 ssize_t sendfile(int out, int in, off_t* off, size_t count) {
     if (auto f = next<decltype(::sendfile)>(sendfile_)) return f(out, in, off, count);
     return ::syscall(SYS_sendfile, out, in, off, count);
+}
+ssize_t splice(int in, loff_t* in_off, int out, loff_t* out_off, size_t len, unsigned int fl) {
+    if (auto f = next<decltype(::splice)>(splice_)) return f(in, in_off, out, out_off, len, fl);
+    return ::syscall(SYS_splice, in, in_off, out, out_off, len, fl);
+}
+ssize_t tee(int in, int out, size_t len, unsigned int fl) {
+    if (auto f = next<decltype(::tee)>(tee_)) return f(in, out, len, fl);
+    return ::syscall(SYS_tee, in, out, len, fl);
 }
 int poll(pollfd* fds, nfds_t n, int t) {
     if (auto f = next<decltype(::poll)>(poll_)) return f(fds, n, t);

@@ -38,6 +38,8 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to,
 ssize_t sendmsg(int fd, const msghdr* msg, int flags);
 int sendmmsg(int fd, mmsghdr* vec, unsigned int n, int flags);
 ssize_t sendfile(int out, int in, off_t* offset, size_t count);
+ssize_t splice(int in, loff_t* in_offset, int out, loff_t* out_offset, size_t len, unsigned int flags);
+ssize_t tee(int in, int out, size_t len, unsigned int flags);
 int poll(pollfd* fds, nfds_t n, int timeout);
 int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask);
 int select(int n, fd_set* r, fd_set* w, fd_set* e, timeval* timeout);

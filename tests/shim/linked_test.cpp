@@ -324,6 +324,134 @@ TEST_CASE("shim: a large blocking write completes") {
     ::close(fds[0]);
 }
 
+namespace {
+
+struct Pipe {
+    int r = -1, w = -1;
+    Pipe() { REQUIRE(::pipe(&r) == 0); }
+    ~Pipe() {
+        if (r >= 0) ::close(r);
+        if (w >= 0) ::close(w);
+    }
+};
+
+// A connected TCP pair over loopback (a, b) and nothing listening any more.
+struct TcpPair {
+    int a = -1, b = -1;
+    TcpPair() {
+        const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof at;
+        REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+        REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &len) == 0);
+        REQUIRE(::listen(listener, 1) == 0);
+        b = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(::connect(b, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+        a = ::accept(listener, nullptr, nullptr);
+        REQUIRE(a >= 0);
+        ::close(listener);
+    }
+    ~TcpPair() {
+        ::close(a);
+        ::close(b);
+    }
+};
+
+std::string read_some(int fd) {
+    char buf[64];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+}  // namespace
+
+// splice and tee park their greenlet while the side they need is not ready (no
+// data to take, or no room to put it) and then move what the plain call moves.
+TEST_CASE("shim: splice and tee wait cooperatively") {
+    Ticker t;
+    SUBCASE("splice from a socket waits for data") {
+        Pair p;
+        Pipe out;
+        auto mover = green::spawn([&] { return ::splice(p.a, nullptr, out.w, nullptr, 64, 0); });
+        green::sleep(50ms);
+        CHECK_FALSE(mover.ready());
+        CHECK(t.ticks >= 5);
+        CHECK(::send(p.b, "spliced", 7, 0) == 7);
+        CHECK(mover.get() == 7);
+        CHECK(read_some(out.r) == "spliced");
+    }
+    SUBCASE("splice from a TCP socket waits for data, and leaves its flags as they were") {
+        TcpPair p;
+        Pipe out;
+        auto mover = green::spawn([&] { return ::splice(p.a, nullptr, out.w, nullptr, 64, 0); });
+        green::sleep(50ms);
+        CHECK_FALSE(mover.ready());
+        CHECK(t.ticks >= 5);
+        CHECK(::send(p.b, "over tcp", 8, 0) == 8);
+        CHECK(mover.get() == 8);
+        CHECK(read_some(out.r) == "over tcp");
+        CHECK((flags_of(p.a) & O_NONBLOCK) == 0);
+    }
+    SUBCASE("splice into a full pipe waits for room") {
+        Pipe in, out;
+        const int size = ::fcntl(out.w, F_GETPIPE_SZ);
+        REQUIRE(size > 0);
+        const std::string fill(static_cast<std::size_t>(size), 'f');
+        REQUIRE(::write(out.w, fill.data(), fill.size()) == size);
+        REQUIRE(::write(in.w, "x", 1) == 1);
+        auto mover = green::spawn([&] { return ::splice(in.r, nullptr, out.w, nullptr, 1, 0); });
+        green::sleep(50ms);
+        CHECK_FALSE(mover.ready());
+        CHECK(t.ticks >= 5);
+        std::string drained(65536, '\0');
+        CHECK(::read(out.r, drained.data(), drained.size()) > 0);
+        CHECK(mover.get() == 1);
+    }
+    SUBCASE("tee copies without consuming") {
+        Pipe in, out;
+        auto mover = green::spawn([&] { return ::tee(in.r, out.w, 64, 0); });
+        green::sleep(50ms);
+        CHECK_FALSE(mover.ready());
+        CHECK(t.ticks >= 5);
+        CHECK(::write(in.w, "teed", 4) == 4);
+        CHECK(mover.get() == 4);
+        CHECK(read_some(out.r) == "teed");
+        CHECK(read_some(in.r) == "teed");
+    }
+    SUBCASE("end of stream, bad descriptors, the program's O_NONBLOCK") {
+        Pipe in, out;
+        ::close(in.w);
+        in.w = -1;
+        CHECK(::splice(in.r, nullptr, out.w, nullptr, 64, 0) == 0);
+        errno = 0;
+        CHECK(::splice(-1, nullptr, out.w, nullptr, 64, 0) == -1);
+        CHECK(errno == EBADF);
+        Pair p;
+        errno = 0;
+        CHECK(::tee(p.a, out.w, 64, 0) == -1);  // tee takes pipes only
+        CHECK(errno == EINVAL);
+        Pipe empty;
+        ::fcntl(empty.r, F_SETFL, O_NONBLOCK);
+        errno = 0;
+        CHECK(::splice(empty.r, nullptr, out.w, nullptr, 64, 0) == -1);
+        CHECK(errno == EAGAIN);
+    }
+    SUBCASE("a kill while waiting: ECANCELED in C, then the greenlet dies") {
+        Pipe in, out;
+        int seen = 0;
+        auto mover = green::spawn([&] {
+            if (::splice(in.r, nullptr, out.w, nullptr, 64, 0) == -1) seen = errno;
+            green::sleep(1s);
+        });
+        green::sleep(10ms);
+        mover.kill();
+        CHECK(mover.killed());
+        CHECK(seen == ECANCELED);
+    }
+}
+
 // connect and accept cooperate; errors stay libc's.
 TEST_CASE("shim: connect and accept") {
     const int srv = ::socket(AF_INET, SOCK_STREAM, 0);

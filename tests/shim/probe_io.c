@@ -393,6 +393,53 @@ static void sendfiles(void) {
     close(f);
 }
 
+// splice and tee: blocking moves between pipes, a file and a socket, and the
+// errors the kernel gives at once.
+static void splices(void) {
+    int a[2], b[2], sv[2];
+    if (pipe(a) != 0 || pipe(b) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("pipe");
+    char buf[64];
+    pid_t child = write_later(a[1], "later", 150);
+    show("splice from an empty pipe (waits)", splice(a[0], NULL, b[1], NULL, 64, 0));
+    reap(child);
+    memset(buf, 0, sizeof buf);
+    show("read what was spliced", read(b[0], buf, v16));
+    printf("got: %s\n", buf);
+    child = write_later(a[1], "teed", 150);
+    show("tee from an empty pipe (waits)", tee(a[0], b[1], 64, 0));
+    reap(child);
+    memset(buf, 0, sizeof buf);
+    show("read the copy", read(b[0], buf, v16));
+    printf("copy: %s\n", buf);
+    show("splice the original to a socket", splice(a[0], NULL, sv[1], NULL, 64, 0));
+    child = write_later(sv[0], "back", 150);
+    show("splice from a socket (waits)", splice(sv[1], NULL, b[1], NULL, 64, 0));
+    reap(child);
+    memset(buf, 0, sizeof buf);
+    show("read it", read(b[0], buf, v16));
+    printf("got: %s\n", buf);
+    printf("F_GETFL socket after splice nonblock=%d\n", (fcntl(sv[1], F_GETFL) & O_NONBLOCK) != 0);
+    loff_t off = 0;
+    show("splice with an offset on a pipe", splice(a[0], &off, b[1], NULL, 64, 0));
+    show("splice a pipe into itself", splice(a[0], NULL, a[1], NULL, 64, 0));
+    show("tee from a socket", tee(sv[0], b[1], 64, 0));
+    show("splice between two sockets", splice(sv[0], NULL, sv[1], NULL, 64, 0));
+    show("splice from a closed fd", splice(999, NULL, b[1], NULL, 64, 0));
+    show("splice with unknown flags", splice(a[0], NULL, b[1], NULL, 64, 0x1000));
+    const int fl = fcntl(a[0], F_GETFL);
+    fcntl(a[0], F_SETFL, fl | O_NONBLOCK);
+    show("splice from an empty O_NONBLOCK pipe", splice(a[0], NULL, b[1], NULL, 64, 0));
+    fcntl(a[0], F_SETFL, fl);
+    show("splice with SPLICE_F_NONBLOCK", splice(a[0], NULL, b[1], NULL, 64, SPLICE_F_NONBLOCK));
+    close(a[1]);
+    show("splice at end of stream", splice(a[0], NULL, b[1], NULL, 64, 0));
+    close(a[0]);
+    close(b[0]);
+    close(b[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void multiplexing(void) {
     int p[2];
     if (pipe(p) != 0) die("pipe");
@@ -485,6 +532,8 @@ static int tour(void) {
     tcp();
     printf("== sendfile\n");
     sendfiles();
+    printf("== splice and tee\n");
+    splices();
     printf("== poll, select, epoll\n");
     multiplexing();
     printf("== sleeps\n");
