@@ -44,13 +44,15 @@ int at_boundary(std::exception_ptr e) noexcept {
     return -1;
 }
 
-Blocker::Blocker(int fd, bool write, Restart restart, double deadline) noexcept
-    : fd_(fd), write_(write), restart_(restart), deadline_(deadline), start_(api::signals()) {}
+SignalCheck::SignalCheck(Restart r) noexcept : restart(r), start_(api::signals()) {}
 
-bool Blocker::interrupted() const noexcept {
+bool SignalCheck::interrupted() const noexcept {
     const auto now = api::signals();
-    return restart_ == Restart::never ? now.all != start_.all : now.interrupting != start_.interrupting;
+    return restart == Restart::never ? now.all != start_.all : now.interrupting != start_.interrupting;
 }
+
+Blocker::Blocker(int fd, bool write, Restart restart, double deadline) noexcept
+    : fd_(fd), write_(write), deadline_(deadline), signals_(restart) {}
 
 int Blocker::wait() noexcept {
     if (first_) {
@@ -66,7 +68,7 @@ int Blocker::wait() noexcept {
         if (real::getsockopt(fd_, SOL_SOCKET, write_ ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
             (tv.tv_sec || tv.tv_usec)) {
             deadline_ = std::min(deadline_, monotonic_now() + double(tv.tv_sec) + double(tv.tv_usec) / 1e6);
-            restart_ = Restart::never;  // a socket call with a timeout is never restarted
+            signals_.restart = Restart::never;  // a socket call with a timeout is never restarted
         }
     }
     const api::FdInterest interest{fd_, write_};

@@ -49,6 +49,18 @@ int at_boundary(std::exception_ptr e) noexcept;
 double seconds_until(double deadline) noexcept;
 double monotonic_now() noexcept;
 
+// Whether a signal handler that ran on this thread since the call began
+// interrupts it.
+class SignalCheck {
+public:
+    explicit SignalCheck(Restart restart) noexcept;
+    bool interrupted() const noexcept;
+    Restart restart;
+
+private:
+    green::detail::shim_api::SignalCount start_;
+};
+
 // The state of one blocking call between attempts (one call may make several:
 // a send that delivers its bytes in chunks).
 class Blocker {
@@ -59,15 +71,14 @@ public:
     // After the attempt said EAGAIN: 0 to try again, or -1 with errno set.
     int wait() noexcept;
     // Whether a signal handler that ran since the call began interrupts it.
-    bool interrupted() const noexcept;
+    bool interrupted() const noexcept { return signals_.interrupted(); }
 
 private:
     int fd_;
     bool write_;
     bool first_ = true;
-    Restart restart_;
     double deadline_;
-    green::detail::shim_api::SignalCount start_;
+    SignalCheck signals_;
 };
 
 // Runs `attempt` (a call that does not wait, returning >= 0 or -1 with errno)

@@ -69,7 +69,7 @@ template <class Check>
 int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sigset_t* mask,
               bool kernel_decides_bad_fds, Check&& check) noexcept {
     const double deadline = timeout == kForever ? kForever : monotonic_now() + timeout;
-    const auto start = api::signals();
+    const SignalCheck signals(Restart::never);
     for (bool found_closed = false;;) {
         const int r = check(0.0);
         if (r != 0) return r;
@@ -87,7 +87,7 @@ int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sig
                 return at_boundary(std::current_exception());
             }
         }
-        if (api::signals().all != start.all) {
+        if (signals.interrupted()) {
             errno = EINTR;
             return -1;
         }
