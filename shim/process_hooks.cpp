@@ -1,8 +1,13 @@
-// fork, sigaction and the older interfaces that install handlers (signal,
-// bsd_signal, sysv_signal, sigset, siginterrupt).
+// fork, the wait family, sigaction and the older interfaces that install
+// handlers (signal, bsd_signal, sysv_signal, sigset, siginterrupt).
 //
 // fork: the runtime re-initialises the child from its pthread_atfork handler
 // (only the forking greenlet goes on there), so the hook only forwards.
+//
+// waitpid, wait, wait3, wait4, waitid: the call is made with WNOHANG; while it
+// finds nothing, the greenlet parks until a child may have changed state (see
+// green/detail/child_wait.hpp: a pidfd for one child's exit, else a short sleep
+// that grows to 50 ms). Restarted under SA_RESTART, as signal(7) says.
 //
 // Signal handlers: sigaction and signal install a trampoline around the
 // program's handler. While a handler runs, hooks on that thread make plain libc
@@ -13,6 +18,8 @@
 // handler back, never the trampoline. Synchronous fault signals (SIGSEGV,
 // SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) interrupt nothing and are not wrapped.
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -63,8 +70,61 @@ void trampoline(int sig, siginfo_t* info, void* context) {
     errno = saved;
 }
 
+// `reap(WNOHANG)` is one wait-family call that does not block: > 0 for the
+// child it found, 0 when none changed state, -1 with errno.
+template <class Reap>
+long reap_cooperatively(pid_t pid, int options, Reap&& reap) noexcept {
+    const SignalCheck signals(Restart::if_sa_restart);
+    const bool exits_only = !(options & (WUNTRACED | WCONTINUED));
+    for (unsigned round = 0;;) {
+        const long r = reap(WNOHANG);
+        if (r != 0) return r;
+        try {
+            api::wait_for_child(pid, exits_only, round);
+        } catch (...) {
+            return at_boundary(std::current_exception());
+        }
+        if (signals.interrupted()) {
+            errno = EINTR;
+            return -1;
+        }
+    }
+}
+
 }  // namespace
 }  // namespace shim
+
+GREEN_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
+    if (!shim::may_park() || (options & WNOHANG)) return shim::real::waitpid(pid, status, options);
+    return static_cast<pid_t>(shim::reap_cooperatively(
+        pid, options, [&](int nohang) { return shim::real::waitpid(pid, status, options | nohang); }));
+}
+
+GREEN_HOOK pid_t wait(int* status) { return waitpid(-1, status, 0); }
+
+GREEN_HOOK pid_t wait4(pid_t pid, int* status, int options, struct rusage* usage) noexcept {
+    if (!shim::may_park() || (options & WNOHANG)) return shim::real::wait4(pid, status, options, usage);
+    return static_cast<pid_t>(shim::reap_cooperatively(
+        pid, options, [&](int nohang) { return shim::real::wait4(pid, status, options | nohang, usage); }));
+}
+
+GREEN_HOOK pid_t wait3(int* status, int options, struct rusage* usage) noexcept {
+    return wait4(-1, status, options, usage);
+}
+
+// waitid returns 0 whether or not it found a child; under WNOHANG si_pid tells.
+GREEN_HOOK int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
+    if (!shim::may_park() || (options & WNOHANG)) return shim::real::waitid(type, id, info, options);
+    const pid_t pid = type == P_PID ? static_cast<pid_t>(id) : type == P_PGID ? -static_cast<pid_t>(id) : -1;
+    siginfo_t own{};
+    siginfo_t* out = info ? info : &own;
+    const long r = shim::reap_cooperatively(pid, options, [&](int nohang) -> long {
+        out->si_pid = 0;
+        if (shim::real::waitid(type, id, out, options | nohang) != 0) return -1;
+        return out->si_pid;
+    });
+    return r < 0 ? -1 : 0;
+}
 
 GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct sigaction* __restrict old) noexcept {
     if (!shim::wrappable(sig)) return shim::real::sigaction(sig, act, old);

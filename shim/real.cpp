@@ -51,8 +51,8 @@ Symbol socket_{"socket"}, socketpair_{"socketpair"}, accept4_{"accept4"}, connec
     nanosleep_{"nanosleep"}, clock_nanosleep_{"clock_nanosleep"}, close_{"close"}, close_range_{"close_range"},
     dup_{"dup"}, dup2_{"dup2"}, dup3_{"dup3"}, fcntl_{"fcntl"}, ioctl_{"ioctl"}, setsockopt_{"setsockopt"},
     getsockopt_{"getsockopt"}, epoll_create_{"epoll_create"}, epoll_create1_{"epoll_create1"}, eventfd_{"eventfd"},
-    pipe_{"pipe"}, pipe2_{"pipe2"}, fork_{"fork"}, sigaction_{"sigaction"}, getaddrinfo_{"getaddrinfo"},
-    freeaddrinfo_{"freeaddrinfo"}, getnameinfo_{"getnameinfo"}, gethostbyname_{"gethostbyname"},
+    pipe_{"pipe"}, pipe2_{"pipe2"}, fork_{"fork"}, waitpid_{"waitpid"}, wait4_{"wait4"}, waitid_{"waitid"},
+    sigaction_{"sigaction"}, getaddrinfo_{"getaddrinfo"}, freeaddrinfo_{"freeaddrinfo"}, getnameinfo_{"getnameinfo"}, gethostbyname_{"gethostbyname"},
     gethostbyname2_{"gethostbyname2"}, gethostbyaddr_{"gethostbyaddr"}, gethostbyname_r_{"gethostbyname_r"},
     gethostbyname2_r_{"gethostbyname2_r"}, gethostbyaddr_r_{"gethostbyaddr_r"}, res_query_{"res_query"},
     res_search_{"res_search"};
@@ -62,8 +62,9 @@ Symbol* const all[] = {
     &sendto_, &sendmsg_, &sendmmsg_, &sendfile_, &splice_, &tee_, &poll_, &ppoll_, &select_, &pselect_, &epoll_wait_,
     &epoll_pwait_, &epoll_pwait2_, &sleep_, &usleep_, &nanosleep_, &clock_nanosleep_, &close_, &close_range_, &dup_,
     &dup2_, &dup3_, &fcntl_, &ioctl_, &setsockopt_, &getsockopt_, &epoll_create_, &epoll_create1_, &eventfd_, &pipe_,
-    &pipe2_, &fork_, &sigaction_, &getaddrinfo_, &freeaddrinfo_, &getnameinfo_, &gethostbyname_, &gethostbyname2_,
-    &gethostbyaddr_, &gethostbyname_r_, &gethostbyname2_r_, &gethostbyaddr_r_, &res_query_, &res_search_};
+    &pipe2_, &fork_, &waitpid_, &wait4_, &waitid_, &sigaction_, &getaddrinfo_, &freeaddrinfo_, &getnameinfo_,
+    &gethostbyname_, &gethostbyname2_, &gethostbyaddr_, &gethostbyname_r_, &gethostbyname2_r_, &gethostbyaddr_r_,
+    &res_query_, &res_search_};
 
 }  // namespace
 
@@ -253,6 +254,18 @@ int pipe2(int fds[2], int fl) {
 pid_t fork() {
     if (auto f = next<decltype(::fork)>(fork_)) return f();
     return no_symbol();
+}
+pid_t waitpid(pid_t pid, int* status, int options) {
+    if (auto f = next<decltype(::waitpid)>(waitpid_)) return f(pid, status, options);
+    return static_cast<pid_t>(::syscall(SYS_wait4, pid, status, options, nullptr));
+}
+pid_t wait4(pid_t pid, int* status, int options, struct rusage* usage) {
+    if (auto f = next<decltype(::wait4)>(wait4_)) return f(pid, status, options, usage);
+    return static_cast<pid_t>(::syscall(SYS_wait4, pid, status, options, usage));
+}
+int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
+    if (auto f = next<decltype(::waitid)>(waitid_)) return f(type, id, info, options);
+    return static_cast<int>(::syscall(SYS_waitid, type, id, info, options, nullptr));
 }
 int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
     if (auto f = next<int(int, const struct sigaction*, struct sigaction*)>(sigaction_)) return f(sig, act, old);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 
 namespace shim::real {
@@ -66,6 +67,9 @@ int eventfd(unsigned int count, int flags);
 int pipe(int fds[2]);
 int pipe2(int fds[2], int flags);
 pid_t fork();
+pid_t waitpid(pid_t pid, int* status, int options);
+pid_t wait4(pid_t pid, int* status, int options, struct rusage* usage);
+int waitid(idtype_t type, id_t id, siginfo_t* info, int options);
 int sigaction(int sig, const struct sigaction* act, struct sigaction* old);
 int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res);
 void freeaddrinfo(addrinfo* res);

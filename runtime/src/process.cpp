@@ -1,16 +1,22 @@
 #include "green/process.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 
+#include "detail/child_wait.hpp"
+#include "detail/fd_table.hpp"
 #include "detail/hub.hpp"
 #include "detail/report.hpp"
+#include "detail/runtime_fds.hpp"
+#include "detail/sys.hpp"
 #include "green/greenlet.hpp"
 
 namespace green {
@@ -20,6 +26,43 @@ pid_t fork() {
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::system_category(), "green::fork");
     return pid;
+}
+
+void detail::wait_for_child(pid_t pid, bool exits_only, unsigned& round) {
+    Hub& hub = Hub::current();
+    if (pid > 0 && exits_only) {
+        const int pidfd = sys::pidfd_open(pid);
+        if (pidfd >= 0) {
+            // The runtime's own while it waits: a program's close_range leaves it open.
+            mark_runtime_fd(pidfd);
+            struct Release {
+                Hub& hub;
+                int fd;
+                ~Release() {
+                    hub.fds().forget(fd);
+                    unmark_runtime_fd(fd);
+                    sys::close(fd);
+                }
+            } release{hub, pidfd};
+            const FdTable::Interested readable{pidfd, Interest::read};
+            hub.fds().wait_many(&readable, 1, kForever, &hub.interruptible(), "waitpid");
+            return;
+        }
+        if (errno == ESRCH) return;  // already reaped, or never ours: waitpid says which
+    }
+    const double delay = std::min(0.001 * double(1u << std::min(round, 6u)), 0.05);
+    ++round;
+    hub.park(&hub.interruptible(), delay, "waitpid", nullptr);
+}
+
+pid_t waitpid(pid_t pid, int* status, int options) {
+    unsigned round = 0;
+    for (;;) {
+        const pid_t r = detail::sys::waitpid(pid, status, options | WNOHANG);
+        if (r < 0) throw std::system_error(errno, std::system_category(), "green::waitpid");
+        if (r > 0 || (options & WNOHANG)) return r;
+        detail::wait_for_child(pid, !(options & (WUNTRACED | WCONTINUED)), round);
+    }
 }
 
 namespace {

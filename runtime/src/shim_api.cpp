@@ -4,6 +4,7 @@
 #include <cstring>
 #include <netinet/in.h>
 
+#include "detail/child_wait.hpp"
 #include "detail/digits_dots.hpp"
 #include "detail/fd_table.hpp"
 #include "detail/hosts_file.hpp"
@@ -46,6 +47,8 @@ bool sleep_for(double seconds) {
     Hub& hub = Hub::current();
     return hub.park(&hub.interruptible(), seconds, "sleep (shim)", nullptr) == WakeReason::deadline;
 }
+
+void wait_for_child(int pid, bool exits_only, unsigned& round) { detail::wait_for_child(pid, exits_only, round); }
 
 SignalCount signals() noexcept {
     Hub* hub = Hub::current_if_any();

@@ -37,6 +37,10 @@ ssize_t write(int fd, const void* buf, size_t len) noexcept { return call(SYS_wr
 ssize_t writev(int fd, const iovec* iov, int iovcnt) noexcept { return call(SYS_writev, fd, iov, iovcnt); }
 int shutdown(int fd, int how) noexcept { return (int)call(SYS_shutdown, fd, how); }
 int close(int fd) noexcept { return (int)call(SYS_close, fd); }
+pid_t waitpid(pid_t pid, int* status, int options) noexcept {
+    return (pid_t)call(SYS_wait4, pid, status, options, nullptr);
+}
+int pidfd_open(pid_t pid) noexcept { return (int)call(SYS_pidfd_open, pid, 0); }
 int fcntl(int fd, int cmd, long arg) noexcept { return (int)call(SYS_fcntl, fd, cmd, arg); }
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept {
     return (int)call(SYS_getsockopt, fd, level, name, value, len);

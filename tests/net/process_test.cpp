@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "support/support.hpp"
@@ -126,4 +128,105 @@ TEST_CASE("fork: thread pool in the child") {
     while (::waitpid(pid, &status, WNOHANG) == 0) green::sleep(5ms);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+namespace {
+
+// A child that sleeps `ms` and exits with `code` (a plain process: no green in it).
+pid_t child_exiting_after(int ms, int code) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::usleep(static_cast<useconds_t>(ms) * 1000);
+        _exit(code);
+    }
+    REQUIRE(pid > 0);
+    return pid;
+}
+
+// Counts 5 ms ticks while alive: proof that the hub kept running.
+struct Ticker {
+    int ticks = 0;
+    bool stop = false;
+    green::Greenlet<void> g = green::spawn([this] {
+        while (!stop) {
+            green::sleep(5ms);
+            ++ticks;
+        }
+    });
+    ~Ticker() {
+        stop = true;
+        g.join();
+    }
+};
+
+}  // namespace
+
+// waitpid for one child parks only the caller and wakes when the child exits.
+TEST_CASE("waitpid: one child's exit, while others run") {
+    Ticker t;
+    test::Stopwatch w;
+    const pid_t pid = child_exiting_after(150, 7);
+    int status = 0;
+    CHECK(green::waitpid(pid, &status) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 7);
+    CHECK(t.ticks >= 10);
+    CHECK(w.seconds() < 2);
+    CHECK_THROWS_AS(green::waitpid(pid, nullptr, WNOHANG), std::system_error);  // reaped: no longer a child
+}
+
+// Any child (-1), WNOHANG and stops (WUNTRACED): no pidfd tells these, so they
+// are looked at again every few ms.
+TEST_CASE("waitpid: any child, WNOHANG, stopped children") {
+    Ticker t;
+    const pid_t first = child_exiting_after(100, 1);
+    int status = 0;
+    CHECK(green::waitpid(first, &status, WNOHANG) == 0);
+    CHECK(green::waitpid(-1, &status) == first);
+    CHECK(WEXITSTATUS(status) == 1);
+    const pid_t sleeper = child_exiting_after(10000, 2);
+    auto stopper = green::spawn([&] {
+        green::sleep(50ms);
+        ::kill(sleeper, SIGSTOP);
+    });
+    CHECK(green::waitpid(sleeper, &status, WUNTRACED) == sleeper);
+    CHECK(WIFSTOPPED(status));
+    ::kill(sleeper, SIGKILL);
+    CHECK(green::waitpid(sleeper, &status) == sleeper);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    CHECK(t.ticks >= 10);
+}
+
+// A Timeout or a kill ends the wait (the child is still there to reap) and
+// leaves no descriptor behind.
+TEST_CASE("waitpid: timeout and kill") {
+    const int fds_before = test::open_fds();
+    const pid_t pid = child_exiting_after(10000, 0);
+    CHECK_THROWS_AS(green::with_timeout(50ms, [&] { return green::waitpid(pid, nullptr); }), green::TimeoutError);
+    auto waiter = green::spawn([&] { return green::waitpid(pid, nullptr); });
+    green::sleep(20ms);
+    waiter.kill();
+    CHECK(waiter.killed());
+    CHECK(test::open_fds() == fds_before);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    CHECK(green::waitpid(pid, &status) == pid);
+    CHECK(WTERMSIG(status) == SIGKILL);
+}
+
+// No such child: ECHILD; options waitpid does not know: EINVAL.
+TEST_CASE("waitpid: bad input") {
+    auto code = [](pid_t pid, int options) {
+        try {
+            green::waitpid(pid, nullptr, options);
+        } catch (const std::system_error& e) {
+            return e.code().value();
+        }
+        return 0;
+    };
+    CHECK(code(::getpid(), 0) == ECHILD);
+    CHECK(code(-1, 0) == ECHILD);
+    CHECK(code(1, 0) == ECHILD);
+    CHECK(code(-1, 0x40000) == EINVAL);
 }

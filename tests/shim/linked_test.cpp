@@ -14,7 +14,9 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -450,6 +452,92 @@ TEST_CASE("shim: splice and tee wait cooperatively") {
         CHECK(mover.killed());
         CHECK(seen == ECANCELED);
     }
+}
+
+namespace {
+
+pid_t child_exiting_after(int ms, int code) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::usleep(static_cast<useconds_t>(ms) * 1000);
+        _exit(code);
+    }
+    REQUIRE(pid > 0);
+    return pid;
+}
+
+}  // namespace
+
+// waitpid, wait, wait3, wait4 and waitid park their greenlet until the child
+// changes state, and report what libc's report.
+TEST_CASE("shim: the wait family lets others run") {
+    Ticker t;
+    int status = 0;
+    pid_t pid = child_exiting_after(100, 3);
+    CHECK(::waitpid(pid, &status, 0) == pid);
+    CHECK(WEXITSTATUS(status) == 3);
+    CHECK(t.ticks >= 5);
+    pid = child_exiting_after(50, 4);
+    CHECK(::wait(&status) == pid);
+    CHECK(WEXITSTATUS(status) == 4);
+    pid = child_exiting_after(50, 5);
+    rusage usage{};
+    CHECK(::wait4(pid, &status, 0, &usage) == pid);
+    CHECK(WEXITSTATUS(status) == 5);
+    pid = child_exiting_after(50, 6);
+    CHECK(::wait3(&status, 0, nullptr) == pid);
+    CHECK(WEXITSTATUS(status) == 6);
+    pid = child_exiting_after(50, 8);
+    siginfo_t info{};
+    CHECK(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) == 0);
+    CHECK(info.si_pid == pid);
+    CHECK(info.si_code == CLD_EXITED);
+    CHECK(info.si_status == 8);
+    pid = child_exiting_after(50, 9);
+    CHECK(::waitid(P_ALL, 0, nullptr, WEXITED) == 0);  // a null infop is allowed on Linux
+    CHECK(::waitpid(pid, &status, WNOHANG) == -1);     // already reaped
+    CHECK(errno == ECHILD);
+    CHECK(::waitpid(-1, &status, 0) == -1);
+    CHECK(errno == ECHILD);
+    CHECK(::waitid(P_ALL, 0, &info, 0) == -1);  // no WEXITED, WSTOPPED or WCONTINUED
+    CHECK(errno == EINVAL);
+}
+
+// A handler without SA_RESTART interrupts a waiting waitpid with EINTR; with
+// SA_RESTART waitpid goes on and reaps the child. A kill gives ECANCELED.
+TEST_CASE("shim: waitpid, signals and kills") {
+    for (bool restart : {false, true}) {
+        CAPTURE(restart);
+        struct sigaction sa {};
+        sa.sa_handler = on_usr1;
+        sa.sa_flags = restart ? SA_RESTART : 0;
+        REQUIRE(::sigaction(SIGUSR1, &sa, nullptr) == 0);
+        const pid_t pid = child_exiting_after(200, 1);
+        auto waiter = green::spawn([&] { return ::waitpid(pid, nullptr, 0) == pid ? 0 : errno; });
+        green::sleep(20ms);
+        ::kill(::getpid(), SIGUSR1);
+        if (restart) {
+            green::sleep(20ms);
+            CHECK_FALSE(waiter.ready());
+            CHECK(waiter.get() == 0);
+        } else {
+            CHECK(waiter.get() == EINTR);
+            CHECK(::waitpid(pid, nullptr, 0) == pid);
+        }
+    }
+    ::signal(SIGUSR1, SIG_DFL);
+    const pid_t pid = child_exiting_after(10000, 0);
+    int seen = 0;
+    auto waiter = green::spawn([&] {
+        if (::waitpid(pid, nullptr, 0) == -1) seen = errno;
+        green::sleep(1s);
+    });
+    green::sleep(10ms);
+    waiter.kill();
+    CHECK(waiter.killed());
+    CHECK(seen == ECANCELED);
+    ::kill(pid, SIGKILL);
+    CHECK(::waitpid(pid, nullptr, 0) == pid);
 }
 
 // connect and accept cooperate; errors stay libc's.

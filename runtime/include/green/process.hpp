@@ -1,4 +1,4 @@
-// Processes and signals in a green program: fork() and signal_handler().
+// Processes and signals in a green program: fork(), waitpid() and signal_handler().
 #pragma once
 
 #include <signal.h>
@@ -18,6 +18,16 @@ namespace green {
 // greenlet was not the thread's main greenlet, the child exits once it ends.
 // Returns what fork(2) returns; throws std::system_error when it fails.
 GREEN_API pid_t fork();
+
+// waitpid(2) that parks the calling greenlet instead of the thread
+// (gevent.os.waitpid). `pid`, `status` (may be null) and `options` (WNOHANG,
+// WUNTRACED, WCONTINUED) mean what they mean to waitpid(2); returns the pid of
+// the child that changed state, or 0 under WNOHANG when none has. Waiting for
+// one child to exit watches a pidfd, so it wakes at once; waiting for any
+// child, a process group, or a stop or continue looks again after 1 ms, then
+// 2, 4... up to every 50 ms. Throws std::system_error: ECHILD when there is no
+// such child, EINVAL for bad options. A kill or an expired Timeout throws here.
+GREEN_API pid_t waitpid(pid_t pid, int* status, int options = 0);
 
 // Runs `fn` in a new greenlet each time `signum` arrives, until the handler is
 // cancelled or destroyed (then the signal's previous disposition comes back).

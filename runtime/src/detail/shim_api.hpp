@@ -41,6 +41,10 @@ GREEN_API Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout);
 // returns false).
 GREEN_API bool sleep_for(double seconds);
 
+// Parks once until a child in `pid`'s set (waitpid's meaning) may have changed
+// state, or a signal handler runs on this thread (see detail/child_wait.hpp).
+GREEN_API void wait_for_child(int pid, bool exits_only, unsigned& round);
+
 // Signal handlers run on this thread so far: all of them, and those installed
 // without SA_RESTART. The shim's handler trampoline reports each with note_signal
 // (async-signal-safe; a thread without a hub ignores it).

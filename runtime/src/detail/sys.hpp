@@ -25,6 +25,8 @@ ssize_t write(int fd, const void* buf, size_t len) noexcept;
 ssize_t writev(int fd, const iovec* iov, int iovcnt) noexcept;
 int shutdown(int fd, int how) noexcept;
 int close(int fd) noexcept;
+pid_t waitpid(pid_t pid, int* status, int options) noexcept;
+int pidfd_open(pid_t pid) noexcept;
 int fcntl(int fd, int cmd, long arg = 0) noexcept;
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
