@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "support/support.hpp"
+#include "support/ticker.hpp"
 
 using namespace std::chrono_literals;
 
@@ -130,42 +131,11 @@ TEST_CASE("fork: thread pool in the child") {
     CHECK(WEXITSTATUS(status) == 0);
 }
 
-namespace {
-
-// A child that sleeps `ms` and exits with `code` (a plain process: no green in it).
-pid_t child_exiting_after(int ms, int code) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::usleep(static_cast<useconds_t>(ms) * 1000);
-        _exit(code);
-    }
-    REQUIRE(pid > 0);
-    return pid;
-}
-
-// Counts 5 ms ticks while alive: proof that the hub kept running.
-struct Ticker {
-    int ticks = 0;
-    bool stop = false;
-    green::Greenlet<void> g = green::spawn([this] {
-        while (!stop) {
-            green::sleep(5ms);
-            ++ticks;
-        }
-    });
-    ~Ticker() {
-        stop = true;
-        g.join();
-    }
-};
-
-}  // namespace
-
 // waitpid for one child parks only the caller and wakes when the child exits.
 TEST_CASE("waitpid: one child's exit, while others run") {
-    Ticker t;
+    test::Ticker t;
     test::Stopwatch w;
-    const pid_t pid = child_exiting_after(150, 7);
+    const pid_t pid = test::child_exiting_after(150, 7);
     int status = 0;
     CHECK(green::waitpid(pid, &status) == pid);
     CHECK(WIFEXITED(status));
@@ -178,13 +148,13 @@ TEST_CASE("waitpid: one child's exit, while others run") {
 // Any child (-1), WNOHANG and stops (WUNTRACED): no pidfd tells these, so they
 // are looked at again every few ms.
 TEST_CASE("waitpid: any child, WNOHANG, stopped children") {
-    Ticker t;
-    const pid_t first = child_exiting_after(100, 1);
+    test::Ticker t;
+    const pid_t first = test::child_exiting_after(100, 1);
     int status = 0;
     CHECK(green::waitpid(first, &status, WNOHANG) == 0);
     CHECK(green::waitpid(-1, &status) == first);
     CHECK(WEXITSTATUS(status) == 1);
-    const pid_t sleeper = child_exiting_after(10000, 2);
+    const pid_t sleeper = test::child_exiting_after(10000, 2);
     auto stopper = green::spawn([&] {
         green::sleep(50ms);
         ::kill(sleeper, SIGSTOP);
@@ -202,7 +172,7 @@ TEST_CASE("waitpid: any child, WNOHANG, stopped children") {
 // leaves no descriptor behind.
 TEST_CASE("waitpid: timeout and kill") {
     const int fds_before = test::open_fds();
-    const pid_t pid = child_exiting_after(10000, 0);
+    const pid_t pid = test::child_exiting_after(10000, 0);
     CHECK_THROWS_AS(green::with_timeout(50ms, [&] { return green::waitpid(pid, nullptr); }), green::TimeoutError);
     auto waiter = green::spawn([&] { return green::waitpid(pid, nullptr); });
     green::sleep(20ms);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "support/support.hpp"
+#include "support/ticker.hpp"
 
 using namespace std::chrono_literals;
 
@@ -41,21 +42,6 @@ struct Pair {
     }
 };
 
-// A greenlet that counts 5 ms ticks: proof that the hub kept running.
-struct Ticker {
-    int ticks = 0;
-    bool stop = false;
-    green::Greenlet<void> g = green::spawn([this] {
-        while (!stop) {
-            green::sleep(5ms);
-            ++ticks;
-        }
-    });
-    ~Ticker() {
-        stop = true;
-        g.join();
-    }
-};
 
 int flags_of(int fd) { return ::fcntl(fd, F_GETFL); }
 
@@ -64,7 +50,7 @@ int flags_of(int fd) { return ::fcntl(fd, F_GETFL); }
 // A plain recv parks only its greenlet; the data arrives and others ran meanwhile.
 TEST_CASE("shim: recv in a greenlet lets others run") {
     Pair p;
-    Ticker t;
+    test::Ticker t;
     auto reader = green::spawn([&] {
         char buf[8] = {};
         const ssize_t n = ::recv(p.a, buf, sizeof buf, 0);
@@ -103,7 +89,7 @@ TEST_CASE("shim: SO_RCVTIMEO gives EAGAIN") {
     socklen_t len = sizeof back;
     ::getsockopt(p.a, SOL_SOCKET, SO_RCVTIMEO, &back, &len);
     CHECK(back.tv_usec == 100 * 1000);
-    Ticker t;
+    test::Ticker t;
     auto reader = green::spawn([&] {
         char c;
         test::Stopwatch w;
@@ -121,7 +107,7 @@ TEST_CASE("shim: SO_RCVTIMEO gives EAGAIN") {
 TEST_CASE("shim: the program's O_NONBLOCK is honoured") {
     Pair p;
     ::fcntl(p.a, F_SETFL, O_NONBLOCK);
-    Ticker t;
+    test::Ticker t;
     char c;
     CHECK(::read(p.a, &c, 1) == -1);
     CHECK(errno == EAGAIN);
@@ -157,6 +143,13 @@ TEST_CASE("shim: close and dup2 wake waiters with EBADF") {
 namespace {
 std::atomic<int> handled{0};
 void on_usr1(int) { ++handled; }
+
+void handle_usr1(bool restart) {
+    struct sigaction sa {};
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    REQUIRE(::sigaction(SIGUSR1, &sa, nullptr) == 0);
+}
 }  // namespace
 
 // A handler without SA_RESTART interrupts a waiting recv with EINTR; with
@@ -164,10 +157,7 @@ void on_usr1(int) { ++handled; }
 TEST_CASE("shim: signals interrupt as libc does") {
     for (bool restart : {false, true}) {
         CAPTURE(restart);
-        struct sigaction sa {};
-        sa.sa_handler = on_usr1;
-        sa.sa_flags = restart ? SA_RESTART : 0;
-        REQUIRE(::sigaction(SIGUSR1, &sa, nullptr) == 0);
+        handle_usr1(restart);
         struct sigaction reported {};
         ::sigaction(SIGUSR1, nullptr, &reported);
         CHECK(reinterpret_cast<void*>(reported.sa_handler) == reinterpret_cast<void*>(on_usr1));
@@ -263,7 +253,7 @@ TEST_CASE("shim: sleeps overlap") {
 // poll, select and epoll_wait wait cooperatively and report what the kernel reports.
 TEST_CASE("shim: poll, select and epoll_wait") {
     Pair p;
-    Ticker t;
+    test::Ticker t;
     auto writer = green::spawn([&] {
         green::sleep(40ms);
         ::send(p.b, "x", 1, 0);
@@ -372,29 +362,26 @@ std::string read_some(int fd) {
 // splice and tee park their greenlet while the side they need is not ready (no
 // data to take, or no room to put it) and then move what the plain call moves.
 TEST_CASE("shim: splice and tee wait cooperatively") {
-    Ticker t;
-    SUBCASE("splice from a socket waits for data") {
-        Pair p;
+    test::Ticker t;
+    // Splices from socket `from` into a pipe while its peer `to` sends later.
+    auto splice_from_socket = [&](int from, int to) {
         Pipe out;
-        auto mover = green::spawn([&] { return ::splice(p.a, nullptr, out.w, nullptr, 64, 0); });
+        auto mover = green::spawn([&] { return ::splice(from, nullptr, out.w, nullptr, 64, 0); });
         green::sleep(50ms);
         CHECK_FALSE(mover.ready());
         CHECK(t.ticks >= 5);
-        CHECK(::send(p.b, "spliced", 7, 0) == 7);
+        CHECK(::send(to, "spliced", 7, 0) == 7);
         CHECK(mover.get() == 7);
         CHECK(read_some(out.r) == "spliced");
+        CHECK((flags_of(from) & O_NONBLOCK) == 0);
+    };
+    SUBCASE("splice from a unix socket waits for data") {
+        Pair p;
+        splice_from_socket(p.a, p.b);
     }
     SUBCASE("splice from a TCP socket waits for data, and leaves its flags as they were") {
         TcpPair p;
-        Pipe out;
-        auto mover = green::spawn([&] { return ::splice(p.a, nullptr, out.w, nullptr, 64, 0); });
-        green::sleep(50ms);
-        CHECK_FALSE(mover.ready());
-        CHECK(t.ticks >= 5);
-        CHECK(::send(p.b, "over tcp", 8, 0) == 8);
-        CHECK(mover.get() == 8);
-        CHECK(read_some(out.r) == "over tcp");
-        CHECK((flags_of(p.a) & O_NONBLOCK) == 0);
+        splice_from_socket(p.a, p.b);
     }
     SUBCASE("splice into a full pipe waits for room") {
         Pipe in, out;
@@ -454,46 +441,32 @@ TEST_CASE("shim: splice and tee wait cooperatively") {
     }
 }
 
-namespace {
-
-pid_t child_exiting_after(int ms, int code) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::usleep(static_cast<useconds_t>(ms) * 1000);
-        _exit(code);
-    }
-    REQUIRE(pid > 0);
-    return pid;
-}
-
-}  // namespace
-
 // waitpid, wait, wait3, wait4 and waitid park their greenlet until the child
 // changes state, and report what libc's report.
 TEST_CASE("shim: the wait family lets others run") {
-    Ticker t;
+    test::Ticker t;
     int status = 0;
-    pid_t pid = child_exiting_after(100, 3);
+    pid_t pid = test::child_exiting_after(100, 3);
     CHECK(::waitpid(pid, &status, 0) == pid);
     CHECK(WEXITSTATUS(status) == 3);
     CHECK(t.ticks >= 5);
-    pid = child_exiting_after(50, 4);
+    pid = test::child_exiting_after(50, 4);
     CHECK(::wait(&status) == pid);
     CHECK(WEXITSTATUS(status) == 4);
-    pid = child_exiting_after(50, 5);
+    pid = test::child_exiting_after(50, 5);
     rusage usage{};
     CHECK(::wait4(pid, &status, 0, &usage) == pid);
     CHECK(WEXITSTATUS(status) == 5);
-    pid = child_exiting_after(50, 6);
+    pid = test::child_exiting_after(50, 6);
     CHECK(::wait3(&status, 0, nullptr) == pid);
     CHECK(WEXITSTATUS(status) == 6);
-    pid = child_exiting_after(50, 8);
+    pid = test::child_exiting_after(50, 8);
     siginfo_t info{};
     CHECK(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) == 0);
     CHECK(info.si_pid == pid);
     CHECK(info.si_code == CLD_EXITED);
     CHECK(info.si_status == 8);
-    pid = child_exiting_after(50, 9);
+    pid = test::child_exiting_after(50, 9);
     CHECK(::waitid(P_ALL, 0, nullptr, WEXITED) == 0);  // a null infop is allowed on Linux
     CHECK(::waitpid(pid, &status, WNOHANG) == -1);     // already reaped
     CHECK(errno == ECHILD);
@@ -508,11 +481,8 @@ TEST_CASE("shim: the wait family lets others run") {
 TEST_CASE("shim: waitpid, signals and kills") {
     for (bool restart : {false, true}) {
         CAPTURE(restart);
-        struct sigaction sa {};
-        sa.sa_handler = on_usr1;
-        sa.sa_flags = restart ? SA_RESTART : 0;
-        REQUIRE(::sigaction(SIGUSR1, &sa, nullptr) == 0);
-        const pid_t pid = child_exiting_after(200, 1);
+        handle_usr1(restart);
+        const pid_t pid = test::child_exiting_after(200, 1);
         auto waiter = green::spawn([&] { return ::waitpid(pid, nullptr, 0) == pid ? 0 : errno; });
         green::sleep(20ms);
         ::kill(::getpid(), SIGUSR1);
@@ -526,7 +496,7 @@ TEST_CASE("shim: waitpid, signals and kills") {
         }
     }
     ::signal(SIGUSR1, SIG_DFL);
-    const pid_t pid = child_exiting_after(10000, 0);
+    const pid_t pid = test::child_exiting_after(10000, 0);
     int seen = 0;
     auto waiter = green::spawn([&] {
         if (::waitpid(pid, nullptr, 0) == -1) seen = errno;
@@ -550,7 +520,7 @@ TEST_CASE("shim: connect and accept") {
     socklen_t len = sizeof a;
     ::getsockname(srv, reinterpret_cast<sockaddr*>(&a), &len);
     ::listen(srv, 8);
-    Ticker t;
+    test::Ticker t;
     auto acceptor = green::spawn([&] { return ::accept(srv, nullptr, nullptr); });
     green::sleep(20ms);
     const int c = ::socket(AF_INET, SOCK_STREAM, 0);

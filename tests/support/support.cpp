@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 extern char** environ;
@@ -163,6 +164,16 @@ RunResult run_env(const std::vector<std::string>& argv, const std::vector<std::s
     if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
     return r;
+}
+
+pid_t child_exiting_after(int ms, int code) {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::system_error(errno, std::system_category(), "fork");
+    if (pid == 0) {
+        ::usleep(static_cast<useconds_t>(ms) * 1000);
+        _exit(code);
+    }
+    return pid;
 }
 
 int open_fds() {

@@ -1,6 +1,8 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -40,6 +42,10 @@ RunResult run_env(const std::vector<std::string>& argv, const std::vector<std::s
 
 // Number of open file descriptors of this process.
 int open_fds();
+
+// A plain child process (no shell, nothing green in it) that sleeps `ms`, then
+// exits with `code`. Throws std::system_error if fork fails.
+pid_t child_exiting_after(int ms, int code);
 
 // A TCP/UDP port on 127.0.0.1 that was free a moment ago.
 int free_port();
