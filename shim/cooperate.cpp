@@ -71,6 +71,13 @@ int Blocker::wait() noexcept {
             signals_.restart = Restart::never;  // a socket call with a timeout is never restarted
         }
     }
+    // Checked before parking, not after waking: a call woken by a signal handler
+    // tries once more, and what became ready meanwhile wins over EINTR, as in
+    // the kernel, which looks for data before it looks for pending signals.
+    if (interrupted()) {
+        errno = EINTR;
+        return -1;
+    }
     const api::FdInterest interest{fd_, write_};
     api::Woke woke;
     try {
@@ -84,10 +91,6 @@ int Blocker::wait() noexcept {
     }
     if (woke == api::Woke::timed_out) {
         errno = EAGAIN;  // what the kernel says when SO_RCVTIMEO / SO_SNDTIMEO passes
-        return -1;
-    }
-    if (interrupted()) {
-        errno = EINTR;
         return -1;
     }
     return 0;

@@ -68,7 +68,8 @@ public:
     // `deadline`: a limit of the call itself (recvmmsg's timeout), besides the
     // socket's own SO_RCVTIMEO / SO_SNDTIMEO.
     Blocker(int fd, bool write, Restart restart, double deadline = __builtin_inf()) noexcept;
-    // After the attempt said EAGAIN: 0 to try again, or -1 with errno set.
+    // After the attempt said EAGAIN: 0 to try again, or -1 with errno set (EINTR
+    // once a handler that interrupts the call has run since it began).
     int wait() noexcept;
     // Whether a signal handler that ran since the call began interrupts it.
     bool interrupted() const noexcept { return signals_.interrupted(); }

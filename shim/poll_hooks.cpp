@@ -75,6 +75,11 @@ int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sig
         if (r != 0) return r;
         const double left = seconds_until(deadline);
         if (left == 0) return 0;
+        // After the descriptors, as the kernel does: ready ones win over a signal.
+        if (signals.interrupted()) {
+            errno = EINTR;
+            return -1;
+        }
         if (found_closed && kernel_decides_bad_fds) {
             MaskScope scope(mask);
             return check(left);
@@ -86,10 +91,6 @@ int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sig
             } catch (...) {
                 return at_boundary(std::current_exception());
             }
-        }
-        if (signals.interrupted()) {
-            errno = EINTR;
-            return -1;
         }
     }
 }

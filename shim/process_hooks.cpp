@@ -79,14 +79,16 @@ long reap_cooperatively(pid_t pid, int options, Reap&& reap) noexcept {
     for (unsigned round = 0;;) {
         const long r = reap(WNOHANG);
         if (r != 0) return r;
+        // After the look, as the kernel does: the SIGCHLD of the child being
+        // waited for does not turn its exit into EINTR.
+        if (signals.interrupted()) {
+            errno = EINTR;
+            return -1;
+        }
         try {
             api::wait_for_child(pid, exits_only, round);
         } catch (...) {
             return at_boundary(std::current_exception());
-        }
-        if (signals.interrupted()) {
-            errno = EINTR;
-            return -1;
         }
     }
 }

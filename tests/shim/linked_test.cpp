@@ -187,6 +187,29 @@ TEST_CASE("shim: signals interrupt as libc does") {
     ::signal(SIGUSR1, SIG_DFL);
 }
 
+// Data that arrived together with a signal wins over EINTR, as in the kernel,
+// which looks for data before it looks for pending signals; poll reports the
+// ready descriptor rather than EINTR too.
+TEST_CASE("shim: ready data wins over a signal that arrived with it") {
+    handle_usr1(false);
+    Pair p, q;
+    auto reader = green::spawn([&] {
+        char c = 0;
+        return ::recv(p.a, &c, 1, 0) == 1 ? c : static_cast<char>(errno);
+    });
+    auto poller = green::spawn([&] {
+        pollfd f{q.a, POLLIN, 0};
+        return ::poll(&f, 1, 5000);
+    });
+    green::sleep(20ms);
+    CHECK(::send(p.b, "d", 1, 0) == 1);
+    CHECK(::send(q.b, "d", 1, 0) == 1);
+    ::kill(::getpid(), SIGUSR1);  // all before the parked greenlets run again
+    CHECK(poller.get() == 1);
+    CHECK(reader.get() == 'd');
+    ::signal(SIGUSR1, SIG_DFL);
+}
+
 // A greenlet killed while inside a blocking C call: the C code sees ECANCELED
 // (no exception crosses C frames), then the greenlet dies at its next wait.
 TEST_CASE("shim: kill of a greenlet blocked in libc") {
@@ -496,6 +519,20 @@ TEST_CASE("shim: waitpid, signals and kills") {
         }
     }
     ::signal(SIGUSR1, SIG_DFL);
+    // The SIGCHLD of the very child waited for does not make waitpid fail with
+    // EINTR: the kernel finds the child before it looks at pending signals.
+    struct sigaction on_child {};
+    on_child.sa_handler = on_usr1;
+    REQUIRE(::sigaction(SIGCHLD, &on_child, nullptr) == 0);
+    {
+        test::Ticker t;  // another greenlet: waitpid cooperates
+        const pid_t exiting = test::child_exiting_after(50, 2);
+        int status = 0;
+        CHECK(::waitpid(exiting, &status, 0) == exiting);
+        CHECK(WEXITSTATUS(status) == 2);
+        CHECK(t.ticks >= 3);
+    }
+    ::signal(SIGCHLD, SIG_DFL);
     const pid_t pid = test::child_exiting_after(10000, 0);
     int seen = 0;
     auto waiter = green::spawn([&] {
