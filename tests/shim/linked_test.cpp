@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -545,6 +546,28 @@ TEST_CASE("shim: waitpid, signals and kills") {
     CHECK(seen == ECANCELED);
     ::kill(pid, SIGKILL);
     CHECK(::waitpid(pid, nullptr, 0) == pid);
+}
+
+// A read of a signalfd is an ordinary read: it parks until the signal comes.
+TEST_CASE("shim: a signalfd read cooperates") {
+    sigset_t usr2, before;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    REQUIRE(::pthread_sigmask(SIG_BLOCK, &usr2, &before) == 0);
+    const int fd = ::signalfd(-1, &usr2, SFD_CLOEXEC);
+    REQUIRE(fd >= 0);
+    test::Ticker t;
+    auto reader = green::spawn([&] {
+        signalfd_siginfo info{};
+        return ::read(fd, &info, sizeof info) == sizeof info ? static_cast<int>(info.ssi_signo) : -errno;
+    });
+    green::sleep(50ms);
+    CHECK_FALSE(reader.ready());
+    CHECK(t.ticks >= 5);
+    ::kill(::getpid(), SIGUSR2);
+    CHECK(reader.get() == SIGUSR2);
+    ::close(fd);
+    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 // connect and accept cooperate; errors stay libc's.
