@@ -100,11 +100,14 @@ long cooperate(int fd, bool write, Restart restart, Attempt&& attempt) noexcept 
 }
 
 // Runs `call` (one system call that has no per-call non-blocking flag) with
-// O_NONBLOCK set on `fd`, whose flags are `flags`, and restores them before
-// anything else runs on this thread. Only for sockets: a process sharing the open
-// file description sees the flag during that one call. errno is the call's.
+// O_NONBLOCK set on `fd` and restores the flags before anything else runs on
+// this thread (read now, not earlier: another greenlet may have changed them).
+// Only for sockets: a process sharing the open file description sees the flag
+// during that one call. errno is the call's.
 template <class Call>
-long with_nonblocking(int fd, int flags, Call&& call) noexcept {
+long with_nonblocking(int fd, Call&& call) noexcept {
+    const int flags = real::fcntl(fd, F_GETFL, nullptr);
+    if (flags < 0 || (flags & O_NONBLOCK)) return call();
     real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags | O_NONBLOCK)));
     const long r = call();
     const int saved = errno;

@@ -29,9 +29,15 @@ extern "C" [[noreturn]] void __chk_fail(void);
 namespace shim {
 namespace {
 
-bool is_disk_file(int fd) noexcept {
+// S_IFSOCK, S_IFIFO, S_IFREG...; 0 for a descriptor that is not open.
+mode_t file_type(int fd) noexcept {
     struct stat st {};
-    return ::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode));
+    return ::fstat(fd, &st) == 0 ? (st.st_mode & S_IFMT) : 0;
+}
+
+bool is_disk_file(int fd) noexcept {
+    const mode_t type = file_type(fd);
+    return type == S_IFREG || type == S_IFBLK || type == S_IFDIR;
 }
 
 // One read or write attempt on any descriptor, without waiting.
@@ -163,9 +169,13 @@ long send_message(int fd, const msghdr* msg, int flags) noexcept {
 
 bool wants_no_wait(int flags) { return flags & MSG_DONTWAIT; }
 
-bool is_socket(int fd) noexcept {
-    struct stat st {};
-    return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+// Polls `in` for reading and `out` for writing without waiting: the Blocker of
+// the side that is not ready, or null when both are (or poll failed: the call
+// then reports the bad descriptor itself).
+Blocker* side_not_ready(int in, int out, Blocker& reading, Blocker& writing) noexcept {
+    pollfd ends[2] = {{in, POLLIN, 0}, {out, POLLOUT, 0}};
+    if (real::poll(ends, 2, 0) < 0) return nullptr;
+    return ends[0].revents == 0 ? &reading : ends[1].revents == 0 ? &writing : nullptr;
 }
 
 // splice and tee move data from one descriptor to another (at least one a pipe)
@@ -173,17 +183,20 @@ bool is_socket(int fd) noexcept {
 // (SPLICE_F_NONBLOCK covers the pipe side), so the kernel checks the arguments
 // first; on EAGAIN the greenlet parks on the side that is not ready. If poll says
 // both are ready and the call still would wait (a file whose pages are not
-// cached), `attempt(true)` makes the plain call rather than spin.
+// cached), `attempt(true)` makes the plain call rather than spin. A terminal or
+// other character device ignores SPLICE_F_NONBLOCK and would block the thread:
+// with `devices`, readiness is checked before every attempt.
 template <class Attempt>
-long move_between(int in, int out, Attempt&& attempt) noexcept {
+long move_between(int in, int out, bool devices, Attempt&& attempt) noexcept {
     Blocker reading(in, false, Restart::if_sa_restart), writing(out, true, Restart::if_sa_restart);
     for (;;) {
-        const long r = attempt(false);
-        if (r >= 0 || errno != EAGAIN) return r;
-        pollfd ends[2] = {{in, POLLIN, 0}, {out, POLLOUT, 0}};
-        if (real::poll(ends, 2, 0) < 0) return attempt(true);
-        Blocker* not_ready = ends[0].revents == 0 ? &reading : ends[1].revents == 0 ? &writing : nullptr;
-        if (!not_ready) return attempt(true);
+        Blocker* not_ready = devices ? side_not_ready(in, out, reading, writing) : nullptr;
+        if (!not_ready) {
+            const long r = attempt(false);
+            if (r >= 0 || errno != EAGAIN) return r;
+            not_ready = side_not_ready(in, out, reading, writing);
+            if (!not_ready) return attempt(true);
+        }
         if (not_ready->wait() < 0) return -1;
     }
 }
@@ -301,14 +314,13 @@ GREEN_HOOK int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
 // normal result of a blocking sendfile too.
 GREEN_HOOK ssize_t sendfile(int out, int in, off_t* offset, size_t count) {
     if (!may_park()) return shim::real::sendfile(out, in, offset, count);
-    struct stat st {};
-    if (::fstat(out, &st) != 0) return shim::real::sendfile(out, in, offset, count);
-    const bool socket = S_ISSOCK(st.st_mode);
+    const mode_t type = shim::file_type(out);
     const int flags = shim::real::fcntl(out, F_GETFL, nullptr);
-    if (flags < 0 || (flags & O_NONBLOCK) || S_ISREG(st.st_mode)) return shim::real::sendfile(out, in, offset, count);
+    if (type == 0 || type == S_IFREG || flags < 0 || (flags & O_NONBLOCK))
+        return shim::real::sendfile(out, in, offset, count);
     return shim::cooperate(out, true, shim::Restart::if_sa_restart, [&]() -> long {
         auto call = [&] { return shim::real::sendfile(out, in, offset, count); };
-        if (socket) return shim::with_nonblocking(out, flags, call);
+        if (type == S_IFSOCK) return shim::with_nonblocking(out, call);
         pollfd p{out, POLLOUT, 0};
         if (shim::real::poll(&p, 1, 0) == 0) {
             errno = EAGAIN;
@@ -323,21 +335,21 @@ GREEN_HOOK ssize_t sendfile(int out, int in, off_t* offset, size_t count) {
 GREEN_HOOK ssize_t splice(int in, loff_t* in_offset, int out, loff_t* out_offset, size_t len, unsigned int flags) {
     if (!may_park() || (flags & SPLICE_F_NONBLOCK))
         return shim::real::splice(in, in_offset, out, out_offset, len, flags);
-    const int socket = shim::is_socket(in) ? in : shim::is_socket(out) ? out : -1;
-    const int socket_flags = socket >= 0 ? shim::real::fcntl(socket, F_GETFL, nullptr) : -1;
-    return shim::move_between(in, out, [&](bool wait) {
+    const mode_t in_type = shim::file_type(in), out_type = shim::file_type(out);
+    const int socket = in_type == S_IFSOCK ? in : out_type == S_IFSOCK ? out : -1;
+    const bool devices = in_type == S_IFCHR || out_type == S_IFCHR;
+    return shim::move_between(in, out, devices, [&](bool wait) {
         auto call = [&] {
             return shim::real::splice(in, in_offset, out, out_offset, len, wait ? flags : flags | SPLICE_F_NONBLOCK);
         };
-        if (wait || socket_flags < 0 || (socket_flags & O_NONBLOCK)) return call();
-        return shim::with_nonblocking(socket, socket_flags, call);
+        return wait || socket < 0 ? call() : shim::with_nonblocking(socket, call);
     });
 }
 
 // tee takes pipes only, so SPLICE_F_NONBLOCK makes it wait for nothing.
 GREEN_HOOK ssize_t tee(int in, int out, size_t len, unsigned int flags) {
     if (!may_park() || (flags & SPLICE_F_NONBLOCK)) return shim::real::tee(in, out, len, flags);
-    return shim::move_between(in, out, [&](bool wait) {
+    return shim::move_between(in, out, false, [&](bool wait) {
         return shim::real::tee(in, out, len, wait ? flags : flags | SPLICE_F_NONBLOCK);
     });
 }

@@ -6,8 +6,8 @@
 //
 // waitpid, wait, wait3, wait4, waitid: the call is made with WNOHANG; while it
 // finds nothing, the greenlet parks until a child may have changed state (see
-// green/detail/child_wait.hpp: a pidfd for one child's exit, else a short sleep
-// that grows to 50 ms). Restarted under SA_RESTART, as signal(7) says.
+// runtime/src/detail/child_wait.hpp: a sleep that grows to 50 ms, cut short by
+// a pidfd when one child exits). Restarted under SA_RESTART, as signal(7) says.
 //
 // Signal handlers: sigaction and signal install a trampoline around the
 // program's handler. While a handler runs, hooks on that thread make plain libc
@@ -43,6 +43,8 @@ struct Installed {
 };
 Installed installed[NSIG];
 std::mutex install_mutex;
+// Signals siginterrupt(sig, 1) marked: signal() then installs without SA_RESTART.
+std::atomic<bool> interrupts_calls[NSIG];
 
 bool wrappable(int sig) {
     switch (sig) {
@@ -73,10 +75,10 @@ void trampoline(int sig, siginfo_t* info, void* context) {
 // `reap(WNOHANG)` is one wait-family call that does not block: > 0 for the
 // child it found, 0 when none changed state, -1 with errno.
 template <class Reap>
-long reap_cooperatively(pid_t pid, int options, Reap&& reap) noexcept {
+long reap_cooperatively(pid_t pid, Reap&& reap) noexcept {
     const SignalCheck signals(Restart::if_sa_restart);
-    const bool exits_only = !(options & (WUNTRACED | WCONTINUED));
-    for (unsigned round = 0;;) {
+    green::detail::ChildWait wait;
+    for (;;) {
         const long r = reap(WNOHANG);
         if (r != 0) return r;
         // After the look, as the kernel does: the SIGCHLD of the child being
@@ -86,7 +88,7 @@ long reap_cooperatively(pid_t pid, int options, Reap&& reap) noexcept {
             return -1;
         }
         try {
-            api::wait_for_child(pid, exits_only, round);
+            api::wait_for_child(pid, wait);
         } catch (...) {
             return at_boundary(std::current_exception());
         }
@@ -99,7 +101,7 @@ long reap_cooperatively(pid_t pid, int options, Reap&& reap) noexcept {
 GREEN_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
     if (!shim::may_park() || (options & WNOHANG)) return shim::real::waitpid(pid, status, options);
     return static_cast<pid_t>(shim::reap_cooperatively(
-        pid, options, [&](int nohang) { return shim::real::waitpid(pid, status, options | nohang); }));
+        pid, [&](int nohang) { return shim::real::waitpid(pid, status, options | nohang); }));
 }
 
 GREEN_HOOK pid_t wait(int* status) { return waitpid(-1, status, 0); }
@@ -107,7 +109,7 @@ GREEN_HOOK pid_t wait(int* status) { return waitpid(-1, status, 0); }
 GREEN_HOOK pid_t wait4(pid_t pid, int* status, int options, struct rusage* usage) noexcept {
     if (!shim::may_park() || (options & WNOHANG)) return shim::real::wait4(pid, status, options, usage);
     return static_cast<pid_t>(shim::reap_cooperatively(
-        pid, options, [&](int nohang) { return shim::real::wait4(pid, status, options | nohang, usage); }));
+        pid, [&](int nohang) { return shim::real::wait4(pid, status, options | nohang, usage); }));
 }
 
 GREEN_HOOK pid_t wait3(int* status, int options, struct rusage* usage) noexcept {
@@ -120,7 +122,7 @@ GREEN_HOOK int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
     const pid_t pid = type == P_PID ? static_cast<pid_t>(id) : type == P_PGID ? -static_cast<pid_t>(id) : -1;
     siginfo_t own{};
     siginfo_t* out = info ? info : &own;
-    const long r = shim::reap_cooperatively(pid, options, [&](int nohang) -> long {
+    const long r = shim::reap_cooperatively(pid, [&](int nohang) -> long {
         out->si_pid = 0;
         if (shim::real::waitid(type, id, out, options | nohang) != 0) return -1;
         return out->si_pid;
@@ -164,13 +166,18 @@ GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct
     return r;
 }
 
-// glibc's signal(): BSD semantics, SA_RESTART and the signal not blocked extra.
+// glibc's signal(): BSD semantics, SA_RESTART (unless siginterrupt said
+// otherwise for the signal) and the signal blocked while its handler runs.
 GREEN_HOOK sighandler_t signal(int sig, sighandler_t handler) noexcept {
+    if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
     struct sigaction act {}, old {};
     act.sa_handler = handler;
     sigemptyset(&act.sa_mask);
     sigaddset(&act.sa_mask, sig);
-    act.sa_flags = SA_RESTART;
+    act.sa_flags = shim::interrupts_calls[sig].load() ? 0 : SA_RESTART;
     if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
     return old.sa_handler;
 }
@@ -184,6 +191,10 @@ GREEN_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler) noexcept { ret
 // System V semantics: the handler runs once (then SIG_DFL), the signal is not
 // blocked while it runs, and interrupted calls fail with EINTR.
 GREEN_HOOK sighandler_t sysv_signal(int sig, sighandler_t handler) noexcept {
+    if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
     struct sigaction act {}, old {};
     act.sa_handler = handler;
     sigemptyset(&act.sa_mask);
@@ -195,9 +206,11 @@ GREEN_HOOK sighandler_t sysv_signal(int sig, sighandler_t handler) noexcept {
 GREEN_HOOK sighandler_t __sysv_signal(int sig, sighandler_t handler) noexcept { return sysv_signal(sig, handler); }
 
 // flag != 0: the handler interrupts calls (no SA_RESTART); 0: they restart.
+// Remembered for the signal: a later signal() installs the same way.
 GREEN_HOOK int siginterrupt(int sig, int flag) noexcept {
     struct sigaction act {};
     if (sigaction(sig, nullptr, &act) != 0) return -1;
+    shim::interrupts_calls[sig].store(flag != 0);
     if (flag)
         act.sa_flags &= ~SA_RESTART;
     else

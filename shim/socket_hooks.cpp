@@ -59,7 +59,7 @@ GREEN_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
     if (flags < 0 || (flags & O_NONBLOCK)) return shim::real::connect(fd, addr, len);
     shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
     for (bool started = false;; started = true) {
-        const long r = shim::with_nonblocking(fd, flags, [&] { return shim::real::connect(fd, addr, len); });
+        const long r = shim::with_nonblocking(fd, [&] { return shim::real::connect(fd, addr, len); });
         const int err = errno;
         if (r == 0 || (started && err == EISCONN)) return 0;
         // EAGAIN: a unix listener's backlog is full. EALREADY: still connecting.

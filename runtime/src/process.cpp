@@ -28,9 +28,11 @@ pid_t fork() {
     return pid;
 }
 
-void detail::wait_for_child(pid_t pid, bool exits_only, unsigned& round) {
+void detail::wait_for_child(pid_t pid, ChildWait& wait) {
     Hub& hub = Hub::current();
-    if (pid > 0 && exits_only) {
+    const double pause = std::min(0.001 * double(1u << std::min(wait.round, 6u)), 0.05);
+    ++wait.round;
+    if (pid > 0 && !wait.pidfd_failed) {
         const int pidfd = sys::pidfd_open(pid);
         if (pidfd >= 0) {
             // The runtime's own while it waits: a program's close_range leaves it open.
@@ -45,23 +47,24 @@ void detail::wait_for_child(pid_t pid, bool exits_only, unsigned& round) {
                 }
             } release{hub, pidfd};
             const FdTable::Interested readable{pidfd, Interest::read};
-            hub.fds().wait_many(&readable, 1, kForever, &hub.interruptible(), "waitpid");
+            const WakeReason why = hub.fds().wait_many(&readable, 1, pause, &hub.interruptible(), "waitpid");
+            // Woken by the pidfd (or a signal handler): if the next look finds
+            // nothing, the pidfd cannot be trusted for this child.
+            wait.pidfd_failed = why != WakeReason::deadline;
             return;
         }
         if (errno == ESRCH) return;  // already reaped, or never ours: waitpid says which
     }
-    const double delay = std::min(0.001 * double(1u << std::min(round, 6u)), 0.05);
-    ++round;
-    hub.park(&hub.interruptible(), delay, "waitpid", nullptr);
+    hub.park(&hub.interruptible(), pause, "waitpid", nullptr);
 }
 
 pid_t waitpid(pid_t pid, int* status, int options) {
-    unsigned round = 0;
+    detail::ChildWait wait;
     for (;;) {
         const pid_t r = detail::sys::waitpid(pid, status, options | WNOHANG);
         if (r < 0) throw std::system_error(errno, std::system_category(), "green::waitpid");
         if (r > 0 || (options & WNOHANG)) return r;
-        detail::wait_for_child(pid, !(options & (WUNTRACED | WCONTINUED)), round);
+        detail::wait_for_child(pid, wait);
     }
 }
 

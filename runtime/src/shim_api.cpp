@@ -48,7 +48,7 @@ bool sleep_for(double seconds) {
     return hub.park(&hub.interruptible(), seconds, "sleep (shim)", nullptr) == WakeReason::deadline;
 }
 
-void wait_for_child(int pid, bool exits_only, unsigned& round) { detail::wait_for_child(pid, exits_only, round); }
+void wait_for_child(int pid, ChildWait& wait) { detail::wait_for_child(pid, wait); }
 
 SignalCount signals() noexcept {
     Hub* hub = Hub::current_if_any();

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -406,6 +407,29 @@ TEST_CASE("shim: splice and tee wait cooperatively") {
     SUBCASE("splice from a TCP socket waits for data, and leaves its flags as they were") {
         TcpPair p;
         splice_from_socket(p.a, p.b);
+    }
+    SUBCASE("splice from a terminal waits for input (SPLICE_F_NONBLOCK would not stop it blocking)") {
+        const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+        REQUIRE(master >= 0);
+        REQUIRE(::grantpt(master) == 0);
+        REQUIRE(::unlockpt(master) == 0);
+        const int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+        REQUIRE(terminal >= 0);
+        termios raw{};
+        ::tcgetattr(terminal, &raw);
+        ::cfmakeraw(&raw);
+        ::tcsetattr(terminal, TCSANOW, &raw);
+        Pipe out;
+        auto mover = green::spawn([&] { return ::splice(terminal, nullptr, out.w, nullptr, 64, 0); });
+        green::sleep(50ms);
+        CHECK_FALSE(mover.ready());
+        CHECK(t.ticks >= 5);
+        CHECK(::write(master, "typed", 5) == 5);
+        const ssize_t moved = mover.get();
+        CHECK(moved > 0);
+        CHECK(read_some(out.r) == std::string("typed").substr(0, static_cast<std::size_t>(moved > 0 ? moved : 0)));
+        ::close(terminal);
+        ::close(master);
     }
     SUBCASE("splice into a full pipe waits for room") {
         Pipe in, out;

@@ -85,6 +85,9 @@ static void older_signal_interfaces(int p[2]) {
     siginterrupt(SIGALRM, 1);
     alarm_in_ms(100);
     show("read interrupted (siginterrupt 1)", read(p[0], buf, v16));
+    signal(SIGALRM, on_alarm);  // glibc remembers siginterrupt: still no SA_RESTART
+    alarm_in_ms(100);
+    show("read interrupted (signal after siginterrupt 1)", read(p[0], buf, v16));
     siginterrupt(SIGALRM, 0);
     pid_t child = write_later(p[1], "again", 250);
     alarm_in_ms(80);
@@ -109,7 +112,10 @@ static void older_signal_interfaces(int p[2]) {
     printf("sigset(SIG_HOLD) again returns SIG_HOLD: %d\n", sigset(SIGALRM, SIG_HOLD) == SIG_HOLD);
     printf("sigset(SIG_DFL) of a held signal returns SIG_HOLD: %d\n", sigset(SIGALRM, SIG_DFL) == SIG_HOLD);
     printf("sigset(-1) fails: %d\n", sigset(-1, SIG_DFL) == SIG_ERR);
-    printf("siginterrupt(-1) fails: %d %s\n", siginterrupt(-1, 1), en(errno));
+    show("siginterrupt(-1)", siginterrupt(-1, 1));
+    show("signal(SIG_ERR)", signal(SIGALRM, SIG_ERR) == SIG_ERR ? -1 : 0);
+    show("sysv_signal(SIG_ERR)", sysv_signal(SIGALRM, SIG_ERR) == SIG_ERR ? -1 : 0);
+    show("signal(0)", signal(0, on_alarm) == SIG_ERR ? -1 : 0);
 }
 #pragma GCC diagnostic pop
 

@@ -7,12 +7,19 @@
 
 namespace green::detail {
 
+// One wait, between its looks.
+struct ChildWait {
+    unsigned round = 0;        // looks so far: the sleep between them grows with each
+    bool pidfd_failed = false;  // the pidfd said "exited" yet the look found nothing
+};
+
 // Parks the running greenlet once, until a child in `pid`'s set (waitpid's
 // meaning of pid) may have changed state, or a signal handler reported through
-// the shim ran on this thread. One child's exit (`pid` > 0, `exits_only`) is
-// watched through a pidfd; for any child, a process group, or stops and
-// continues no descriptor tells, so the step is a sleep of 1 ms that doubles
-// with each `round` up to 50 ms. May throw (kill, Timeout).
-void wait_for_child(pid_t pid, bool exits_only, unsigned& round);
+// the shim ran on this thread. The pause lasts 1 ms, doubling with each round up
+// to 50 ms, since no descriptor tells of stops, continues, any child or a
+// process group. For one child (`pid` > 0) a pidfd also ends it at once when the
+// child exits, unless it already woke a look that then found nothing (a tracer
+// holds the exited child). May throw (kill, Timeout).
+void wait_for_child(pid_t pid, ChildWait& wait);
 
 }  // namespace green::detail

@@ -8,6 +8,7 @@
 #include <exception>
 #include <vector>
 
+#include "child_wait.hpp"
 #include "green/detail/config.hpp"
 
 namespace green::detail::shim_api {
@@ -43,7 +44,7 @@ GREEN_API bool sleep_for(double seconds);
 
 // Parks once until a child in `pid`'s set (waitpid's meaning) may have changed
 // state, or a signal handler runs on this thread (see detail/child_wait.hpp).
-GREEN_API void wait_for_child(int pid, bool exits_only, unsigned& round);
+GREEN_API void wait_for_child(int pid, ChildWait& wait);
 
 // Signal handlers run on this thread so far: all of them, and those installed
 // without SA_RESTART. The shim's handler trampoline reports each with note_signal
