@@ -22,11 +22,12 @@ GREEN_API pid_t fork();
 // waitpid(2) that parks the calling greenlet instead of the thread
 // (gevent.os.waitpid). `pid`, `status` (may be null) and `options` (WNOHANG,
 // WUNTRACED, WCONTINUED) mean what they mean to waitpid(2); returns the pid of
-// the child that changed state, or 0 under WNOHANG when none has. Waiting for
-// one child to exit watches a pidfd, so it wakes at once; waiting for any
-// child, a process group, or a stop or continue looks again after 1 ms, then
-// 2, 4... up to every 50 ms. Throws std::system_error: ECHILD when there is no
-// such child, EINVAL for bad options. A kill or an expired Timeout throws here.
+// the child that changed state, or 0 under WNOHANG when none has. It looks
+// again after 1 ms, then 2, 4... up to every 50 ms (nothing else tells of stops,
+// continues, any child or a process group); waiting for one child, a pidfd
+// wakes it at once when that child exits. Throws std::system_error: ECHILD
+// when there is no such child, EINVAL for bad options. A kill or an expired
+// Timeout throws here.
 GREEN_API pid_t waitpid(pid_t pid, int* status, int options = 0);
 
 // Runs `fn` in a new greenlet each time `signum` arrives, until the handler is
