@@ -95,6 +95,22 @@ long reap_cooperatively(pid_t pid, Reap&& reap) noexcept {
     }
 }
 
+// signal() and its relatives: `handler` installed with `flags`, the signal
+// blocked while the handler runs unless SA_NODEFER; the previous handler back.
+sighandler_t install(int sig, sighandler_t handler, int flags) noexcept {
+    if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    struct sigaction act {}, old {};
+    act.sa_handler = handler;
+    sigemptyset(&act.sa_mask);
+    if (!(flags & SA_NODEFER)) sigaddset(&act.sa_mask, sig);
+    act.sa_flags = flags;
+    if (::sigaction(sig, &act, &old) != 0) return SIG_ERR;  // the hook below
+    return old.sa_handler;
+}
+
 }  // namespace
 }  // namespace shim
 
@@ -169,17 +185,8 @@ GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct
 // glibc's signal(): BSD semantics, SA_RESTART (unless siginterrupt said
 // otherwise for the signal) and the signal blocked while its handler runs.
 GREEN_HOOK sighandler_t signal(int sig, sighandler_t handler) noexcept {
-    if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
-        errno = EINVAL;
-        return SIG_ERR;
-    }
-    struct sigaction act {}, old {};
-    act.sa_handler = handler;
-    sigemptyset(&act.sa_mask);
-    sigaddset(&act.sa_mask, sig);
-    act.sa_flags = shim::interrupts_calls[sig].load() ? 0 : SA_RESTART;
-    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
-    return old.sa_handler;
+    const bool interrupts = sig > 0 && sig < NSIG && shim::interrupts_calls[sig].load();
+    return shim::install(sig, handler, interrupts ? 0 : SA_RESTART);
 }
 
 GREEN_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler) noexcept { return signal(sig, handler); }
@@ -191,16 +198,7 @@ GREEN_HOOK sighandler_t bsd_signal(int sig, sighandler_t handler) noexcept { ret
 // System V semantics: the handler runs once (then SIG_DFL), the signal is not
 // blocked while it runs, and interrupted calls fail with EINTR.
 GREEN_HOOK sighandler_t sysv_signal(int sig, sighandler_t handler) noexcept {
-    if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
-        errno = EINVAL;
-        return SIG_ERR;
-    }
-    struct sigaction act {}, old {};
-    act.sa_handler = handler;
-    sigemptyset(&act.sa_mask);
-    act.sa_flags = SA_RESETHAND | SA_NODEFER;
-    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
-    return old.sa_handler;
+    return shim::install(sig, handler, SA_RESETHAND | SA_NODEFER);
 }
 
 GREEN_HOOK sighandler_t __sysv_signal(int sig, sighandler_t handler) noexcept { return sysv_signal(sig, handler); }
