@@ -410,11 +410,14 @@ TEST_CASE("shim: splice and tee wait cooperatively") {
     }
     SUBCASE("splice from a terminal waits for input (SPLICE_F_NONBLOCK would not stop it blocking)") {
         const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
-        REQUIRE(master >= 0);
-        REQUIRE(::grantpt(master) == 0);
-        REQUIRE(::unlockpt(master) == 0);
-        const int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
-        REQUIRE(terminal >= 0);
+        const int terminal = master >= 0 && ::grantpt(master) == 0 && ::unlockpt(master) == 0
+                                 ? ::open(::ptsname(master), O_RDWR | O_NOCTTY)
+                                 : -1;
+        if (terminal < 0) {
+            MESSAGE("no pseudo-terminals here (/dev/pts): the terminal case is not exercised");
+            if (master >= 0) ::close(master);
+            return;
+        }
         termios raw{};
         ::tcgetattr(terminal, &raw);
         ::cfmakeraw(&raw);
