@@ -22,6 +22,8 @@
 #include <exception>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "../runtime/src/detail/shim_api.hpp"
 #include "real.hpp"
@@ -98,6 +100,22 @@ long cooperate(int fd, bool write, Restart restart, Attempt&& attempt) noexcept 
     Blocker blocker(fd, write, restart);
     return cooperate(blocker, attempt);
 }
+
+// A signal mask in force for a scope (the one ppoll, pselect, epoll_pwait and
+// sigsuspend take): the whole thread's, so the hub waits under it too.
+class MaskScope {
+public:
+    explicit MaskScope(const sigset_t* mask) noexcept : active_(mask != nullptr) {
+        if (active_) pthread_sigmask(SIG_SETMASK, mask, &old_);
+    }
+    ~MaskScope() {
+        if (active_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+
+private:
+    bool active_;
+    sigset_t old_{};
+};
 
 // Runs `call` (one system call that has no per-call non-blocking flag) with
 // O_NONBLOCK set on `fd` and restores the flags before anything else runs on

@@ -41,21 +41,6 @@ timeval to_timeval(double s) {
     return {whole, static_cast<suseconds_t>((s - static_cast<double>(whole)) * 1e6)};
 }
 
-// A signal mask in force for a scope (the one ppoll and friends take).
-class MaskScope {
-public:
-    explicit MaskScope(const sigset_t* mask) noexcept : active_(mask != nullptr) {
-        if (active_) pthread_sigmask(SIG_SETMASK, mask, &old_);
-    }
-    ~MaskScope() {
-        if (active_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-
-private:
-    bool active_;
-    sigset_t old_{};
-};
-
 // Asks `check(0)` (the real call with a zero timeout) until it reports something
 // or `timeout` seconds pass, parking on `fds` in between. Returns check's result,
 // 0 on timeout, or -1 with errno (EINTR after a signal handler).

@@ -47,8 +47,8 @@ Symbol socket_{"socket"}, socketpair_{"socketpair"}, accept4_{"accept4"}, connec
     recvmmsg_{"recvmmsg"}, sendto_{"sendto"}, sendmsg_{"sendmsg"}, sendmmsg_{"sendmmsg"}, sendfile_{"sendfile"},
     splice_{"splice"}, tee_{"tee"},
     poll_{"poll"}, ppoll_{"ppoll"}, select_{"select"}, pselect_{"pselect"}, epoll_wait_{"epoll_wait"},
-    epoll_pwait_{"epoll_pwait"}, epoll_pwait2_{"epoll_pwait2"}, sleep_{"sleep"}, usleep_{"usleep"},
-    nanosleep_{"nanosleep"}, clock_nanosleep_{"clock_nanosleep"}, close_{"close"}, close_range_{"close_range"},
+    epoll_pwait_{"epoll_pwait"}, epoll_pwait2_{"epoll_pwait2"}, sleep_{"sleep"}, pause_{"pause"},
+    sigsuspend_{"sigsuspend"}, usleep_{"usleep"}, nanosleep_{"nanosleep"}, clock_nanosleep_{"clock_nanosleep"}, close_{"close"}, close_range_{"close_range"},
     dup_{"dup"}, dup2_{"dup2"}, dup3_{"dup3"}, fcntl_{"fcntl"}, ioctl_{"ioctl"}, setsockopt_{"setsockopt"},
     getsockopt_{"getsockopt"}, epoll_create_{"epoll_create"}, epoll_create1_{"epoll_create1"}, eventfd_{"eventfd"},
     pipe_{"pipe"}, pipe2_{"pipe2"}, fork_{"fork"}, waitpid_{"waitpid"}, wait4_{"wait4"}, waitid_{"waitid"},
@@ -60,11 +60,11 @@ Symbol socket_{"socket"}, socketpair_{"socketpair"}, accept4_{"accept4"}, connec
 Symbol* const all[] = {
     &socket_, &socketpair_, &accept4_, &connect_, &read_, &readv_, &write_, &writev_, &recvfrom_, &recvmsg_, &recvmmsg_,
     &sendto_, &sendmsg_, &sendmmsg_, &sendfile_, &splice_, &tee_, &poll_, &ppoll_, &select_, &pselect_, &epoll_wait_,
-    &epoll_pwait_, &epoll_pwait2_, &sleep_, &usleep_, &nanosleep_, &clock_nanosleep_, &close_, &close_range_, &dup_,
-    &dup2_, &dup3_, &fcntl_, &ioctl_, &setsockopt_, &getsockopt_, &epoll_create_, &epoll_create1_, &eventfd_, &pipe_,
-    &pipe2_, &fork_, &waitpid_, &wait4_, &waitid_, &sigaction_, &getaddrinfo_, &freeaddrinfo_, &getnameinfo_,
-    &gethostbyname_, &gethostbyname2_, &gethostbyaddr_, &gethostbyname_r_, &gethostbyname2_r_, &gethostbyaddr_r_,
-    &res_query_, &res_search_};
+    &epoll_pwait_, &epoll_pwait2_, &sleep_, &pause_, &sigsuspend_, &usleep_, &nanosleep_, &clock_nanosleep_, &close_,
+    &close_range_, &dup_, &dup2_, &dup3_, &fcntl_, &ioctl_, &setsockopt_, &getsockopt_, &epoll_create_, &epoll_create1_,
+    &eventfd_, &pipe_, &pipe2_, &fork_, &waitpid_, &wait4_, &waitid_, &sigaction_, &getaddrinfo_, &freeaddrinfo_,
+    &getnameinfo_, &gethostbyname_, &gethostbyname2_, &gethostbyaddr_, &gethostbyname_r_, &gethostbyname2_r_,
+    &gethostbyaddr_r_, &res_query_, &res_search_};
 
 }  // namespace
 
@@ -177,6 +177,14 @@ unsigned int sleep(unsigned int s) {
     if (auto f = next<decltype(::sleep)>(sleep_)) return f(s);
     timespec ts{static_cast<time_t>(s), 0};
     return ::syscall(SYS_nanosleep, &ts, &ts) == 0 ? 0 : static_cast<unsigned>(ts.tv_sec);
+}
+int pause() {
+    if (auto f = next<decltype(::pause)>(pause_)) return f();
+    return no_symbol();
+}
+int sigsuspend(const sigset_t* mask) {
+    if (auto f = next<decltype(::sigsuspend)>(sigsuspend_)) return f(mask);
+    return no_symbol();
 }
 int usleep(useconds_t us) {
     if (auto f = next<decltype(::usleep)>(usleep_)) return f(us);

@@ -49,6 +49,8 @@ int epoll_wait(int epfd, epoll_event* events, int max, int timeout);
 int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, const sigset_t* mask);
 int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout, const sigset_t* mask);
 unsigned int sleep(unsigned int seconds);
+int pause();
+int sigsuspend(const sigset_t* mask);
 int usleep(useconds_t usec);
 int nanosleep(const timespec* req, timespec* rem);
 int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem);

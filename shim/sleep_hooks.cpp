@@ -2,6 +2,10 @@
 // handler interrupts as it interrupts the real one (EINTR, with the time left
 // reported where the call reports it). Clocks other than the realtime,
 // monotonic and boottime ones (CPU-time clocks) get the real call.
+//
+// pause, sigsuspend: a cooperative wait for a signal handler to run (then
+// EINTR), with sigsuspend's mask on the thread meanwhile. Only handlers the
+// shim's sigaction installed report that they ran (see process_hooks.cpp).
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +40,22 @@ double sleep_for(double seconds) noexcept {
         return -1;
     }
     return std::max(seconds_until(until), 1e-9);
+}
+
+// Parks until a signal handler runs, with `mask` (if any) as the thread's
+// signal mask meanwhile; -1 with EINTR then, or with errno after a kill.
+int until_signal(const sigset_t* mask) noexcept {
+    const SignalCheck signals(Restart::never);  // first: unmasking may run a handler at once
+    MaskScope scope(mask);
+    while (!signals.interrupted()) {
+        try {
+            api::wait_for_signal();
+        } catch (...) {
+            return at_boundary(std::current_exception());
+        }
+    }
+    errno = EINTR;
+    return -1;
 }
 
 }  // namespace
@@ -86,4 +106,15 @@ GREEN_HOOK unsigned int sleep(unsigned int seconds) {
     const double left = shim::sleep_for(seconds);
     if (left <= 0) return 0;
     return static_cast<unsigned int>(std::ceil(left));  // whole seconds not slept, as glibc rounds
+}
+
+GREEN_HOOK int pause() {
+    if (!may_park()) return shim::real::pause();
+    return shim::until_signal(nullptr);
+}
+
+GREEN_HOOK int sigsuspend(const sigset_t* mask) {
+    const void* volatile given = mask;  // declared nonnull, yet a null one must get EFAULT, not a wait
+    if (!given || !may_park()) return shim::real::sigsuspend(mask);
+    return shim::until_signal(mask);
 }

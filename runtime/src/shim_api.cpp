@@ -9,6 +9,8 @@
 #include "detail/fd_table.hpp"
 #include "detail/hosts_file.hpp"
 #include "detail/hub.hpp"
+#include "detail/loop.hpp"
+#include "green/detail/time.hpp"
 #include "green/errors.hpp"
 
 namespace green::detail::shim_api {
@@ -46,6 +48,16 @@ Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout) {
 bool sleep_for(double seconds) {
     Hub& hub = Hub::current();
     return hub.park(&hub.interruptible(), seconds, "sleep (shim)", nullptr) == WakeReason::deadline;
+}
+
+void wait_for_signal() {
+    Hub& hub = Hub::current();
+    hub.loop().hold();
+    struct Release {
+        Loop& loop;
+        ~Release() { loop.unhold(); }
+    } release{hub.loop()};
+    hub.park(&hub.interruptible(), kForever, "pause (shim)", nullptr);
 }
 
 void wait_for_child(int pid, ChildWait& wait) { detail::wait_for_child(pid, wait); }

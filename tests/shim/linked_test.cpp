@@ -575,6 +575,48 @@ TEST_CASE("shim: waitpid, signals and kills") {
     CHECK(::waitpid(pid, nullptr, 0) == pid);
 }
 
+// pause and sigsuspend park their greenlet until a handler runs (EINTR, even
+// under SA_RESTART); sigsuspend's mask is the thread's meanwhile. A kill: ECANCELED.
+TEST_CASE("shim: pause and sigsuspend wait for a handler while others run") {
+    handle_usr1(true);
+    test::Ticker t;
+    auto pauser = green::spawn([] { return ::pause() == -1 ? errno : 0; });
+    green::sleep(50ms);
+    CHECK_FALSE(pauser.ready());
+    CHECK(t.ticks >= 5);
+    ::kill(::getpid(), SIGUSR1);
+    CHECK(pauser.get() == EINTR);
+
+    sigset_t usr1, before;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    REQUIRE(::pthread_sigmask(SIG_BLOCK, &usr1, &before) == 0);
+    sigset_t during = before;
+    sigdelset(&during, SIGUSR1);
+    auto suspender = green::spawn([&] { return ::sigsuspend(&during) == -1 ? errno : 0; });
+    green::sleep(20ms);
+    CHECK_FALSE(suspender.ready());
+    const int before_count = handled;
+    ::kill(::getpid(), SIGUSR1);  // let through: sigsuspend's mask is the thread's now
+    CHECK(suspender.get() == EINTR);
+    CHECK(handled == before_count + 1);
+    sigset_t now;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &now);
+    CHECK(sigismember(&now, SIGUSR1) == 1);  // blocked again
+    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+
+    int seen = 0;
+    auto killed = green::spawn([&] {
+        if (::pause() == -1) seen = errno;
+        green::sleep(1s);
+    });
+    green::sleep(10ms);
+    killed.kill();
+    CHECK(killed.killed());
+    CHECK(seen == ECANCELED);
+    ::signal(SIGUSR1, SIG_DFL);
+}
+
 // A read of a signalfd is an ordinary read: it parks until the signal comes.
 TEST_CASE("shim: a signalfd read cooperates") {
     sigset_t usr2, before;

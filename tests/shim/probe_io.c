@@ -525,6 +525,24 @@ static void sleeps(void) {
     show("nanosleep interrupted", nanosleep(&req, &rem));
     printf("interrupted after about 0.05 s: %d, rem plausible: %d\n", about(now() - t0, 0.05),
            rem.tv_sec <= 2 && rem.tv_sec >= 1);
+
+    // Waiting for a signal: pause, and sigsuspend with SIGALRM let through only
+    // while it waits.
+    set_alarm_handler(1);  // SA_RESTART or not, these always end with EINTR
+    alarm_in_ms(50);
+    show("pause", pause());
+    sigset_t alrm, before, during;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    sigprocmask(SIG_BLOCK, &alrm, &before);
+    during = before;
+    sigdelset(&during, SIGALRM);
+    alarm_in_ms(50);
+    show("sigsuspend", sigsuspend(&during));
+    sigset_t after;
+    sigprocmask(SIG_SETMASK, NULL, &after);
+    printf("SIGALRM blocked again after sigsuspend: %d\n", sigismember(&after, SIGALRM));
+    sigprocmask(SIG_SETMASK, &before, NULL);
     signal(SIGALRM, SIG_DFL);
 }
 

@@ -527,7 +527,7 @@ TEST_CASE("shim: a C program built with -O2 -D_FORTIFY_SOURCE=3") {
     CHECK(!contains(ref.out, "FATAL"));
     CHECK(contains(ref.out, "recv with SO_RCVTIMEO: -1 EAGAIN\ntimed out after about 0.2 s: 1\n"));
     // Handlers installed through siginterrupt, sysv_signal and sigset interrupt a read as glibc says;
-    // splice and tee wait and fail as the kernel's do.
+    // splice and tee wait and fail as the kernel's do; pause and sigsuspend end with the handler.
     for (const char* line : {"read interrupted (siginterrupt 1): -1 EINTR\n"
                              "read interrupted (signal after siginterrupt 1): -1 EINTR\n"
                              "read restarted (siginterrupt 0): 5\n",
@@ -535,7 +535,8 @@ TEST_CASE("shim: a C program built with -O2 -D_FORTIFY_SOURCE=3") {
                              "read interrupted (sysv_signal): -1 EINTR\nsysv_signal handler reset to SIG_DFL: 1\n",
                              "read interrupted (sigset): -1 EINTR\n",
                              "splice from a socket (waits): 4\nread it: 4\ngot: back\n",
-                             "tee from a socket: -1 EINVAL\n"})
+                             "tee from a socket: -1 EINVAL\n",
+                             "pause: -1 EINTR\nsigsuspend: -1 EINTR\nSIGALRM blocked again after sigsuspend: 1\n"})
         CHECK(contains(ref.out, line));
     CHECK(ref.out.ends_with("== done\n"));
 }

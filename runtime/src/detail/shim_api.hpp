@@ -42,6 +42,11 @@ GREEN_API Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout);
 // returns false).
 GREEN_API bool sleep_for(double seconds);
 
+// Parks until a signal handler runs on this thread (pause, sigsuspend). The
+// loop is held alive meanwhile: with nothing else armed, the hub waits for the
+// signal instead of reporting a deadlock.
+GREEN_API void wait_for_signal();
+
 // Parks once until a child in `pid`'s set (waitpid's meaning) may have changed
 // state, or a signal handler runs on this thread (see detail/child_wait.hpp).
 GREEN_API void wait_for_child(int pid, ChildWait& wait);
