@@ -212,23 +212,35 @@ TEST_CASE("shim: ready data wins over a signal that arrived with it") {
     ::signal(SIGUSR1, SIG_DFL);
 }
 
-// A greenlet killed while inside a blocking C call: the C code sees ECANCELED
-// (no exception crosses C frames), then the greenlet dies at its next wait.
-TEST_CASE("shim: kill of a greenlet blocked in libc") {
-    Pair p;
+namespace {
+
+// Runs `call` (a blocking C call) in a greenlet and kills the greenlet while the
+// call waits: returns the errno the call failed with. The greenlet must end as
+// killed at its next suspension point, back in C++, and run nothing after it.
+template <class Call>
+int errno_when_killed(Call call) {
     int seen = 0;
     bool after = false;
-    auto reader = green::spawn([&] {
-        char c;
-        if (::recv(p.a, &c, 1, 0) == -1) seen = errno;
+    auto g = green::spawn([&] {
+        if (call() == -1) seen = errno;
         green::sleep(1s);  // the kill arrives here
         after = true;
     });
     green::sleep(10ms);
-    reader.kill();
-    CHECK(reader.killed());
-    CHECK(seen == ECANCELED);
+    g.kill();
+    CHECK(g.killed());
     CHECK_FALSE(after);
+    return seen;
+}
+
+}  // namespace
+
+// A greenlet killed while inside a blocking C call: the C code sees ECANCELED
+// (no exception crosses C frames), then the greenlet dies at its next wait.
+TEST_CASE("shim: kill of a greenlet blocked in libc") {
+    Pair p;
+    char c;
+    CHECK(errno_when_killed([&] { return ::recv(p.a, &c, 1, 0); }) == ECANCELED);
 }
 
 // A green::Timeout bounds a blocking C call the same way.
@@ -480,15 +492,7 @@ TEST_CASE("shim: splice and tee wait cooperatively") {
     }
     SUBCASE("a kill while waiting: ECANCELED in C, then the greenlet dies") {
         Pipe in, out;
-        int seen = 0;
-        auto mover = green::spawn([&] {
-            if (::splice(in.r, nullptr, out.w, nullptr, 64, 0) == -1) seen = errno;
-            green::sleep(1s);
-        });
-        green::sleep(10ms);
-        mover.kill();
-        CHECK(mover.killed());
-        CHECK(seen == ECANCELED);
+        CHECK(errno_when_killed([&] { return ::splice(in.r, nullptr, out.w, nullptr, 64, 0); }) == ECANCELED);
     }
 }
 
@@ -562,15 +566,7 @@ TEST_CASE("shim: waitpid, signals and kills") {
     }
     ::signal(SIGCHLD, SIG_DFL);
     const pid_t pid = test::child_exiting_after(10000, 0);
-    int seen = 0;
-    auto waiter = green::spawn([&] {
-        if (::waitpid(pid, nullptr, 0) == -1) seen = errno;
-        green::sleep(1s);
-    });
-    green::sleep(10ms);
-    waiter.kill();
-    CHECK(waiter.killed());
-    CHECK(seen == ECANCELED);
+    CHECK(errno_when_killed([&] { return ::waitpid(pid, nullptr, 0); }) == ECANCELED);
     ::kill(pid, SIGKILL);
     CHECK(::waitpid(pid, nullptr, 0) == pid);
 }
@@ -605,15 +601,7 @@ TEST_CASE("shim: pause and sigsuspend wait for a handler while others run") {
     CHECK(sigismember(&now, SIGUSR1) == 1);  // blocked again
     ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
 
-    int seen = 0;
-    auto killed = green::spawn([&] {
-        if (::pause() == -1) seen = errno;
-        green::sleep(1s);
-    });
-    green::sleep(10ms);
-    killed.kill();
-    CHECK(killed.killed());
-    CHECK(seen == ECANCELED);
+    CHECK(errno_when_killed([] { return ::pause(); }) == ECANCELED);
     ::signal(SIGUSR1, SIG_DFL);
 }
 
