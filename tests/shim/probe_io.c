@@ -46,6 +46,14 @@ static void show(const char* label, long r) {
 }
 
 
+// A new regular file, already unlinked: -1 if none could be made.
+static int temp_file(void) {
+    char path[] = "/tmp/green-probe-XXXXXX";
+    const int f = mkstemp(path);
+    if (f >= 0) unlink(path);
+    return f;
+}
+
 static void set_alarm_handler(int restart) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -185,10 +193,8 @@ static void pipes_and_files(void) {
     show("write closed fd", write(p[0], "x", 1));
 
     // A regular file.
-    char path[] = "/tmp/green-probe-XXXXXX";
-    const int f = mkstemp(path);
+    const int f = temp_file();
     if (f < 0) die("mkstemp");
-    unlink(path);
     show("file write", write(f, "0123456789", 10));
     show("lseek", lseek(f, 2, SEEK_SET));
     memset(buf, 0, sizeof buf);
@@ -353,10 +359,8 @@ static void tcp(void) {
 }
 
 static void sendfiles(void) {
-    char path[] = "/tmp/green-probe-XXXXXX";
-    const int f = mkstemp(path);
+    const int f = temp_file();
     if (f < 0) die("mkstemp");
-    unlink(path);
     char data[10000];
     for (size_t i = 0; i < sizeof data; ++i) data[i] = (char)('a' + i % 26);
     if (write(f, data, sizeof data) != (ssize_t)sizeof data) die("write");
@@ -576,10 +580,8 @@ static int pipe_writer(void) {
     fflush(stdout);
     struct pollfd p = {1, POLLOUT, 0};
     if (poll(&p, v1, 1000) != 1) return 1;
-    char path[] = "/tmp/green-probe-XXXXXX";
-    const int f = mkstemp(path);
+    const int f = temp_file();
     if (f < 0) return 1;
-    unlink(path);
     if (write(f, "sendfile\n", 9) != 9) return 1;
     off_t off = 0;
     if (sendfile(1, f, &off, 9) != 9) return 1;
