@@ -36,6 +36,20 @@ static void garbage(struct pollfd* fds, nfds_t n) {
     for (nfds_t i = 0; i < n; ++i) fds[i].revents = 0x5a5a;  // the kernel must overwrite it
 }
 
+// `fds` of which none is ready: poll with timeout 0 returns at once, with
+// timeout 100 after about 0.1 s.
+static void nothing_ready(const char* what, struct pollfd* fds, nfds_t n) {
+    char label[128];
+    garbage(fds, n);
+    snprintf(label, sizeof label, "%s timeout 0", what);
+    report(label, poll(fds, n, 0), fds, n);
+    garbage(fds, n);
+    snprintf(label, sizeof label, "%s timeout 100", what);
+    const double t0 = now();
+    report(label, poll(fds, n, 100), fds, n);
+    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+}
+
 // A child that sleeps `ms`, then does `what` to `fd` (w: write a byte, c: close
 // its copy and exit, r: drain 64 KiB) and exits.
 static pid_t later(int fd, char what, int ms) {
@@ -59,27 +73,14 @@ static void small_cases(void) {
     struct pollfd f[8];
     double t0;
 
-    report("nfds 0 timeout 0", poll(NULL, 0, 0), f, 0);
-    t0 = now();
-    report("nfds 0 timeout 100", poll(NULL, 0, 100), f, 0);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    nothing_ready("nfds 0", NULL, 0);
 
     f[0] = (struct pollfd){p[0], POLLIN, 0};
-    garbage(f, 1);
-    report("empty pipe timeout 0", poll(f, 1, 0), f, 1);
-    garbage(f, 1);
-    t0 = now();
-    report("empty pipe timeout 100", poll(f, 1, 100), f, 1);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    nothing_ready("empty pipe", f, 1);
 
     f[0] = (struct pollfd){-1, POLLIN, 0};
     f[1] = (struct pollfd){-5, POLLOUT, 0};
-    garbage(f, 2);
-    report("negative fds timeout 0", poll(f, 2, 0), f, 2);
-    garbage(f, 2);
-    t0 = now();
-    report("negative fds timeout 100", poll(f, 2, 100), f, 2);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    nothing_ready("negative fds", f, 2);
 
     if (write(p[1], "x", 1) != 1) die("write");
     f[0] = (struct pollfd){p[0], POLLIN, 0};
