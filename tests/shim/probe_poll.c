@@ -36,6 +36,14 @@ static void garbage(struct pollfd* fds, nfds_t n) {
     for (nfds_t i = 0; i < n; ++i) fds[i].revents = 0x5a5a;  // the kernel must overwrite it
 }
 
+// A poll that should return after about 0.1 s (its timeout, or a child's doing).
+static void poll_about_100ms(const char* label, struct pollfd* fds, nfds_t n, int timeout) {
+    garbage(fds, n);
+    const double t0 = now();
+    report(label, poll(fds, n, timeout), fds, n);
+    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+}
+
 // `fds` of which none is ready: poll with timeout 0 returns at once, with
 // timeout 100 after about 0.1 s.
 static void nothing_ready(const char* what, struct pollfd* fds, nfds_t n) {
@@ -43,11 +51,8 @@ static void nothing_ready(const char* what, struct pollfd* fds, nfds_t n) {
     garbage(fds, n);
     snprintf(label, sizeof label, "%s timeout 0", what);
     report(label, poll(fds, n, 0), fds, n);
-    garbage(fds, n);
     snprintf(label, sizeof label, "%s timeout 100", what);
-    const double t0 = now();
-    report(label, poll(fds, n, 100), fds, n);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    poll_about_100ms(label, fds, n, 100);
 }
 
 // A child that sleeps `ms`, then does `what` to `fd` (w: write a byte, c: close
@@ -110,10 +115,7 @@ static void small_cases(void) {
     f[1] = (struct pollfd){q[0], POLLIN, 0};
     f[2] = (struct pollfd){-1, POLLIN, 0};
     pid_t child = later(q[1], 'w', 100);
-    t0 = now();
-    garbage(f, 3);
-    report("duplicates until a writer, timeout -1", poll(f, 3, -1), f, 3);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    poll_about_100ms("duplicates until a writer, timeout -1", f, 3, -1);
     reap(child);
     if (read(q[0], &c, 1) != 1) die("read");
 
@@ -123,10 +125,7 @@ static void small_cases(void) {
     child = later(h[1], 'c', 100);
     close(h[1]);
     f[0] = (struct pollfd){h[0], 0, 0};
-    garbage(f, 1);
-    t0 = now();
-    report("events 0 until hang-up, timeout 5000", poll(f, 1, 5000), f, 1);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    poll_about_100ms("events 0 until hang-up, timeout 5000", f, 1, 5000);
     reap(child);
     close(h[0]);
 
@@ -141,10 +140,7 @@ static void small_cases(void) {
     garbage(f, 1);
     report("full pipe POLLOUT timeout 0", poll(f, 1, 0), f, 1);
     child = later(full[0], 'r', 100);
-    garbage(f, 1);
-    t0 = now();
-    report("full pipe POLLOUT until drained", poll(f, 1, 5000), f, 1);
-    printf("  waited about 0.1 s: %d\n", about(now() - t0, 0.1));
+    poll_about_100ms("full pipe POLLOUT until drained", f, 1, 5000);
     reap(child);
     close(full[0]);
     close(full[1]);
