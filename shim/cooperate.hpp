@@ -25,7 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "../runtime/src/detail/shim_api.hpp"
+#include "shim_api.hpp"
 #include "real.hpp"
 #include "state.hpp"
 

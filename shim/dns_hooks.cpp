@@ -189,7 +189,7 @@ Host reverse_host(const void* addr, socklen_t len, int type) {
         throw HostFailure{NETDB_INTERNAL, EAFNOSUPPORT};
     }
     const bool exact = len == (type == AF_INET ? sizeof(in_addr) : sizeof(in6_addr));
-    const green::dns::HostEntry e = exact ? green::dns::gethostbyaddr(a) : green::dns::detail::gethostbyaddr_dns(a);
+    const green::dns::HostEntry e = exact ? green::dns::gethostbyaddr(a) : green::detail::shim_api::gethostbyaddr_dns(a);
     Host h;
     h.name = e.name;
     h.aliases = e.aliases;
@@ -313,7 +313,7 @@ GREEN_HOOK int getaddrinfo(const char* __restrict node, const char* __restrict s
         h.flags = AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's default hints
     }
     try {
-        const auto found = green::dns::detail::getaddrinfo(node, service, h);
+        const auto found = green::detail::shim_api::getaddrinfo(node, service, h);
         addrinfo* list = shim::make_list(found, h.flags);
         if (!list) return EAI_MEMORY;
         *res = list;

@@ -14,11 +14,9 @@
 #include <algorithm>
 #include <climits>
 
-#include "../runtime/src/detail/runtime_fds.hpp"
 #include "cooperate.hpp"
 #include "real.hpp"
 
-namespace rt = green::detail;
 namespace api = green::detail::shim_api;
 
 namespace {
@@ -27,19 +25,22 @@ bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
 
 // A descriptor libev opened inside a runtime scope belongs to the runtime.
 int created(int fd) {
-    if (fd >= 0 && rt::RuntimeFdScope::active()) rt::mark_runtime_fd(fd);
+    if (fd >= 0 && api::in_runtime_fd_scope()) api::mark_runtime_fd(fd);
     return fd;
 }
 
 // Before `fd` is closed or replaced: false (EBADF) if it is the runtime's.
+// Takes no lock: close is async-signal-safe and so is this. Inside a signal
+// handler the hub's wait state may be half-changed by the code the handler
+// interrupted, so greenlets waiting on `fd` are not woken from there.
 bool release_for_program(int fd) {
     if (!shim_live()) return true;
-    if (rt::RuntimeFdScope::active()) {  // libev closing what it opened
-        rt::unmark_runtime_fd(fd);
+    if (api::in_runtime_fd_scope()) {  // libev closing what it opened
+        api::unmark_runtime_fd(fd);
         return true;
     }
-    if (rt::is_runtime_fd(fd)) return false;
-    api::forget_fd(fd);
+    if (api::is_runtime_fd(fd)) return false;
+    if (shim::state::handler_depth == 0) api::forget_fd(fd);
     return true;
 }
 
@@ -58,7 +59,7 @@ GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noe
     api::forget_fds(first, last);
     // Close around the runtime's descriptors.
     unsigned int from = first;
-    for (int keep : rt::runtime_fds_between(first, last)) {
+    for (int keep : api::runtime_fds_between(first, last)) {
         const auto k = static_cast<unsigned int>(keep);
         if (k > from && shim::real::close_range(from, k - 1, flags) != 0) return -1;
         from = k + 1;

@@ -24,7 +24,7 @@ MAX_FRAMES = 256
 # address: mxcsr/x87 control word, r12, r13, r14, r15, rbx, rbp, then the return
 # address; the suspended stack continues right after. green enters
 # jump_fcontext 128 bytes below its own stack pointer (it steps over the red
-# zone, see runtime/src/context.cpp), so the suspended frame's stack pointer is
+# zone, see runtime/src/core/context.cpp), so the suspended frame's stack pointer is
 # 128 bytes higher still.
 SAVED = [("r12", 8), ("r13", 16), ("r14", 24), ("r15", 32), ("rbx", 40), ("rbp", 48), ("rip", 56)]
 RESUMED_SP = 64 + 128

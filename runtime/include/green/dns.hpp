@@ -57,11 +57,6 @@ struct AddrInfo {
 GREEN_API std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service = {},
                                             const Hints& hints = {});
 
-namespace detail {
-// getaddrinfo with C's arguments, where NULL and "" differ (for the shim).
-GREEN_API std::vector<AddrInfo> getaddrinfo(const char* node, const char* service, const Hints& hints);
-}
-
 struct NameInfo {
     std::string host;
     std::string service;
@@ -85,12 +80,6 @@ struct HostEntry {
 GREEN_API HostEntry gethostbyname(std::string_view name, int family = AF_INET);
 // gethostbyaddr(3): the canonical name of `address`.
 GREEN_API HostEntry gethostbyaddr(const Address& address);
-
-namespace detail {
-// gethostbyaddr asking DNS only (for the shim: glibc's hosts file matches no
-// address passed with more bytes than its family has).
-GREEN_API HostEntry gethostbyaddr_dns(const Address& address);
-}
 
 // Use these DNS servers ("127.0.0.1:5353,[::1]:53"; port 53 if omitted) instead
 // of resolv.conf's; an empty list restores resolv.conf. Throws

@@ -1,4 +1,4 @@
-#include "detail/address_sort.hpp"
+#include "dns/address_sort.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include "detail/sys.hpp"
+#include "base/sys.hpp"
 
 namespace green::detail {
 namespace {

@@ -5,7 +5,7 @@
 // ares_timeout(), and call ares_process_fd when either fires. c-ares gets the
 // runtime's raw system calls (sys.hpp) for its sockets, so its I/O never enters
 // the LD_PRELOAD shim. Callbacks run in the hub and only wake the asker.
-#include "detail/dns_channel.hpp"
+#include "dns/dns_channel.hpp"
 
 #include <ares.h>
 #include <netdb.h>
@@ -15,10 +15,10 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "detail/hub.hpp"
-#include "detail/loop.hpp"
-#include "detail/runtime_fds.hpp"
-#include "detail/sys.hpp"
+#include "base/sys.hpp"
+#include "core/hub.hpp"
+#include "core/loop.hpp"
+#include "core/runtime_fds.hpp"
 #include "green/semaphore.hpp"
 
 namespace green::detail {

@@ -1,4 +1,4 @@
-#include "detail/hosts_file.hpp"
+#include "dns/hosts_file.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

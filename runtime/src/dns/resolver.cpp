@@ -20,12 +20,13 @@
 #include <mutex>
 #include <optional>
 
-#include "detail/address_sort.hpp"
-#include "detail/digits_dots.hpp"
-#include "detail/dns_channel.hpp"
-#include "detail/env.hpp"
-#include "detail/hosts_file.hpp"
-#include "detail/hub.hpp"
+#include "base/env.hpp"
+#include "bridge/shim_api.hpp"
+#include "core/hub.hpp"
+#include "dns/address_sort.hpp"
+#include "dns/digits_dots.hpp"
+#include "dns/dns_channel.hpp"
+#include "dns/hosts_file.hpp"
 
 namespace green::dns {
 namespace {
@@ -291,7 +292,8 @@ std::optional<Address> numeric_address(std::string_view host) {
 
 // ---- getaddrinfo -------------------------------------------------------------
 
-std::vector<AddrInfo> detail::getaddrinfo(const char* node, const char* service, const Hints& hints) {
+// getaddrinfo with C's arguments, where NULL and "" differ.
+static std::vector<AddrInfo> getaddrinfo_c(const char* node, const char* service, const Hints& hints) {
     if (node && !std::strcmp(node, "*")) node = nullptr;
     if (service && !std::strcmp(service, "*")) service = nullptr;
     const std::string_view name = node ? node : (service ? service : "");
@@ -345,7 +347,7 @@ std::vector<AddrInfo> detail::getaddrinfo(const char* node, const char* service,
 
 std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service, const Hints& hints) {
     const std::string h(host), s(service);
-    return detail::getaddrinfo(host.empty() ? nullptr : h.c_str(), service.empty() ? nullptr : s.c_str(), hints);
+    return getaddrinfo_c(host.empty() ? nullptr : h.c_str(), service.empty() ? nullptr : s.c_str(), hints);
 }
 
 // ---- reverse: getnameinfo, gethostbyaddr -------------------------------------
@@ -457,8 +459,6 @@ HostEntry reverse_entry(const Address& address, bool hosts_file) {
 }  // namespace
 
 HostEntry gethostbyaddr(const Address& address) { return reverse_entry(address, true); }
-
-HostEntry detail::gethostbyaddr_dns(const Address& address) { return reverse_entry(address, false); }
 
 // ---- gethostbyname -----------------------------------------------------------
 
@@ -589,3 +589,13 @@ green::detail::DigitsDots green::detail::digits_dots(std::string_view name, int 
     }
     return DigitsDots::not_address;
 }
+
+namespace green::detail::shim_api {
+
+std::vector<dns::AddrInfo> getaddrinfo(const char* node, const char* service, const dns::Hints& hints) {
+    return dns::getaddrinfo_c(node, service, hints);
+}
+
+dns::HostEntry gethostbyaddr_dns(const Address& address) { return dns::reverse_entry(address, false); }
+
+}  // namespace green::detail::shim_api

@@ -1,0 +1,154 @@
+#include "bridge/shim_api.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <netinet/in.h>
+
+#include "core/fd_table.hpp"
+#include "core/hub.hpp"
+#include "core/loop.hpp"
+#include "core/runtime_fds.hpp"
+#include "dns/digits_dots.hpp"
+#include "dns/hosts_file.hpp"
+#include "green/detail/time.hpp"
+#include "green/errors.hpp"
+#include "process/child_wait.hpp"
+
+namespace green::detail::shim_api {
+
+bool cooperative() noexcept {
+    Hub* hub = Hub::current_if_any();
+    return hub && hub->running() && hub->others_need_hub();
+}
+
+bool can_use_runtime() noexcept {
+    try {
+        return Hub::current().running() != nullptr;
+    } catch (...) {  // no memory for a hub
+        return false;
+    }
+}
+
+Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout) {
+    Hub& hub = Hub::current();
+    FdTable::Interested small[8];
+    std::vector<FdTable::Interested> many;
+    FdTable::Interested* list = small;
+    if (n > 8) {
+        many.resize(n);
+        list = many.data();
+    }
+    for (std::size_t i = 0; i < n; ++i) list[i] = {fds[i].fd, fds[i].write ? Interest::write : Interest::read};
+    switch (hub.fds().wait_many(list, n, timeout, &hub.interruptible(), "a blocking call (shim)")) {
+    case WakeReason::deadline: return Woke::timed_out;
+    case WakeReason::closed: return Woke::closed;
+    default: return Woke::ready;
+    }
+}
+
+bool sleep_for(double seconds) {
+    Hub& hub = Hub::current();
+    return hub.park(&hub.interruptible(), seconds, "sleep (shim)", nullptr) == WakeReason::deadline;
+}
+
+void wait_for_signal() {
+    Hub& hub = Hub::current();
+    hub.loop().hold();
+    struct Release {
+        Loop& loop;
+        ~Release() { loop.unhold(); }
+    } release{hub.loop()};
+    hub.park(&hub.interruptible(), kForever, "pause (shim)", nullptr);
+}
+
+void wait_for_child(int pid, ChildWait& wait) { detail::wait_for_child(pid, wait); }
+
+SignalCount signals() noexcept {
+    Hub* hub = Hub::current_if_any();
+    if (!hub) return {};
+    return {hub->signals_seen(), hub->interrupting_signals_seen()};
+}
+
+void note_signal(bool restart) noexcept {
+    if (Hub* hub = Hub::current_if_any()) hub->note_signal(restart);
+}
+
+void forget_fd(int fd) noexcept {
+    if (Hub* hub = Hub::current_if_any()) hub->fds().forget(fd);
+}
+
+void forget_fds(unsigned first, unsigned last) noexcept {
+    if (Hub* hub = Hub::current_if_any()) hub->fds().forget_range(first, last);
+}
+
+bool is_runtime_fd(int fd) noexcept { return detail::is_runtime_fd(fd); }
+std::vector<int> runtime_fds_between(unsigned first, unsigned last) { return detail::runtime_fds_between(first, last); }
+bool in_runtime_fd_scope() noexcept { return RuntimeFdScope::active(); }
+void mark_runtime_fd(int fd) noexcept { detail::mark_runtime_fd(fd); }
+void unmark_runtime_fd(int fd) noexcept { detail::unmark_runtime_fd(fd); }
+
+int raw_query(const char* name, int dns_class, int type, bool search, std::vector<unsigned char>& answer) {
+    return thread_dns_channel().raw(name, dns_class, type, search, answer).status;
+}
+
+void deliver_later(std::exception_ptr e) noexcept {
+    Hub* hub = Hub::current_if_any();
+    GreenletCore* g = hub ? hub->running() : nullptr;
+    if (!g || !e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const TimeoutError& t) {
+        if (!(g->pending & pending_timeout)) {
+            g->pending |= pending_timeout;
+            g->expired_timeout = t.source();
+        }
+    } catch (const LoopExit&) {
+        g->pending |= pending_loop_exit;
+    } catch (...) {
+        g->kill_exception = e;
+        g->pending |= pending_kill;
+    }
+}
+
+bool shaped_like_address(const char* name) noexcept {
+    Address ignored;
+    try {
+        return digits_dots(name, AF_INET, ignored) != DigitsDots::not_address;
+    } catch (...) {
+        return false;
+    }
+}
+
+bool host_buffer_too_small(const char* name, const void* address, unsigned address_len, int family,
+                           const void* buffer, std::size_t buflen) {
+    if (!address) {
+        // glibc sizes its answer for an address-shaped name before it knows
+        // whether the name is one: 16 address bytes, two pointers, one more, the name.
+        const auto first = static_cast<unsigned char>(name[0]);
+        if ((std::isdigit(first) || std::isxdigit(first) || first == ':') &&
+            buflen < 16 + 2 * sizeof(char*) + sizeof(char*) + std::strlen(name) + 1)
+            return true;
+        Address ignored;
+        if (digits_dots(name, family == AF_INET6 ? AF_INET6 : AF_INET, ignored) != DigitsDots::not_address) return false;
+        return hosts_scan_runs_out(name, nullptr, family, buffer, buflen);
+    }
+    Address a;
+    if (family == AF_INET && address_len == sizeof(in_addr)) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        std::memcpy(&in.sin_addr, address, sizeof(in_addr));
+        a = Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
+    } else if (family == AF_INET6 && address_len == sizeof(in6_addr)) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        std::memcpy(&in6.sin6_addr, address, sizeof(in6_addr));
+        a = Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
+    } else {
+        // The hosts file is still read through, matching nothing, before the
+        // family or length is refused.
+        return hosts_scan_runs_out({}, nullptr, family, buffer, buflen);
+    }
+    return hosts_scan_runs_out({}, &a, family, buffer, buflen);
+}
+
+}  // namespace green::detail::shim_api

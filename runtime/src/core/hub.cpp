@@ -1,0 +1,475 @@
+#include "core/hub.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <mutex>
+#include <cstdlib>
+#include <exception>
+#include <stdexcept>
+
+#include "core/context.hpp"
+#include "core/greenlet_parts.hpp"
+#include "diag/monitor.hpp"
+#include "diag/overflow.hpp"
+#include "diag/report.hpp"
+#include "green/errors.hpp"
+
+namespace green::detail {
+
+thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]] = nullptr;
+
+namespace {
+
+// Deletes the thread's hub when the thread ends.
+struct HubOwner {
+    Hub* hub = nullptr;
+    ~HubOwner() {
+        if (!hub) return;
+        delete hub;
+        tls_hub = nullptr;
+    }
+};
+thread_local HubOwner tls_hub_owner;
+
+// The thread's own context: it was running before the hub existed.
+struct ThreadGreenlet final : GreenletCore {
+    void run() override {}
+    void drop_body() noexcept override {}
+};
+
+constexpr std::size_t kHubStack = 256 * 1024;
+
+[[noreturn]] void fail_transition(const char* what) {
+    std::fprintf(stderr, "green: internal error: %s\n", what);
+    std::abort();
+}
+
+bool can_interrupt() noexcept {
+    // An exception thrown while the greenlet is already unwinding (a destructor
+    // that blocks) would call std::terminate; the interruption waits instead.
+    return std::uncaught_exceptions() == 0;
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_blocking_in_hub(const char* what) {
+    throw std::logic_error(std::string("green: ") + what + " would block the hub; rawlink and loop callbacks must not block");
+}
+
+void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
+
+}  // namespace
+
+Hub* Hub::current_if_any() noexcept { return tls_hub; }
+
+Hub& Hub::create_for_thread() {
+    auto* h = new Hub;
+    tls_hub = h;
+    tls_hub_owner.hub = h;
+    return *h;
+}
+
+Hub::Hub() {
+    static std::once_flag atfork;
+    std::call_once(atfork, [] {
+        pthread_atfork(nullptr, nullptr, [] {
+            if (tls_hub) tls_hub->after_fork();
+        });
+    });
+    main_ = new ThreadGreenlet;
+    main_->hub = this;
+    main_->state = State::running;
+    main_->name = "main";
+    main_->ctx.owner = main_;
+    running_ = main_;
+    all_.push_back(*main_);
+    async_start(loop_, signal_wakeup_, [](void* hub) {
+        static_cast<Hub*>(hub)->interruptible_.wake_all(WakeReason::woken);
+    }, this);
+    install_overflow_handler();
+    monitor_hub(*this);
+}
+
+Hub::~Hub() {
+    unmonitor_hub(*this);
+    if (running_ != main_) {
+        // The thread is ending (exit() or pthread_exit) inside a greenlet: its stack
+        // is in use, so the hub's memory is left to the process's end.
+        return;
+    }
+    if (inbox_) inbox_->close();
+    async_stop(loop_, inbox_wakeup_);
+    async_stop(loop_, signal_wakeup_);
+    dns_.reset();
+    destroy_locals(*main_);
+    remove_overflow_altstack();
+    if (hub_stack_.lo) stacks_.release(hub_stack_);
+    reap();
+    // Greenlets still parked are abandoned, as gevent abandons them at exit; their
+    // stacks go with the pool.
+    all_.erase(*main_);
+    release(main_);
+}
+
+void Hub::check_stack(const GreenletCore& g) const noexcept {
+    // Past the end of its stack: an unguarded stack overflowed (a guarded one
+    // would have faulted already).
+    if (static_cast<void*>(__builtin_frame_address(0)) < g.ctx.stack_lo) [[unlikely]]
+        report_stack_overflow(g.ctx);
+}
+
+void Hub::switch_to(FiberContext& from, GreenletCore* next) {
+    FiberContext* to = &hub_ctx_;
+    if (next) {
+        next->state = State::running;
+        to = &next->ctx;
+    }
+    running_ = next;
+    switches_.store(switches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    switch_context(from, *to);
+    reap();
+}
+
+void Hub::switch_out(GreenletCore& self) {
+    check_stack(self);
+    GreenletCore* next = nullptr;
+    if (ready_count_ != 0 && budget_ != 0) {
+        --budget_;
+        next = &pop_ready();
+        if (next == &self) {  // yield() with nothing else ready
+            self.state = State::running;
+            return;
+        }
+    } else {
+        ensure_hub_fiber();
+    }
+    switch_to(self.ctx, next);
+}
+
+void Hub::push_ready(GreenletCore& g) noexcept {
+    ready_.push_back(g);
+    ++ready_count_;
+}
+
+GreenletCore& Hub::pop_ready() noexcept {
+    --ready_count_;
+    return ready_.pop_front();
+}
+
+void Hub::start(GreenletCore& g, std::size_t stack_size) {
+    const Stack s = stacks_.allocate(stack_size);
+    g.hub = this;
+    g.id = next_id_++;
+    g.ctx.stack_lo = s.lo;
+    g.ctx.stack_size = s.size;
+    g.ctx.stack_kind = s.kind;
+    g.ctx.entry = greenlet_entry;
+    g.ctx.owner = &g;
+    make_context(g.ctx);
+    retain(&g);  // the greenlet's own reference, dropped when its stack is reaped
+    g.state = State::unstarted;
+    all_.push_back(g);
+    ++live_;
+}
+
+void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
+
+void Hub::ensure_hub_fiber() {
+    if (hub_ctx_.fctx) return;
+    hub_stack_ = stacks_.allocate(kHubStack);
+    hub_ctx_.stack_lo = hub_stack_.lo;
+    hub_ctx_.stack_size = hub_stack_.size;
+    hub_ctx_.stack_kind = hub_stack_.kind;
+    hub_ctx_.entry = hub_entry;
+    make_context(hub_ctx_);
+}
+
+void Hub::reap() noexcept {
+    if (GreenletCore* z = zombie_) [[unlikely]] {
+        zombie_ = nullptr;
+        stacks_.release(Stack{z->ctx.stack_lo, z->ctx.stack_size, static_cast<StackKind>(z->ctx.stack_kind)});
+        release(z);
+    }
+}
+
+void Hub::throw_pending(GreenletCore& g) {
+    if (g.pending & pending_kill) {
+        g.pending &= ~pending_kill;
+        std::exception_ptr e = std::move(g.kill_exception);
+        std::rethrow_exception(e);
+    }
+    if (g.pending & pending_timeout) {
+        g.pending &= ~pending_timeout;
+        const Timeout* t = g.expired_timeout;
+        g.expired_timeout = nullptr;
+        throw TimeoutError(t);
+    }
+    g.pending &= ~pending_loop_exit;
+    throw LoopExit();
+}
+
+WakeReason Hub::park(WaitList* list, double timeout, const char* what, const void* on, void* slot) {
+    GreenletCore* self = running_;
+    if (!self) [[unlikely]]
+        throw_blocking_in_hub(what);
+    if (self->pending && can_interrupt()) [[unlikely]]
+        throw_pending(*self);
+    Waiter waiter(self);
+    waiter.slot = slot;
+    if (list) list->push_back(waiter);
+    self->state = State::parked;
+    self->wait_what = what;
+    self->wait_on = on;
+    if (timeout == kForever) {
+        switch_out(*self);
+    } else {
+        WatcherSlot deadline;
+        timer_start(loop_, deadline, timeout, on_park_deadline, self);
+        switch_out(*self);
+        if (timer_active(deadline)) timer_stop(loop_, deadline);
+    }
+    self->wait_what = nullptr;
+    const WakeReason reason = self->wake_reason;
+    if (self->pending && reason != WakeReason::handoff && can_interrupt()) [[unlikely]]
+        throw_pending(*self);
+    return reason;
+}
+
+void Hub::wake(GreenletCore& g, WakeReason reason) noexcept {
+    if (g.state == State::parked) {
+        g.state = State::ready;
+        g.wake_reason = reason;
+        push_ready(g);
+    } else if (g.state == State::ready && reason > g.wake_reason) {
+        // Woken twice before it ran (its deadline, then a handoff): keep the stronger.
+        g.wake_reason = reason;
+    }
+}
+
+void Hub::yield_now() {
+    GreenletCore* self = running_;
+    if (!self) [[unlikely]]
+        throw_blocking_in_hub("yield()");
+    if (self->pending && can_interrupt()) [[unlikely]]
+        throw_pending(*self);
+    self->state = State::ready;
+    self->wake_reason = WakeReason::woken;
+    push_ready(*self);
+    switch_out(*self);
+    if (self->pending && can_interrupt()) [[unlikely]]
+        throw_pending(*self);
+}
+
+void Hub::call_soon(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
+
+bool Inbox::post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!loop_) return false;
+    posted_.push_back(std::move(fn));
+    async_send(*loop_, *wakeup_);
+    return true;
+}
+
+void Inbox::drain() {
+    std::vector<std::function<void()>> batch;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        batch.swap(posted_);
+    }
+    for (auto& fn : batch) fn();
+}
+
+void Inbox::close() noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    loop_ = nullptr;
+}
+
+DnsChannel& Hub::dns() {
+    if (!dns_) dns_ = std::make_unique<DnsChannel>(loop_);
+    return *dns_;
+}
+
+std::shared_ptr<Inbox> Hub::inbox() {
+    if (!inbox_) {
+        inbox_ = std::make_shared<Inbox>(&loop_, &inbox_wakeup_);
+        async_start(loop_, inbox_wakeup_, [](void* inbox) { static_cast<Inbox*>(inbox)->drain(); }, inbox_.get());
+    }
+    return inbox_;
+}
+
+void Hub::note_signal(bool restart) noexcept {
+    signals_.fetch_add(1, std::memory_order_relaxed);
+    if (!restart) interrupting_.fetch_add(1, std::memory_order_relaxed);
+    async_send(loop_, signal_wakeup_);
+}
+
+void Hub::run_callbacks() {
+    if (callbacks_.empty()) return;
+    std::vector<std::function<void()>> batch;
+    batch.swap(callbacks_);
+    for (auto& fn : batch) {
+        try {
+            fn();
+        } catch (...) {
+            report_exception("a hub callback (rawlink)", std::current_exception());
+        }
+    }
+}
+
+void Hub::settle(GreenletCore& g) noexcept {
+    g.state = State::dead;
+    List<GreenletCore, AllTag>::erase(g);
+    --live_;
+    g.exit_waiters.wake_all(WakeReason::woken);
+    if (LinkCallbacks* links = g.links) {
+        g.links = nullptr;
+        for (auto& fn : links->callbacks) callbacks_.push_back(std::move(fn));
+        delete links;
+    }
+}
+
+void Hub::end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) noexcept {
+    if (g.state != State::unstarted) fail_transition("end_unstarted on a started greenlet");
+    if (g.start_timer) {
+        timer_stop(loop_, *g.start_timer);
+        delete g.start_timer;
+        g.start_timer = nullptr;
+    } else {
+        List<GreenletCore, RunTag>::erase(g);
+        --ready_count_;
+    }
+    g.killed = killed;
+    g.error = std::move(why);
+    g.drop_body();
+    settle(g);
+    stacks_.release(Stack{g.ctx.stack_lo, g.ctx.stack_size, static_cast<StackKind>(g.ctx.stack_kind)});
+    release(&g);  // the reference start() took for the run
+}
+
+void Hub::greenlet_entry(FiberContext& ctx) {
+    GreenletCore& g = *ctx.owner;
+    Hub& hub = *g.hub;
+    hub.reap();
+    try {
+        g.run();
+    } catch (const GreenletExit&) {
+        g.killed = true;
+        g.error = std::current_exception();
+    } catch (...) {
+        g.error = std::current_exception();
+        report_greenlet_failure(g);
+    }
+    hub.finish(g);
+}
+
+void Hub::finish(GreenletCore& g) noexcept {
+    // User code that belongs to the greenlet (its callable's captures, its Local
+    // values) is destroyed on its own stack, where it may still block.
+    g.drop_body();
+    destroy_locals(g);
+    settle(g);
+    check_stack(g);
+    zombie_ = &g;  // the next context to run releases the stack we are standing on
+    GreenletCore* next = nullptr;
+    FiberContext* to = &hub_ctx_;
+    if (ready_count_ != 0 && budget_ != 0) {
+        --budget_;
+        next = &pop_ready();
+        next->state = State::running;
+        to = &next->ctx;
+    } else if (!hub_ctx_.fctx) {
+        try {
+            ensure_hub_fiber();
+        } catch (...) {
+            fail_transition("no memory for the hub's stack");
+        }
+    }
+    running_ = next;
+    exit_context(g.ctx, *to);
+}
+
+void Hub::hub_entry(FiberContext&) {
+    tls_hub->run();
+    __builtin_unreachable();
+}
+
+void Hub::after_fork() noexcept {
+    forked_child_ = true;
+    loop_.after_fork();
+    fds_.after_fork();
+    dns_.reset();  // closes the child's copies of the resolver's sockets
+    while (!ready_.empty()) pop_ready();
+    // Every other greenlet stays behind in the parent: here it ends as killed,
+    // without running again (its stack is never resumed or unwound).
+    std::vector<GreenletCore*> others;
+    all_.for_each([&](GreenletCore& g) {
+        if (&g != running_) others.push_back(&g);
+    });
+    live_ = 1;
+    for (GreenletCore* g : others) {
+        List<GreenletCore, AllTag>::erase(*g);
+        g->state = State::dead;
+        g->killed = true;
+        g->error = std::make_exception_ptr(GreenletExit{});
+    }
+}
+
+void Hub::on_deadlock() noexcept {
+    if (forked_child_ && main_->state == State::dead) {
+        // The forking greenlet was the child's only one and it has ended, as the
+        // last thread of a process ends: the process exits.
+        std::fflush(nullptr);
+        _exit(0);
+    }
+    // Nothing is ready, nothing is armed: no greenlet of this thread can ever be
+    // woken. The thread's main greenlet is the one waiting; tell it.
+    if (main_->state != State::parked) fail_transition("idle hub while the main greenlet is not parked");
+    main_->pending |= pending_loop_exit;
+    wake(*main_, WakeReason::woken);
+}
+
+void Hub::run() {
+    for (;;) {
+        reap();
+        const bool idle = ready_count_ == 0 && callbacks_.empty();
+        waiting_.store(idle, std::memory_order_relaxed);
+        const bool alive = loop_.run_once(idle);
+        waiting_.store(false, std::memory_order_relaxed);
+        run_callbacks();
+        if (ready_count_ == 0 && callbacks_.empty() && !alive) on_deadlock();
+        if (ready_count_ != 0) {
+            budget_ = ready_count_ > kMinBatch ? ready_count_ : kMinBatch;
+            GreenletCore& next = pop_ready();
+            switch_to(hub_ctx_, &next);
+        }
+    }
+}
+
+// Entry points used by the public headers.
+
+GreenletCore& current() {
+    GreenletCore* g = Hub::current().running();
+    if (!g) [[unlikely]]
+        throw std::logic_error("green: no current greenlet in the hub; rawlink and loop callbacks run outside any greenlet");
+    return *g;
+}
+
+WakeReason park(double timeout, const char* what, const void* on) {
+    return Hub::current().park(nullptr, timeout, what, on);
+}
+
+WakeReason wait_on(WaitList& list, double timeout, const char* what, const void* on, void* slot) {
+    return Hub::current().park(&list, timeout, what, on, slot);
+}
+
+void wake(GreenletCore& g, WakeReason reason) noexcept {
+    if (g.hub != tls_hub) [[unlikely]] {
+        std::fprintf(stderr,
+                     "green: a greenlet of another thread was woken; green primitives belong to one thread "
+                     "(use run_in_thread or ThreadPool to cross threads)\n");
+        std::abort();
+    }
+    g.hub->wake(g, reason);
+}
+
+}  // namespace green::detail

@@ -1,0 +1,181 @@
+// The hub: one per OS thread, created on first use. It owns the thread's loop, its
+// ready queue and its stacks, and runs the loop in a fiber of its own.
+//
+// Scheduling: a greenlet that parks hands the CPU straight to the next ready
+// greenlet; it goes to the hub only when none is ready or when the current batch
+// is used up. A batch is max(ready greenlets when it began, kMinBatch) switches,
+// and the hub polls the loop (without blocking) between batches, so I/O and
+// timers are never starved by greenlets that keep each other busy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/fd_table.hpp"
+#include "core/loop.hpp"
+#include "core/stack.hpp"
+#include "dns/dns_channel.hpp"
+#include "green/detail/core.hpp"
+#include "green/detail/time.hpp"
+
+namespace green::detail {
+
+// Lets other threads run a callback in a hub (the thread pool's completions).
+// Shared with the posters, so a post after the hub is gone is refused, not a crash.
+class Inbox {
+public:
+    Inbox(Loop* loop, WatcherSlot* wakeup) : loop_(loop), wakeup_(wakeup) {}
+    // Thread-safe. Returns false when the hub no longer exists.
+    bool post(std::function<void()> fn);
+    // In the hub: runs what was posted.
+    void drain();
+    // In the hub, as it goes away: refuses all later posts.
+    void close() noexcept;
+
+private:
+    std::mutex mutex_;
+    Loop* loop_;
+    WatcherSlot* wakeup_;
+    std::vector<std::function<void()>> posted_;
+};
+
+class Hub;
+
+// Read on every switch and from the SIGSEGV handler: initial-exec TLS is a plain
+// load, and safe in a signal handler.
+extern thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]];
+
+class Hub {
+public:
+    // This thread's hub, created on first use; never fails silently (throws).
+    static Hub& current() {
+        if (Hub* h = tls_hub) [[likely]]
+            return *h;
+        return create_for_thread();
+    }
+    // This thread's hub if it exists; safe in a signal handler.
+    static Hub* current_if_any() noexcept;
+
+    Hub();
+    ~Hub();
+    Hub(const Hub&) = delete;
+    Hub& operator=(const Hub&) = delete;
+
+    // The running greenlet, or nullptr while the hub's own fiber runs.
+    GreenletCore* running() const noexcept { return running_; }
+    GreenletCore& main_greenlet() noexcept { return *main_; }
+    Loop& loop() noexcept { return loop_; }
+    FdTable& fds() noexcept { return fds_; }
+    // The thread's DNS channel, created on first use.
+    DnsChannel& dns();
+
+    // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
+    void start(GreenletCore& g, std::size_t stack_size);
+    // Queues an unstarted greenlet whose stack is ready (spawn_later's timer).
+    void make_ready(GreenletCore& g) noexcept;
+
+    // Parks the running greenlet, queued on `list` (if any) meanwhile; see core.hpp.
+    WakeReason park(WaitList* list, double timeout, const char* what, const void* on, void* slot = nullptr);
+    void wake(GreenletCore& g, WakeReason reason) noexcept;
+    void yield_now();
+
+    // Ends a greenlet that never ran (killed before it started).
+    void end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) noexcept;
+    // Runs `fn` in the hub after the current loop iteration (rawlink callbacks).
+    void call_soon(std::function<void()> fn);
+    // The inbox other threads post to, created on first use.
+    std::shared_ptr<Inbox> inbox();
+
+    // For the monitor thread (monitor.hpp): switches so far, and whether the hub
+    // is idle, waiting in its loop.
+    std::uint64_t switches() const noexcept { return switches_.load(std::memory_order_relaxed); }
+    bool waiting_in_loop() const noexcept { return waiting_.load(std::memory_order_relaxed); }
+
+    // Greenlets alive on this hub (the thread's main greenlet included).
+    std::size_t live_greenlets() const noexcept { return live_; }
+    // Whether anything but the running greenlet needs the hub: another greenlet,
+    // an armed Timeout, a signal handler. If not, a blocking call may simply block
+    // the thread.
+    bool others_need_hub() const noexcept { return live_ > 1 || ready_count_ > 0 || hub_users_ > 0; }
+    // Armed Timeouts and installed signal handlers count themselves here.
+    void add_hub_user() noexcept { ++hub_users_; }
+    void remove_hub_user() noexcept { --hub_users_; }
+
+    // A signal handler ran on this thread (called from the handler: async-signal-
+    // safe). Greenlets parked on interruptible() are woken soon after, and the
+    // counters tell interrupted calls apart: `restart` is the handler's SA_RESTART.
+    void note_signal(bool restart) noexcept;
+    unsigned signals_seen() const noexcept { return signals_.load(std::memory_order_relaxed); }
+    unsigned interrupting_signals_seen() const noexcept { return interrupting_.load(std::memory_order_relaxed); }
+    WaitList& interruptible() noexcept { return interruptible_; }
+
+    template <class Fn>
+    void for_each_greenlet(Fn&& fn) {
+        all_.for_each(fn);
+    }
+    std::size_t ready_count() const noexcept { return ready_count_; }
+
+    // In a forked child (from a pthread_atfork handler): the loop and resolver
+    // start afresh and only the forking greenlet goes on.
+    void after_fork() noexcept;
+    bool forked_child() const noexcept { return forked_child_; }
+
+    // The context executing now (a greenlet's or the hub's own); for the overflow report.
+    const FiberContext& running_context() const noexcept { return running_ ? running_->ctx : hub_ctx_; }
+
+    // Throws the interruption pending for `g` (kill, Timeout, LoopExit) and clears it.
+    [[noreturn, gnu::cold, gnu::noinline]] static void throw_pending(GreenletCore& g);
+
+    // Minimum switches between two polls of the loop when greenlets stay ready.
+    static constexpr std::size_t kMinBatch = 256;
+
+private:
+    [[gnu::cold, gnu::noinline]] static Hub& create_for_thread();
+    [[noreturn]] static void greenlet_entry(FiberContext& ctx);
+    [[noreturn]] static void hub_entry(FiberContext& ctx);
+    void run();
+    [[noreturn]] void finish(GreenletCore& g) noexcept;
+    void settle(GreenletCore& g) noexcept;
+    [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
+    [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next);
+    void reap() noexcept;
+    void push_ready(GreenletCore& g) noexcept;
+    GreenletCore& pop_ready() noexcept;
+    void check_stack(const GreenletCore& g) const noexcept;
+    void ensure_hub_fiber();
+    void on_deadlock() noexcept;
+    void run_callbacks();
+
+    Loop loop_;
+    FdTable fds_{loop_};
+    StackPool stacks_;
+    GreenletCore* running_ = nullptr;
+    GreenletCore* main_ = nullptr;
+    GreenletCore* zombie_ = nullptr;  // finished greenlet whose stack awaits release
+    List<GreenletCore, RunTag> ready_;
+    std::size_t ready_count_ = 0;
+    std::size_t budget_ = 0;
+    List<GreenletCore, AllTag> all_;
+    FiberContext hub_ctx_;
+    Stack hub_stack_;
+    std::vector<std::function<void()>> callbacks_;
+    std::shared_ptr<Inbox> inbox_;
+    WatcherSlot inbox_wakeup_;
+    std::atomic<unsigned> signals_{0};
+    std::atomic<unsigned> interrupting_{0};
+    WatcherSlot signal_wakeup_;
+    WaitList interruptible_;
+    std::unique_ptr<DnsChannel> dns_;
+    std::size_t live_ = 1;
+    std::size_t hub_users_ = 0;
+    std::atomic<std::uint64_t> switches_{0};  // written by this thread only
+    std::atomic<bool> waiting_{false};
+    std::uint64_t next_id_ = 1;
+    bool forked_child_ = false;
+};
+
+}  // namespace green::detail

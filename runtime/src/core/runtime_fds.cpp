@@ -1,0 +1,88 @@
+#include "core/runtime_fds.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+
+namespace green::detail {
+namespace {
+
+// 4096 descriptors a page, 4096 pages: descriptors up to 2^24 can be marked
+// (a higher one is left unprotected, as the kernel's default nr_open is 2^20).
+constexpr unsigned kPageBits = 12;
+constexpr unsigned kPageFds = 1u << kPageBits;
+constexpr unsigned kPages = 4096;
+constexpr unsigned kWordBits = 64;
+
+struct Page {
+    std::atomic<std::uint64_t> words[kPageFds / kWordBits];
+};
+
+std::atomic<Page*> pages[kPages];
+std::atomic<unsigned> marked{0};  // how many are marked: 0 skips the lookup
+
+Page* page_for(unsigned fd, bool create) noexcept {
+    std::atomic<Page*>& slot = pages[fd >> kPageBits];
+    Page* p = slot.load(std::memory_order_acquire);
+    if (p || !create) return p;
+    auto* fresh = static_cast<Page*>(std::calloc(1, sizeof(Page)));
+    if (!fresh) return nullptr;  // out of memory: the fd is merely left unprotected
+    if (slot.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return fresh;
+    std::free(fresh);  // another thread made the page first
+    return p;
+}
+
+std::atomic<std::uint64_t>* word_for(unsigned fd, bool create, std::uint64_t& bit) noexcept {
+    if (fd >= kPages * kPageFds) return nullptr;
+    Page* p = page_for(fd, create);
+    if (!p) return nullptr;
+    bit = std::uint64_t{1} << (fd % kWordBits);
+    return &p->words[(fd % kPageFds) / kWordBits];
+}
+
+thread_local int scope_depth = 0;
+
+}  // namespace
+
+void mark_runtime_fd(int fd) noexcept {
+    std::uint64_t bit = 0;
+    auto* w = fd >= 0 ? word_for(static_cast<unsigned>(fd), true, bit) : nullptr;
+    if (w && !(w->fetch_or(bit, std::memory_order_release) & bit)) marked.fetch_add(1, std::memory_order_relaxed);
+}
+
+void unmark_runtime_fd(int fd) noexcept {
+    std::uint64_t bit = 0;
+    auto* w = fd >= 0 ? word_for(static_cast<unsigned>(fd), false, bit) : nullptr;
+    if (w && (w->fetch_and(~bit, std::memory_order_release) & bit)) marked.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool is_runtime_fd(int fd) noexcept {
+    if (fd < 0 || marked.load(std::memory_order_relaxed) == 0) return false;
+    std::uint64_t bit = 0;
+    auto* w = word_for(static_cast<unsigned>(fd), false, bit);
+    return w && (w->load(std::memory_order_acquire) & bit);
+}
+
+std::vector<int> runtime_fds_between(unsigned first, unsigned last) {
+    std::vector<int> out;
+    if (marked.load(std::memory_order_relaxed) == 0) return out;
+    for (unsigned page = first >> kPageBits; page < kPages && page <= (last >> kPageBits); ++page) {
+        Page* p = pages[page].load(std::memory_order_acquire);
+        if (!p) continue;
+        for (unsigned i = 0; i < kPageFds / kWordBits; ++i) {
+            std::uint64_t bits = p->words[i].load(std::memory_order_acquire);
+            while (bits) {
+                const unsigned fd = (page << kPageBits) + i * kWordBits + static_cast<unsigned>(__builtin_ctzll(bits));
+                bits &= bits - 1;
+                if (fd >= first && fd <= last) out.push_back(static_cast<int>(fd));
+            }
+        }
+    }
+    return out;
+}
+
+RuntimeFdScope::RuntimeFdScope() noexcept { ++scope_depth; }
+RuntimeFdScope::~RuntimeFdScope() { --scope_depth; }
+bool RuntimeFdScope::active() noexcept { return scope_depth > 0; }
+
+}  // namespace green::detail

@@ -1,0 +1,211 @@
+#include "core/stack.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "base/env.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
+#endif
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define GREEN_VALGRIND_REGISTER(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
+#else
+#define GREEN_VALGRIND_REGISTER(lo, hi) 0
+#endif
+
+namespace green::detail {
+namespace {
+
+constexpr std::size_t kMinStack = 16 * 1024;
+constexpr std::size_t kMaxStack = std::size_t{1} << 30;
+constexpr std::size_t kSlabStacks = 64;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kDefaultStack = 512 * 1024;
+#else
+constexpr std::size_t kDefaultStack = 128 * 1024;
+#endif
+
+std::size_t round_to_pages(std::size_t n) noexcept {
+    const std::size_t p = page_size();
+    return (n + p - 1) / p * p;
+}
+
+// Guarded stacks in the whole process, and how many may exist.
+std::atomic<long> guarded_in_use{0};
+
+long guard_budget() noexcept {
+    static const long budget = [] {
+        if (auto v = env_size("GREEN_GUARDED_STACKS")) return static_cast<long>(*v);
+        long max_maps = 65530;
+        if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "re")) {
+            if (std::fscanf(f, "%ld", &max_maps) != 1) max_maps = 65530;
+            std::fclose(f);
+        }
+        return max_maps / 4;
+    }();
+    return budget;
+}
+
+bool take_guard() noexcept {
+    if (guarded_in_use.fetch_add(1, std::memory_order_relaxed) < guard_budget()) return true;
+    guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+}
+
+[[noreturn]] void throw_no_memory(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+void register_with_valgrind(const Stack& s) noexcept {
+    (void)GREEN_VALGRIND_REGISTER(s.lo, static_cast<char*>(s.lo) + s.size);
+}
+
+// LeakSanitizer scans thread stacks but not ours: a stack in use is a root
+// region, so what a parked greenlet references is not reported as leaked. A
+// pooled stack is not, so its stale contents cannot hide a real leak.
+const Stack& in_use(const Stack& s) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_register_root_region(s.lo, s.size);
+#endif
+    return s;
+}
+
+// A greenlet's last switch never returns through its frames, so the redzones
+// AddressSanitizer poisoned for them would still be poisoned for the next user.
+void not_in_use(const Stack& s) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_unregister_root_region(s.lo, s.size);
+    __asan_unpoison_memory_region(s.lo, s.size);
+#else
+    (void)s;
+#endif
+}
+
+}  // namespace
+
+std::size_t page_size() noexcept {
+    static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+std::size_t default_stack_size() noexcept {
+    static const std::size_t size = [] {
+        const auto v = env_size("GREEN_STACK_SIZE");
+        if (!v) return kDefaultStack;
+        if (*v < kMinStack || *v > kMaxStack) {
+            std::fprintf(stderr, "green: GREEN_STACK_SIZE=%zu is outside 16K..1G; using %zu KiB\n", *v,
+                         kDefaultStack / 1024);
+            return kDefaultStack;
+        }
+        return round_to_pages(*v);
+    }();
+    return size;
+}
+
+std::size_t checked_stack_size(std::size_t requested) {
+    if (requested == 0) return default_stack_size();
+    if (requested < kMinStack || requested > kMaxStack)
+        throw std::invalid_argument("green: stack size " + std::to_string(requested) +
+                                    " is outside 16 KiB .. 1 GiB");
+    return round_to_pages(requested);
+}
+
+StackPool::SizeClass& StackPool::size_class(std::size_t size) {
+    for (auto& c : classes_)
+        if (c.size == size) return c;
+    classes_.push_back(SizeClass{size, {}, {}, {}});
+    return classes_.back();
+}
+
+Stack StackPool::allocate(std::size_t size) {
+    SizeClass& c = size_class(size);
+    if (!c.hot.empty()) {
+        Stack s = c.hot.back();
+        c.hot.pop_back();
+        return in_use(s);
+    }
+    const std::size_t guard = page_size();
+    if (take_guard()) {
+        void* p = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (p == MAP_FAILED) {
+            guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
+            throw_no_memory("green: mmap of a greenlet stack");
+        }
+        if (mprotect(p, guard, PROT_NONE) != 0) {
+            munmap(p, size + guard);
+            guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
+            throw_no_memory("green: mprotect of a stack guard page");
+        }
+        Stack s{static_cast<char*>(p) + guard, size, stack_guarded};
+        register_with_valgrind(s);
+        return in_use(s);
+    }
+    if (!c.cold.empty()) {
+        Stack s = c.cold.back();
+        c.cold.pop_back();
+        return in_use(s);
+    }
+    if (c.slab_cursor == c.slab_end) {
+        const std::size_t bytes = size * kSlabStacks;
+        void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (p == MAP_FAILED) throw_no_memory("green: mmap of a greenlet stack slab");
+        // A transparent huge page would make each touched stack page cost 2 MiB.
+        madvise(p, bytes, MADV_NOHUGEPAGE);
+        c.slabs.push_back(p);
+        c.slab_cursor = static_cast<char*>(p);
+        c.slab_end = c.slab_cursor + bytes;
+    }
+    Stack s{c.slab_cursor, size, stack_unguarded};
+    c.slab_cursor += size;
+    register_with_valgrind(s);
+    return in_use(s);
+}
+
+void StackPool::release(const Stack& s) noexcept {
+    if (s.kind == stack_thread) return;
+    not_in_use(s);
+    SizeClass* c = nullptr;
+    for (auto& k : classes_)
+        if (k.size == s.size) c = &k;
+    if (c->hot.size() < kHotStacks) {
+        c->hot.push_back(s);
+        return;
+    }
+    if (s.kind == stack_guarded) {
+        const std::size_t guard = page_size();
+        munmap(static_cast<char*>(s.lo) - guard, s.size + guard);
+        guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    madvise(s.lo, s.size, MADV_DONTNEED);
+    c->cold.push_back(s);
+}
+
+StackPool::~StackPool() {
+    const std::size_t guard = page_size();
+    for (auto& c : classes_) {
+        for (const Stack& s : c.hot) {
+            if (s.kind != stack_guarded) continue;
+            munmap(static_cast<char*>(s.lo) - guard, s.size + guard);
+            guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
+        }
+        for (void* slab : c.slabs) munmap(slab, c.size * kSlabStacks);
+    }
+}
+
+}  // namespace green::detail

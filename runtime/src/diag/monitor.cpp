@@ -1,0 +1,123 @@
+#include "diag/monitor.hpp"
+
+#include <execinfo.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/env.hpp"
+#include "core/hub.hpp"
+
+namespace green::detail {
+namespace {
+
+struct Watched {
+    Hub* hub;
+    pthread_t thread;
+    std::uint64_t last_switches = 0;
+    std::chrono::steady_clock::time_point since{};
+    bool reported = false;
+};
+
+std::mutex watched_mutex;
+std::vector<Watched>& watched() {
+    static std::vector<Watched> w;
+    return w;
+}
+
+long threshold_ms() {
+    static const long ms = env_long("GREEN_MONITOR_MS").value_or(0);
+    return ms;
+}
+
+const int kReportSignal = SIGRTMAX - 1;
+
+void append(char* buf, std::size_t& len, std::size_t cap, const char* s) {
+    while (*s && len < cap) buf[len++] = *s++;
+}
+
+// On the busy thread: who is running, and where.
+void report(int) {
+    const int saved = errno;
+    char line[512];
+    std::size_t len = 0;
+    append(line, len, sizeof line, "green: monitor: greenlet ");
+    Hub* hub = Hub::current_if_any();
+    const GreenletCore* g = hub ? hub->running() : nullptr;
+    if (!g) {
+        append(line, len, sizeof line, "(the hub)");
+    } else if (!g->name.empty()) {
+        append(line, len, sizeof line, g->name.c_str());
+    } else {
+        char id[32];
+        std::snprintf(id, sizeof id, "Greenlet-%llu", static_cast<unsigned long long>(g->id));
+        append(line, len, sizeof line, id);
+    }
+    char tail[96];
+    std::snprintf(tail, sizeof tail, " has kept its hub busy for more than %ld ms without switching:\n", threshold_ms());
+    append(line, len, sizeof line, tail);
+    (void)!write(STDERR_FILENO, line, len);
+    void* frames[64];
+    backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+    errno = saved;
+}
+
+void run() {
+    const auto limit = std::chrono::milliseconds(threshold_ms());
+    const auto tick = std::max(limit / 4, std::chrono::milliseconds(1));
+    for (;;) {
+        std::this_thread::sleep_for(tick);
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard<std::mutex> lock(watched_mutex);
+        for (Watched& w : watched()) {
+            const std::uint64_t s = w.hub->switches();
+            if (s != w.last_switches || w.hub->waiting_in_loop()) {
+                w.last_switches = s;
+                w.since = now;
+                w.reported = false;
+            } else if (!w.reported && now - w.since > limit) {
+                w.reported = true;  // once per stretch
+                pthread_kill(w.thread, kReportSignal);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void monitor_hub(Hub& hub) {
+    if (threshold_ms() <= 0) return;
+    static std::once_flag started;
+    std::call_once(started, [] {
+        void* warm[1];
+        backtrace(warm, 1);  // loads libgcc's unwinder now, not inside the signal handler
+        struct sigaction sa {};
+        sa.sa_handler = report;
+        sa.sa_flags = SA_RESTART | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(kReportSignal, &sa, nullptr);
+        std::thread(run).detach();
+    });
+    std::lock_guard<std::mutex> lock(watched_mutex);
+    watched().push_back(Watched{&hub, pthread_self(), hub.switches(), std::chrono::steady_clock::now()});
+}
+
+void unmonitor_hub(Hub& hub) {
+    if (threshold_ms() <= 0) return;
+    std::lock_guard<std::mutex> lock(watched_mutex);
+    auto& w = watched();
+    for (auto it = w.begin(); it != w.end(); ++it)
+        if (it->hub == &hub) {
+            w.erase(it);
+            break;
+        }
+}
+
+}  // namespace green::detail

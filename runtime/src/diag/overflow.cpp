@@ -1,0 +1,126 @@
+#include "diag/overflow.hpp"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "core/hub.hpp"
+#include "core/stack.hpp"
+
+namespace green::detail {
+namespace {
+
+constexpr std::size_t kAltStack = 64 * 1024;
+// A frame larger than the guard page can fault below it; treat faults this far
+// under the stack as overflow too.
+constexpr std::size_t kGuardReach = 64 * 1024;
+
+struct sigaction previous_segv;
+thread_local void* own_altstack = nullptr;
+
+// Async-signal-safe formatting into a fixed buffer.
+struct Line {
+    char buf[512];
+    std::size_t len = 0;
+    void add(const char* s) {
+        while (*s && len < sizeof buf) buf[len++] = *s++;
+    }
+    void add(std::size_t v) {
+        char digits[24];
+        int n = 0;
+        do digits[n++] = static_cast<char>('0' + v % 10);
+        while ((v /= 10) != 0);
+        while (n > 0 && len < sizeof buf) buf[len++] = digits[--n];
+    }
+};
+
+void chain(int sig, siginfo_t* info, void* uc) {
+    if (previous_segv.sa_flags & SA_SIGINFO) {
+        if (previous_segv.sa_sigaction) previous_segv.sa_sigaction(sig, info, uc);
+        return;
+    }
+    if (previous_segv.sa_handler == SIG_DFL || previous_segv.sa_handler == SIG_IGN) {
+        // Let the fault happen again with the default action (a core dump).
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, nullptr);
+        return;
+    }
+    previous_segv.sa_handler(sig);
+}
+
+void on_segv(int sig, siginfo_t* info, void* uc) {
+    if (Hub* hub = Hub::current_if_any()) {
+        const FiberContext& c = hub->running_context();
+        const auto* addr = static_cast<const char*>(info->si_addr);
+        const auto* lo = static_cast<const char*>(c.stack_lo);
+        if (c.stack_kind != stack_thread && lo && addr < lo && addr + kGuardReach >= lo)
+            report_stack_overflow(c);
+    }
+    chain(sig, info, uc);
+}
+
+}  // namespace
+
+void report_stack_overflow(const FiberContext& c) noexcept {
+    Line line;
+    line.add("green: stack overflow in greenlet ");
+    if (!c.owner) {
+        line.add("hub");
+    } else if (!c.owner->name.empty()) {
+        line.add(c.owner->name.c_str());
+    } else {
+        line.add("Greenlet-");
+        line.add(static_cast<std::size_t>(c.owner->id));
+    }
+    line.add(" (stack ");
+    line.add(c.stack_size / 1024);
+    line.add(" KiB)\n");
+    (void)!write(STDERR_FILENO, line.buf, line.len);
+    // abort() must not run on the overflowed stack's handler again.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGSEGV, &dfl, nullptr);
+    std::abort();
+}
+
+void install_overflow_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_sigaction = on_segv;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, &previous_segv);
+    });
+    stack_t current{};
+    if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;  // the thread has one
+    void* mem = mmap(nullptr, kAltStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return;  // no report on overflow then, but nothing else breaks
+    stack_t ss{};
+    ss.ss_sp = mem;
+    ss.ss_size = kAltStack;
+    if (sigaltstack(&ss, nullptr) != 0) {
+        munmap(mem, kAltStack);
+        return;
+    }
+    own_altstack = mem;
+}
+
+void remove_overflow_altstack() noexcept {
+    if (!own_altstack) return;
+    stack_t current{};
+    if (sigaltstack(nullptr, &current) == 0 && current.ss_sp == own_altstack && !(current.ss_flags & SS_ONSTACK)) {
+        stack_t off{};
+        off.ss_flags = SS_DISABLE;
+        sigaltstack(&off, nullptr);
+        munmap(own_altstack, kAltStack);
+    }
+    own_altstack = nullptr;
+}
+
+}  // namespace green::detail

@@ -1,0 +1,21 @@
+// Waiting for a child process to change state without blocking the thread: the
+// one step that green::waitpid and the shim's wait hooks repeat between their
+// non-blocking waitpid calls.
+#pragma once
+
+#include <sys/types.h>
+
+#include "bridge/shim_api.hpp"  // ChildWait, the state the shim keeps between looks
+
+namespace green::detail {
+
+// Parks the running greenlet once, until a child in `pid`'s set (waitpid's
+// meaning of pid) may have changed state, or a signal handler reported through
+// the shim ran on this thread. The pause lasts 1 ms, doubling with each round up
+// to 50 ms, since no descriptor tells of stops, continues, any child or a
+// process group. For one child (`pid` > 0) a pidfd also ends it at once when the
+// child exits, unless it already woke a look that then found nothing (a tracer
+// holds the exited child). May throw (kill, Timeout).
+void wait_for_child(pid_t pid, ChildWait& wait);
+
+}  // namespace green::detail
