@@ -1,15 +1,51 @@
 #include "base/sys.hpp"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <climits>
 
 namespace green::detail::sys {
 namespace {
 
+// The system call instruction itself, not libc's syscall(): the shim interposes
+// syscall() (for futex waits), and the runtime's own calls must never reach it.
+long raw(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) noexcept {
+#if defined(__x86_64__)
+    register long r10 asm("r10") = d;
+    register long r8 asm("r8") = e;
+    register long r9 asm("r9") = f;
+    long ret;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                 : "rcx", "r11", "memory");
+#elif defined(__aarch64__)
+    register long x8 asm("x8") = nr;
+    register long x0 asm("x0") = a;
+    register long x1 asm("x1") = b;
+    register long x2 asm("x2") = c;
+    register long x3 asm("x3") = d;
+    register long x4 asm("x4") = e;
+    register long x5 asm("x5") = f;
+    asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    long ret = x0;
+#else
+#error "green: add the raw system call sequence for this architecture"
+#endif
+    if (ret < 0 && ret > -4096) {
+        errno = static_cast<int>(-ret);
+        return -1;
+    }
+    return ret;
+}
+
 template <class... A>
 long call(long nr, A... args) noexcept {
-    return ::syscall(nr, (long)args...);
+    return raw(nr, (long)args...);
 }
 
 }  // namespace
@@ -50,5 +86,45 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) no
 }
 int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept { return (int)call(SYS_getsockname, fd, addr, len); }
 int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept { return (int)call(SYS_getpeername, fd, addr, len); }
+
+int futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected, const timespec* deadline) noexcept {
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline.
+    return (int)call(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected, deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+int futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept {
+    return (int)call(SYS_futex, word, FUTEX_WAKE_PRIVATE, count);
+}
+
+long futex(void* word, int op, std::uint32_t value, const void* timeout, void* word2, std::uint32_t value3) noexcept {
+    return call(SYS_futex, word, op, value, timeout, word2, value3);
+}
+
+pid_t gettid() noexcept { return (pid_t)call(SYS_gettid); }
+
+long thread_count() noexcept {
+    const int fd = (int)call(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[1024];
+    const long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    // "pid (comm) state ppid ...": fields after the last ')' ; num_threads is field 20.
+    const char* p = nullptr;
+    for (long i = n - 1; i >= 0; --i)
+        if (buf[i] == ')') {
+            p = buf + i + 1;
+            break;
+        }
+    if (!p) return -1;
+    for (int field = 2; field < 20 && *p; ++p)
+        if (*p == ' ') ++field;
+    long count = 0;
+    while (*p >= '0' && *p <= '9') count = count * 10 + (*p++ - '0');
+    return count > 0 ? count : -1;
+}
+
+int tgkill(pid_t pid, pid_t tid, int sig) noexcept { return (int)call(SYS_tgkill, pid, tid, sig); }
 
 }  // namespace green::detail::sys

@@ -1,10 +1,15 @@
 // System calls made by the runtime itself. They go straight to the kernel with
-// syscall(2), never through libc's symbols, so that when the LD_PRELOAD shim
-// interposes those symbols, the runtime's own I/O can never re-enter a hook.
-// Each returns what the kernel returned: -1 with errno set on failure.
+// the system call instruction, never through libc's symbols (not even
+// syscall(), which the shim interposes for futex waits), so that when the
+// LD_PRELOAD shim interposes those symbols, the runtime's own I/O can never
+// re-enter a hook. Each returns what the kernel returned: -1 with errno set.
 #pragma once
 
 #include <sys/socket.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -32,5 +37,17 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcep
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
 int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept;
 int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept;
+
+// Waits while *word == expected, until woken or `deadline` (absolute
+// CLOCK_MONOTONIC; null: none) passes (-1, ETIMEDOUT). Process-private.
+int futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected, const timespec* deadline) noexcept;
+// Wakes up to `count` threads waiting on `word`; returns how many.
+int futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept;
+// futex(2) with all its arguments, for the shim's syscall(SYS_futex) hook.
+long futex(void* word, int op, std::uint32_t value, const void* timeout, void* word2, std::uint32_t value3) noexcept;
+pid_t gettid() noexcept;
+// Threads in this process now (/proc/self/stat), or -1 if it cannot be read.
+long thread_count() noexcept;
+int tgkill(pid_t pid, pid_t tid, int sig) noexcept;
 
 }  // namespace green::detail::sys
