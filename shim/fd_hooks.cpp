@@ -25,7 +25,7 @@ bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
 
 // A descriptor libev opened inside a runtime scope belongs to the runtime.
 int created(int fd) {
-    if (fd >= 0 && api::in_runtime_fd_scope()) api::mark_runtime_fd(fd);
+    if (fd >= 0 && api::in_runtime_scope()) api::mark_runtime_fd(fd);
     return fd;
 }
 
@@ -35,7 +35,7 @@ int created(int fd) {
 // interrupted, so greenlets waiting on `fd` are not woken from there.
 bool release_for_program(int fd) {
     if (!shim_live()) return true;
-    if (api::in_runtime_fd_scope()) {  // libev closing what it opened
+    if (api::in_runtime_scope()) {  // libev closing what it opened
         api::unmark_runtime_fd(fd);
         return true;
     }

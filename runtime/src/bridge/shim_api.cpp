@@ -83,7 +83,7 @@ void forget_fds(unsigned first, unsigned last) noexcept {
 
 bool is_runtime_fd(int fd) noexcept { return detail::is_runtime_fd(fd); }
 std::vector<int> runtime_fds_between(unsigned first, unsigned last) { return detail::runtime_fds_between(first, last); }
-bool in_runtime_fd_scope() noexcept { return RuntimeFdScope::active(); }
+bool in_runtime_scope() noexcept { return RuntimeScope::active(); }
 void mark_runtime_fd(int fd) noexcept { detail::mark_runtime_fd(fd); }
 void unmark_runtime_fd(int fd) noexcept { detail::unmark_runtime_fd(fd); }
 
@@ -92,22 +92,7 @@ int raw_query(const char* name, int dns_class, int type, bool search, std::vecto
 }
 
 void deliver_later(std::exception_ptr e) noexcept {
-    Hub* hub = Hub::current_if_any();
-    GreenletCore* g = hub ? hub->running() : nullptr;
-    if (!g || !e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const TimeoutError& t) {
-        if (!(g->pending & pending_timeout)) {
-            g->pending |= pending_timeout;
-            g->expired_timeout = t.source();
-        }
-    } catch (const LoopExit&) {
-        g->pending |= pending_loop_exit;
-    } catch (...) {
-        g->kill_exception = e;
-        g->pending |= pending_kill;
-    }
+    if (Hub* hub = Hub::current_if_any()) hub->interrupt_later(std::move(e));
 }
 
 bool shaped_like_address(const char* name) noexcept {

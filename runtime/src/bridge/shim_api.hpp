@@ -83,10 +83,12 @@ GREEN_API void forget_fds(unsigned first, unsigned last) noexcept;
 // must leave them alone. is_runtime_fd takes no lock and is async-signal-safe.
 GREEN_API bool is_runtime_fd(int fd) noexcept;
 GREEN_API std::vector<int> runtime_fds_between(unsigned first, unsigned last);
-// Whether the runtime is opening or closing descriptors through libc on this
-// thread right now (libev's epoll_create1, eventfd, close): the shim's hooks
-// then record what is created as the runtime's (mark) or forget it (unmark).
-GREEN_API bool in_runtime_fd_scope() noexcept;
+// Whether the runtime is calling libc for itself on this thread right now
+// (libev's epoll_create1, eventfd and close, the monitor's thread and signal
+// handler): the shim's hooks then record descriptors created as the runtime's
+// (mark) or forget them (unmark), create plain threads and leave handlers as
+// they are.
+GREEN_API bool in_runtime_scope() noexcept;
 GREEN_API void mark_runtime_fd(int fd) noexcept;
 GREEN_API void unmark_runtime_fd(int fd) noexcept;
 

@@ -1,7 +1,10 @@
 #include "core/hub.hpp"
 
+#include <netdb.h>
 #include <pthread.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <mutex>
@@ -11,10 +14,13 @@
 
 #include "core/context.hpp"
 #include "core/greenlet_parts.hpp"
+#include "base/sys.hpp"
 #include "diag/monitor.hpp"
 #include "diag/overflow.hpp"
 #include "diag/report.hpp"
 #include "green/errors.hpp"
+
+extern "C" void* __uselocale(void*) noexcept;  // glibc's uselocale, which the shim does not interpose
 
 namespace green::detail {
 
@@ -58,7 +64,22 @@ bool can_interrupt() noexcept {
 
 void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
 
+std::atomic<void (*)()> deadlock_handler{nullptr};
+
+Stack stack_of(const FiberContext& c) noexcept {
+    return Stack{c.stack_lo, c.stack_size, static_cast<StackKind>(c.stack_kind), c.stack_guard};
+}
+
+void set_stack(FiberContext& c, const Stack& s) noexcept {
+    c.stack_lo = s.lo;
+    c.stack_size = s.size;
+    c.stack_kind = s.kind;
+    c.stack_guard = s.guard;
+}
+
 }  // namespace
+
+void Hub::set_deadlock_handler(void (*handler)()) noexcept { deadlock_handler.store(handler); }
 
 Hub* Hub::current_if_any() noexcept { return tls_hub; }
 
@@ -69,7 +90,7 @@ Hub& Hub::create_for_thread() {
     return *h;
 }
 
-Hub::Hub() {
+Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno) {
     static std::once_flag atfork;
     std::call_once(atfork, [] {
         pthread_atfork(nullptr, nullptr, [] {
@@ -86,20 +107,23 @@ Hub::Hub() {
     async_start(loop_, signal_wakeup_, [](void* hub) {
         static_cast<Hub*>(hub)->interruptible_.wake_all(WakeReason::woken);
     }, this);
+    async_start(loop_, remote_wakeup_, [](void* hub) { static_cast<Hub*>(hub)->drain_remote_wakes(); }, this);
     install_overflow_handler();
     monitor_hub(*this);
 }
 
 Hub::~Hub() {
     unmonitor_hub(*this);
-    if (running_ != main_) {
+    if (running_ != main_ || lot_waiters_ != 0) {
         // The thread is ending (exit() or pthread_exit) inside a greenlet: its stack
-        // is in use, so the hub's memory is left to the process's end.
+        // is in use; or greenlets wait in the parking lot, where another thread may
+        // still reach them: the hub's memory is left to the process's end.
         return;
     }
     if (inbox_) inbox_->close();
     async_stop(loop_, inbox_wakeup_);
     async_stop(loop_, signal_wakeup_);
+    async_stop(loop_, remote_wakeup_);
     dns_.reset();
     destroy_locals(*main_);
     remove_overflow_altstack();
@@ -118,6 +142,26 @@ void Hub::check_stack(const GreenletCore& g) const noexcept {
         report_stack_overflow(g.ctx);
 }
 
+void Hub::swap_libc_state(FiberContext& from, const FiberContext& to) noexcept {
+    from.saved_errno = *errno_slot_;
+    from.saved_h_errno = *h_errno_slot_;
+    *errno_slot_ = to.saved_errno;
+    *h_errno_slot_ = to.saved_h_errno;
+    if (keep_locale_) {
+        from.locale = __uselocale(nullptr);
+        if (to.locale != from.locale) __uselocale(to.locale);
+    }
+}
+
+void Hub::keep_locale_per_fiber() noexcept {
+    if (keep_locale_) return;
+    // Until now every fiber of this thread used the thread's locale.
+    void* const current = __uselocale(nullptr);
+    hub_ctx_.locale = current;
+    all_.for_each([&](GreenletCore& g) { g.ctx.locale = current; });
+    keep_locale_ = true;
+}
+
 void Hub::switch_to(FiberContext& from, GreenletCore* next) {
     FiberContext* to = &hub_ctx_;
     if (next) {
@@ -126,6 +170,8 @@ void Hub::switch_to(FiberContext& from, GreenletCore* next) {
     }
     running_ = next;
     switches_.store(switches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (keep_libc_state_) [[unlikely]]
+        swap_libc_state(from, *to);
     switch_context(from, *to);
     reap();
 }
@@ -156,13 +202,21 @@ GreenletCore& Hub::pop_ready() noexcept {
     return ready_.pop_front();
 }
 
-void Hub::start(GreenletCore& g, std::size_t stack_size) {
-    const Stack s = stacks_.allocate(stack_size);
+void Hub::start(GreenletCore& g, std::size_t stack_size) { adopt(g, stacks_.allocate(stack_size)); }
+
+void Hub::start_thread(GreenletCore& g, const ThreadStackSpec& spec) {
+    adopt(g, spec.caller_lo ? Stack{spec.caller_lo, spec.size, stack_thread} : stacks_.allocate(spec.size, spec.guard));
+    if (!keep_libc_state_) {
+        // From now on errno & co. are per fiber; until now all shared the thread's.
+        hub_ctx_.saved_errno = 0;
+        keep_libc_state_ = true;
+    }
+}
+
+void Hub::adopt(GreenletCore& g, const Stack& stack) noexcept {
+    set_stack(g.ctx, stack);
     g.hub = this;
     g.id = next_id_++;
-    g.ctx.stack_lo = s.lo;
-    g.ctx.stack_size = s.size;
-    g.ctx.stack_kind = s.kind;
     g.ctx.entry = greenlet_entry;
     g.ctx.owner = &g;
     make_context(g.ctx);
@@ -177,9 +231,7 @@ void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
 void Hub::ensure_hub_fiber() {
     if (hub_ctx_.fctx) return;
     hub_stack_ = stacks_.allocate(kHubStack);
-    hub_ctx_.stack_lo = hub_stack_.lo;
-    hub_ctx_.stack_size = hub_stack_.size;
-    hub_ctx_.stack_kind = hub_stack_.kind;
+    set_stack(hub_ctx_, hub_stack_);
     hub_ctx_.entry = hub_entry;
     make_context(hub_ctx_);
 }
@@ -187,7 +239,7 @@ void Hub::ensure_hub_fiber() {
 void Hub::reap() noexcept {
     if (GreenletCore* z = zombie_) [[unlikely]] {
         zombie_ = nullptr;
-        stacks_.release(Stack{z->ctx.stack_lo, z->ctx.stack_size, static_cast<StackKind>(z->ctx.stack_kind)});
+        stacks_.release(stack_of(z->ctx));
         release(z);
     }
 }
@@ -206,6 +258,24 @@ void Hub::throw_pending(GreenletCore& g) {
     }
     g.pending &= ~pending_loop_exit;
     throw LoopExit();
+}
+
+void Hub::interrupt_later(std::exception_ptr e) noexcept {
+    GreenletCore* g = running_;
+    if (!g || !e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const TimeoutError& t) {
+        if (!(g->pending & pending_timeout)) {  // the first expired Timeout wins
+            g->pending |= pending_timeout;
+            g->expired_timeout = t.source();
+        }
+    } catch (const LoopExit&) {
+        g->pending |= pending_loop_exit;
+    } catch (...) {
+        g->kill_exception = std::move(e);
+        g->pending |= pending_kill;
+    }
 }
 
 WakeReason Hub::park(WaitList* list, double timeout, const char* what, const void* on, void* slot) {
@@ -297,6 +367,33 @@ std::shared_ptr<Inbox> Hub::inbox() {
     return inbox_;
 }
 
+void Hub::post_wake(RemoteWake& w) noexcept {
+    RemoteWake* head = remote_wakes_.load(std::memory_order_relaxed);
+    do {
+        w.next = head;
+    } while (!remote_wakes_.compare_exchange_weak(head, &w, std::memory_order_release, std::memory_order_relaxed));
+    async_send(loop_, remote_wakeup_);
+}
+
+void Hub::drain_remote_wakes() noexcept {
+    RemoteWake* w = remote_wakes_.exchange(nullptr, std::memory_order_acquire);
+    RemoteWake* fifo = nullptr;  // the stack holds the newest first
+    while (w) {
+        RemoteWake* next = w->next;
+        w->next = fifo;
+        fifo = w;
+        w = next;
+    }
+    while (fifo) {
+        RemoteWake* next = fifo->next;
+        GreenletCore& g = *fifo->greenlet;
+        const WakeReason reason = fifo->reason;
+        fifo->delivered = true;  // the sender's record may go once the greenlet runs
+        wake(g, reason);
+        fifo = next;
+    }
+}
+
 void Hub::note_signal(bool restart) noexcept {
     signals_.fetch_add(1, std::memory_order_relaxed);
     if (!restart) interrupting_.fetch_add(1, std::memory_order_relaxed);
@@ -342,7 +439,7 @@ void Hub::end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) no
     g.error = std::move(why);
     g.drop_body();
     settle(g);
-    stacks_.release(Stack{g.ctx.stack_lo, g.ctx.stack_size, static_cast<StackKind>(g.ctx.stack_kind)});
+    stacks_.release(stack_of(g.ctx));
     release(&g);  // the reference start() took for the run
 }
 
@@ -385,6 +482,7 @@ void Hub::finish(GreenletCore& g) noexcept {
         }
     }
     running_ = next;
+    if (keep_libc_state_) swap_libc_state(g.ctx, *to);
     exit_context(g.ctx, *to);
 }
 
@@ -406,12 +504,22 @@ void Hub::after_fork() noexcept {
         if (&g != running_) others.push_back(&g);
     });
     live_ = 1;
+    remote_wakes_.store(nullptr, std::memory_order_relaxed);  // their senders and waiters are gone
+    lot_waiters_ = 0;
     for (GreenletCore* g : others) {
         List<GreenletCore, AllTag>::erase(*g);
         g->state = State::dead;
         g->killed = true;
         g->error = std::make_exception_ptr(GreenletExit{});
     }
+}
+
+bool Hub::others_may_wake() const noexcept {
+    if (lot_waiters_ == 0) return false;
+    // Greenlets wait in the parking lot: any other thread of the program may
+    // still unpark them (the runtime's monitor thread never does).
+    const long threads = sys::thread_count();
+    return threads < 0 || threads - 1 - static_cast<long>(monitor_threads()) > 0;
 }
 
 void Hub::on_deadlock() noexcept {
@@ -422,7 +530,18 @@ void Hub::on_deadlock() noexcept {
         _exit(0);
     }
     // Nothing is ready, nothing is armed: no greenlet of this thread can ever be
-    // woken. The thread's main greenlet is the one waiting; tell it.
+    // woken, unless another thread unparks one from the parking lot.
+    if (others_may_wake()) {
+        // Sleep until an unpark arrives through remote_wakeup_; look again now and
+        // then, in case those threads are gone.
+        WatcherSlot recheck;
+        timer_start(loop_, recheck, 1.0, [](void*) {}, nullptr);
+        loop_.run_once(true);
+        if (timer_active(recheck)) timer_stop(loop_, recheck);
+        return;
+    }
+    if (auto handler = deadlock_handler.load()) handler();
+    // The thread's main greenlet is the one waiting; tell it.
     if (main_->state != State::parked) fail_transition("idle hub while the main greenlet is not parked");
     main_->pending |= pending_loop_exit;
     wake(*main_, WakeReason::woken);

@@ -45,6 +45,23 @@ private:
 
 class Hub;
 
+// A wake-up of one of a hub's greenlets sent from another thread or from a
+// signal handler (Hub::post_wake). It lives with the sender's record of the
+// wait (a parking-lot entry on the waiter's stack) until the hub delivered it.
+struct RemoteWake {
+    RemoteWake* next = nullptr;
+    GreenletCore* greenlet = nullptr;
+    WakeReason reason = WakeReason::woken;
+    bool delivered = false;  // set by the hub, on its thread, once it woke `greenlet`
+};
+
+// How a green thread's stack is made (Hub::start_thread).
+struct ThreadStackSpec {
+    std::size_t size = 0;          // bytes, a page multiple
+    std::size_t guard = 0;         // bytes of guard below it (0: none)
+    void* caller_lo = nullptr;     // non-null: the caller's own memory [caller_lo, caller_lo + size)
+};
+
 // Read on every switch and from the SIGSEGV handler: initial-exec TLS is a plain
 // load, and safe in a signal handler.
 extern thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]];
@@ -75,6 +92,10 @@ public:
 
     // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
     void start(GreenletCore& g, std::size_t stack_size);
+    // start() for a green thread of the shim: its stack as the thread's
+    // attributes say, and from now on every switch of this hub keeps errno,
+    // h_errno and (once uselocale was used) the locale per fiber.
+    void start_thread(GreenletCore& g, const ThreadStackSpec& stack);
     // Queues an unstarted greenlet whose stack is ready (spawn_later's timer).
     void make_ready(GreenletCore& g) noexcept;
 
@@ -85,6 +106,21 @@ public:
 
     // Ends a greenlet that never ran (killed before it started).
     void end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) noexcept;
+    // Thread-safe and async-signal-safe: queues `w` and wakes the loop; the hub
+    // then wakes w.greenlet with w.reason and sets w.delivered.
+    void post_wake(RemoteWake& w) noexcept;
+    // Greenlets parked in the parking lot, which another thread may wake: while
+    // there are some, an idle hub waits for them instead of reporting a deadlock
+    // if other threads exist.
+    void add_lot_waiter() noexcept { ++lot_waiters_; }
+    void remove_lot_waiter() noexcept { --lot_waiters_; }
+    // uselocale was called: from now on each fiber keeps its own locale.
+    void keep_locale_per_fiber() noexcept;
+    // What the hub does when nothing can ever wake its greenlets (see on_deadlock):
+    // with a handler installed (the shim, under thread patching) the handler runs
+    // and must not return; otherwise LoopExit is thrown in the main greenlet.
+    static void set_deadlock_handler(void (*handler)()) noexcept;
+
     // Runs `fn` in the hub after the current loop iteration (rawlink callbacks).
     void call_soon(std::function<void()> fn);
     // The inbox other threads post to, created on first use.
@@ -127,6 +163,11 @@ public:
     // The context executing now (a greenlet's or the hub's own); for the overflow report.
     const FiberContext& running_context() const noexcept { return running_ ? running_->ctx : hub_ctx_; }
 
+    // An interruption (kill, expired Timeout, LoopExit) caught where it could not
+    // be let through (a handoff must be returned first; a C boundary): it is
+    // thrown again in the running greenlet at its next suspension point.
+    void interrupt_later(std::exception_ptr e) noexcept;
+
     // Throws the interruption pending for `g` (kill, Timeout, LoopExit) and clears it.
     [[noreturn, gnu::cold, gnu::noinline]] static void throw_pending(GreenletCore& g);
 
@@ -140,6 +181,7 @@ private:
     void run();
     [[noreturn]] void finish(GreenletCore& g) noexcept;
     void settle(GreenletCore& g) noexcept;
+    void adopt(GreenletCore& g, const Stack& stack) noexcept;
     [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
     [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next);
     void reap() noexcept;
@@ -148,7 +190,10 @@ private:
     void check_stack(const GreenletCore& g) const noexcept;
     void ensure_hub_fiber();
     void on_deadlock() noexcept;
+    bool others_may_wake() const noexcept;
     void run_callbacks();
+    void drain_remote_wakes() noexcept;
+    void swap_libc_state(FiberContext& from, const FiberContext& to) noexcept;
 
     Loop loop_;
     FdTable fds_{loop_};
@@ -176,6 +221,13 @@ private:
     std::atomic<bool> waiting_{false};
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
+    std::atomic<RemoteWake*> remote_wakes_{nullptr};
+    WatcherSlot remote_wakeup_;
+    std::size_t lot_waiters_ = 0;
+    bool keep_libc_state_ = false;  // green threads run here: errno & co. per fiber
+    bool keep_locale_ = false;
+    int* errno_slot_;
+    int* h_errno_slot_;
 };
 
 }  // namespace green::detail

@@ -47,7 +47,7 @@ void fire(struct ev_loop*, Watcher* w, int) {
 
 Loop::Loop() {
     constexpr unsigned flags = unsigned{EVFLAG_NOENV} | unsigned{EVFLAG_NOSIGMASK};
-    RuntimeFdScope ours;  // the epoll descriptor
+    RuntimeScope ours;  // the epoll descriptor
     loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
     if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
     if (!loop_) throw std::system_error(errno ? errno : ENOMEM, std::generic_category(), "green: ev_loop_new");
@@ -56,7 +56,7 @@ Loop::Loop() {
 Loop::~Loop() { ev_loop_destroy(loop_); }
 
 bool Loop::run_once(bool block) {
-    RuntimeFdScope ours;  // after a fork, libev opens the new epoll set here
+    RuntimeScope ours;  // after a fork, libev opens the new epoll set here
     return ev_run(loop_, block ? EVRUN_ONCE : EVRUN_NOWAIT) != 0;
 }
 
@@ -115,7 +115,7 @@ void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexc
     w.fn = fn;
     w.arg = arg;
     ev_async_init(a, fire<ev_async>);
-    RuntimeFdScope ours;  // the first async watcher opens the loop's eventfd
+    RuntimeScope ours;  // the first async watcher opens the loop's eventfd
     ev_async_start(loop.raw(), a);
     ev_unref(loop.raw());
 }
@@ -134,7 +134,7 @@ void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), voi
     w.fn = fn;
     w.arg = arg;
     ev_signal_init(sig, fire<ev_signal>, signum);
-    RuntimeFdScope ours;  // may open the loop's signal pipe
+    RuntimeScope ours;  // may open the loop's signal pipe
     ev_signal_start(loop.raw(), sig);
     ev_unref(loop.raw());
 }

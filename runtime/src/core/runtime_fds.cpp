@@ -81,8 +81,8 @@ std::vector<int> runtime_fds_between(unsigned first, unsigned last) {
     return out;
 }
 
-RuntimeFdScope::RuntimeFdScope() noexcept { ++scope_depth; }
-RuntimeFdScope::~RuntimeFdScope() { --scope_depth; }
-bool RuntimeFdScope::active() noexcept { return scope_depth > 0; }
+RuntimeScope::RuntimeScope() noexcept { ++scope_depth; }
+RuntimeScope::~RuntimeScope() { --scope_depth; }
+bool RuntimeScope::active() noexcept { return scope_depth > 0; }
 
 }  // namespace green::detail

@@ -5,7 +5,7 @@
 //
 // c-ares sockets and pidfds are marked where they are opened. libev opens its
 // descriptors itself, through libc: the loop marks the scope of each libev call
-// that may open one (RuntimeFdScope), and the shim's epoll_create1 / eventfd /
+// that may open one (RuntimeScope), and the shim's epoll_create1 / eventfd /
 // pipe2 hooks mark what they create inside such a scope.
 //
 // The registry is a bitmap in pages allocated on first use and never freed, so
@@ -23,14 +23,16 @@ bool is_runtime_fd(int fd) noexcept;
 // The marked descriptors from `first` to `last`, in order.
 std::vector<int> runtime_fds_between(unsigned first, unsigned last);
 
-// While one exists on a thread, descriptors the shim sees libev open on that
-// thread belong to the runtime.
-class RuntimeFdScope {
+// While one exists on a thread, the runtime is calling libc for itself there:
+// descriptors the shim sees opened belong to the runtime (libev's), threads
+// created are plain OS threads even under thread patching (the monitor, the
+// thread pool's workers), and signal handlers installed are not wrapped.
+class RuntimeScope {
 public:
-    RuntimeFdScope() noexcept;
-    ~RuntimeFdScope();
-    RuntimeFdScope(const RuntimeFdScope&) = delete;
-    RuntimeFdScope& operator=(const RuntimeFdScope&) = delete;
+    RuntimeScope() noexcept;
+    ~RuntimeScope();
+    RuntimeScope(const RuntimeScope&) = delete;
+    RuntimeScope& operator=(const RuntimeScope&) = delete;
     static bool active() noexcept;
 };
 

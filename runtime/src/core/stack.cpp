@@ -123,22 +123,21 @@ std::size_t checked_stack_size(std::size_t requested) {
     return round_to_pages(requested);
 }
 
-StackPool::SizeClass& StackPool::size_class(std::size_t size) {
+StackPool::SizeClass& StackPool::size_class(std::size_t size, std::size_t guard) {
     for (auto& c : classes_)
-        if (c.size == size) return c;
-    classes_.push_back(SizeClass{size, {}, {}, {}});
+        if (c.size == size && c.guard == guard) return c;
+    classes_.push_back(SizeClass{size, guard, {}, {}, {}});
     return classes_.back();
 }
 
-Stack StackPool::allocate(std::size_t size) {
-    SizeClass& c = size_class(size);
+Stack StackPool::allocate(std::size_t size, std::size_t guard) {
+    SizeClass& c = size_class(size, guard);
     if (!c.hot.empty()) {
         Stack s = c.hot.back();
         c.hot.pop_back();
         return in_use(s);
     }
-    const std::size_t guard = page_size();
-    if (take_guard()) {
+    if (guard != 0 && take_guard()) {
         void* p = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (p == MAP_FAILED) {
@@ -150,11 +149,14 @@ Stack StackPool::allocate(std::size_t size) {
             guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
             throw_no_memory("green: mprotect of a stack guard page");
         }
-        Stack s{static_cast<char*>(p) + guard, size, stack_guarded};
+        // A transparent huge page would make the first touched page of a large
+        // stack (a green thread's 8 MiB) cost 2 MiB.
+        if (size >= (std::size_t{2} << 20)) madvise(p, size + guard, MADV_NOHUGEPAGE);
+        Stack s{static_cast<char*>(p) + guard, size, stack_guarded, guard};
         register_with_valgrind(s);
         return in_use(s);
     }
-    if (!c.cold.empty()) {
+    if (!c.cold.empty()) {  // unguarded
         Stack s = c.cold.back();
         c.cold.pop_back();
         return in_use(s);
@@ -170,7 +172,7 @@ Stack StackPool::allocate(std::size_t size) {
         c.slab_cursor = static_cast<char*>(p);
         c.slab_end = c.slab_cursor + bytes;
     }
-    Stack s{c.slab_cursor, size, stack_unguarded};
+    Stack s{c.slab_cursor, size, stack_unguarded, guard};  // `guard` names the class it returns to
     c.slab_cursor += size;
     register_with_valgrind(s);
     return in_use(s);
@@ -181,14 +183,13 @@ void StackPool::release(const Stack& s) noexcept {
     not_in_use(s);
     SizeClass* c = nullptr;
     for (auto& k : classes_)
-        if (k.size == s.size) c = &k;
+        if (k.size == s.size && k.guard == s.guard) c = &k;
     if (c->hot.size() < kHotStacks) {
         c->hot.push_back(s);
         return;
     }
     if (s.kind == stack_guarded) {
-        const std::size_t guard = page_size();
-        munmap(static_cast<char*>(s.lo) - guard, s.size + guard);
+        munmap(static_cast<char*>(s.lo) - s.guard, s.size + s.guard);
         guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
         return;
     }
@@ -197,11 +198,10 @@ void StackPool::release(const Stack& s) noexcept {
 }
 
 StackPool::~StackPool() {
-    const std::size_t guard = page_size();
     for (auto& c : classes_) {
         for (const Stack& s : c.hot) {
             if (s.kind != stack_guarded) continue;
-            munmap(static_cast<char*>(s.lo) - guard, s.size + guard);
+            munmap(static_cast<char*>(s.lo) - s.guard, s.size + s.guard);
             guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
         }
         for (void* slab : c.slabs) munmap(slab, c.size * kSlabStacks);

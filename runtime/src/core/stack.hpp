@@ -29,6 +29,7 @@ struct Stack {
     void* lo = nullptr;
     std::size_t size = 0;
     StackKind kind = stack_thread;
+    std::size_t guard = 0;  // the guard asked for: PROT_NONE bytes below lo when stack_guarded
 };
 
 std::size_t page_size() noexcept;
@@ -48,9 +49,11 @@ public:
     StackPool(const StackPool&) = delete;
     StackPool& operator=(const StackPool&) = delete;
 
-    // A stack of exactly `size` bytes (a page multiple). Throws std::system_error
-    // when the kernel refuses memory.
-    Stack allocate(std::size_t size);
+    // A stack of exactly `size` bytes (a page multiple) with `guard` bytes of
+    // guard below it (a page multiple; 0: none) while the guard budget lasts.
+    // Throws std::system_error when the kernel refuses memory.
+    Stack allocate(std::size_t size) { return allocate(size, page_size()); }
+    Stack allocate(std::size_t size, std::size_t guard);
     void release(const Stack& s) noexcept;
 
     // Number of stacks kept ready for reuse per size before memory is returned.
@@ -59,13 +62,14 @@ public:
 private:
     struct SizeClass {
         std::size_t size;
+        std::size_t guard;
         std::vector<Stack> hot;         // released, memory still resident
         std::vector<Stack> cold;        // unguarded, memory returned (MADV_DONTNEED)
         std::vector<void*> slabs;       // slab mappings, unmapped with the pool
         char* slab_cursor = nullptr;    // next unused stack in the newest slab
         char* slab_end = nullptr;
     };
-    SizeClass& size_class(std::size_t size);
+    SizeClass& size_class(std::size_t size, std::size_t guard);
 
     std::vector<SizeClass> classes_;
 };

@@ -5,15 +5,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "base/env.hpp"
+#include "base/raw_lock.hpp"
 #include "core/hub.hpp"
+#include "core/runtime_fds.hpp"
 
 namespace green::detail {
 namespace {
@@ -26,14 +29,24 @@ struct Watched {
     bool reported = false;
 };
 
-std::mutex watched_mutex;
+RawLock watched_mutex;
+std::atomic<unsigned> started_threads{0};
 std::vector<Watched>& watched() {
     static std::vector<Watched> w;
     return w;
 }
 
+// Under thread patching (GREEN_THREADS) the monitor is on unless
+// GREEN_MONITOR_MS says otherwise: a green thread that blocks its carrier
+// outside the shim must be reported, never silent.
+constexpr long kThreadPatchingDefaultMs = 200;
+
 long threshold_ms() {
-    static const long ms = env_long("GREEN_MONITOR_MS").value_or(0);
+    static const long ms = [] {
+        if (auto v = env_long("GREEN_MONITOR_MS")) return *v;
+        const char* threads = std::getenv("GREEN_THREADS");
+        return threads && *threads && std::strcmp(threads, "0") != 0 ? kThreadPatchingDefaultMs : 0L;
+    }();
     return ms;
 }
 
@@ -75,7 +88,7 @@ void run() {
     for (;;) {
         std::this_thread::sleep_for(tick);
         const auto now = std::chrono::steady_clock::now();
-        std::lock_guard<std::mutex> lock(watched_mutex);
+        RawLockGuard lock(watched_mutex);
         for (Watched& w : watched()) {
             const std::uint64_t s = w.hub->switches();
             if (s != w.last_switches || w.hub->waiting_in_loop()) {
@@ -92,26 +105,35 @@ void run() {
 
 }  // namespace
 
+unsigned monitor_threads() noexcept { return started_threads.load(std::memory_order_relaxed); }
+
 void monitor_hub(Hub& hub) {
     if (threshold_ms() <= 0) return;
     static std::once_flag started;
     std::call_once(started, [] {
         void* warm[1];
         backtrace(warm, 1);  // loads libgcc's unwinder now, not inside the signal handler
+        RuntimeScope ours;  // the shim leaves this handler and this thread alone
         struct sigaction sa {};
         sa.sa_handler = report;
         sa.sa_flags = SA_RESTART | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
         sigaction(kReportSignal, &sa, nullptr);
+        // The program's signals are for the program's threads, not this one.
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         std::thread(run).detach();
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        started_threads.store(1, std::memory_order_relaxed);
     });
-    std::lock_guard<std::mutex> lock(watched_mutex);
+    RawLockGuard lock(watched_mutex);
     watched().push_back(Watched{&hub, pthread_self(), hub.switches(), std::chrono::steady_clock::now()});
 }
 
 void unmonitor_hub(Hub& hub) {
     if (threshold_ms() <= 0) return;
-    std::lock_guard<std::mutex> lock(watched_mutex);
+    RawLockGuard lock(watched_mutex);
     auto& w = watched();
     for (auto it = w.begin(); it != w.end(); ++it)
         if (it->hub == &hub) {

@@ -13,5 +13,7 @@ class Hub;
 // hub when GREEN_MONITOR_MS is set, and does nothing otherwise.
 void monitor_hub(Hub& hub);
 void unmonitor_hub(Hub& hub);
+// The monitor's own thread, if it runs (0 or 1): not a thread of the program.
+unsigned monitor_threads() noexcept;
 
 }  // namespace green::detail

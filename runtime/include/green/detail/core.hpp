@@ -113,8 +113,14 @@ struct FiberContext {
     void* stack_lo = nullptr;         // lowest usable byte of the stack
     std::size_t stack_size = 0;
     std::uint8_t stack_kind = 0;      // see stack.hpp
+    std::size_t stack_guard = 0;      // the guard asked for (stack.hpp's Stack::guard)
     void* asan_fake_stack = nullptr;  // AddressSanitizer's per-fiber state
     void* eh_state[2] = {};           // this fiber's C++ exception globals while switched out
+    // libc's per-thread state while switched out, kept per fiber once its hub
+    // runs green threads (Hub::keep_libc_state): errno, h_errno, uselocale's locale.
+    int saved_errno = 0;
+    int saved_h_errno = 0;
+    void* locale = reinterpret_cast<void*>(-1L);  // LC_GLOBAL_LOCALE, what a new thread starts with
 };
 
 struct LocalSlot;
@@ -151,6 +157,7 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
     LocalSlot* locals = nullptr;
     LinkCallbacks* links = nullptr;
     WatcherSlot* start_timer = nullptr;       // spawn_later's timer while pending
+    void* thread = nullptr;                   // the shim's record when this greenlet is a green thread
 };
 
 inline void retain(GreenletCore* g) noexcept { ++g->refs; }
