@@ -23,6 +23,7 @@
 
 #include "cooperate.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 
 extern "C" [[noreturn]] void __chk_fail(void);
 
@@ -208,8 +209,10 @@ using shim::may_park;
 
 GREEN_HOOK ssize_t read(int fd, void* buf, size_t n) {
     if (!may_park()) return shim::real::read(fd, buf, n);
-    const iovec v{buf, n};
-    return shim::read_any(fd, &v, 1);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        const iovec v{buf, n};
+        return shim::read_any(fd, &v, 1);
+    });
 }
 
 GREEN_HOOK ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
@@ -219,23 +222,31 @@ GREEN_HOOK ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 
 GREEN_HOOK ssize_t readv(int fd, const iovec* iov, int n) {
     if (!may_park()) return shim::real::readv(fd, iov, n);
-    return shim::read_any(fd, iov, n);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::read_any(fd, iov, n);
+    });
 }
 
 GREEN_HOOK ssize_t write(int fd, const void* buf, size_t n) {
     if (!may_park()) return shim::real::write(fd, buf, n);
-    const iovec v{const_cast<void*>(buf), n};
-    return shim::write_any(fd, &v, 1);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        const iovec v{const_cast<void*>(buf), n};
+        return shim::write_any(fd, &v, 1);
+    });
 }
 
 GREEN_HOOK ssize_t writev(int fd, const iovec* iov, int n) {
     if (!may_park()) return shim::real::writev(fd, iov, n);
-    return shim::write_any(fd, iov, n);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::write_any(fd, iov, n);
+    });
 }
 
 GREEN_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) {
     if (!may_park() || shim::wants_no_wait(flags)) return shim::real::recvfrom(fd, buf, n, flags, nullptr, nullptr);
-    return shim::receive(fd, buf, n, flags, nullptr, nullptr);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::receive(fd, buf, n, flags, nullptr, nullptr);
+    });
 }
 
 GREEN_HOOK ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
@@ -246,7 +257,9 @@ GREEN_HOOK ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int fl
 GREEN_HOOK ssize_t recvfrom(int fd, void* __restrict buf, size_t n, int flags, sockaddr* __restrict from,
                             socklen_t* __restrict fromlen) {
     if (!may_park() || shim::wants_no_wait(flags)) return shim::real::recvfrom(fd, buf, n, flags, from, fromlen);
-    return shim::receive(fd, buf, n, flags, from, fromlen);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::receive(fd, buf, n, flags, from, fromlen);
+    });
 }
 
 GREEN_HOOK ssize_t __recvfrom_chk(int fd, void* __restrict buf, size_t n, size_t buflen, int flags,
@@ -257,55 +270,67 @@ GREEN_HOOK ssize_t __recvfrom_chk(int fd, void* __restrict buf, size_t n, size_t
 
 GREEN_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
     if (!may_park() || shim::wants_no_wait(flags)) return shim::real::recvmsg(fd, msg, flags);
-    return shim::cooperate(fd, false, shim::Restart::if_sa_restart,
-                           [&] { return shim::real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::cooperate(fd, false, shim::Restart::if_sa_restart,
+                               [&] { return shim::real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+    });
 }
 
 GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
     if (!may_park() || shim::wants_no_wait(flags) || vlen == 0) return shim::real::recvmmsg(fd, vec, vlen, flags, timeout);
-    // Blocks for the first datagram, then takes more until vlen (or, with
-    // MSG_WAITFORONE, returns what is there); `timeout` bounds the whole call.
-    const double deadline = timeout ? shim::monotonic_now() + double(timeout->tv_sec) + timeout->tv_nsec / 1e9
-                                    : std::numeric_limits<double>::infinity();
-    unsigned int got = 0;
-    shim::Blocker blocker(fd, false, timeout ? shim::Restart::never : shim::Restart::if_sa_restart, deadline);
-    for (;;) {
-        const int r = shim::real::recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, nullptr);
-        if (r > 0) got += static_cast<unsigned int>(r);
-        if (r < 0 && errno != EAGAIN) return got ? static_cast<int>(got) : -1;
-        if (got == vlen || (got > 0 && (flags & MSG_WAITFORONE)) || (timeout && shim::seconds_until(deadline) == 0))
-            return got ? static_cast<int>(got) : (r < 0 ? -1 : 0);
-        if (blocker.wait() < 0) return got ? static_cast<int>(got) : -1;
-    }
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        // Blocks for the first datagram, then takes more until vlen (or, with
+        // MSG_WAITFORONE, returns what is there); `timeout` bounds the whole call.
+        const double deadline = timeout ? shim::monotonic_now() + double(timeout->tv_sec) + timeout->tv_nsec / 1e9
+                                        : std::numeric_limits<double>::infinity();
+        unsigned int got = 0;
+        shim::Blocker blocker(fd, false, timeout ? shim::Restart::never : shim::Restart::if_sa_restart, deadline);
+        for (;;) {
+            const int r = shim::real::recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, nullptr);
+            if (r > 0) got += static_cast<unsigned int>(r);
+            if (r < 0 && errno != EAGAIN) return got ? static_cast<int>(got) : -1;
+            if (got == vlen || (got > 0 && (flags & MSG_WAITFORONE)) || (timeout && shim::seconds_until(deadline) == 0))
+                return got ? static_cast<int>(got) : (r < 0 ? -1 : 0);
+            if (blocker.wait() < 0) return got ? static_cast<int>(got) : -1;
+        }
+    });
 }
 
 GREEN_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
     if (!may_park() || shim::wants_no_wait(flags)) return shim::real::sendto(fd, buf, n, flags, nullptr, 0);
-    return shim::send_all(fd, buf, n, flags, nullptr, 0);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::send_all(fd, buf, n, flags, nullptr, 0);
+    });
 }
 
 GREEN_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t tolen) {
     if (!may_park() || shim::wants_no_wait(flags)) return shim::real::sendto(fd, buf, n, flags, to, tolen);
-    return shim::send_all(fd, buf, n, flags, to, tolen);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::send_all(fd, buf, n, flags, to, tolen);
+    });
 }
 
 GREEN_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
     if (!may_park() || shim::wants_no_wait(flags)) return shim::real::sendmsg(fd, msg, flags);
-    return shim::send_message(fd, msg, flags);
+    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        return shim::send_message(fd, msg, flags);
+    });
 }
 
 GREEN_HOOK int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
     if (!may_park() || shim::wants_no_wait(flags) || vlen == 0) return shim::real::sendmmsg(fd, vec, vlen, flags);
-    shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
-    unsigned int sent = 0;
-    while (sent < vlen) {
-        const long r = shim::cooperate(blocker, [&] {
-            return shim::real::sendmmsg(fd, vec + sent, vlen - sent, flags | MSG_DONTWAIT);
-        });
-        if (r <= 0) return sent ? static_cast<int>(sent) : static_cast<int>(r);
-        sent += static_cast<unsigned int>(r);
-    }
-    return static_cast<int>(sent);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
+        unsigned int sent = 0;
+        while (sent < vlen) {
+            const long r = shim::cooperate(blocker, [&] {
+                return shim::real::sendmmsg(fd, vec + sent, vlen - sent, flags | MSG_DONTWAIT);
+            });
+            if (r <= 0) return sent ? static_cast<int>(sent) : static_cast<int>(r);
+            sent += static_cast<unsigned int>(r);
+        }
+        return static_cast<int>(sent);
+    });
 }
 
 // sendfile takes no per-call flag. To a socket, the call runs with O_NONBLOCK set

@@ -20,6 +20,7 @@
 
 #include "cooperate.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 
 extern "C" [[noreturn]] void __chk_fail(void);
 
@@ -131,7 +132,9 @@ using shim::may_park;
 
 GREEN_HOOK int poll(pollfd* fds, nfds_t n, int timeout) {
     if (timeout == 0 || !may_park()) return shim::real::poll(fds, n, timeout);
-    return shim::poll_like(fds, n, shim::seconds_ms(timeout), nullptr);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::poll_like(fds, n, shim::seconds_ms(timeout), nullptr);
+    });
 }
 
 GREEN_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
@@ -142,7 +145,9 @@ GREEN_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
 GREEN_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
     if (!shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || !may_park())
         return shim::real::ppoll(fds, n, timeout, mask);
-    return shim::poll_like(fds, n, shim::seconds(timeout), mask);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::poll_like(fds, n, shim::seconds(timeout), mask);
+    });
 }
 
 GREEN_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask, size_t fdslen) {
@@ -155,37 +160,47 @@ GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set*
     if (n < 0 || n > FD_SETSIZE || (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)) ||
         (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0) || !may_park())
         return shim::real::select(n, r, w, e, timeout);
-    const double t = timeout ? double(timeout->tv_sec) + double(timeout->tv_usec) / 1e6 : shim::kForever;
-    const double began = shim::monotonic_now();
-    const int result = shim::select_like(n, r, w, e, t, nullptr);
-    if (timeout) {  // Linux reports the time not slept
-        double left = t - (shim::monotonic_now() - began);
-        if (left < 0 || result == 0) left = 0;
-        timeout->tv_sec = static_cast<time_t>(left);
-        timeout->tv_usec = static_cast<suseconds_t>((left - double(timeout->tv_sec)) * 1e6);
-    }
-    return result;
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        const double t = timeout ? double(timeout->tv_sec) + double(timeout->tv_usec) / 1e6 : shim::kForever;
+        const double began = shim::monotonic_now();
+        const int result = shim::select_like(n, r, w, e, t, nullptr);
+        if (timeout) {  // Linux reports the time not slept
+            double left = t - (shim::monotonic_now() - began);
+            if (left < 0 || result == 0) left = 0;
+            timeout->tv_sec = static_cast<time_t>(left);
+            timeout->tv_usec = static_cast<suseconds_t>((left - double(timeout->tv_sec)) * 1e6);
+        }
+        return result;
+    });
 }
 
 GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
                        const timespec* __restrict timeout, const sigset_t* __restrict mask) {
     if (n < 0 || n > FD_SETSIZE || !shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || !may_park())
         return shim::real::pselect(n, r, w, e, timeout, mask);
-    return shim::select_like(n, r, w, e, shim::seconds(timeout), mask);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::select_like(n, r, w, e, shim::seconds(timeout), mask);
+    });
 }
 
 GREEN_HOOK int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
     if (timeout == 0 || max <= 0 || !may_park()) return shim::real::epoll_wait(epfd, events, max, timeout);
-    return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), nullptr);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), nullptr);
+    });
 }
 
 GREEN_HOOK int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, const sigset_t* mask) {
     if (timeout == 0 || max <= 0 || !may_park()) return shim::real::epoll_pwait(epfd, events, max, timeout, mask);
-    return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), mask);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), mask);
+    });
 }
 
 GREEN_HOOK int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout, const sigset_t* mask) {
     if (!shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || max <= 0 || !may_park())
         return shim::real::epoll_pwait2(epfd, events, max, timeout, mask);
-    return shim::epoll_like(epfd, events, max, shim::seconds(timeout), mask);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::epoll_like(epfd, events, max, shim::seconds(timeout), mask);
+    });
 }

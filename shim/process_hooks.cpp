@@ -29,6 +29,7 @@
 
 #include "cooperate.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 
 namespace shim {
 namespace {
@@ -116,14 +117,17 @@ sighandler_t install(int sig, sighandler_t handler, int flags) noexcept {
 
 GREEN_HOOK pid_t waitpid(pid_t pid, int* status, int options) {
     if (!shim::may_park() || (options & WNOHANG)) return shim::real::waitpid(pid, status, options);
-    return static_cast<pid_t>(shim::reap_cooperatively(
-        pid, [&](int nohang) { return shim::real::waitpid(pid, status, options | nohang); }));
+    return shim::threads::cancellation_point([&]() noexcept -> pid_t {
+        return static_cast<pid_t>(shim::reap_cooperatively(
+            pid, [&](int nohang) { return shim::real::waitpid(pid, status, options | nohang); }));
+    });
 }
 
 GREEN_HOOK pid_t wait(int* status) { return waitpid(-1, status, 0); }
 
 GREEN_HOOK pid_t wait4(pid_t pid, int* status, int options, struct rusage* usage) noexcept {
     if (!shim::may_park() || (options & WNOHANG)) return shim::real::wait4(pid, status, options, usage);
+    // Declared noexcept (__THROWNL) by glibc: not a cancellation point the unwinding could pass.
     return static_cast<pid_t>(shim::reap_cooperatively(
         pid, [&](int nohang) { return shim::real::wait4(pid, status, options | nohang, usage); }));
 }
@@ -135,15 +139,17 @@ GREEN_HOOK pid_t wait3(int* status, int options, struct rusage* usage) noexcept 
 // waitid returns 0 whether or not it found a child; under WNOHANG si_pid tells.
 GREEN_HOOK int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
     if (!shim::may_park() || (options & WNOHANG)) return shim::real::waitid(type, id, info, options);
-    const pid_t pid = type == P_PID ? static_cast<pid_t>(id) : type == P_PGID ? -static_cast<pid_t>(id) : -1;
-    siginfo_t own{};
-    siginfo_t* out = info ? info : &own;
-    const long r = shim::reap_cooperatively(pid, [&](int nohang) -> long {
-        out->si_pid = 0;
-        if (shim::real::waitid(type, id, out, options | nohang) != 0) return -1;
-        return out->si_pid;
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        const pid_t pid = type == P_PID ? static_cast<pid_t>(id) : type == P_PGID ? -static_cast<pid_t>(id) : -1;
+        siginfo_t own{};
+        siginfo_t* out = info ? info : &own;
+        const long r = shim::reap_cooperatively(pid, [&](int nohang) -> long {
+            out->si_pid = 0;
+            if (shim::real::waitid(type, id, out, options | nohang) != 0) return -1;
+            return out->si_pid;
+        });
+        return r < 0 ? -1 : 0;
     });
-    return r < 0 ? -1 : 0;
 }
 
 GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct sigaction* __restrict old) noexcept {

@@ -67,7 +67,7 @@ void resolve_all() noexcept {
 
 #define SHIM_DEFINE_REAL(name, R, params, args, fallback)                  \
     R name params {                                                        \
-        if (auto f = reinterpret_cast<R(*) params>(lookup(name##_))) return f args; \
+        if (auto real_fn = reinterpret_cast<R(*) params>(lookup(name##_))) return real_fn args; \
         return Fallback<R, fallback>{} args;                               \
     }
 SHIM_REAL_SYMBOLS(SHIM_DEFINE_REAL)

@@ -9,9 +9,15 @@
 // resolved on this thread falls back to the raw system call instead of recursing.
 #pragma once
 
+#include <locale.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdio.h>
+#include <threads.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>

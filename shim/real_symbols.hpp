@@ -9,7 +9,8 @@
 // close from inside dlsym), or `none` where no caller needs one: the call then
 // fails with ENOSYS. fcntl and ioctl are variadic in libc and are called with
 // their one argument as a pointer-sized word, which every ABI green runs on
-// passes alike.
+// passes alike. syscall is called with all six argument words, as libc's own
+// syscall() reads them.
 #pragma once
 
 #define SHIM_REAL_SYMBOLS(X)                                                                                     \
@@ -85,4 +86,103 @@
       (const void* a, socklen_t l, int t, hostent* r, char* b, size_t bl, hostent** res, int* he),               \
       (a, l, t, r, b, bl, res, he), none)                                                                         \
     X(res_query, int, (const char* d, int c, int t, unsigned char* a, int l), (d, c, t, a, l), none)              \
-    X(res_search, int, (const char* d, int c, int t, unsigned char* a, int l), (d, c, t, a, l), none)
+    X(res_search, int, (const char* d, int c, int t, unsigned char* a, int l), (d, c, t, a, l), none)             \
+    X(pthread_create, int, (pthread_t* t, const pthread_attr_t* a, void* (*f)(void*), void* arg), (t, a, f, arg), none) \
+    X(pthread_join, int, (pthread_t t, void** r), (t, r), none)                                                   \
+    X(pthread_tryjoin_np, int, (pthread_t t, void** r), (t, r), none)                                             \
+    X(pthread_timedjoin_np, int, (pthread_t t, void** r, const timespec* at), (t, r, at), none)                   \
+    X(pthread_clockjoin_np, int, (pthread_t t, void** r, clockid_t c, const timespec* at), (t, r, c, at), none)   \
+    X(pthread_detach, int, (pthread_t t), (t), none)                                                              \
+    X(pthread_exit, void, (void* r), (r), none)                                                                   \
+    X(pthread_self, pthread_t, (), (), none)                                                                      \
+    X(pthread_getattr_np, int, (pthread_t t, pthread_attr_t* a), (t, a), none)                                    \
+    X(pthread_setname_np, int, (pthread_t t, const char* n), (t, n), none)                                        \
+    X(pthread_getname_np, int, (pthread_t t, char* n, size_t l), (t, n, l), none)                                 \
+    X(pthread_getcpuclockid, int, (pthread_t t, clockid_t* c), (t, c), none)                                      \
+    X(pthread_kill, int, (pthread_t t, int s), (t, s), none)                                                      \
+    X(pthread_sigqueue, int, (pthread_t t, int s, const union sigval v), (t, s, v), none)                         \
+    X(pthread_cancel, int, (pthread_t t), (t), none)                                                              \
+    X(pthread_testcancel, void, (), (), none)                                                                     \
+    X(pthread_setcancelstate, int, (int s, int* o), (s, o), none)                                                 \
+    X(pthread_setcanceltype, int, (int s, int* o), (s, o), none)                                                  \
+    X(pthread_getschedparam, int, (pthread_t t, int* p, sched_param* s), (t, p, s), none)                         \
+    X(pthread_setschedparam, int, (pthread_t t, int p, const sched_param* s), (t, p, s), none)                    \
+    X(pthread_setschedprio, int, (pthread_t t, int p), (t, p), none)                                              \
+    X(pthread_getaffinity_np, int, (pthread_t t, size_t n, cpu_set_t* c), (t, n, c), none)                        \
+    X(pthread_setaffinity_np, int, (pthread_t t, size_t n, const cpu_set_t* c), (t, n, c), none)                  \
+    X(__pthread_register_cancel, void, (__pthread_unwind_buf_t * b), (b), none)                                   \
+    X(__pthread_unregister_cancel, void, (__pthread_unwind_buf_t * b), (b), none)                                 \
+    X(__pthread_register_cancel_defer, void, (__pthread_unwind_buf_t * b), (b), none)                             \
+    X(__pthread_unregister_cancel_restore, void, (__pthread_unwind_buf_t * b), (b), none)                         \
+    X(__pthread_unwind_next, void, (__pthread_unwind_buf_t * b), (b), none)                                       \
+    X(_pthread_cleanup_push, void, (_pthread_cleanup_buffer * b, void (*f)(void*), void* a), (b, f, a), none)     \
+    X(_pthread_cleanup_pop, void, (_pthread_cleanup_buffer * b, int e), (b, e), none)                             \
+    X(_pthread_cleanup_push_defer, void, (_pthread_cleanup_buffer * b, void (*f)(void*), void* a), (b, f, a), none) \
+    X(_pthread_cleanup_pop_restore, void, (_pthread_cleanup_buffer * b, int e), (b, e), none)                     \
+    X(pthread_mutex_lock, int, (pthread_mutex_t * m), (m), none)                                                  \
+    X(pthread_mutex_trylock, int, (pthread_mutex_t * m), (m), none)                                               \
+    X(pthread_mutex_timedlock, int, (pthread_mutex_t * m, const timespec* at), (m, at), none)                     \
+    X(pthread_mutex_clocklock, int, (pthread_mutex_t * m, clockid_t c, const timespec* at), (m, c, at), none)     \
+    X(pthread_mutex_unlock, int, (pthread_mutex_t * m), (m), none)                                                \
+    X(pthread_mutex_destroy, int, (pthread_mutex_t * m), (m), none)                                               \
+    X(pthread_mutex_consistent, int, (pthread_mutex_t * m), (m), none)                                            \
+    X(pthread_cond_wait, int, (pthread_cond_t * c, pthread_mutex_t* m), (c, m), none)                             \
+    X(pthread_cond_timedwait, int, (pthread_cond_t * c, pthread_mutex_t* m, const timespec* at), (c, m, at), none) \
+    X(pthread_cond_clockwait, int, (pthread_cond_t * c, pthread_mutex_t* m, clockid_t k, const timespec* at), (c, m, k, at), none) \
+    X(pthread_cond_signal, int, (pthread_cond_t * c), (c), none)                                                  \
+    X(pthread_cond_broadcast, int, (pthread_cond_t * c), (c), none)                                               \
+    X(pthread_cond_destroy, int, (pthread_cond_t * c), (c), none)                                                 \
+    X(pthread_rwlock_rdlock, int, (pthread_rwlock_t * r), (r), none)                                              \
+    X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t * r), (r), none)                                           \
+    X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t * r, const timespec* at), (r, at), none)                 \
+    X(pthread_rwlock_clockrdlock, int, (pthread_rwlock_t * r, clockid_t c, const timespec* at), (r, c, at), none) \
+    X(pthread_rwlock_wrlock, int, (pthread_rwlock_t * r), (r), none)                                              \
+    X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t * r), (r), none)                                           \
+    X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t * r, const timespec* at), (r, at), none)                 \
+    X(pthread_rwlock_clockwrlock, int, (pthread_rwlock_t * r, clockid_t c, const timespec* at), (r, c, at), none) \
+    X(pthread_rwlock_unlock, int, (pthread_rwlock_t * r), (r), none)                                              \
+    X(pthread_rwlock_destroy, int, (pthread_rwlock_t * r), (r), none)                                             \
+    X(pthread_spin_lock, int, (pthread_spinlock_t * s), (s), none)                                                \
+    X(pthread_barrier_wait, int, (pthread_barrier_t * b), (b), none)                                              \
+    X(pthread_barrier_destroy, int, (pthread_barrier_t * b), (b), none)                                           \
+    X(pthread_once, int, (pthread_once_t * o, void (*f)()), (o, f), none)                                         \
+    X(call_once, void, (once_flag * o, void (*f)()), (o, f), none)                                                \
+    X(pthread_key_create, int, (pthread_key_t * k, void (*d)(void*)), (k, d), none)                               \
+    X(pthread_key_delete, int, (pthread_key_t k), (k), none)                                                      \
+    X(pthread_getspecific, void*, (pthread_key_t k), (k), none)                                                   \
+    X(pthread_setspecific, int, (pthread_key_t k, const void* v), (k, v), none)                                   \
+    X(sem_wait, int, (sem_t * s), (s), none)                                                                      \
+    X(sem_timedwait, int, (sem_t * s, const timespec* at), (s, at), none)                                         \
+    X(sem_clockwait, int, (sem_t * s, clockid_t c, const timespec* at), (s, c, at), none)                         \
+    X(sem_post, int, (sem_t * s), (s), none)                                                                      \
+    X(thrd_create, int, (thrd_t * t, thrd_start_t f, void* a), (t, f, a), none)                                   \
+    X(thrd_join, int, (thrd_t t, int* r), (t, r), none)                                                           \
+    X(thrd_detach, int, (thrd_t t), (t), none)                                                                    \
+    X(thrd_exit, void, (int r), (r), none)                                                                        \
+    X(thrd_sleep, int, (const timespec* d, timespec* r), (d, r), none)                                            \
+    X(thrd_yield, void, (), (), none)                                                                             \
+    X(mtx_lock, int, (mtx_t * m), (m), none)                                                                      \
+    X(mtx_trylock, int, (mtx_t * m), (m), none)                                                                   \
+    X(mtx_timedlock, int, (mtx_t * m, const timespec* at), (m, at), none)                                         \
+    X(mtx_unlock, int, (mtx_t * m), (m), none)                                                                    \
+    X(mtx_destroy, void, (mtx_t * m), (m), none)                                                                  \
+    X(cnd_wait, int, (cnd_t * c, mtx_t* m), (c, m), none)                                                         \
+    X(cnd_timedwait, int, (cnd_t * c, mtx_t* m, const timespec* at), (c, m, at), none)                            \
+    X(cnd_signal, int, (cnd_t * c), (c), none)                                                                    \
+    X(cnd_broadcast, int, (cnd_t * c), (c), none)                                                                 \
+    X(cnd_destroy, void, (cnd_t * c), (c), none)                                                                  \
+    X(tss_create, int, (tss_t * k, tss_dtor_t d), (k, d), none)                                                   \
+    X(tss_delete, void, (tss_t k), (k), none)                                                                     \
+    X(tss_get, void*, (tss_t k), (k), none)                                                                       \
+    X(tss_set, int, (tss_t k, void* v), (k, v), none)                                                             \
+    X(pthread_sigmask, int, (int how, const sigset_t* s, sigset_t* o), (how, s, o), none)                         \
+    X(sigprocmask, int, (int how, const sigset_t* s, sigset_t* o), (how, s, o), none)                             \
+    X(sigwait, int, (const sigset_t* s, int* sig), (s, sig), none)                                                \
+    X(sigwaitinfo, int, (const sigset_t* s, siginfo_t* i), (s, i), none)                                          \
+    X(sigtimedwait, int, (const sigset_t* s, siginfo_t* i, const timespec* t), (s, i, t), none)                   \
+    X(sched_yield, int, (), (), none)                                                                             \
+    X(syscall, long, (long n, long a, long b, long c, long d, long e, long f), (n, a, b, c, d, e, f), none)       \
+    X(uselocale, locale_t, (locale_t l), (l), none)                                                               \
+    X(flockfile, void, (FILE * f), (f), none)                                                                     \
+    X(ftrylockfile, int, (FILE * f), (f), none)                                                                   \
+    X(funlockfile, void, (FILE * f), (f), none)

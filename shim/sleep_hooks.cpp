@@ -14,6 +14,7 @@
 
 #include "cooperate.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 
 namespace shim {
 namespace {
@@ -65,56 +66,68 @@ using shim::may_park;
 
 GREEN_HOOK int nanosleep(const timespec* req, timespec* rem) {
     if (!shim::valid(req) || !may_park()) return shim::real::nanosleep(req, rem);
-    const double left = shim::sleep_for(double(req->tv_sec) + double(req->tv_nsec) / 1e9);
-    if (left == 0) return 0;
-    if (left > 0) {
-        if (rem) *rem = shim::to_timespec(left);
-        errno = EINTR;
-    }
-    return -1;
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        const double left = shim::sleep_for(double(req->tv_sec) + double(req->tv_nsec) / 1e9);
+        if (left == 0) return 0;
+        if (left > 0) {
+            if (rem) *rem = shim::to_timespec(left);
+            errno = EINTR;
+        }
+        return -1;
+    });
 }
 
 GREEN_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
     const bool known = clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
     if (!known || !shim::valid(req) || !may_park()) return shim::real::clock_nanosleep(clock, flags, req, rem);
-    double seconds = double(req->tv_sec) + double(req->tv_nsec) / 1e9;
-    if (flags & TIMER_ABSTIME) {
-        timespec now{};
-        clock_gettime(clock, &now);
-        seconds -= double(now.tv_sec) + double(now.tv_nsec) / 1e9;
-        if (seconds <= 0) return 0;
-    }
-    const int saved = errno;
-    const double left = shim::sleep_for(seconds);
-    if (left == 0) return 0;
-    const int error = left > 0 ? EINTR : errno;
-    if (left > 0 && rem && !(flags & TIMER_ABSTIME)) *rem = shim::to_timespec(left);
-    errno = saved;  // clock_nanosleep reports through its return value only
-    return error;
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        double seconds = double(req->tv_sec) + double(req->tv_nsec) / 1e9;
+        if (flags & TIMER_ABSTIME) {
+            timespec now{};
+            clock_gettime(clock, &now);
+            seconds -= double(now.tv_sec) + double(now.tv_nsec) / 1e9;
+            if (seconds <= 0) return 0;
+        }
+        const int saved = errno;
+        const double left = shim::sleep_for(seconds);
+        if (left == 0) return 0;
+        const int error = left > 0 ? EINTR : errno;
+        if (left > 0 && rem && !(flags & TIMER_ABSTIME)) *rem = shim::to_timespec(left);
+        errno = saved;  // clock_nanosleep reports through its return value only
+        return error;
+    });
 }
 
 GREEN_HOOK int usleep(useconds_t usec) {
     if (!may_park()) return shim::real::usleep(usec);
-    const double left = shim::sleep_for(usec / 1e6);
-    if (left == 0) return 0;
-    if (left > 0) errno = EINTR;
-    return -1;
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        const double left = shim::sleep_for(usec / 1e6);
+        if (left == 0) return 0;
+        if (left > 0) errno = EINTR;
+        return -1;
+    });
 }
 
 GREEN_HOOK unsigned int sleep(unsigned int seconds) {
     if (!may_park()) return shim::real::sleep(seconds);
-    const double left = shim::sleep_for(seconds);
-    if (left <= 0) return 0;
-    return static_cast<unsigned int>(std::ceil(left));  // whole seconds not slept, as glibc rounds
+    return shim::threads::cancellation_point([&]() noexcept -> unsigned int {
+        const double left = shim::sleep_for(seconds);
+        if (left <= 0) return 0;
+        return static_cast<unsigned int>(std::ceil(left));  // whole seconds not slept, as glibc rounds
+    });
 }
 
 GREEN_HOOK int pause() {
     if (!may_park()) return shim::real::pause();
-    return shim::until_signal(nullptr);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::until_signal(nullptr);
+    });
 }
 
 GREEN_HOOK int sigsuspend(const sigset_t* mask) {
     const void* volatile given = mask;  // declared nonnull, yet a null one must get EFAULT, not a wait
     if (!given || !may_park()) return shim::real::sigsuspend(mask);
-    return shim::until_signal(mask);
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return shim::until_signal(mask);
+    });
 }

@@ -10,6 +10,7 @@
 
 #include "cooperate.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 
 using shim::may_park;
 
@@ -34,14 +35,16 @@ GREEN_HOOK int getsockopt(int fd, int level, int name, void* __restrict value, s
 // the listener for that other process.)
 GREEN_HOOK int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict len, int flags) {
     if (!may_park()) return shim::real::accept4(fd, addr, len, flags);
-    return static_cast<int>(shim::cooperate(fd, false, shim::Restart::if_sa_restart, [&]() -> long {
-        pollfd p{fd, POLLIN, 0};
-        if (shim::real::poll(&p, 1, 0) == 0) {
-            errno = EAGAIN;
-            return -1;
-        }
-        return shim::real::accept4(fd, addr, len, flags);
-    }));
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        return static_cast<int>(shim::cooperate(fd, false, shim::Restart::if_sa_restart, [&]() -> long {
+            pollfd p{fd, POLLIN, 0};
+            if (shim::real::poll(&p, 1, 0) == 0) {
+                errno = EAGAIN;
+                return -1;
+            }
+            return shim::real::accept4(fd, addr, len, flags);
+        }));
+    });
 }
 
 GREEN_HOOK int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) { return accept4(fd, addr, len, 0); }
@@ -55,22 +58,24 @@ GREEN_HOOK int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict l
 // with EISCONN as it would after a blocking connect.
 GREEN_HOOK int connect(int fd, const sockaddr* addr, socklen_t len) {
     if (!may_park()) return shim::real::connect(fd, addr, len);
-    const int flags = shim::real::fcntl(fd, F_GETFL, nullptr);
-    if (flags < 0 || (flags & O_NONBLOCK)) return shim::real::connect(fd, addr, len);
-    shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
-    for (bool started = false;; started = true) {
-        const long r = shim::with_nonblocking(fd, [&] { return shim::real::connect(fd, addr, len); });
-        const int err = errno;
-        if (r == 0 || (started && err == EISCONN)) return 0;
-        // EAGAIN: a unix listener's backlog is full. EALREADY: still connecting.
-        if (err != EINPROGRESS && err != EALREADY && err != EAGAIN) {
-            errno = err;
-            return -1;
+    return shim::threads::cancellation_point([&]() noexcept -> int {
+        const int flags = shim::real::fcntl(fd, F_GETFL, nullptr);
+        if (flags < 0 || (flags & O_NONBLOCK)) return shim::real::connect(fd, addr, len);
+        shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
+        for (bool started = false;; started = true) {
+            const long r = shim::with_nonblocking(fd, [&] { return shim::real::connect(fd, addr, len); });
+            const int err = errno;
+            if (r == 0 || (started && err == EISCONN)) return 0;
+            // EAGAIN: a unix listener's backlog is full. EALREADY: still connecting.
+            if (err != EINPROGRESS && err != EALREADY && err != EAGAIN) {
+                errno = err;
+                return -1;
+            }
+            if (blocker.wait() < 0) {
+                // When SO_SNDTIMEO passes a blocking TCP connect says EINPROGRESS, a unix one EAGAIN.
+                if (errno == EAGAIN && err != EAGAIN) errno = EINPROGRESS;
+                return -1;
+            }
         }
-        if (blocker.wait() < 0) {
-            // When SO_SNDTIMEO passes a blocking TCP connect says EINPROGRESS, a unix one EAGAIN.
-            if (errno == EAGAIN && err != EAGAIN) errno = EINPROGRESS;
-            return -1;
-        }
-    }
+    });
 }

@@ -20,6 +20,12 @@ const char* const kUsage =
     "usage: greenrun [options] [--] PROGRAM [ARGS...]\n"
     "Runs PROGRAM with green's shim preloaded: its blocking calls let other greenlets run.\n"
     "\n"
+    "      --threads          the threads PROGRAM creates become   (GREEN_THREADS=1)\n"
+    "                         green threads on the thread that made them:\n"
+    "                         a thread per connection costs a greenlet, not\n"
+    "                         an OS thread; pthread locks, conds and the like\n"
+    "                         park them. The monitor is on (200 ms) unless\n"
+    "                         --monitor says otherwise\n"
     "  -q, --quiet            only errors from green               (GREEN_LOG=0)\n"
     "  -v, --verbose          say what green does                  (GREEN_LOG=2)\n"
     "      --stack-size=SIZE  greenlet stack size, e.g. 256K       (GREEN_STACK_SIZE)\n"
@@ -140,6 +146,8 @@ int main(int argc, char** argv) {
             setenv("GREEN_LOG", "0", 1);
         } else if (a == "-v" || a == "--verbose") {
             setenv("GREEN_LOG", "2", 1);
+        } else if (a == "--threads") {
+            setenv("GREEN_THREADS", "1", 1);
         } else if (a == "--check") {
             check = true;
         } else if (a.starts_with("--stack-size=")) {

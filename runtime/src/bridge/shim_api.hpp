@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <vector>
 
 #include "green/detail/config.hpp"
+#include "green/detail/core.hpp"
 #include "green/dns.hpp"
 
 namespace green::detail {
@@ -115,5 +117,83 @@ GREEN_API bool shaped_like_address(const char* name) noexcept;
 // An interruption (kill, expired Timeout) caught at the shim's C boundary is
 // delivered again at the next suspension point, after the C code returned.
 GREEN_API void deliver_later(std::exception_ptr e) noexcept;
+
+// ---- Thread patching: green threads and what they wait on ---------------------
+
+// Thrown at a green thread's suspension point once pthread_cancel was requested
+// for it (request_cancel), but only while it is inside a cancellation point
+// (GreenletCore::cancel_point > 0, which the shim's hooks count): the shim then
+// unwinds the thread from the hook's own frame. Not an std::exception.
+class GREEN_API ThreadCancel {};
+
+// The parking lot (runtime/src/core/parking_lot.hpp): waiting on an address,
+// for greenlets (which park) and plain threads (which sleep on a futex) alike.
+enum class ParkResult : std::uint8_t {
+    unparked,     // an unpark took this waiter; the token is what it handed over
+    invalid,      // validate() said no: the caller never waited
+    timed_out,    // the deadline passed first
+    interrupted,  // a greenlet woken by something else (pthread_cancel outside a cancellation point)
+};
+struct Parked {
+    ParkResult result;
+    std::uintptr_t token;
+};
+// Queues the caller on `address` if validate(context) says so under the
+// bucket's lock, runs before_sleep(context) (may be null), and waits until an
+// unpark, `deadline` (absolute CLOCK_MONOTONIC seconds; kForever) or an
+// interruption. `may_switch` false: even a greenlet sleeps on a futex. A kill
+// or a green::Timeout waits for the next suspension point outside; throws
+// ThreadCancel (inside a cancellation point) after leaving the queue.
+GREEN_API Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
+                      double deadline, const char* what, bool may_switch);
+// Unparks the longest waiter on `address`; decide(context, found, more) runs
+// under the bucket lock either way and returns the token handed over.
+GREEN_API bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool found, bool more),
+                          void* context);
+// Unparks up to `count` waiters (SIZE_MAX: all), handing each `token`; returns
+// how many. Async-signal-safe with `from_signal_handler` (sem_post).
+GREEN_API std::size_t unpark(const void* address, std::size_t count, std::uintptr_t token,
+                             bool from_signal_handler);
+// CLOCK_MONOTONIC now, in seconds (the lot's deadlines).
+GREEN_API double monotonic_now() noexcept;
+
+// How a green thread's stack is made: `size` bytes with `guard` bytes of guard
+// below (0: none), or the caller's own memory when caller_lo is set.
+struct ThreadStack {
+    std::size_t size = 0;
+    std::size_t guard = 0;
+    void* caller_lo = nullptr;
+};
+// Starts a greenlet on this thread's hub (made if needed) that runs
+// entry(record) and ends; record is what GreenletCore::thread holds meanwhile.
+// From then on the hub keeps errno, h_errno and the locale per fiber. Returns a
+// reference to the greenlet (release_greenlet). Throws std::system_error when
+// there is no memory for the stack.
+GREEN_API GreenletCore* start_thread(void (*entry)(void*), void* record, const ThreadStack& stack);
+GREEN_API void release_greenlet(GreenletCore* g) noexcept;
+// The greenlet running on this thread, or null (the hub's fiber, no hub).
+GREEN_API GreenletCore* running_greenlet() noexcept;
+// This thread's own greenlet (the context it ran in before its hub existed),
+// or null without a hub.
+GREEN_API GreenletCore* main_greenlet() noexcept;
+// The name dump(), the monitor and the stack-overflow report show.
+GREEN_API void set_greenlet_name(GreenletCore& g, const char* name);
+// pthread_cancel: marks the cancellation pending and wakes `g` if it is parked
+// inside a cancellation point of this thread; clear_cancel takes it back
+// (cancellation disabled).
+GREEN_API void request_cancel(GreenletCore& g) noexcept;
+GREEN_API void clear_cancel(GreenletCore& g) noexcept;
+// Lets every other ready greenlet run once (sched_yield).
+GREEN_API void yield();
+// uselocale was called: from now on this hub keeps the locale per fiber.
+GREEN_API void keep_locale_per_fiber() noexcept;
+// Called (in the hub) when no greenlet of the thread can ever be woken; it must
+// not return. Without one, LoopExit is thrown in the thread's main greenlet.
+GREEN_API void set_deadlock_handler(void (*handler)()) noexcept;
+// Other greenlets alive on this thread's hub (0 without a hub).
+GREEN_API std::size_t other_greenlets() noexcept;
+// OS threads of the program besides this one (the runtime's own not counted),
+// or -1 if unknown.
+GREEN_API long other_os_threads() noexcept;
 
 }  // namespace green::detail::shim_api

@@ -15,6 +15,7 @@
 #include "core/context.hpp"
 #include "core/greenlet_parts.hpp"
 #include "base/sys.hpp"
+#include "bridge/shim_api.hpp"
 #include "diag/monitor.hpp"
 #include "diag/overflow.hpp"
 #include "diag/report.hpp"
@@ -256,8 +257,14 @@ void Hub::throw_pending(GreenletCore& g) {
         g.expired_timeout = nullptr;
         throw TimeoutError(t);
     }
-    g.pending &= ~pending_loop_exit;
-    throw LoopExit();
+    if (g.pending & pending_loop_exit) {
+        g.pending &= ~pending_loop_exit;
+        throw LoopExit();
+    }
+    if (g.cancel_point) {  // only pending_cancel is left
+        g.pending &= ~pending_cancel;
+        throw shim_api::ThreadCancel();
+    }
 }
 
 void Hub::interrupt_later(std::exception_ptr e) noexcept {
@@ -272,6 +279,8 @@ void Hub::interrupt_later(std::exception_ptr e) noexcept {
         }
     } catch (const LoopExit&) {
         g->pending |= pending_loop_exit;
+    } catch (const shim_api::ThreadCancel&) {
+        g->pending |= pending_cancel;
     } catch (...) {
         g->kill_exception = std::move(e);
         g->pending |= pending_kill;

@@ -168,8 +168,10 @@ public:
     // thrown again in the running greenlet at its next suspension point.
     void interrupt_later(std::exception_ptr e) noexcept;
 
-    // Throws the interruption pending for `g` (kill, Timeout, LoopExit) and clears it.
-    [[noreturn, gnu::cold, gnu::noinline]] static void throw_pending(GreenletCore& g);
+    // Throws the interruption pending for `g` (kill, Timeout, LoopExit, or a
+    // cancellation when inside a cancellation point) and clears it; returns when
+    // only a cancellation is pending outside one.
+    [[gnu::cold, gnu::noinline]] static void throw_pending(GreenletCore& g);
 
     // Minimum switches between two polls of the loop when greenlets stay ready.
     static constexpr std::size_t kMinBatch = 256;

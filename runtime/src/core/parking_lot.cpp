@@ -9,6 +9,7 @@
 
 #include "base/raw_lock.hpp"
 #include "base/sys.hpp"
+#include "bridge/shim_api.hpp"
 #include "core/hub.hpp"
 #include "green/detail/time.hpp"
 
@@ -175,16 +176,30 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, double deadline, const cha
         explicit Count(Hub& h) noexcept : hub(h) { hub.add_lot_waiter(); }
         ~Count() { hub.remove_lot_waiter(); }
     } count(hub);
+    GreenletCore& self = *w.greenlet;
+    // A kill or a green::Timeout does not interrupt a pthread wait: it waits for
+    // the next suspension point outside (the lot serves the shim's pthread
+    // objects, whose callers are C code). A cancellation does, inside a
+    // cancellation point.
+    const auto kept = static_cast<std::uint8_t>(self.pending & ~pending_cancel);
+    self.pending &= pending_cancel;
     const double timeout = deadline == kForever ? kForever : std::max(0.0, deadline - now());
-    WakeReason reason;
+    WakeReason reason = WakeReason::woken;
+    std::exception_ptr cancel;
     try {
         reason = hub.park(nullptr, timeout, what, w.address);
+    } catch (const shim_api::ThreadCancel&) {
+        cancel = std::current_exception();
     } catch (...) {
-        // Interrupted (a kill, a green::Timeout): what an unpark handed over is
-        // still taken, and the interruption waits for the next suspension point.
-        const Parked p = leave(b, w, hub, ParkResult::interrupted);
-        if (p.result != ParkResult::unparked) throw;
         hub.interrupt_later(std::current_exception());
+    }
+    self.pending |= kept;
+    if (cancel) {
+        // What an unpark handed over is still taken; the cancellation then
+        // waits for the next cancellation point.
+        const Parked p = leave(b, w, hub, ParkResult::interrupted);
+        if (p.result != ParkResult::unparked) std::rethrow_exception(cancel);
+        hub.interrupt_later(cancel);
         return p;
     }
     // `delivered` is written on this thread only, after the unpark set the token.

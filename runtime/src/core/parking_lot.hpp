@@ -43,8 +43,10 @@ struct Parked {
 // `deadline`: absolute CLOCK_MONOTONIC seconds, or kForever. `what` describes
 // the wait for dump(). validate and before_sleep run on the caller's stack;
 // before_sleep may be null. `may_switch` false makes even a greenlet sleep on a
-// futex (a call from a signal handler). Throws what a parked greenlet is
-// interrupted with (a kill or a green::Timeout), after it left the queue.
+// futex (a call from a signal handler). A kill or a green::Timeout does not
+// interrupt the wait (it is thrown at the greenlet's next suspension point
+// outside); a pthread cancellation inside a cancellation point does: it is
+// thrown (shim_api::ThreadCancel) after the waiter left the queue.
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
             double deadline, const char* what, bool may_switch = true);
 

@@ -12,6 +12,7 @@
 
 #include "base/env.hpp"
 #include "core/hub.hpp"
+#include "core/runtime_fds.hpp"
 
 namespace green {
 namespace detail {
@@ -80,7 +81,10 @@ struct ThreadPool::Impl {
         std::lock_guard<std::mutex> lock(mutex);
         if (stopping) throw std::logic_error("green: ThreadPool used while it is being destroyed");
         queue.push_back(t);
-        if (idle == 0 && threads.size() < maxsize) threads.emplace_back([this] { worker(); });
+        if (idle == 0 && threads.size() < maxsize) {
+            detail::RuntimeScope ours;  // a plain OS thread, even under thread patching
+            threads.emplace_back([this] { worker(); });
+        }
         ready.notify_one();
     }
 

@@ -52,6 +52,7 @@ enum PendingBits : std::uint8_t {
     pending_kill = 1,       // kill_exception
     pending_timeout = 2,    // TimeoutError for expired_timeout
     pending_loop_exit = 4,  // LoopExit: nothing can ever wake this greenlet
+    pending_cancel = 8,     // pthread_cancel of a green thread: thrown only inside a cancellation point
 };
 
 // One entry of a wait list: lives on the waiting greenlet's stack (or inside a
@@ -144,6 +145,7 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
     State state = State::unstarted;
     WakeReason wake_reason = WakeReason::woken;
     std::uint8_t pending = 0;  // PendingBits
+    std::uint8_t cancel_point = 0;  // depth of the shim's cancellation points this greenlet is in
     bool killed = false;       // ended by GreenletExit (or killed before it started)
     std::uint32_t refs = 1;
     std::uint64_t id = 0;

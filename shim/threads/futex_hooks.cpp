@@ -1,0 +1,115 @@
+// syscall(SYS_futex, ...): C++20's atomic::wait/notify, counting_semaphore,
+// latch and barrier, and function-local statics whose initialiser blocks
+// (__cxa_guard_acquire), all wait through libc's syscall(). Under thread
+// patching a green thread's FUTEX_WAIT parks on the address in the parking lot,
+// and every FUTEX_WAKE wakes the parked greenlets first, then the kernel's
+// waiters (real threads) for what is left of its count. Every other system call
+// and futex operation goes to the kernel unchanged.
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+
+#include "../real.hpp"
+#include "../state.hpp"
+#include "thread_state.hpp"
+
+namespace shim::threads {
+namespace {
+
+struct Expect {
+    const std::uint32_t* word;
+    std::uint32_t value;
+};
+
+// A wait deadline from futex's timeout: relative for FUTEX_WAIT, absolute for
+// FUTEX_WAIT_BITSET (on CLOCK_REALTIME with FUTEX_CLOCK_REALTIME).
+bool deadline_of(int op, const timespec* timeout, double& deadline) noexcept {
+    deadline = green::detail::kForever;
+    if (!timeout) return true;
+    if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L) return false;
+    if ((op & FUTEX_CMD_MASK) == FUTEX_WAIT) {
+        deadline = api::monotonic_now() + double(timeout->tv_sec) + double(timeout->tv_nsec) / 1e9;
+        return true;
+    }
+    return to_deadline((op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, timeout, deadline);
+}
+
+long fail(int error) noexcept {
+    errno = error;
+    return -1;
+}
+
+// A green thread's FUTEX_WAIT or FUTEX_WAIT_BITSET (any bitset wakes it: a
+// futex waiter must cope with spurious wake-ups anyway).
+long wait(std::uint32_t* word, int op, std::uint32_t value, const timespec* timeout) {
+    double asked = 0;
+    if (!deadline_of(op, timeout, asked)) return fail(EINVAL);
+    double deadline = asked;
+    if (!(op & FUTEX_PRIVATE_FLAG)) {
+        // Shared memory: another process's wake reaches only the kernel's
+        // waiters, so look again after a short pause (a spurious wake-up).
+        deadline = std::min(asked, api::monotonic_now() + 0.005);
+    }
+    Expect e{word, value};
+    const api::Parked p = api::park(
+        word,
+        [](void* c) {
+            auto& x = *static_cast<Expect*>(c);
+            return std::atomic_ref<const std::uint32_t>(*x.word).load() == x.value;
+        },
+        nullptr, &e, deadline, "futex", true);
+    switch (p.result) {
+    case api::ParkResult::unparked: return 0;
+    case api::ParkResult::invalid: return fail(EAGAIN);
+    case api::ParkResult::timed_out: return api::monotonic_now() >= asked ? fail(ETIMEDOUT) : 0;
+    default: return fail(EINTR);
+    }
+}
+
+long wake(long n, std::uint32_t* word, int op, long a3, long a4, long a5) {
+    const std::size_t count = n < 0 ? 0 : static_cast<std::size_t>(n);
+    const std::size_t woken = api::unpark(word, count, 0, state::handler_depth != 0);
+    if (woken >= count) return static_cast<long>(woken);
+    const long kernel = real::syscall(SYS_futex, reinterpret_cast<long>(word), op, static_cast<long>(count - woken),
+                                      a3, a4, a5);
+    return kernel < 0 ? static_cast<long>(woken) : static_cast<long>(woken) + kernel;
+}
+
+long futex(long a0, long a1, long a2, long a3, long a4, long a5) {
+    auto* word = reinterpret_cast<std::uint32_t*>(a0);
+    const int op = static_cast<int>(a1);
+    const int cmd = op & FUTEX_CMD_MASK;
+    const bool waits = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+    const bool wakes = cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
+    if ((waits || wakes) && !word) return fail(EFAULT);
+    if ((waits || wakes) && (reinterpret_cast<std::uintptr_t>(word) & 3)) return fail(EINVAL);
+    if (wakes) return wake(static_cast<int>(a2), word, op, a3, a4, a5);
+    if (waits && may_switch()) return wait(word, op, static_cast<std::uint32_t>(a2), reinterpret_cast<const timespec*>(a3));
+    return real::syscall(SYS_futex, a0, a1, a2, a3, a4, a5);
+}
+
+}  // namespace
+}  // namespace shim::threads
+
+// libc's syscall() reads six argument words whatever the call; so does this.
+GREEN_HOOK long syscall(long number, ...) noexcept {
+    va_list ap;
+    va_start(ap, number);
+    long a[6];
+    for (long& x : a) x = va_arg(ap, long);
+    va_end(ap);
+    if (number == SYS_futex && shim::threads::enabled()) {
+        try {
+            return shim::threads::futex(a[0], a[1], a[2], a[3], a[4], a[5]);
+        } catch (...) {  // a cancellation cannot reach here (no cancellation point); nothing else throws
+            errno = EINTR;
+            return -1;
+        }
+    }
+    return shim::real::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}

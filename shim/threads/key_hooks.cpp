@@ -1,0 +1,134 @@
+// Thread-specific data: pthread_key_*, pthread_getspecific/setspecific and C11's
+// tss_*. Keys come from glibc (so a real thread keeps its values there, and
+// glibc runs their destructors when it ends); a green thread keeps its values
+// in its record, each stamped with the key's generation so that a deleted and
+// re-created key reads as empty, and its destructors run here when it ends.
+#include <threads.h>
+
+#include <atomic>
+#include <cerrno>
+#include <limits.h>
+
+#include "../real.hpp"
+#include "../state.hpp"
+#include "thread_state.hpp"
+
+namespace shim::threads {
+namespace {
+
+struct Key {
+    std::atomic<std::uint64_t> generation{0};  // odd while the key exists
+    std::atomic<void (*)(void*)> destructor{nullptr};
+};
+Key keys[PTHREAD_KEYS_MAX];
+
+bool live(pthread_key_t k, std::uint64_t& generation) noexcept {
+    if (k >= PTHREAD_KEYS_MAX) return false;
+    generation = keys[k].generation.load(std::memory_order_acquire);
+    return generation & 1;
+}
+
+// The green thread whose values live in its record (not an OS thread's own).
+GreenThread* green_current() noexcept {
+    GreenThread* t = enabled() ? current() : nullptr;
+    return t && !t->main ? t : nullptr;
+}
+
+}  // namespace
+
+void run_key_destructors(GreenThread& t) {
+    for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; ++round) {
+        bool ran = false;
+        for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; ++k) {
+            std::uint64_t generation = 0;
+            if (!live(k, generation)) continue;
+            void (*destructor)(void*) = keys[k].destructor.load(std::memory_order_relaxed);
+            if (!destructor) continue;
+            void* value = nullptr;
+            if (t.main) {  // an OS thread's values are glibc's
+                value = real::pthread_getspecific(k);
+                if (value) real::pthread_setspecific(k, nullptr);
+            } else if (k < t.keys.size() && t.keys[k].seq == generation) {
+                value = t.keys[k].value;
+                t.keys[k].value = nullptr;
+            }
+            if (!value) continue;
+            destructor(value);
+            ran = true;
+        }
+        if (!ran) return;
+    }
+}
+
+}  // namespace shim::threads
+
+using namespace shim::threads;
+
+GREEN_HOOK int pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) noexcept {
+    const int r = shim::real::pthread_key_create(key, destructor);
+    if (r == 0 && *key < PTHREAD_KEYS_MAX) {
+        keys[*key].destructor.store(destructor, std::memory_order_relaxed);
+        keys[*key].generation.fetch_add(1, std::memory_order_acq_rel);  // odd: in use
+    }
+    return r;
+}
+
+GREEN_HOOK int pthread_key_delete(pthread_key_t key) noexcept {
+    const int r = shim::real::pthread_key_delete(key);
+    if (r == 0 && key < PTHREAD_KEYS_MAX) keys[key].generation.fetch_add(1, std::memory_order_acq_rel);  // even: free
+    return r;
+}
+
+GREEN_HOOK void* pthread_getspecific(pthread_key_t key) noexcept {
+    GreenThread* t = green_current();
+    if (!t) return shim::real::pthread_getspecific(key);
+    std::uint64_t generation = 0;
+    if (!live(key, generation) || key >= t->keys.size() || t->keys[key].seq != generation) return nullptr;
+    return t->keys[key].value;
+}
+
+GREEN_HOOK int pthread_setspecific(pthread_key_t key, const void* value) noexcept {
+    GreenThread* t = green_current();
+    if (!t) return shim::real::pthread_setspecific(key, value);
+    std::uint64_t generation = 0;
+    if (!live(key, generation)) return EINVAL;
+    if (key >= t->keys.size()) {
+        try {
+            t->keys.resize(std::max<std::size_t>(key + 1, 32));
+        } catch (...) {
+            return ENOMEM;
+        }
+    }
+    t->keys[key] = KeyValue{generation, const_cast<void*>(value)};
+    return 0;
+}
+
+// The exported aliases old binaries may still reference.
+GREEN_HOOK int __pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) noexcept {
+    return pthread_key_create(key, destructor);
+}
+GREEN_HOOK void* __pthread_getspecific(pthread_key_t key) noexcept { return pthread_getspecific(key); }
+GREEN_HOOK int __pthread_setspecific(pthread_key_t key, const void* value) noexcept {
+    return pthread_setspecific(key, value);
+}
+
+// C11: glibc's tss_* call its internal pthread functions, out of the hooks' reach.
+GREEN_HOOK int tss_create(tss_t* key, tss_dtor_t destructor) noexcept {
+    if (!enabled()) return shim::real::tss_create(key, destructor);
+    return pthread_key_create(key, destructor) == 0 ? thrd_success : thrd_error;
+}
+
+GREEN_HOOK void tss_delete(tss_t key) noexcept {
+    if (!enabled()) return shim::real::tss_delete(key);
+    pthread_key_delete(key);
+}
+
+GREEN_HOOK void* tss_get(tss_t key) noexcept {
+    if (!enabled()) return shim::real::tss_get(key);
+    return pthread_getspecific(key);
+}
+
+GREEN_HOOK int tss_set(tss_t key, void* value) noexcept {
+    if (!enabled()) return shim::real::tss_set(key, value);
+    return pthread_setspecific(key, value) == 0 ? thrd_success : thrd_error;
+}

@@ -1,0 +1,194 @@
+// Signal masks and waiting for signals, per green thread.
+//
+// Each green thread (and its carrier's own thread) has the mask the program
+// gave it; what the carrier OS thread blocks is the intersection of those: a
+// signal is delivered to the carrier while any of its threads accepts it, as
+// POSIX lets any thread that does not block a process-directed signal take it.
+// sigwait, sigwaitinfo and sigtimedwait park a green thread on a signalfd of
+// the set until one of its signals is pending, then take it with a zero-timeout
+// sigtimedwait, as the real call would.
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+
+#include "../cooperate.hpp"
+#include "../real.hpp"
+#include "../state.hpp"
+#include "thread_state.hpp"
+
+namespace shim::threads {
+namespace {
+
+// What the threads of this carrier block, signal by signal.
+struct CarrierMask {
+    unsigned identities = 0;
+    unsigned blocked[NSIG] = {};
+    sigset_t applied{};
+    bool applied_known = false;
+};
+thread_local CarrierMask carrier;
+
+void count(const sigset_t& mask, int delta) noexcept {
+    for (int s = 1; s < NSIG; ++s)
+        if (sigismember(&mask, s) == 1) carrier.blocked[s] += static_cast<unsigned>(delta);
+}
+
+void apply() noexcept {
+    sigset_t effective;
+    sigemptyset(&effective);
+    for (int s = 1; s < NSIG; ++s)
+        if (carrier.identities && carrier.blocked[s] == carrier.identities) sigaddset(&effective, s);
+    if (carrier.applied_known) {
+        bool same = true;
+        for (int s = 1; s < NSIG && same; ++s) same = sigismember(&carrier.applied, s) == sigismember(&effective, s);
+        if (same) return;
+    }
+    real::pthread_sigmask(SIG_SETMASK, &effective, nullptr);
+    carrier.applied = effective;
+    carrier.applied_known = true;
+}
+
+// The identity whose mask a pthread_sigmask call of the program changes, or
+// null when glibc's own call applies (thread patching off, a real thread, a
+// signal handler, the runtime itself).
+GreenThread* mask_owner() noexcept {
+    if (!enabled() || state::handler_depth != 0 || api::in_runtime_scope()) return nullptr;
+    return current();
+}
+
+int change_mask(GreenThread& t, int how, const sigset_t* set, sigset_t* old) noexcept {
+    sigset_t next = t.sigmask;
+    if (set) {
+        switch (how) {
+        case SIG_BLOCK: sigorset(&next, &next, set); break;
+        case SIG_UNBLOCK:
+            for (int s = 1; s < NSIG; ++s)
+                if (sigismember(set, s) == 1) sigdelset(&next, s);
+            break;
+        case SIG_SETMASK: next = *set; break;
+        default: return EINVAL;
+        }
+        sigdelset(&next, SIGKILL);
+        sigdelset(&next, SIGSTOP);
+    }
+    if (old) *old = t.sigmask;
+    if (!set) return 0;
+    count(t.sigmask, -1);
+    count(next, +1);
+    t.sigmask = next;
+    apply();
+    return 0;
+}
+
+// Waits (parked) until a signal of `set` is pending and takes it. Returns the
+// signal number, or -1 with errno: EAGAIN when `deadline` passed, EINTR when a
+// signal handler ran meanwhile and `interruptible`.
+int take_signal(const sigset_t* set, siginfo_t* info, double deadline, bool interruptible) noexcept {
+    const SignalCheck signals(Restart::never);
+    for (;;) {
+        const timespec now_only{0, 0};
+        const int r = real::sigtimedwait(set, info, &now_only);
+        if (r > 0 || errno != EAGAIN) return r;
+        if (interruptible && signals.interrupted()) {
+            errno = EINTR;
+            return -1;
+        }
+        const double left = deadline - api::monotonic_now();
+        if (left <= 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        const int fd = ::signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (fd < 0) return -1;
+        api::mark_runtime_fd(fd);  // the program's close_range leaves it alone meanwhile
+        const api::FdInterest readable{fd, false};
+        int failed = 0;
+        try {
+            api::wait_fds(&readable, 1, left);
+        } catch (...) {
+            failed = at_boundary(std::current_exception());
+        }
+        const int error = errno;
+        api::unmark_runtime_fd(fd);
+        real::close(fd);
+        if (failed) {
+            errno = error;
+            return -1;
+        }
+    }
+}
+
+double deadline_after(const timespec* timeout) noexcept {
+    if (!timeout) return green::detail::kForever;
+    return api::monotonic_now() + double(timeout->tv_sec) + double(timeout->tv_nsec) / 1e9;
+}
+
+bool parks_for_signals() noexcept { return enabled() && shim::may_park(); }
+
+}  // namespace
+
+void add_mask(GreenThread& t) noexcept {
+    ++carrier.identities;
+    count(t.sigmask, +1);
+    apply();
+}
+
+void remove_mask(GreenThread& t) noexcept {
+    --carrier.identities;
+    count(t.sigmask, -1);
+    apply();
+}
+
+}  // namespace shim::threads
+
+using namespace shim::threads;
+
+GREEN_HOOK int pthread_sigmask(int how, const sigset_t* __restrict set, sigset_t* __restrict old) noexcept {
+    GreenThread* t = mask_owner();
+    if (!t) return shim::real::pthread_sigmask(how, set, old);
+    return change_mask(*t, how, set, old);
+}
+
+GREEN_HOOK int sigprocmask(int how, const sigset_t* __restrict set, sigset_t* __restrict old) noexcept {
+    GreenThread* t = mask_owner();
+    if (!t) return shim::real::sigprocmask(how, set, old);
+    if (const int r = change_mask(*t, how, set, old)) {
+        errno = r;
+        return -1;
+    }
+    return 0;
+}
+
+GREEN_HOOK int sigwait(const sigset_t* __restrict set, int* __restrict sig) {
+    if (!parks_for_signals()) return shim::real::sigwait(set, sig);
+    return cancellation_point([&]() noexcept {
+        siginfo_t info;
+        const int r = take_signal(set, &info, green::detail::kForever, false);
+        if (r < 0) return errno;
+        *sig = r;
+        return 0;
+    });
+}
+
+GREEN_HOOK int sigwaitinfo(const sigset_t* __restrict set, siginfo_t* __restrict info) {
+    if (!parks_for_signals()) return shim::real::sigwaitinfo(set, info);
+    return cancellation_point([&]() noexcept {
+        siginfo_t own;
+        return take_signal(set, info ? info : &own, green::detail::kForever, true);
+    });
+}
+
+GREEN_HOOK int sigtimedwait(const sigset_t* __restrict set, siginfo_t* __restrict info,
+                            const timespec* __restrict timeout) {
+    if (!parks_for_signals()) return shim::real::sigtimedwait(set, info, timeout);
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return cancellation_point([&]() noexcept {
+        siginfo_t own;
+        return take_signal(set, info ? info : &own, deadline_after(timeout), true);
+    });
+}

@@ -1,0 +1,65 @@
+#include "thread_state.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "../state.hpp"
+
+namespace shim::threads {
+namespace {
+
+std::atomic<int> mode{-1};  // -1 not read yet, 0 off, 1 on
+
+int read_mode() noexcept {
+    const char* v = secure_getenv("GREEN_THREADS");
+    return v && *v && std::strcmp(v, "0") != 0 ? 1 : 0;
+}
+
+thread_local int cached_tid [[gnu::tls_model("initial-exec")]] = 0;
+
+[[gnu::constructor(102)]] void forget_tid_in_children() {
+    pthread_atfork(nullptr, nullptr, [] { cached_tid = 0; });
+}
+
+}  // namespace
+
+bool enabled() noexcept {
+    int m = mode.load(std::memory_order_relaxed);
+    if (m < 0) [[unlikely]] {
+        m = read_mode();
+        mode.store(m, std::memory_order_relaxed);
+    }
+    return m != 0;
+}
+
+GreenThread* current() noexcept {
+    GreenletCore* g = api::running_greenlet();
+    return g ? static_cast<GreenThread*>(g->thread) : nullptr;
+}
+
+int self_id() noexcept {
+    if (GreenThread* t = current()) return t->id;
+    if (cached_tid == 0) cached_tid = static_cast<int>(::syscall(SYS_gettid));
+    return cached_tid;
+}
+
+bool may_switch() noexcept { return state::handler_depth == 0 && api::running_greenlet() != nullptr; }
+
+bool to_deadline(clockid_t clock, const timespec* abstime, double& deadline) noexcept {
+    if (!abstime || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L) return false;
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return false;
+    const double at = double(abstime->tv_sec) + double(abstime->tv_nsec) / 1e9;
+    if (clock == CLOCK_MONOTONIC) {
+        deadline = at;
+        return true;
+    }
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    deadline = api::monotonic_now() + (at - (double(now.tv_sec) + double(now.tv_nsec) / 1e9));
+    return true;
+}
+
+}  // namespace shim::threads
