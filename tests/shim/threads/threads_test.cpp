@@ -40,13 +40,15 @@ namespace {
 const std::string kGreenrun = GREENRUN_PATH;
 
 // How the probes run green. Everything else in this file follows from it.
-const std::vector<std::string> kGreenrunThreads = {kGreenrun, "--"};
+// (With {kGreenrun, "--"}, greenrun without thread patching, every check but
+// the OS-thread counts passes: the probes are transparent to the shim.)
+const std::vector<std::string> kGreenrunThreads = {kGreenrun, "--threads", "--"};
 
 // The library whose threads stay OS threads in the hybrid probe.
 const std::string kExclude = "GREEN_THREADS_EXCLUDE=libprobe_realthread.so";
 
 // The most OS threads a green process may have: the hub's thread plus a few
-// of the runtime's own (the hybrid probe adds its one real thread to that).
+// of the runtime's own (the hybrid probe's real thread comes on top).
 constexpr int kMostGreenTasks = 4;
 
 // ---------------------------------------------------------------------------
@@ -125,11 +127,11 @@ void check_reference(const test::RunResult& ref, const std::string& what, int ex
 // Checks that `got` (run `way`) printed and ended as the plain run `ref` did.
 void check_same(const test::RunResult& ref, const test::RunResult& got, Way way, const std::string& what) {
     INFO(what << " (" << way_name(way) << ")");
-    CHECK_MESSAGE(got.exit_code == ref.exit_code, "plain: " << describe(ref) << "\ngreen: " << describe(got));
-    CHECK_MESSAGE(got.signal == ref.signal, "plain: " << describe(ref) << "\ngreen: " << describe(got));
+    const bool same_end = got.exit_code == ref.exit_code && got.signal == ref.signal;
+    CHECK_MESSAGE(same_end, "plain: exit " << ref.exit_code << " signal " << ref.signal << "\ngreen: " << describe(got));
     const bool same_stdout = got.out == ref.out;
     CHECK_MESSAGE(same_stdout, "stdout " << first_difference(ref.out, got.out)
-                                         << "\ngreen stderr: " << got.err.substr(0, 2000));
+                                         << (same_end ? "\ngreen stderr: " + got.err.substr(0, 2000) : ""));
 }
 
 // Runs `argv` the three ways; the plain run must pass its own checks and the
@@ -420,7 +422,7 @@ TEST_CASE("threads: an excluded library's thread beside green threads") {
         const int tasks = tasks_reported(runs[i].err);
         // The library's thread is an OS thread of its own; the six others are not.
         CHECK_MESSAGE(tasks >= 2, runs[i].err);
-        CHECK_MESSAGE(tasks <= kMostGreenTasks, runs[i].err);
+        CHECK_MESSAGE(tasks <= kMostGreenTasks + 1, runs[i].err);
     }
 }
 
