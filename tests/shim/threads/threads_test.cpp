@@ -1,0 +1,463 @@
+// Thread patching: programs that use pthreads, C11 threads and std::thread run
+// with OS threads (plain), under greenrun --threads (every thread a greenlet
+// on its creator's hub, the sync family parks greenlets), and under greenrun
+// --threads with GREEN_SHIM_COOPERATE=always. What they print and their exit
+// status must be the same: the probes print only results that do not depend
+// on scheduling or on what kind of thread runs them. A thread-per-connection
+// echo server and its client also show that green threads need no OS thread
+// each.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/support.hpp"
+
+extern char** environ;
+
+using test::contains;
+
+namespace {
+
+const std::string kGreenrun = GREENRUN_PATH;
+
+// How the probes run green. Everything else in this file follows from it.
+// (With {kGreenrun, "--"}, greenrun without thread patching, every check but
+// the OS-thread counts passes: the probes are transparent to the shim.)
+const std::vector<std::string> kGreenrunThreads = {kGreenrun, "--threads", "--"};
+
+// The library whose threads stay OS threads in the hybrid probe.
+const std::string kExclude = "GREEN_THREADS_EXCLUDE=libprobe_realthread.so";
+
+// The most OS threads a green process may have: the hub's thread plus a few
+// of the runtime's own (the hybrid probe's real thread comes on top).
+constexpr int kMostGreenTasks = 4;
+
+// ---------------------------------------------------------------------------
+// Running a probe three ways.
+
+enum class Way { plain, threads, always };
+const Way kGreenWays[] = {Way::threads, Way::always};
+
+std::string way_name(Way w) {
+    switch (w) {
+    case Way::plain: return "plain";
+    case Way::threads: return "greenrun --threads";
+    default: return "greenrun --threads, GREEN_SHIM_COOPERATE=always";
+    }
+}
+
+bool has_name(const std::vector<std::string>& env, const std::string& name) {
+    for (const auto& e : env)
+        if (e.compare(0, name.size() + 1, name + "=") == 0) return true;
+    return false;
+}
+
+// The environment changes of a run (test::run_env's form: "NAME=value"
+// replaces, "-NAME" removes): `env` plus what the way needs. The shim's
+// variables the caller did not set are removed, so that the outer environment
+// cannot change what is tested.
+std::vector<std::string> env_for(Way w, std::vector<std::string> env) {
+    for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_LOG",
+                          "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_DNS", "GREEN_DNS_SERVERS", "LD_PRELOAD"})
+        if (!has_name(env, v)) env.push_back(std::string("-") + v);
+    if (w == Way::always) {
+        std::erase(env, "-GREEN_SHIM_COOPERATE");
+        env.push_back("GREEN_SHIM_COOPERATE=always");
+    }
+    return env;
+}
+
+std::vector<std::string> argv_for(Way w, const std::vector<std::string>& argv) {
+    if (w == Way::plain) return argv;
+    std::vector<std::string> out = kGreenrunThreads;
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+}
+
+test::RunResult run_way(Way w, const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
+    return test::run_env(argv_for(w, argv), env_for(w, env));
+}
+
+// The first line where `a` and `b` differ, for failure messages.
+std::string first_difference(const std::string& a, const std::string& b) {
+    std::istringstream sa(a), sb(b);
+    std::string la, lb;
+    for (int line = 1;; ++line) {
+        const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
+        if (!ga && !gb) return "(same lines; a difference in the final newline)";
+        if (la != lb || ga != gb)
+            return "differs at line " + std::to_string(line) + ":\n  plain: " + (ga ? la : "<end>") +
+                   "\n  green: " + (gb ? lb : "<end>");
+    }
+}
+
+std::string describe(const test::RunResult& r) {
+    return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\n--- stdout\n" +
+           r.out.substr(0, 4000) + "\n--- stderr\n" + r.err.substr(0, 3000);
+}
+
+// The plain run passed all its own checks: the reference is good.
+void check_reference(const test::RunResult& ref, const std::string& what, int exit_code = 0) {
+    INFO(what << " (plain)");
+    CHECK_MESSAGE(ref.exit_code == exit_code, describe(ref));
+    CHECK_MESSAGE(ref.signal == 0, describe(ref));
+    CHECK_MESSAGE(!contains(ref.out, "(expected "), describe(ref));
+    CHECK_MESSAGE(!contains(ref.out, "FATAL"), describe(ref));
+}
+
+// Checks that `got` (run `way`) printed and ended as the plain run `ref` did.
+void check_same(const test::RunResult& ref, const test::RunResult& got, Way way, const std::string& what) {
+    INFO(what << " (" << way_name(way) << ")");
+    const bool same_end = got.exit_code == ref.exit_code && got.signal == ref.signal;
+    CHECK_MESSAGE(same_end, "plain: exit " << ref.exit_code << " signal " << ref.signal << "\ngreen: " << describe(got));
+    const bool same_stdout = got.out == ref.out;
+    CHECK_MESSAGE(same_stdout, "stdout " << first_difference(ref.out, got.out)
+                                         << (same_end ? "\ngreen stderr: " + got.err.substr(0, 2000) : ""));
+}
+
+// Runs `argv` the three ways; the plain run must pass its own checks and the
+// green runs must print the same. Returns the three runs, plain first.
+std::vector<test::RunResult> compare_ways(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                                          int exit_code = 0) {
+    std::string what = argv[0].substr(argv[0].rfind('/') + 1);
+    for (std::size_t i = 1; i < argv.size(); ++i) what += " " + argv[i];
+    std::vector<test::RunResult> runs{run_way(Way::plain, argv, env)};
+    check_reference(runs[0], what, exit_code);
+    for (Way w : kGreenWays) {
+        runs.push_back(run_way(w, argv, env));
+        check_same(runs[0], runs.back(), w, what);
+    }
+    return runs;
+}
+
+// The number after "tasks: " in a probe's stderr, or -1.
+int tasks_reported(const std::string& err) {
+    const auto at = err.find("tasks: ");
+    return at == std::string::npos ? -1 : std::atoi(err.c_str() + at + 7);
+}
+
+// ---------------------------------------------------------------------------
+// A probe that runs while the test talks to it: stdin and stdout are pipes,
+// stderr goes to a file.
+
+int count_tasks(pid_t pid) {
+    DIR* d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+    if (!d) return -1;
+    int n = 0;
+    while (dirent* e = readdir(d))
+        if (e->d_name[0] != '.') ++n;
+    closedir(d);
+    return n;
+}
+
+std::chrono::steady_clock::time_point after(double seconds) {
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+class Running {
+public:
+    Running(const std::vector<std::string>& argv, const std::vector<std::string>& env_changes, const std::string& name)
+        : err_path_(test::temp_path(name + ".stderr")) {
+        int in[2], out[2];
+        if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        std::vector<std::string> envs = environment(env_changes);
+        std::vector<char*> cargv, cenv;
+        for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+        cargv.push_back(nullptr);
+        for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+        cenv.push_back(nullptr);
+        const int rc = posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
+        posix_spawn_file_actions_destroy(&fa);
+        close(in[0]);
+        close(out[1]);
+        in_ = in[1];
+        out_ = out[0];
+        if (rc != 0) {
+            pid_ = -1;
+            throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+        }
+    }
+
+    ~Running() {
+        close_stdin();
+        if (out_ >= 0) close(out_);
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+
+    pid_t pid() const { return pid_; }
+
+    // The next line of its stdout (without the newline); "" at the end or after `seconds`.
+    std::string line(double seconds = 30) {
+        const auto until = after(seconds);
+        for (;;) {
+            const auto nl = buffered_.find('\n');
+            if (nl != std::string::npos) {
+                std::string l = buffered_.substr(0, nl);
+                out_text_ += buffered_.substr(0, nl + 1);
+                buffered_.erase(0, nl + 1);
+                return l;
+            }
+            if (!fill(until)) return "";
+        }
+    }
+
+    void close_stdin() {
+        if (in_ >= 0) close(in_);
+        in_ = -1;
+    }
+
+    // Reads its stdout to the end and waits for it to exit (or kills it after `seconds`).
+    test::RunResult finish(double seconds = 60) {
+        const auto until = after(seconds);
+        while (fill(until)) {
+        }
+        test::RunResult r;
+        if (std::chrono::steady_clock::now() >= until) ::kill(pid_, SIGKILL);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+        r.out = out_text_ + buffered_;
+        std::ifstream err(err_path_);
+        r.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
+        return r;
+    }
+
+private:
+    // Reads what is there (waiting until `until`); false at the end or on timeout.
+    bool fill(std::chrono::steady_clock::time_point until) {
+        if (out_ < 0) return false;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{out_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+        char buf[4096];
+        const ssize_t n = ::read(out_, buf, sizeof buf);
+        if (n <= 0) {
+            close(out_);
+            out_ = -1;
+            return false;
+        }
+        buffered_.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    static std::vector<std::string> environment(const std::vector<std::string>& changes) {
+        auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+        std::vector<std::string> envs;
+        for (char** e = environ; *e; ++e) {
+            const std::string entry = *e;
+            bool replaced = false;
+            for (const auto& c : changes)
+                replaced = replaced || (c[0] == '-' ? c.substr(1) == name_of(entry) : name_of(c) == name_of(entry));
+            if (!replaced) envs.push_back(entry);
+        }
+        for (const auto& c : changes)
+            if (c[0] != '-') envs.push_back(c);
+        return envs;
+    }
+
+    std::string err_path_;
+    pid_t pid_ = -1;
+    int in_ = -1, out_ = -1;
+    std::string buffered_, out_text_;
+};
+
+// What the echo server and client printed, and how many OS threads each had
+// while all connections were open.
+struct EchoRun {
+    test::RunResult server, client;
+    std::string server_out;  // without the port line
+    int server_tasks = -1, client_tasks = -1;
+};
+
+EchoRun echo_run(Way w, int connections) {
+    EchoRun r;
+    const std::string n = std::to_string(connections);
+    Running server(argv_for(w, {PROBE_ECHO_SERVER, "0", n}), env_for(w, {}), "echo-server");
+    const std::string first = server.line();
+    REQUIRE_MESSAGE(first.starts_with("port "), "the server's first line: '" << first << "'\n" << describe(server.finish(5)));
+    const std::string port = first.substr(5);
+    Running client(argv_for(w, {PROBE_ECHO_CLIENT, port, n}), env_for(w, {}), "echo-client");
+    const std::string open_line = "all " + n + " connections open";
+    std::string l;
+    do
+        l = client.line();
+    while (!l.empty() && l != open_line);
+    if (l == open_line) {
+        r.server_tasks = count_tasks(server.pid());
+        r.client_tasks = count_tasks(client.pid());
+    }
+    client.close_stdin();
+    r.client = client.finish();
+    r.server = server.finish();
+    r.server_out = r.server.out.substr(std::min(r.server.out.size(), first.size() + 1));
+    return r;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+// Every type of mutex (attributes and static initialisers) under contention, ownership seen from other threads, timed and clock locks, robust and process-shared mutexes behave as with OS threads.
+TEST_CASE("threads: pthread mutexes") {
+    const auto runs = compare_ways({PROBE_MUTEX});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// Condition variable waits, timeouts on both clocks, signal and broadcast counts and a bounded-buffer producer/consumer behave as with OS threads.
+TEST_CASE("threads: pthread condition variables") {
+    const auto runs = compare_ways({PROBE_COND});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// Read-write locks let readers in together and writers alone, time out, refuse self-deadlock, and treat a new reader behind a waiting writer by kind, as with OS threads.
+TEST_CASE("threads: pthread read-write locks") {
+    const auto runs = compare_ways({PROBE_RWLOCK});
+    CHECK(contains(runs[0].out, "PREFER_WRITER_NONRECURSIVE_NP: a new reader while a writer waits\n"));
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// Barriers, spinlocks, semaphores, pthread_once, keys, per-thread errno and locale, identity, names, stack attributes, detached threads and the join family behave as with OS threads.
+TEST_CASE("threads: barriers, semaphores, once, keys, attributes and joins") {
+    const auto runs = compare_ways({PROBE_MISC});
+    CHECK(contains(runs[0].out, "-- 300 threads\n  created: 300\n"));
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// Futexes used directly through syscall(SYS_futex) wait, time out and wake (with exact counts) as with OS threads.
+TEST_CASE("threads: futexes through syscall") {
+    const auto runs = compare_ways({PROBE_FUTEX});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// Deferred cancellation at every blocking point and at pthread_testcancel runs cleanup handlers in order (a condition wait's with the mutex held) and join returns PTHREAD_CANCELED, as with OS threads.
+TEST_CASE("threads: cancellation") {
+    const auto runs = compare_ways({PROBE_CANCEL});
+    CHECK(contains(runs[0].out, "pthread_cond_wait: the mutex was held when its handler ran: yes\n"));
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// Cancellation and pthread_exit in C++ run the destructors of locals in every frame and pass through catch (...) that rethrows, as with OS threads.
+TEST_CASE("threads: cancellation unwinds C++ frames") {
+    const auto runs = compare_ways({PROBE_CANCEL_CXX});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// main calling pthread_exit leaves the process running until its last thread ends (joinable, detached, or calling exit(3)), with the same output and exit status.
+TEST_CASE("threads: pthread_exit from main") {
+    for (const char* mode : {"joinable", "detached", "exit3"}) {
+        const bool exit3 = std::strcmp(mode, "exit3") == 0;
+        const auto runs = compare_ways({PROBE_EXIT_MAIN, mode}, {}, exit3 ? 3 : 0);
+        CHECK(contains(runs[0].out, "thread 2: done\n"));
+        CHECK(runs[0].out.ends_with("atexit handler\n"));
+    }
+}
+
+// C11 <threads.h>: threads, mutexes of every kind, condition variables, thread-specific storage and call_once behave as with OS threads.
+TEST_CASE("threads: C11 threads") {
+    const auto runs = compare_ways({PROBE_C11});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// The C++20 standard library's threads and sync types (mutexes, condition variables, shared_mutex, call_once, blocking static initialisers, atomic wait, semaphores, latch, barrier, jthread, futures) behave as with OS threads.
+TEST_CASE("threads: C++20 std::thread and friends") {
+    const auto runs = compare_ways({PROBE_CXX});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// sigwait in a dedicated thread, sigtimedwait, per-thread signal masks and pending sets, and a handler run by the thread pthread_kill named behave as with OS threads.
+TEST_CASE("threads: signals and threads") {
+    const auto runs = compare_ways({PROBE_SIGNALS});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// fork from a thread while others are blocked leaves only the forking thread in the child, which can make and join a new thread, as with OS threads.
+TEST_CASE("threads: fork from a thread") {
+    const auto runs = compare_ways({PROBE_FORK});
+    CHECK(contains(runs[0].out, "child: threads in /proc/self/task: 1\n"));
+    CHECK(contains(runs[0].out, "parent: its status: 0\n"));
+}
+
+// A thread created inside an excluded library (GREEN_THREADS_EXCLUDE) stays an OS thread and shares a mutex, condition variable, semaphores, a read-write lock and a barrier with green threads without losing a wake-up.
+TEST_CASE("threads: an excluded library's thread beside green threads") {
+    const auto runs = compare_ways({PROBE_HYBRID}, {kExclude});
+    CHECK(runs[0].out.ends_with("done\n"));
+    const int plain_tasks = tasks_reported(runs[0].err);
+    CHECK_MESSAGE(plain_tasks == 8, "plain: main, the library's thread and six others: " << runs[0].err);
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+        INFO(way_name(kGreenWays[i - 1]));
+        const int tasks = tasks_reported(runs[i].err);
+        // The library's thread is an OS thread of its own; the six others are not.
+        CHECK_MESSAGE(tasks >= 2, runs[i].err);
+        CHECK_MESSAGE(tasks <= kMostGreenTasks + 1, runs[i].err);
+    }
+}
+
+// A thread-per-connection echo server and its thread-per-connection client serve 200 connections the same way, with more than 200 OS threads each natively and at most a handful each under greenrun --threads.
+TEST_CASE("threads: a thread-per-connection echo server") {
+    constexpr int kConnections = 200;
+    const EchoRun ref = echo_run(Way::plain, kConnections);
+    check_reference(ref.server, "echo server");
+    check_reference(ref.client, "echo client");
+    CHECK(contains(ref.server_out, "connections accepted: 200\n"));
+    CHECK(contains(ref.client.out, "20 KB echoes right: 200\n"));
+    CHECK_MESSAGE(ref.server_tasks > kConnections, "server OS threads with all connections open: " << ref.server_tasks);
+    CHECK_MESSAGE(ref.client_tasks > kConnections, "client OS threads with all connections open: " << ref.client_tasks);
+    for (Way w : kGreenWays) {
+        INFO(way_name(w));
+        const EchoRun got = echo_run(w, kConnections);
+        CHECK_MESSAGE(got.server.exit_code == ref.server.exit_code, "server: " << describe(got.server));
+        CHECK_MESSAGE(got.server.signal == 0, "server: " << describe(got.server));
+        CHECK_MESSAGE(got.server_out == ref.server_out, "server stdout " << first_difference(ref.server_out, got.server_out));
+        check_same(ref.client, got.client, w, "echo client");
+        CHECK_MESSAGE(got.server_tasks >= 1, "the client never had all connections open: " << describe(got.client));
+        CHECK_MESSAGE(got.server_tasks <= kMostGreenTasks, "server OS threads with all connections open: " << got.server_tasks);
+        CHECK_MESSAGE(got.client_tasks >= 1, "the client never had all connections open: " << describe(got.client));
+        CHECK_MESSAGE(got.client_tasks <= kMostGreenTasks, "client OS threads with all connections open: " << got.client_tasks);
+    }
+}
+
+// In a sanitized build libgreen_preload.so can only be preloaded after
+// libasan, which the unsanitized probes cannot take (see the shim programs
+// test): nothing here can run, and meson is told so (exit status 77, SKIP).
+int main(int argc, char** argv) {
+    if (GREEN_SANITIZED) {
+        std::fprintf(stderr, "shim threads: skipped in a sanitized build (the probes cannot preload libasan)\n");
+        return 77;
+    }
+    doctest::Context context(argc, argv);
+    return context.run();
+}
