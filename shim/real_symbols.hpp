@@ -119,6 +119,7 @@
     X(_pthread_cleanup_pop, void, (_pthread_cleanup_buffer * b, int e), (b, e), none)                             \
     X(_pthread_cleanup_push_defer, void, (_pthread_cleanup_buffer * b, void (*f)(void*), void* a), (b, f, a), none) \
     X(_pthread_cleanup_pop_restore, void, (_pthread_cleanup_buffer * b, int e), (b, e), none)                     \
+    X(pthread_mutex_init, int, (pthread_mutex_t * m, const pthread_mutexattr_t* a), (m, a), none)                  \
     X(pthread_mutex_lock, int, (pthread_mutex_t * m), (m), none)                                                  \
     X(pthread_mutex_trylock, int, (pthread_mutex_t * m), (m), none)                                               \
     X(pthread_mutex_timedlock, int, (pthread_mutex_t * m, const timespec* at), (m, at), none)                     \
@@ -177,6 +178,7 @@
     X(tss_set, int, (tss_t k, void* v), (k, v), none)                                                             \
     X(pthread_sigmask, int, (int how, const sigset_t* s, sigset_t* o), (how, s, o), none)                         \
     X(sigprocmask, int, (int how, const sigset_t* s, sigset_t* o), (how, s, o), none)                             \
+    X(sigpending, int, (sigset_t * s), (s), none)                                                                 \
     X(sigwait, int, (const sigset_t* s, int* sig), (s, sig), none)                                                \
     X(sigwaitinfo, int, (const sigset_t* s, siginfo_t* i), (s, i), none)                                          \
     X(sigtimedwait, int, (const sigset_t* s, siginfo_t* i, const timespec* t), (s, i, t), none)                   \

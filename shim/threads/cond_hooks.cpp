@@ -9,6 +9,7 @@
 // waits for the waiters to leave, as glibc's does.
 #include <threads.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -29,6 +30,11 @@ bool shared(pthread_cond_t* c) noexcept { return wrefs(c).load(std::memory_order
 
 bool ours(pthread_cond_t* c, pthread_mutex_t* m) noexcept {
     return enabled() && !shared(c) && (!m || !glibc_mutex(m));
+}
+
+// A green thread's wait that glibc's objects would make block its carrier.
+bool green_waits_for_shared(pthread_cond_t* c, pthread_mutex_t* m) noexcept {
+    return enabled() && (shared(c) || glibc_mutex(m)) && may_switch();
 }
 
 void leave(pthread_cond_t* c) noexcept {
@@ -74,6 +80,32 @@ int wait(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
     return result == api::ParkResult::timed_out ? ETIMEDOUT : 0;
 }
 
+// A green thread's wait on a process-shared cond (or with a process-shared
+// mutex): glibc's wait would block the carrier, and a signal from another
+// process wakes only the kernel's waiters. It lets go of the mutex, pauses
+// 2 ms, takes the mutex again and returns: a spurious wake-up, which every
+// caller of pthread_cond_wait must expect; the caller looks at its predicate
+// and waits again.
+int wait_shared(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
+    if (const int r = check_owner(m)) return r;
+    GreenThread* self = current();
+    if (self) act_on_cancel(*self);
+    if (const int r = unlock_mutex(m)) return r;
+    bool canceled = false;
+    if (self) ++self->greenlet->cancel_point;
+    try {
+        api::park(c, [](void*) { return true; }, nullptr, nullptr, std::min(deadline, api::monotonic_now() + 0.002),
+                  "pthread_cond_wait (process-shared)", true);
+    } catch (const api::ThreadCancel&) {
+        canceled = true;
+    }
+    if (self) --self->greenlet->cancel_point;
+    const int relocked = lock_mutex(m, green::detail::kForever);
+    if (canceled || self) act_on_cancel(*self);
+    if (relocked) return relocked;
+    return api::monotonic_now() >= deadline ? ETIMEDOUT : 0;
+}
+
 clockid_t clock_of(pthread_cond_t* c) noexcept {
     return (wrefs(c).load(std::memory_order_relaxed) & kMonotonic) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 }
@@ -88,19 +120,21 @@ int c11_status(int error) noexcept {
 using namespace shim::threads;
 
 GREEN_HOOK int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
+    if (green_waits_for_shared(c, m)) return wait_shared(c, m, green::detail::kForever);
     if (!ours(c, m)) return shim::real::pthread_cond_wait(c, m);
     return wait(c, m, green::detail::kForever);
 }
 
 GREEN_HOOK int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock, const timespec* abstime) {
-    if (!ours(c, m)) return shim::real::pthread_cond_clockwait(c, m, clock, abstime);
+    const bool green_shared = green_waits_for_shared(c, m);
+    if (!green_shared && !ours(c, m)) return shim::real::pthread_cond_clockwait(c, m, clock, abstime);
     double deadline = 0;
     if (!to_deadline(clock, abstime, deadline)) return EINVAL;
-    return wait(c, m, deadline);
+    return green_shared ? wait_shared(c, m, deadline) : wait(c, m, deadline);
 }
 
 GREEN_HOOK int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const timespec* abstime) {
-    if (!ours(c, m)) return shim::real::pthread_cond_timedwait(c, m, abstime);
+    if (!ours(c, m) && !green_waits_for_shared(c, m)) return shim::real::pthread_cond_timedwait(c, m, abstime);
     return pthread_cond_clockwait(c, m, clock_of(c), abstime);
 }
 

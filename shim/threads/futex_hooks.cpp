@@ -45,29 +45,31 @@ long fail(int error) noexcept {
 }
 
 // A green thread's FUTEX_WAIT or FUTEX_WAIT_BITSET (any bitset wakes it: a
-// futex waiter must cope with spurious wake-ups anyway).
+// futex waiter must cope with spurious wake-ups anyway). A shared futex may be
+// woken from another process, which reaches only the kernel's waiters: such a
+// wait also looks at the word every 5 ms and ends once it changed.
 long wait(std::uint32_t* word, int op, std::uint32_t value, const timespec* timeout) {
     double asked = 0;
     if (!deadline_of(op, timeout, asked)) return fail(EINVAL);
-    double deadline = asked;
-    if (!(op & FUTEX_PRIVATE_FLAG)) {
-        // Shared memory: another process's wake reaches only the kernel's
-        // waiters, so look again after a short pause (a spurious wake-up).
-        deadline = std::min(asked, api::monotonic_now() + 0.005);
-    }
+    const bool shared = !(op & FUTEX_PRIVATE_FLAG);
     Expect e{word, value};
-    const api::Parked p = api::park(
-        word,
-        [](void* c) {
-            auto& x = *static_cast<Expect*>(c);
-            return std::atomic_ref<const std::uint32_t>(*x.word).load() == x.value;
-        },
-        nullptr, &e, deadline, "futex", true);
-    switch (p.result) {
-    case api::ParkResult::unparked: return 0;
-    case api::ParkResult::invalid: return fail(EAGAIN);
-    case api::ParkResult::timed_out: return api::monotonic_now() >= asked ? fail(ETIMEDOUT) : 0;
-    default: return fail(EINTR);
+    for (bool first = true;; first = false) {
+        const double deadline = shared ? std::min(asked, api::monotonic_now() + 0.005) : asked;
+        const api::Parked p = api::park(
+            word,
+            [](void* c) {
+                auto& x = *static_cast<Expect*>(c);
+                return std::atomic_ref<const std::uint32_t>(*x.word).load() == x.value;
+            },
+            nullptr, &e, deadline, "futex", true);
+        switch (p.result) {
+        case api::ParkResult::unparked: return 0;
+        case api::ParkResult::invalid: return first ? fail(EAGAIN) : 0;  // later: it changed while we looked away
+        case api::ParkResult::timed_out:
+            if (api::monotonic_now() >= asked) return fail(ETIMEDOUT);
+            break;  // a shared futex's look: wait on
+        default: return fail(EINTR);
+        }
     }
 }
 

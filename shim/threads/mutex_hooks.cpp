@@ -5,6 +5,9 @@
 // it (recursive, error-checking, robust); __count: a recursive mutex's depth;
 // __kind: glibc's own encoding (the static initialisers and pthread_mutex_init
 // write it); __elision (unused by us otherwise): a robust mutex's consistency.
+// Process-shared mutexes stay glibc's (another process uses glibc's protocol on
+// them); priority-inheriting and -protecting ones are ours, as plain mutexes of
+// their type (priorities mean nothing among the green threads of one carrier).
 // An unlock with parked waiters hands the mutex to the longest waiter (FIFO,
 // no barging), so a green thread that unlocks and locks again in a loop cannot
 // starve the others of its carrier.
@@ -15,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <algorithm>
 #include <cstdint>
 
 #include "../real.hpp"
@@ -28,7 +32,13 @@ namespace {
 constexpr int kKindMask = 3;
 enum MutexType : int { kNormal = 0, kRecursive = 1, kErrorcheck = 2, kAdaptive = 3 };
 constexpr int kRobust = 16;
-constexpr int kGlibcOnly = 32 | 64 | 128;  // priority inheritance, priority protection, process-shared
+// Priority inheritance (32) and protection (64) mean nothing among green threads
+// of one carrier: those mutexes are ours too, as plain ones of their type.
+// glibc sets bit 128 for process-shared mutexes and for every robust one (its
+// futex must not be private); a robust one is process-shared only if
+// pthread_mutex_init said so, which it marks in __spins (unused by robust ones).
+constexpr int kShared = 128;
+constexpr short kSharedMark = 0x5053;
 
 constexpr int kHeld = 1, kParked = 2;
 constexpr std::uintptr_t kHandoff = 1;  // unpark token: the mutex is yours
@@ -130,7 +140,7 @@ int lock(pthread_mutex_t* m, double deadline, bool try_only) {
                 ++m->__data.__count;
                 return 0;
             }
-            if ((kind & kKindMask) == kErrorcheck) return EDEADLK;
+            if ((kind & kKindMask) == kErrorcheck) return try_only ? EBUSY : EDEADLK;
         }
         if ((kind & kRobust) && m->__data.__elision == kNotRecoverable) return ENOTRECOVERABLE;
     }
@@ -157,12 +167,32 @@ int c11_status(int error) noexcept {
 
 bool ours(const pthread_mutex_t* m) noexcept { return enabled() && !glibc_mutex(m); }
 
+// A process-shared mutex is glibc's, and another process's unlock wakes only
+// the kernel's waiters: a green thread takes it with trylock, pausing between
+// tries (0.5 ms growing to 10 ms) instead of blocking its carrier. Returns
+// glibc's result, or ETIMEDOUT once `deadline` passed.
+int lock_shared(pthread_mutex_t* m, double deadline) {
+    for (double pause = 0.0005;; pause = std::min(pause * 2, 0.01)) {
+        const int r = real::pthread_mutex_trylock(m);
+        if (r != EBUSY) return r;
+        const double now = api::monotonic_now();
+        if (now >= deadline) return ETIMEDOUT;
+        api::park(m, [](void*) { return true; }, nullptr, nullptr, std::min(deadline, now + pause),
+                  "pthread_mutex_lock (process-shared)", true);
+    }
+}
+
+bool green_waits_for_shared(const pthread_mutex_t* m) noexcept { return enabled() && glibc_mutex(m) && may_switch(); }
+
 }  // namespace
 
-bool glibc_mutex(const pthread_mutex_t* m) noexcept { return m->__data.__kind > 0 && (m->__data.__kind & kGlibcOnly); }
+bool glibc_mutex(const pthread_mutex_t* m) noexcept {
+    const int kind = m->__data.__kind;
+    return kind > 0 && (kind & kShared) && (!(kind & kRobust) || m->__data.__spins == kSharedMark);
+}
 
 int lock_mutex(pthread_mutex_t* m, double deadline) {
-    if (glibc_mutex(m)) return real::pthread_mutex_lock(m);
+    if (glibc_mutex(m)) return may_switch() ? lock_shared(m, deadline) : real::pthread_mutex_lock(m);
     return lock(m, deadline, false);
 }
 
@@ -210,7 +240,17 @@ void release_robust_mutexes(pthread_mutex_t*& head) noexcept {
 using namespace shim::threads;
 using green::detail::kForever;
 
+GREEN_HOOK int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* attr) noexcept {
+    const int r = shim::real::pthread_mutex_init(m, attr);
+    int shared = PTHREAD_PROCESS_PRIVATE;
+    if (r == 0 && attr && pthread_mutexattr_getpshared(attr, &shared) == 0 && shared == PTHREAD_PROCESS_SHARED &&
+        (m->__data.__kind & kRobust))
+        m->__data.__spins = kSharedMark;
+    return r;
+}
+
 GREEN_HOOK int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
+    if (green_waits_for_shared(m)) return lock_shared(m, kForever);
     if (!ours(m)) return shim::real::pthread_mutex_lock(m);
     return lock(m, kForever, false);
 }
@@ -221,8 +261,9 @@ GREEN_HOOK int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
 }
 
 GREEN_HOOK int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, const timespec* abstime) noexcept {
-    if (!ours(m)) return shim::real::pthread_mutex_clocklock(m, clock, abstime);
     double deadline = 0;
+    if (green_waits_for_shared(m) && to_deadline(clock, abstime, deadline)) return lock_shared(m, deadline);
+    if (!ours(m)) return shim::real::pthread_mutex_clocklock(m, clock, abstime);
     if (!to_deadline(clock, abstime, deadline)) {
         const int r = lock(m, kForever, true);  // glibc looks at the time only when it would wait
         return r == EBUSY ? EINVAL : r;
@@ -231,7 +272,7 @@ GREEN_HOOK int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, cons
 }
 
 GREEN_HOOK int pthread_mutex_timedlock(pthread_mutex_t* m, const timespec* abstime) noexcept {
-    if (!ours(m)) return shim::real::pthread_mutex_timedlock(m, abstime);
+    if (!ours(m) && !green_waits_for_shared(m)) return shim::real::pthread_mutex_timedlock(m, abstime);
     return pthread_mutex_clocklock(m, CLOCK_REALTIME, abstime);
 }
 

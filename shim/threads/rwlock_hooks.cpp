@@ -45,8 +45,8 @@ int rdlock(pthread_rwlock_t* r, double deadline, bool try_only) {
             if (rw.state().compare_exchange_weak(s, s + 1, std::memory_order_acquire)) return 0;
             continue;
         }
-        if ((s & kWriter) && r->__data.__cur_writer == self_id()) return EDEADLK;
         if (try_only) return EBUSY;
+        if ((s & kWriter) && r->__data.__cur_writer == self_id()) return EDEADLK;
         bool queued = false;
         struct Ctx {
             Rw rw;
@@ -83,8 +83,8 @@ int wrlock(pthread_rwlock_t* r, double deadline, bool try_only) {
             r->__data.__cur_writer = id;
             return 0;
         }
-        if ((s & kWriter) && r->__data.__cur_writer == id) return EDEADLK;
         if (try_only) return EBUSY;
+        if ((s & kWriter) && r->__data.__cur_writer == id) return EDEADLK;
         rw.writers_waiting().fetch_add(1);  // before queueing: a preferring lock turns new readers away now
         const api::Parked p = api::park(
             &r->__data.__writers, [](void* c) { return static_cast<Rw*>(c)->state().load() != 0; }, nullptr, &rw,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <cmath>
 
 #include "../cooperate.hpp"
@@ -58,6 +59,25 @@ GreenThread* mask_owner() noexcept {
     return current();
 }
 
+// Raises, on the carrier and now (the calling green thread runs), the signals
+// sent to it that it accepts: their handlers run on its stack.
+void raise_sent(GreenThread& t) noexcept {
+    for (int s = 1; s < NSIG; ++s) {
+        if (sigismember(&t.to_raise, s) == 1) {
+            sigdelset(&t.to_raise, s);
+            real::pthread_kill(real::pthread_self(), s);
+        }
+        if (sigismember(&t.pending, s) == 1 && sigismember(&t.sigmask, s) != 1) {
+            sigdelset(&t.pending, s);
+            real::pthread_kill(real::pthread_self(), s);
+        }
+    }
+}
+
+void take_sent(GreenletCore& g) {
+    if (auto* t = static_cast<GreenThread*>(g.thread)) raise_sent(*t);
+}
+
 int change_mask(GreenThread& t, int how, const sigset_t* set, sigset_t* old) noexcept {
     sigset_t next = t.sigmask;
     if (set) {
@@ -79,6 +99,7 @@ int change_mask(GreenThread& t, int how, const sigset_t* set, sigset_t* old) noe
     count(next, +1);
     t.sigmask = next;
     apply();
+    raise_sent(t);  // what it unblocked and was sent to it arrives now
     return 0;
 }
 
@@ -87,7 +108,18 @@ int change_mask(GreenThread& t, int how, const sigset_t* set, sigset_t* old) noe
 // signal handler ran meanwhile and `interruptible`.
 int take_signal(const sigset_t* set, siginfo_t* info, double deadline, bool interruptible) noexcept {
     const SignalCheck signals(Restart::never);
+    GreenThread* self = current();
     for (;;) {
+        for (int s = 1; self && s < NSIG; ++s)  // sent to this thread with pthread_kill
+            if (sigismember(&self->pending, s) == 1 && sigismember(set, s) == 1) {
+                sigdelset(&self->pending, s);
+                *info = siginfo_t{};
+                info->si_signo = s;
+                info->si_code = SI_TKILL;
+                info->si_pid = ::getpid();
+                info->si_uid = ::getuid();
+                return s;
+            }
         const timespec now_only{0, 0};
         const int r = real::sigtimedwait(set, info, &now_only);
         if (r > 0 || errno != EAGAIN) return r;
@@ -112,6 +144,7 @@ int take_signal(const sigset_t* set, siginfo_t* info, double deadline, bool inte
         }
         const int error = errno;
         api::unmark_runtime_fd(fd);
+        api::forget_fd(fd);  // its number may come back: the loop must register the next one afresh
         real::close(fd);
         if (failed) {
             errno = error;
@@ -133,6 +166,14 @@ void add_mask(GreenThread& t) noexcept {
     ++carrier.identities;
     count(t.sigmask, +1);
     apply();
+}
+
+int send_signal(GreenThread& t, int sig) noexcept {
+    static std::atomic<bool> taker_set{false};
+    if (!taker_set.exchange(true)) api::set_signal_taker(take_sent);
+    sigaddset(sigismember(&t.sigmask, sig) == 1 ? &t.pending : &t.to_raise, sig);
+    api::request_signal(*t.greenlet);
+    return 0;
 }
 
 void remove_mask(GreenThread& t) noexcept {
@@ -159,6 +200,13 @@ GREEN_HOOK int sigprocmask(int how, const sigset_t* __restrict set, sigset_t* __
         return -1;
     }
     return 0;
+}
+
+GREEN_HOOK int sigpending(sigset_t* set) noexcept {
+    GreenThread* t = enabled() && shim::state::handler_depth == 0 ? current() : nullptr;
+    const int r = shim::real::sigpending(set);
+    if (r == 0 && t) sigorset(set, set, &t->pending);
+    return r;
 }
 
 GREEN_HOOK int sigwait(const sigset_t* __restrict set, int* __restrict sig) {

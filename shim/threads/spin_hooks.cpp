@@ -1,7 +1,9 @@
 // pthread_spin_lock: a green thread that finds the lock taken lets the other
 // greenlets of its carrier run (the holder may be one of them, parked) instead
-// of spinning its carrier to no end. trylock and unlock stay glibc's.
-#include <atomic>
+// of spinning its carrier to no end. The lock word stays glibc's (on x86-64, 1
+// is free): each try is glibc's own pthread_spin_trylock, and trylock and
+// unlock are not interposed.
+#include <cerrno>
 
 #include "../cooperate.hpp"
 #include "../real.hpp"
@@ -9,14 +11,12 @@
 
 GREEN_HOOK int pthread_spin_lock(pthread_spinlock_t* lock) noexcept {
     if (!shim::threads::enabled() || !shim::may_park()) return shim::real::pthread_spin_lock(lock);
-    std::atomic_ref<int> word(*const_cast<int*>(lock));
-    for (;;) {
-        int free = 0;
-        if (word.compare_exchange_weak(free, 1, std::memory_order_acquire, std::memory_order_relaxed)) return 0;
+    while (pthread_spin_trylock(lock) == EBUSY) {
         try {
             shim::threads::api::yield();
         } catch (...) {
             shim::threads::api::deliver_later(std::current_exception());
         }
     }
+    return 0;
 }

@@ -210,14 +210,17 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
     t->carrier = real::pthread_self();
     if (detach == PTHREAD_CREATE_DETACHED) t->life.store(kDetached, std::memory_order_relaxed);
     name_from_creator(*t);
+    // The creator's own identity (for the initial thread, made with its hub
+    // now) counts in its carrier's signal mask before any green thread does.
+    api::can_use_runtime();
+    GreenThread* creator = current() ? current() : os_thread_record();
     sigset_t mask;
-    if (pthread_attr_getsigmask_np(attr, &mask) == 0) {
+    if (pthread_attr_getsigmask_np(attr, &mask) == 0)
         t->sigmask = mask;
-    } else if (GreenThread* creator = current() ? current() : os_thread_record()) {
+    else if (creator)
         t->sigmask = creator->sigmask;
-    } else {
+    else
         real::pthread_sigmask(SIG_SETMASK, nullptr, &t->sigmask);
-    }
 
     api::ThreadStack stack;
     if (caller_stack) {
@@ -229,7 +232,6 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
         stack.size = (std::max(size, kMinStack) + page - 1) / page * page;
         stack.guard = (guard + page - 1) / page * page;
     }
-    os_thread_record();  // the creator's own identity exists before any green thread runs
     try {
         t->greenlet = api::start_thread(thread_main, t, stack);
     } catch (...) {
@@ -297,6 +299,7 @@ int join_any(pthread_t thread, void** result, double deadline, bool try_only) {
     GreenThread* self = enabled() ? current() : nullptr;
     if (self) act_on_cancel(*self);
     GreenThread* t = green_thread(thread);
+    if (!t && (!self || self->main) && pthread_equal(thread, real::pthread_self())) return EDEADLK;
     int r = 0;
     bool canceled = false;
     if (self) ++self->greenlet->cancel_point;
@@ -466,12 +469,15 @@ GREEN_HOOK int pthread_getcpuclockid(pthread_t thread, clockid_t* clock) noexcep
     return shim::real::pthread_getcpuclockid(t ? t->carrier : thread, clock);
 }
 
-// A signal for a green thread goes to its carrier, where the handler runs.
+// A signal for a green thread is raised on its carrier while that green thread
+// runs, so its handler runs there, as in the thread pthread_kill named.
 GREEN_HOOK int pthread_kill(pthread_t thread, int sig) noexcept {
     GreenThread* t = enabled() ? green_thread(thread) : nullptr;
     if (!t) return shim::real::pthread_kill(thread, sig);
     if (sig < 0 || sig >= NSIG) return EINVAL;
-    return sig == 0 ? 0 : shim::real::pthread_kill(t->carrier, sig);
+    if (sig == 0) return 0;
+    if (t == current()) return shim::real::pthread_kill(shim::real::pthread_self(), sig);
+    return send_signal(*t, sig);
 }
 
 GREEN_HOOK int pthread_sigqueue(pthread_t thread, int sig, const union sigval value) noexcept {

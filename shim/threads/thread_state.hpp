@@ -12,7 +12,7 @@
 // glibc's layouts and static initialisers; their waiters live in the runtime's
 // parking lot, so a green thread parks, a real thread (one created before, by
 // an excluded library, by glibc itself) sleeps in the kernel, and each wakes
-// the other. Process-shared and priority-inheritance/protection objects are
+// the other. Process-shared objects are
 // left to glibc.
 #pragma once
 
@@ -92,6 +92,8 @@ struct GreenThread {
 
     std::vector<KeyValue> keys;
     sigset_t sigmask{};
+    sigset_t pending{};  // sent to it with pthread_kill while it blocks them: for its sigwait
+    sigset_t to_raise{};  // sent to it while it did not run: raised on its carrier when it does
     pthread_mutex_t* robust = nullptr;  // robust mutexes held, linked through __list.__next
 
     // What pthread_getattr_np reports.
@@ -170,6 +172,8 @@ GreenThread* record_of(pthread_t t) noexcept;
 // (signal_hooks.cpp): a green thread's mask joins at its start and leaves at its end.
 void add_mask(GreenThread& t) noexcept;
 void remove_mask(GreenThread& t) noexcept;
+// pthread_kill of a green thread other than the caller (signal_hooks.cpp).
+int send_signal(GreenThread& t, int sig) noexcept;
 
 // Key destructors of a green thread that ends (key_hooks.cpp).
 void run_key_destructors(GreenThread& t);

@@ -83,6 +83,13 @@ void request_cancel(GreenletCore& g) noexcept {
 
 void clear_cancel(GreenletCore& g) noexcept { g.pending &= static_cast<std::uint8_t>(~pending_cancel); }
 
+void set_signal_taker(void (*take)(GreenletCore&)) noexcept { Hub::set_signal_taker(take); }
+
+void request_signal(GreenletCore& g) noexcept {
+    g.pending |= pending_signal;
+    if (g.state == State::parked && g.hub == Hub::current_if_any()) g.hub->wake(g, WakeReason::woken);
+}
+
 void yield() { Hub::current().yield_now(); }
 
 void keep_locale_per_fiber() noexcept {

@@ -183,6 +183,10 @@ GREEN_API void set_greenlet_name(GreenletCore& g, const char* name);
 // (cancellation disabled).
 GREEN_API void request_cancel(GreenletCore& g) noexcept;
 GREEN_API void clear_cancel(GreenletCore& g) noexcept;
+// pthread_kill of a green thread that is not running: `take(g)` runs in `g`
+// (on its stack) as soon as it leaves a park; `g` is woken if it is parked.
+GREEN_API void set_signal_taker(void (*take)(GreenletCore&)) noexcept;
+GREEN_API void request_signal(GreenletCore& g) noexcept;
 // Lets every other ready greenlet run once (sched_yield).
 GREEN_API void yield();
 // uselocale was called: from now on this hub keeps the locale per fiber.

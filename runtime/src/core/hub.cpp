@@ -66,6 +66,7 @@ bool can_interrupt() noexcept {
 void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
 
 std::atomic<void (*)()> deadlock_handler{nullptr};
+std::atomic<void (*)(GreenletCore&)> signal_taker{nullptr};
 
 Stack stack_of(const FiberContext& c) noexcept {
     return Stack{c.stack_lo, c.stack_size, static_cast<StackKind>(c.stack_kind), c.stack_guard};
@@ -81,6 +82,7 @@ void set_stack(FiberContext& c, const Stack& s) noexcept {
 }  // namespace
 
 void Hub::set_deadlock_handler(void (*handler)()) noexcept { deadlock_handler.store(handler); }
+void Hub::set_signal_taker(void (*taker)(GreenletCore&)) noexcept { signal_taker.store(taker); }
 
 Hub* Hub::current_if_any() noexcept { return tls_hub; }
 
@@ -246,6 +248,10 @@ void Hub::reap() noexcept {
 }
 
 void Hub::throw_pending(GreenletCore& g) {
+    if (g.pending & pending_signal) {
+        g.pending &= ~pending_signal;
+        if (auto take = signal_taker.load()) take(g);  // its handlers run here, on its own stack
+    }
     if (g.pending & pending_kill) {
         g.pending &= ~pending_kill;
         std::exception_ptr e = std::move(g.kill_exception);
@@ -261,7 +267,7 @@ void Hub::throw_pending(GreenletCore& g) {
         g.pending &= ~pending_loop_exit;
         throw LoopExit();
     }
-    if (g.cancel_point) {  // only pending_cancel is left
+    if ((g.pending & pending_cancel) && g.cancel_point) {
         g.pending &= ~pending_cancel;
         throw shim_api::ThreadCancel();
     }

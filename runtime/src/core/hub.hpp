@@ -120,6 +120,9 @@ public:
     // with a handler installed (the shim, under thread patching) the handler runs
     // and must not return; otherwise LoopExit is thrown in the main greenlet.
     static void set_deadlock_handler(void (*handler)()) noexcept;
+    // Called in a greenlet with pending_signal set as it leaves a park (the shim
+    // raises the signals sent to that green thread, so their handlers run there).
+    static void set_signal_taker(void (*taker)(GreenletCore&)) noexcept;
 
     // Runs `fn` in the hub after the current loop iteration (rawlink callbacks).
     void call_soon(std::function<void()> fn);
@@ -168,9 +171,9 @@ public:
     // thrown again in the running greenlet at its next suspension point.
     void interrupt_later(std::exception_ptr e) noexcept;
 
-    // Throws the interruption pending for `g` (kill, Timeout, LoopExit, or a
-    // cancellation when inside a cancellation point) and clears it; returns when
-    // only a cancellation is pending outside one.
+    // Hands `g` the signals sent to it (pending_signal), then throws the
+    // interruption pending for `g` (kill, Timeout, LoopExit, or a cancellation
+    // when inside a cancellation point) and clears it; returns when none is due.
     [[gnu::cold, gnu::noinline]] static void throw_pending(GreenletCore& g);
 
     // Minimum switches between two polls of the loop when greenlets stay ready.

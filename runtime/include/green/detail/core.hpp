@@ -53,6 +53,7 @@ enum PendingBits : std::uint8_t {
     pending_timeout = 2,    // TimeoutError for expired_timeout
     pending_loop_exit = 4,  // LoopExit: nothing can ever wake this greenlet
     pending_cancel = 8,     // pthread_cancel of a green thread: thrown only inside a cancellation point
+    pending_signal = 16,    // signals sent to this green thread (pthread_kill): the shim raises them when it runs
 };
 
 // One entry of a wait list: lives on the waiting greenlet's stack (or inside a
