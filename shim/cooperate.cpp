@@ -9,6 +9,7 @@
 #include <new>
 #include <system_error>
 
+#include "fd_facts.hpp"
 #include "real.hpp"
 
 namespace shim {
@@ -57,15 +58,16 @@ Blocker::Blocker(int fd, bool write, Restart restart, double deadline) noexcept
 int Blocker::wait() noexcept {
     if (first_) {
         first_ = false;
+        const fd_facts::Facts f = fd_facts::of(fd_);
         // The program's own O_NONBLOCK (the shim never sets it) means: do not wait.
-        const int flags = real::fcntl(fd_, F_GETFL, nullptr);
-        if (flags >= 0 && (flags & O_NONBLOCK)) {
+        if (f.nonblocking) {
             errno = EAGAIN;
             return -1;
         }
         timeval tv{};
         socklen_t len = sizeof tv;
-        if (real::getsockopt(fd_, SOL_SOCKET, write_ ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
+        if ((write_ ? f.send_timeout : f.receive_timeout) &&
+            real::getsockopt(fd_, SOL_SOCKET, write_ ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
             (tv.tv_sec || tv.tv_usec)) {
             deadline_ = std::min(deadline_, monotonic_now() + double(tv.tv_sec) + double(tv.tv_usec) / 1e6);
             signals_.restart = Restart::never;  // a socket call with a timeout is never restarted

@@ -26,6 +26,7 @@
 #include <signal.h>
 
 #include "shim_api.hpp"
+#include "fd_facts.hpp"
 #include "real.hpp"
 #include "state.hpp"
 
@@ -130,6 +131,7 @@ long with_nonblocking(int fd, Call&& call) noexcept {
     const long r = call();
     const int saved = errno;
     real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
+    fd_facts::forget_all();  // another thread may have learnt the flag we set meanwhile
     errno = saved;
     return r;
 }

@@ -15,6 +15,7 @@
 #include <climits>
 
 #include "cooperate.hpp"
+#include "fd_facts.hpp"
 #include "real.hpp"
 
 namespace api = green::detail::shim_api;
@@ -40,6 +41,7 @@ bool release_for_program(int fd) {
         return true;
     }
     if (api::is_runtime_fd(fd)) return false;
+    shim::fd_facts::forget(fd);
     if (shim::state::handler_depth == 0) api::forget_fd(fd);
     return true;
 }
@@ -57,6 +59,7 @@ GREEN_HOOK int close(int fd) {
 GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noexcept {
     if (!shim_live() || (flags & CLOSE_RANGE_CLOEXEC) || first > last) return shim::real::close_range(first, last, flags);
     api::forget_fds(first, last);
+    shim::fd_facts::forget_range(first, last);
     // Close around the runtime's descriptors.
     unsigned int from = first;
     for (int keep : api::runtime_fds_between(first, last)) {
@@ -92,6 +95,7 @@ GREEN_HOOK int fcntl(int fd, int cmd, ...) {
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);  // every fcntl argument fits a register: int, long or pointer
     va_end(ap);
+    if (cmd == F_SETFL) shim::fd_facts::forget_all();
     return shim::real::fcntl(fd, cmd, arg);
 }
 
@@ -100,6 +104,7 @@ GREEN_HOOK int fcntl64(int fd, int cmd, ...) {
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);
     va_end(ap);
+    if (cmd == F_SETFL) shim::fd_facts::forget_all();
     return shim::real::fcntl(fd, cmd, arg);
 }
 
@@ -108,7 +113,30 @@ GREEN_HOOK int ioctl(int fd, unsigned long request, ...) noexcept {
     va_start(ap, request);
     void* arg = va_arg(ap, void*);
     va_end(ap);
+    if (request == FIONBIO) shim::fd_facts::forget_all();
     return shim::real::ioctl(fd, request, arg);
+}
+
+// stdio closes (or replaces) its descriptor with libc's internal close, which
+// the close hook never sees: the runtime's and the shim's record of it go first.
+GREEN_HOOK int fclose(FILE* stream) {
+    if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
+    return shim::real::fclose(stream);
+}
+
+GREEN_HOOK int pclose(FILE* stream) {
+    if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
+    return shim::real::pclose(stream);
+}
+
+GREEN_HOOK FILE* freopen(const char* __restrict path, const char* __restrict mode, FILE* __restrict stream) {
+    if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
+    return shim::real::freopen(path, mode, stream);
+}
+
+GREEN_HOOK FILE* freopen64(const char* __restrict path, const char* __restrict mode, FILE* __restrict stream) {
+    if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
+    return shim::real::freopen64(path, mode, stream);
 }
 
 GREEN_HOOK int epoll_create(int size) noexcept { return created(shim::real::epoll_create(size)); }

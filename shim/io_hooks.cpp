@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cooperate.hpp"
+#include "fd_facts.hpp"
 #include "real.hpp"
 #include "threads/thread_state.hpp"
 
@@ -36,10 +37,7 @@ mode_t file_type(int fd) noexcept {
     return ::fstat(fd, &st) == 0 ? (st.st_mode & S_IFMT) : 0;
 }
 
-bool is_disk_file(int fd) noexcept {
-    const mode_t type = file_type(fd);
-    return type == S_IFREG || type == S_IFBLK || type == S_IFDIR;
-}
+bool is_disk_file(int fd) noexcept { return fd_facts::of(fd).kind == fd_facts::Kind::disk; }
 
 // One read or write attempt on any descriptor, without waiting.
 class Transfer {

@@ -51,6 +51,10 @@
     X(clock_nanosleep, int, (clockid_t c, int fl, const timespec* req, timespec* rem), (c, fl, req, rem), none)   \
     X(close, int, (int fd), (fd), SYS_close)                                                                      \
     X(close_range, int, (unsigned int first, unsigned int last, int fl), (first, last, fl), SYS_close_range)      \
+    X(fclose, int, (FILE * f), (f), none)                                                                         \
+    X(pclose, int, (FILE * f), (f), none)                                                                         \
+    X(freopen, FILE*, (const char* p, const char* m, FILE* f), (p, m, f), none)                                   \
+    X(freopen64, FILE*, (const char* p, const char* m, FILE* f), (p, m, f), none)                                 \
     X(dup, int, (int fd), (fd), SYS_dup)                                                                          \
     X(dup2, int, (int fd, int fd2), (fd, fd2), SYS_dup2)                                                          \
     X(dup3, int, (int fd, int fd2, int fl), (fd, fd2, fl), SYS_dup3)                                              \

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "cooperate.hpp"
+#include "fd_facts.hpp"
 #include "real.hpp"
 #include "threads/thread_state.hpp"
 
@@ -21,6 +22,7 @@ GREEN_HOOK int socketpair(int domain, int type, int protocol, int sv[2]) noexcep
 }
 
 GREEN_HOOK int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
+    if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) shim::fd_facts::forget_all();
     return shim::real::setsockopt(fd, level, name, value, len);
 }
 

@@ -37,18 +37,20 @@ GreenThread* green_current() noexcept {
 }  // namespace
 
 void run_key_destructors(GreenThread& t) {
+    // A green thread's values are in its record (usually none); an OS thread's are glibc's.
+    const pthread_key_t end = t.main ? PTHREAD_KEYS_MAX : static_cast<pthread_key_t>(t.keys.size());
     for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; ++round) {
         bool ran = false;
-        for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; ++k) {
+        for (pthread_key_t k = 0; k < end; ++k) {
             std::uint64_t generation = 0;
             if (!live(k, generation)) continue;
             void (*destructor)(void*) = keys[k].destructor.load(std::memory_order_relaxed);
             if (!destructor) continue;
             void* value = nullptr;
-            if (t.main) {  // an OS thread's values are glibc's
+            if (t.main) {
                 value = real::pthread_getspecific(k);
                 if (value) real::pthread_setspecific(k, nullptr);
-            } else if (k < t.keys.size() && t.keys[k].seq == generation) {
+            } else if (t.keys[k].seq == generation) {
                 value = t.keys[k].value;
                 t.keys[k].value = nullptr;
             }

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "../cooperate.hpp"
 #include "../real.hpp"
@@ -22,33 +24,59 @@
 namespace shim::threads {
 namespace {
 
-// What the threads of this carrier block, signal by signal.
+// Signals 1..64 as bits: the first word of a sigset_t (glibc's layout).
+std::uint64_t bits_of(const sigset_t& set) noexcept {
+    std::uint64_t b;
+    std::memcpy(&b, &set, sizeof b);
+    return b;
+}
+
+// What the threads of this carrier block. Usually they all have the same mask
+// (a new thread inherits its creator's): then it is the carrier's, and a
+// thread that comes or goes costs nothing. Once they differ, each signal
+// counts the threads that block it.
 struct CarrierMask {
     unsigned identities = 0;
-    unsigned blocked[NSIG] = {};
-    sigset_t applied{};
+    bool uniform = true;
+    std::uint64_t common = 0;     // every identity's mask, while uniform
+    unsigned blocked[64] = {};    // per signal (bit i: signal i + 1), once not uniform
+    std::uint64_t applied = 0;
     bool applied_known = false;
 };
-thread_local CarrierMask carrier;
+thread_local CarrierMask carrier [[gnu::tls_model("initial-exec")]];
 
-void count(const sigset_t& mask, int delta) noexcept {
-    for (int s = 1; s < NSIG; ++s)
-        if (sigismember(&mask, s) == 1) carrier.blocked[s] += static_cast<unsigned>(delta);
+void count(std::uint64_t mask, int delta) noexcept {
+    for (std::uint64_t b = mask; b; b &= b - 1) carrier.blocked[__builtin_ctzll(b)] += static_cast<unsigned>(delta);
+}
+
+// The mask of one identity joins (+1) or leaves (-1) the carrier's.
+void account(std::uint64_t mask, int delta) noexcept {
+    CarrierMask& c = carrier;
+    if (c.uniform && (c.identities == 0 || mask == c.common)) {
+        c.common = mask;
+    } else {
+        if (c.uniform) {  // from now on, count per signal
+            count(c.common, static_cast<int>(c.identities));
+            c.uniform = false;
+        }
+        count(mask, delta);
+    }
+    c.identities += static_cast<unsigned>(delta);
 }
 
 void apply() noexcept {
-    sigset_t effective;
-    sigemptyset(&effective);
-    for (int s = 1; s < NSIG; ++s)
-        if (carrier.identities && carrier.blocked[s] == carrier.identities) sigaddset(&effective, s);
-    if (carrier.applied_known) {
-        bool same = true;
-        for (int s = 1; s < NSIG && same; ++s) same = sigismember(&carrier.applied, s) == sigismember(&effective, s);
-        if (same) return;
-    }
-    real::pthread_sigmask(SIG_SETMASK, &effective, nullptr);
-    carrier.applied = effective;
-    carrier.applied_known = true;
+    CarrierMask& c = carrier;
+    std::uint64_t effective = c.uniform ? c.common : 0;
+    if (!c.uniform && c.identities)
+        for (unsigned i = 0; i < 64; ++i)
+            if (c.blocked[i] == c.identities) effective |= std::uint64_t{1} << i;
+    if (c.applied_known && effective == c.applied) return;
+    sigset_t set;
+    sigemptyset(&set);
+    std::memcpy(&set, &effective, sizeof effective);
+    real::pthread_sigmask(SIG_SETMASK, &set, nullptr);
+    c.applied = effective;
+    c.applied_known = true;
 }
 
 // The identity whose mask a pthread_sigmask call of the program changes, or
@@ -95,8 +123,8 @@ int change_mask(GreenThread& t, int how, const sigset_t* set, sigset_t* old) noe
     }
     if (old) *old = t.sigmask;
     if (!set) return 0;
-    count(t.sigmask, -1);
-    count(next, +1);
+    account(bits_of(t.sigmask), -1);
+    account(bits_of(next), +1);
     t.sigmask = next;
     apply();
     raise_sent(t);  // what it unblocked and was sent to it arrives now
@@ -163,8 +191,7 @@ bool parks_for_signals() noexcept { return enabled() && shim::may_park(); }
 }  // namespace
 
 void add_mask(GreenThread& t) noexcept {
-    ++carrier.identities;
-    count(t.sigmask, +1);
+    account(bits_of(t.sigmask), +1);
     apply();
 }
 
@@ -177,8 +204,7 @@ int send_signal(GreenThread& t, int sig) noexcept {
 }
 
 void remove_mask(GreenThread& t) noexcept {
-    --carrier.identities;
-    count(t.sigmask, -1);
+    account(bits_of(t.sigmask), -1);
     apply();
 }
 

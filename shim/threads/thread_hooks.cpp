@@ -147,13 +147,14 @@ void report_deadlock() {
     std::abort();
 }
 
-void name_from_creator(GreenThread& t) noexcept {
-    GreenThread* creator = current();
-    if (creator && !creator->main) {
+// A new thread starts with its creator's name, as in the kernel (an OS
+// thread's own record keeps its name: no system call per pthread_create).
+void name_from_creator(GreenThread& t, const GreenThread* creator) noexcept {
+    if (creator) {
         std::memcpy(t.name, creator->name, sizeof t.name);
         return;
     }
-    prctl(PR_GET_NAME, t.name, 0, 0, 0);  // a new thread starts with its creator's name, as in the kernel
+    prctl(PR_GET_NAME, t.name, 0, 0, 0);
     t.name[sizeof t.name - 1] = 0;
 }
 
@@ -209,11 +210,11 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
     t->arg = arg;
     t->carrier = real::pthread_self();
     if (detach == PTHREAD_CREATE_DETACHED) t->life.store(kDetached, std::memory_order_relaxed);
-    name_from_creator(*t);
     // The creator's own identity (for the initial thread, made with its hub
     // now) counts in its carrier's signal mask before any green thread does.
     api::can_use_runtime();
     GreenThread* creator = current() ? current() : os_thread_record();
+    name_from_creator(*t, creator);
     sigset_t mask;
     if (pthread_attr_getsigmask_np(attr, &mask) == 0)
         t->sigmask = mask;
@@ -443,7 +444,12 @@ GREEN_HOOK int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr) noexce
 
 GREEN_HOOK int pthread_setname_np(pthread_t thread, const char* name) noexcept {
     GreenThread* t = enabled() ? green_thread(thread) : nullptr;
-    if (!t) return shim::real::pthread_setname_np(thread, name);
+    if (!t) {
+        const int r = shim::real::pthread_setname_np(thread, name);
+        GreenThread* own = enabled() ? record_of(thread) : nullptr;  // an OS thread's record keeps its name
+        if (r == 0 && own) std::snprintf(own->name, sizeof own->name, "%s", name);
+        return r;
+    }
     const std::size_t n = std::strlen(name);
     if (n >= sizeof t->name) return ERANGE;
     std::memcpy(t->name, name, n + 1);

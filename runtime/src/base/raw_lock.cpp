@@ -4,12 +4,6 @@
 
 namespace green::detail {
 
-const void* RawLock::this_thread() noexcept {
-    // Any per-thread address names the thread, and stays right in a forked child.
-    static thread_local char marker [[gnu::tls_model("initial-exec")]];
-    return &marker;
-}
-
 void RawLock::lock_slow() noexcept {
     for (int spin = 0; spin < 100; ++spin) {
         std::uint32_t unlocked = 0;

@@ -226,7 +226,7 @@ void Hub::adopt(GreenletCore& g, const Stack& stack) noexcept {
     retain(&g);  // the greenlet's own reference, dropped when its stack is reaped
     g.state = State::unstarted;
     all_.push_back(g);
-    ++live_;
+    live_.store(live_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
@@ -431,7 +431,7 @@ void Hub::run_callbacks() {
 void Hub::settle(GreenletCore& g) noexcept {
     g.state = State::dead;
     List<GreenletCore, AllTag>::erase(g);
-    --live_;
+    live_.store(live_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     g.exit_waiters.wake_all(WakeReason::woken);
     if (LinkCallbacks* links = g.links) {
         g.links = nullptr;
@@ -518,7 +518,7 @@ void Hub::after_fork() noexcept {
     all_.for_each([&](GreenletCore& g) {
         if (&g != running_) others.push_back(&g);
     });
-    live_ = 1;
+    live_.store(1, std::memory_order_relaxed);
     remote_wakes_.store(nullptr, std::memory_order_relaxed);  // their senders and waiters are gone
     lot_waiters_ = 0;
     for (GreenletCore* g : others) {

@@ -135,11 +135,13 @@ public:
     bool waiting_in_loop() const noexcept { return waiting_.load(std::memory_order_relaxed); }
 
     // Greenlets alive on this hub (the thread's main greenlet included).
-    std::size_t live_greenlets() const noexcept { return live_; }
+    std::size_t live_greenlets() const noexcept { return live_.load(std::memory_order_relaxed); }
     // Whether anything but the running greenlet needs the hub: another greenlet,
     // an armed Timeout, a signal handler. If not, a blocking call may simply block
     // the thread.
-    bool others_need_hub() const noexcept { return live_ > 1 || ready_count_ > 0 || hub_users_ > 0; }
+    bool others_need_hub() const noexcept {
+        return live_.load(std::memory_order_relaxed) > 1 || ready_count_ > 0 || hub_users_ > 0;
+    }
     // Armed Timeouts and installed signal handlers count themselves here.
     void add_hub_user() noexcept { ++hub_users_; }
     void remove_hub_user() noexcept { --hub_users_; }
@@ -220,7 +222,7 @@ private:
     WatcherSlot signal_wakeup_;
     WaitList interruptible_;
     std::unique_ptr<DnsChannel> dns_;
-    std::size_t live_ = 1;
+    std::atomic<std::size_t> live_{1};  // written by this thread only; the monitor reads it
     std::size_t hub_users_ = 0;
     std::atomic<std::uint64_t> switches_{0};  // written by this thread only
     std::atomic<bool> waiting_{false};

@@ -60,6 +60,15 @@ struct alignas(64) Bucket {
 constexpr std::size_t kBuckets = 1024;
 Bucket buckets[kBuckets];
 
+// Bucket locks this thread holds: a signal handler that interrupted it there
+// must not wait for one (sem_post defers its unpark instead).
+thread_local int holding [[gnu::tls_model("initial-exec")]] = 0;
+
+void lock(Bucket& b) noexcept {
+    ++holding;
+    b.lock.lock();
+}
+
 Bucket& bucket_for(const void* address) noexcept {
     const auto a = reinterpret_cast<std::uintptr_t>(address);
     return buckets[((a >> 3) * 0x9E3779B97F4A7C15ull) >> (64 - 10)];
@@ -93,6 +102,7 @@ void run_deferred() noexcept {
 
 void unlock(Bucket& b) noexcept {
     b.lock.unlock();
+    --holding;
     if (deferred_pending.load(std::memory_order_acquire)) [[unlikely]]
         run_deferred();
 }
@@ -162,7 +172,7 @@ void await_delivery(Hub& hub, Waiting& w) noexcept {
 // After a greenlet's wait ended without a delivered unpark: leave the queue,
 // or, if an unpark took it meanwhile, take what it handed over.
 Parked leave(Bucket& b, Waiting& w, Hub& hub, ParkResult otherwise) noexcept {
-    b.lock.lock();
+    lock(b);
     const bool queued = !w.unparked && b.remove(w);
     unlock(b);
     if (queued) return {otherwise, 0};
@@ -212,7 +222,7 @@ Parked wait_thread(Bucket& b, Waiting& w, double deadline) noexcept {
     const timespec until = timed ? to_timespec(deadline) : timespec{};
     while (w.done.load(std::memory_order_acquire) == 0) {
         if (sys::futex_wait(&w.done, 0, timed ? &until : nullptr) == 0 || errno != ETIMEDOUT) continue;
-        b.lock.lock();
+        lock(b);
         const bool queued = !w.unparked && b.remove(w);
         unlock(b);
         if (queued) return {ParkResult::timed_out, 0};
@@ -260,7 +270,7 @@ Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(v
     w.hub = hub;
     w.greenlet = hub && may_switch ? hub->running() : nullptr;
     Bucket& b = bucket_for(address);
-    b.lock.lock();
+    lock(b);
     if (!validate(context)) {
         unlock(b);
         return {ParkResult::invalid, 0};
@@ -274,7 +284,7 @@ Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(v
 bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool, bool), void* context,
                 bool from_signal_handler) {
     Bucket& b = bucket_for(address);
-    b.lock.lock();
+    lock(b);
     Waiting* prev = nullptr;
     Waiting* w = b.head;
     while (w && w->address != address) prev = w, w = w->next;
@@ -294,11 +304,11 @@ bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool, bool)
 
 std::size_t unpark(const void* address, std::size_t count, std::uintptr_t token, bool from_signal_handler) {
     Bucket& b = bucket_for(address);
-    if (from_signal_handler && b.lock.held_by_this_thread()) {
+    if (from_signal_handler && holding != 0) {
         defer(address, count);
         return 0;
     }
-    b.lock.lock();
+    lock(b);
     return unpark_locked(b, address, count, token, from_signal_handler);
 }
 

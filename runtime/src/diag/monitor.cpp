@@ -91,7 +91,8 @@ void run() {
         RawLockGuard lock(watched_mutex);
         for (Watched& w : watched()) {
             const std::uint64_t s = w.hub->switches();
-            if (s != w.last_switches || w.hub->waiting_in_loop()) {
+            // A lone greenlet that blocks its thread keeps nothing else from running.
+            if (s != w.last_switches || w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2) {
                 w.last_switches = s;
                 w.since = now;
                 w.reported = false;

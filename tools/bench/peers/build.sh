@@ -15,6 +15,7 @@ for f in epoll_http epoll_echo echo_load idle_load blocking_client blocking_geta
     run gcc -O2 -Wall -o "$out/$f" "$here/$f.c"
 done
 run gcc -O2 -Wall -pthread -o "$out/thread_echo" "$here/thread_echo.c"
+run gcc -O2 -Wall -pthread -o "$out/thread_bench" "$here/thread_bench.c"
 run g++ -O2 -std=c++20 -Wall -o "$out/raw_switch" "$here/raw_switch.cpp" -lboost_context
 run g++ -O2 -std=c++20 -Wall -o "$out/fiber_spawn" "$here/fiber_spawn.cpp" -lboost_fiber -lboost_context
 

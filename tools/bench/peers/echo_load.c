@@ -1,6 +1,6 @@
-/* usage: echo_load PORT [C=1000 connections] [D=5 seconds]
+/* usage: echo_load PORT [C=1000 connections] [D=5 seconds] [S=64 bytes]
  * Echo load generator (single-threaded, epoll): C connections to
- * 127.0.0.1:PORT each ping-pong a 64-byte message (send it, wait for all 64
+ * 127.0.0.1:PORT each ping-pong an S-byte message (send it, wait for all S
  * bytes back, send again). A 0.5 s warm-up is not counted; then for D seconds
  * round trips are counted.
  * Prints: RESULT echo_roundtrips_per_sec <round trips / s> rt/s
@@ -19,14 +19,15 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#define MSG 64
+#define MAX_MSG 65536
+static int MSG = 64;
 
 /* Per connection: bytes of the current message sent and received so far;
  * out: registered for EPOLLOUT (connecting, or send buffer was full). */
 struct conn { int fd, sent, got, connected, out; };
 
 static int ep;
-static char msg[MSG];
+static char msg[MAX_MSG];
 
 static double now(void) {
     struct timespec ts;
@@ -60,10 +61,12 @@ static void send_rest(struct conn *c) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: echo_load PORT [C=1000] [D=5]\n"); return 2; }
+    if (argc < 2) { fprintf(stderr, "usage: echo_load PORT [C=1000] [D=5] [S=64]\n"); return 2; }
     int port = atoi(argv[1]);
     int nc = argc > 2 ? atoi(argv[2]) : 1000;
     double dur = argc > 3 ? atof(argv[3]) : 5.0, warm = 0.5;
+    if (argc > 4) MSG = atoi(argv[4]);
+    if (MSG < 1 || MSG > MAX_MSG) { fprintf(stderr, "echo_load: message size 1..%d\n", MAX_MSG); return 2; }
     memset(msg, 'e', MSG);
 
     struct rlimit rl;
@@ -114,7 +117,7 @@ int main(int argc, char **argv) {
             } else if (evs[i].events & EPOLLOUT) {
                 send_rest(c);
             } else {
-                char buf[MSG];
+                char buf[MAX_MSG];
                 ssize_t r = read(c->fd, buf, MSG - c->got);
                 if (r <= 0) {
                     if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;

@@ -1,0 +1,41 @@
+// What the shim remembers about a descriptor between calls, so that a call
+// that has to wait need not ask the kernel every time: what kind of file it
+// is, whether the program made it non-blocking, and whether it has socket
+// timeouts (their values are read when there are some).
+//
+// Facts are forgotten when the program closes or replaces the descriptor
+// (close, close_range, dup2, dup3, fclose), and all at once when the program
+// changes a descriptor's flags or timeouts (fcntl F_SETFL, ioctl FIONBIO,
+// setsockopt SO_RCVTIMEO / SO_SNDTIMEO). Lock-free and async-signal-safe. Not
+// seen: another process changing O_NONBLOCK on an open file description it
+// shares with this one (after fork): see SYMBOLS.md.
+#pragma once
+
+#include <cstdint>
+
+namespace shim::fd_facts {
+
+enum class Kind : std::uint8_t {
+    socket,
+    pollable,  // a pipe, FIFO, terminal, character device, eventfd, signalfd, timerfd
+    disk,      // a regular file, a block device, a directory: never waited for
+    closed,    // not an open descriptor
+};
+
+struct Facts {
+    Kind kind;
+    bool nonblocking;
+    bool receive_timeout;  // SO_RCVTIMEO is set
+    bool send_timeout;     // SO_SNDTIMEO is set
+};
+
+// The facts of `fd`, asking the kernel (fstat, fcntl, getsockopt) only when
+// they are not remembered.
+Facts of(int fd) noexcept;
+
+void forget(int fd) noexcept;
+void forget_range(unsigned first, unsigned last) noexcept;
+// The program changed some descriptor's flags or timeouts.
+void forget_all() noexcept;
+
+}  // namespace shim::fd_facts
