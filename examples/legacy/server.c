@@ -6,7 +6,6 @@
  *
  * See README.md for running it, and legacy_client, under greenrun. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -16,24 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void serve(int fd) {
-    char line[1024];
-    size_t used = 0;
-    for (;;) {
-        const ssize_t n = read(fd, line + used, sizeof line - used);
-        if (n <= 0) return;
-        used += (size_t)n;
-        char* end;
-        while ((end = memchr(line, '\n', used)) != NULL) {
-            const size_t len = (size_t)(end - line) + 1;
-            for (size_t i = 0; i < len; ++i) line[i] = (char)toupper((unsigned char)line[i]);
-            if (write(fd, line, len) != (ssize_t)len) return;
-            memmove(line, line + len, used - len);
-            used -= len;
-        }
-        if (used == sizeof line) return; /* a line too long for us: hang up */
-    }
-}
+#include "serve_lines.h"
 
 int main(int argc, char** argv) {
     if (argc > 2) {
@@ -64,7 +46,7 @@ int main(int argc, char** argv) {
         const pid_t pid = fork();
         if (pid == 0) {
             close(listener);
-            serve(fd);
+            serve_lines(fd);
             _exit(0);
         }
         close(fd);

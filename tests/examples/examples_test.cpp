@@ -3,7 +3,11 @@
 
 #include <green/green.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -201,4 +205,54 @@ TEST_CASE("examples: legacy server and client under greenrun") {
     const auto refused = test::run({GREENRUN_PATH, client, "127.0.0.1", "1", "x"}, greenrun_env());
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("Connection refused") != std::string::npos);
+}
+
+namespace {
+
+// Opens `n` connections to 127.0.0.1:port, each sending one line, and returns
+// how many got it back upper-cased while all of them were open; `threads` gets
+// the server's OS threads counted at that moment.
+int upcase_on_connections(int port, int n, int server_pid, int& threads) {
+    std::vector<int> fds;
+    for (int i = 0; i < n; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        fds.push_back(fd);
+    }
+    int answered = 0;
+    for (int fd : fds) {
+        REQUIRE(::write(fd, "line\n", 5) == 5);
+        char got[8] = {};
+        std::size_t have = 0;
+        for (ssize_t r; have < 5 && (r = ::read(fd, got + have, 5 - have)) > 0;) have += static_cast<std::size_t>(r);
+        answered += std::string(got, have) == "LINE\n";
+    }
+    threads = test::os_threads(server_pid);
+    for (int fd : fds) ::close(fd);
+    return answered;
+}
+
+}  // namespace
+
+// The thread-per-connection legacy server answers 200 connections held open at
+// once the same with and without greenrun --threads; with it, on a handful of
+// OS threads instead of one per connection.
+TEST_CASE("examples: legacy thread-per-connection server under greenrun --threads") {
+    const std::string server = example("legacy/legacy_thread_server");
+    int plain_threads = 0, green_threads = 0;
+    const int port = test::free_port();
+    test::Process plain({server, std::to_string(port)});
+    test::wait_for_port(port);
+    CHECK(upcase_on_connections(port, 200, plain.pid(), plain_threads) == 200);
+    const int port2 = test::free_port();
+    test::Process green({GREENRUN_PATH, "--threads", server, std::to_string(port2)}, greenrun_env());
+    test::wait_for_port(port2);
+    CHECK(upcase_on_connections(port2, 200, green.pid(), green_threads) == 200);
+    CHECK(plain_threads > 200);
+    CHECK(green_threads <= 4);
+    MESSAGE("OS threads with 200 connections open: " << plain_threads << " plain, " << green_threads << " green");
 }

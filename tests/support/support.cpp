@@ -187,6 +187,16 @@ int open_fds() {
     return n;
 }
 
+int os_threads(pid_t pid) {
+    int n = 0;
+    if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str())) {
+        while (const dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
 int free_port() {
     // A port free for both TCP and UDP (dnsmasq needs both).
     for (int attempt = 0; attempt < 50; ++attempt) {

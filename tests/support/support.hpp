@@ -43,6 +43,9 @@ RunResult run_env(const std::vector<std::string>& argv, const std::vector<std::s
 // Number of open file descriptors of this process.
 int open_fds();
 
+// Number of OS threads of process `pid` now (/proc/PID/task), 0 if it is gone.
+int os_threads(pid_t pid);
+
 // A plain child process (no shell, nothing green in it) that sleeps `ms`, then
 // exits with `code`. Throws std::system_error if fork fails.
 pid_t child_exiting_after(int ms, int code);
