@@ -1,0 +1,130 @@
+/* What green reports about a thread-patched program, where a program run with
+ * OS threads would crash silently or hang (only run under greenrun --threads):
+ *
+ *   probe_reports overflow   a thread named "deep-recursion" overflows its stack
+ *   probe_reports busy       a thread computes for 600 ms while another waits
+ *   probe_reports deadlock   two threads each wait for a mutex the other holds
+ *   probe_reports versions   calls made through old symbol versions reach the hooks
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int depth(int n) {
+    volatile char frame[4096];
+    frame[0] = (char)n;
+    if (n < 0) return 0; /* never: n only grows, until the stack runs out */
+    return depth(n + 1) + frame[0];
+}
+
+static void* deep(void* arg) {
+    pthread_setname_np(pthread_self(), "deep-recursion");
+    return (void*)(long)depth((int)(long)arg);
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void* compute(void* arg) {
+    pthread_setname_np(pthread_self(), "cruncher");
+    volatile unsigned long x = 0;
+    for (const double until = now() + 0.6; now() < until;) x = x * 31 + 7;
+    return arg;
+}
+
+static void* nap(void* arg) {
+    usleep(10000);
+    return arg;
+}
+
+static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
+
+static void* take_a_then_b(void* arg) {
+    pthread_mutex_lock(&a);
+    usleep(20000);
+    pthread_mutex_lock(&b);
+    return arg;
+}
+
+static void* take_b_then_a(void* arg) {
+    pthread_mutex_lock(&b);
+    usleep(20000);
+    pthread_mutex_lock(&a);
+    return arg;
+}
+
+/* The versions a binary built against glibc before 2.34 (or before 2.3.2 for
+ * condition variables) references. */
+int create_2_2_5(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+int join_2_2_5(pthread_t, void**);
+int cond_wait_2_3_2(pthread_cond_t*, pthread_mutex_t*);
+int cond_signal_2_3_2(pthread_cond_t*);
+__asm__(".symver create_2_2_5, pthread_create@GLIBC_2.2.5");
+__asm__(".symver join_2_2_5, pthread_join@GLIBC_2.2.5");
+__asm__(".symver cond_wait_2_3_2, pthread_cond_wait@GLIBC_2.3.2");
+__asm__(".symver cond_signal_2_3_2, pthread_cond_signal@GLIBC_2.3.2");
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+static int ready;
+
+static void* signaller(void* arg) {
+    pthread_mutex_lock(&m);
+    ready = 1;
+    cond_signal_2_3_2(&c);
+    pthread_mutex_unlock(&m);
+    return arg;
+}
+
+static int tasks(void) {
+    FILE* p = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (p && fgets(line, sizeof line, p))
+        if (sscanf(line, "Threads: %d", &n) == 1) break;
+    if (p) fclose(p);
+    return n;
+}
+
+int main(int argc, char** argv) {
+    const char* what = argc > 1 ? argv[1] : "";
+    pthread_t t, u;
+    if (!strcmp(what, "overflow")) {
+        pthread_create(&t, NULL, deep, NULL);
+        pthread_join(t, NULL);
+        return 0;
+    }
+    if (!strcmp(what, "busy")) {
+        pthread_create(&t, NULL, compute, NULL);
+        pthread_create(&u, NULL, nap, NULL);
+        pthread_join(t, NULL);
+        pthread_join(u, NULL);
+        puts("busy: done");
+        return 0;
+    }
+    if (!strcmp(what, "deadlock")) {
+        pthread_create(&t, NULL, take_a_then_b, NULL);
+        pthread_create(&u, NULL, take_b_then_a, NULL);
+        pthread_join(t, NULL);
+        puts("deadlock: not reached");
+        return 0;
+    }
+    if (!strcmp(what, "versions")) {
+        pthread_mutex_lock(&m);
+        if (create_2_2_5(&t, NULL, signaller, NULL) != 0) return 1;
+        while (!ready) cond_wait_2_3_2(&c, &m);
+        pthread_mutex_unlock(&m);
+        join_2_2_5(t, NULL);
+        printf("versions: signalled, %d OS threads\n", tasks());
+        return 0;
+    }
+    fprintf(stderr, "usage: probe_reports overflow|busy|deadlock|versions\n");
+    return 2;
+}

@@ -1,0 +1,70 @@
+// What green reports about a thread-patched program where, with OS threads, it
+// would crash without a word or hang: a green thread's stack overflow names
+// the thread, one that keeps its carrier busy is reported by the monitor with
+// its backtrace, and a deadlock of every thread prints them all and what each
+// waits on instead of hanging. And a binary that references old symbol versions
+// of the pthread functions still gets green threads.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <string>
+
+#include "support/support.hpp"
+
+using test::contains;
+
+namespace {
+
+test::RunResult under_threads(const std::string& what, std::vector<std::string> env = {}) {
+    for (const char* v : {"GREEN_MONITOR_MS", "GREEN_SHIM_COOPERATE", "GREEN_STACK_SIZE", "LD_PRELOAD"})
+        env.push_back(std::string("-") + v);
+    return test::run_env({GREENRUN_PATH, "--threads", "--", PROBE_REPORTS, what}, env);
+}
+
+}  // namespace
+
+// A green thread that overflows its (guarded) stack: the report names it, and
+// the process ends by SIGABRT, not a bare SIGSEGV.
+TEST_CASE("threads: a stack overflow names the green thread" * doctest::skip(GREEN_SANITIZED)) {
+    const auto r = under_threads("overflow");
+    CHECK(r.signal == SIGABRT);
+    CHECK(contains(r.err, "stack overflow in greenlet deep-recursion"));
+    INFO(r.err);
+}
+
+// A green thread that computes for 600 ms while another waits to run: the
+// monitor (on by default under --threads) reports it by name with a backtrace;
+// the program still ends normally.
+TEST_CASE("threads: the monitor reports a green thread that keeps its carrier busy" *
+          doctest::skip(GREEN_SANITIZED)) {
+    const auto r = under_threads("busy");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "busy: done\n");
+    CHECK(contains(r.err, "green: monitor: greenlet cruncher has kept its hub busy"));
+    INFO(r.err);
+}
+
+// Two green threads each wait for the mutex the other holds, and main joins
+// one: with OS threads the program hangs forever; under --threads every green
+// thread is listed with what it waits on, and the process aborts at once.
+TEST_CASE("threads: a deadlock of every thread is reported, not hung" * doctest::skip(GREEN_SANITIZED)) {
+    const test::Stopwatch clock;
+    const auto r = under_threads("deadlock");
+    CHECK(clock.seconds() < 10);
+    CHECK(r.signal == SIGABRT);
+    CHECK(contains(r.err, "green: deadlock"));
+    CHECK(contains(r.err, "in pthread_mutex_lock"));
+    CHECK(contains(r.err, "in pthread_join"));
+    CHECK(!contains(r.out, "not reached"));
+    INFO(r.err);
+}
+
+// pthread_create@GLIBC_2.2.5, pthread_join@GLIBC_2.2.5 and
+// pthread_cond_wait@GLIBC_2.3.2, as an older binary references them, reach the
+// hooks: the thread is green (2 OS threads: the carrier and the monitor's).
+TEST_CASE("threads: old symbol versions reach the hooks" * doctest::skip(GREEN_SANITIZED)) {
+    const auto r = under_threads("versions");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "versions: signalled, 2 OS threads\n");
+    INFO(r.err);
+}
