@@ -53,7 +53,10 @@ Loop::Loop() {
     if (!loop_) throw std::system_error(errno ? errno : ENOMEM, std::generic_category(), "green: ev_loop_new");
 }
 
-Loop::~Loop() { ev_loop_destroy(loop_); }
+Loop::~Loop() {
+    RuntimeScope ours;  // libev closes its epoll set and eventfd: the shim must let it
+    ev_loop_destroy(loop_);
+}
 
 bool Loop::run_once(bool block) {
     RuntimeScope ours;  // after a fork, libev opens the new epoll set here
