@@ -25,7 +25,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 
 #include "cooperate.hpp"
 #include "real.hpp"
@@ -42,8 +41,11 @@ struct Installed {
     std::atomic<bool> siginfo{false};
     std::atomic<bool> restart{false};
 };
+// No lock guards it: sigaction is async-signal-safe, and a handler that
+// installs itself again (System V's signal idiom) may interrupt the program's
+// own sigaction on this thread. Concurrent installs for one signal end as the
+// kernel's do: the last one wins.
 Installed installed[NSIG];
-std::mutex install_mutex;
 // Signals siginterrupt(sig, 1) marked: signal() then installs without SA_RESTART.
 std::atomic<bool> interrupts_calls[NSIG];
 
@@ -154,7 +156,6 @@ GREEN_HOOK int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
 
 GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct sigaction* __restrict old) noexcept {
     if (!shim::wrappable(sig)) return shim::real::sigaction(sig, act, old);
-    std::lock_guard<std::mutex> lock(shim::install_mutex);
     shim::Installed& h = shim::installed[sig];
     void* const previous = h.handler.load();
     const bool previous_siginfo = h.siginfo.load();
