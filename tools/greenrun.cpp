@@ -102,6 +102,19 @@ std::string unsuitable(const std::string& path) {
     return why;
 }
 
+// Runs the program at `path` with `args` as execvp would: a file the kernel
+// cannot execute (no #! line) is run by /bin/sh, as env, nohup and timeout do.
+// Returns only on failure, with errno.
+void exec_like_execvp(const std::string& path, char** args) {
+    execv(path.c_str(), args);
+    if (errno != ENOEXEC) return;
+    std::vector<char*> sh{const_cast<char*>("/bin/sh"), const_cast<char*>(path.c_str())};
+    for (char** a = args + 1; *a; ++a) sh.push_back(*a);
+    sh.push_back(nullptr);
+    execv("/bin/sh", sh.data());
+    errno = ENOEXEC;
+}
+
 std::string dir_of(const std::string& path) {
     const auto slash = path.rfind('/');
     return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -198,7 +211,7 @@ int main(int argc, char** argv) {
         if (pid == 0) {
             dup2(pipefd[1], STDERR_FILENO);
             close(pipefd[0]);
-            execv(path.c_str(), argv + i);
+            exec_like_execvp(path, argv + i);
             _exit(127);
         }
         close(pipefd[1]);
@@ -213,6 +226,6 @@ int main(int argc, char** argv) {
         }
         fail(1, "the shim did not load into " + path + (said.empty() ? "" : ": " + said));
     }
-    execv(path.c_str(), argv + i);
+    exec_like_execvp(path, argv + i);
     fail(126, path + ": " + std::strerror(errno));
 }
