@@ -7,17 +7,13 @@
  * Under `greenrun --threads` its threads are green threads: a thousand
  * connections cost a thousand greenlets on one OS thread, not a thousand OS
  * threads. See README.md. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "serve_lines.h"
+#include "legacy_server.h"
 
 static void* connection(void* arg) {
     const int fd = (int)(intptr_t)arg;
@@ -27,23 +23,7 @@ static void* connection(void* arg) {
 }
 
 int main(int argc, char** argv) {
-    if (argc > 2) {
-        fprintf(stderr, "usage: legacy_thread_server [PORT]\n");
-        return 2;
-    }
-    const int listener = socket(AF_INET, SOCK_STREAM, 0);
-    const int on = 1;
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)(argc > 1 ? atoi(argv[1]) : 0))};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (listener < 0 || bind(listener, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(listener, 1024) != 0 ||
-        getsockname(listener, (struct sockaddr*)&addr, &len) != 0) {
-        perror("legacy_thread_server");
-        return 1;
-    }
-    printf("legacy_thread_server: listening on 127.0.0.1:%u\n", ntohs(addr.sin_port));
-    fflush(stdout);
+    const int listener = open_listener("legacy_thread_server", argc, argv);
     pthread_attr_t detached;
     pthread_attr_init(&detached);
     pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
