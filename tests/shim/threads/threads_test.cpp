@@ -9,31 +9,20 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "running.hpp"
 #include "support/support.hpp"
 
-extern char** environ;
-
 using test::contains;
+using threads_test::count_tasks;
+using threads_test::Running;
 
 namespace {
 
@@ -154,146 +143,6 @@ int tasks_reported(const std::string& err) {
     const auto at = err.find("tasks: ");
     return at == std::string::npos ? -1 : std::atoi(err.c_str() + at + 7);
 }
-
-// ---------------------------------------------------------------------------
-// A probe that runs while the test talks to it: stdin and stdout are pipes,
-// stderr goes to a file.
-
-int count_tasks(pid_t pid) {
-    DIR* d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
-    if (!d) return -1;
-    int n = 0;
-    while (dirent* e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    closedir(d);
-    return n;
-}
-
-std::chrono::steady_clock::time_point after(double seconds) {
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
-}
-
-class Running {
-public:
-    Running(const std::vector<std::string>& argv, const std::vector<std::string>& env_changes, const std::string& name)
-        : err_path_(test::temp_path(name + ".stderr")) {
-        int in[2], out[2];
-        if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-        posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        std::vector<std::string> envs = environment(env_changes);
-        std::vector<char*> cargv, cenv;
-        for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-        cargv.push_back(nullptr);
-        for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-        cenv.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
-        posix_spawn_file_actions_destroy(&fa);
-        close(in[0]);
-        close(out[1]);
-        in_ = in[1];
-        out_ = out[0];
-        if (rc != 0) {
-            pid_ = -1;
-            throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
-        }
-    }
-
-    ~Running() {
-        close_stdin();
-        if (out_ >= 0) close(out_);
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-
-    Running(const Running&) = delete;
-    Running& operator=(const Running&) = delete;
-
-    pid_t pid() const { return pid_; }
-
-    // The next line of its stdout (without the newline); "" at the end or after `seconds`.
-    std::string line(double seconds = 30) {
-        const auto until = after(seconds);
-        for (;;) {
-            const auto nl = buffered_.find('\n');
-            if (nl != std::string::npos) {
-                std::string l = buffered_.substr(0, nl);
-                out_text_ += buffered_.substr(0, nl + 1);
-                buffered_.erase(0, nl + 1);
-                return l;
-            }
-            if (!fill(until)) return "";
-        }
-    }
-
-    void close_stdin() {
-        if (in_ >= 0) close(in_);
-        in_ = -1;
-    }
-
-    // Reads its stdout to the end and waits for it to exit (or kills it after `seconds`).
-    test::RunResult finish(double seconds = 60) {
-        const auto until = after(seconds);
-        while (fill(until)) {
-        }
-        test::RunResult r;
-        if (std::chrono::steady_clock::now() >= until) ::kill(pid_, SIGKILL);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-        r.out = out_text_ + buffered_;
-        std::ifstream err(err_path_);
-        r.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
-        return r;
-    }
-
-private:
-    // Reads what is there (waiting until `until`); false at the end or on timeout.
-    bool fill(std::chrono::steady_clock::time_point until) {
-        if (out_ < 0) return false;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{out_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-        char buf[4096];
-        const ssize_t n = ::read(out_, buf, sizeof buf);
-        if (n <= 0) {
-            close(out_);
-            out_ = -1;
-            return false;
-        }
-        buffered_.append(buf, static_cast<std::size_t>(n));
-        return true;
-    }
-
-    static std::vector<std::string> environment(const std::vector<std::string>& changes) {
-        auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
-        std::vector<std::string> envs;
-        for (char** e = environ; *e; ++e) {
-            const std::string entry = *e;
-            bool replaced = false;
-            for (const auto& c : changes)
-                replaced = replaced || (c[0] == '-' ? c.substr(1) == name_of(entry) : name_of(c) == name_of(entry));
-            if (!replaced) envs.push_back(entry);
-        }
-        for (const auto& c : changes)
-            if (c[0] != '-') envs.push_back(c);
-        return envs;
-    }
-
-    std::string err_path_;
-    pid_t pid_ = -1;
-    int in_ = -1, out_ = -1;
-    std::string buffered_, out_text_;
-};
 
 // What the echo server and client printed, and how many OS threads each had
 // while all connections were open.
