@@ -260,6 +260,16 @@ TEST_CASE("threads: fork from a thread") {
     CHECK(contains(runs[0].out, "parent: its status: 0\n"));
 }
 
+// A program whose threads have ended sleeps, polls and waits alone for their full time, uninterrupted, and greenrun --threads (whose monitor is on) says nothing about it: a thread alone on its hub keeps nobody waiting.
+TEST_CASE("threads: a thread alone waits undisturbed") {
+    const auto runs = compare_ways({PROBE_ALONE});
+    CHECK(runs[0].out.ends_with("done\n"));
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+        INFO(way_name(kGreenWays[i - 1]));
+        CHECK_MESSAGE(runs[i].err.empty(), runs[i].err);
+    }
+}
+
 // A thread created inside an excluded library (GREEN_THREADS_EXCLUDE) stays an OS thread and shares a mutex, condition variable, semaphores, a read-write lock and a barrier with green threads without losing a wake-up.
 TEST_CASE("threads: an excluded library's thread beside green threads") {
     const auto runs = compare_ways({PROBE_HYBRID}, {kExclude});
