@@ -1,0 +1,729 @@
+// Thread patching with real, unmodified programs (Debian 12's packages): each
+// runs plainly and under `greenrun --threads`, and both runs must give the same
+// result: exit status, the bytes printed where they are deterministic, the
+// data moved. Meanwhile, under load, the green run must do with a handful of
+// OS threads (counted in /proc/PID/task) where the plain one has dozens or
+// hundreds. CPython's own thread test suites must give the same verdict case
+// by case, but for the few cases listed below with the reason they cannot.
+//
+// In a sanitized build the shim is sanitized: the unsanitized programs run
+// under greenrun with the sanitizer runtime preloaded first (GREEN_PRELOAD,
+// which greenrun puts in front of LD_PRELOAD), so the shim is checked by
+// AddressSanitizer while real programs use it.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "running.hpp"
+#include "support/support.hpp"
+
+using test::contains;
+using threads_test::count_tasks;
+using threads_test::Running;
+using threads_test::TaskSampler;
+
+namespace {
+
+const std::string kGreenrun = GREENRUN_PATH;
+const std::string kPython = "/usr/bin/python3";  // Debian's, whose test suite libpython3.11-testsuite installs
+
+// The most OS threads a program may have under greenrun --threads: its initial
+// thread, which carries every green thread; green's monitor thread (on by
+// default under --threads); and two to spare for threads that stay real by
+// design (the runtime's own helpers, a library GREEN_THREADS_EXCLUDE names).
+// The same bound as the probe suite's (threads_test.cpp).
+constexpr int kMostGreenTasks = 4;
+
+// ---------------------------------------------------------------------------
+// Running a program plainly and under greenrun --threads.
+
+enum class Way { plain, green };
+
+std::string way_name(Way w) { return w == Way::plain ? "plain" : "greenrun --threads"; }
+
+bool has_name(const std::vector<std::string>& env, const std::string& name) {
+    for (const auto& e : env)
+        if (e.compare(0, name.size() + 1, name + "=") == 0 || e == "-" + name) return true;
+    return false;
+}
+
+// The environment changes of a run (Running's form): `env`, with the shim's
+// variables the caller did not set removed, so that the outer environment
+// cannot change what is tested. In a sanitized build the green way preloads
+// the sanitizer runtime before the shim; leak checking is left off, since it
+// would report the programs' own allocations still held at exit, which are
+// not green's.
+std::vector<std::string> env_for(Way w, std::vector<std::string> env = {}) {
+    for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_LOG",
+                          "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_DNS", "GREEN_DNS_SERVERS", "GREEN_PRELOAD",
+                          "LD_PRELOAD", "ASAN_OPTIONS"})
+        if (!has_name(env, v)) env.push_back(std::string("-") + v);
+    const std::string runtime = SANITIZER_RUNTIME;
+    if (w == Way::green && !runtime.empty()) {
+        std::erase(env, "-GREEN_PRELOAD");
+        std::erase(env, "-ASAN_OPTIONS");
+        env.push_back("GREEN_PRELOAD=" + runtime + ":" + SHIM_PATH);
+        env.push_back("ASAN_OPTIONS=detect_leaks=0");
+    }
+    return env;
+}
+
+std::vector<std::string> argv_for(Way w, const std::vector<std::string>& argv) {
+    if (w == Way::plain) return argv;
+    std::vector<std::string> out = {kGreenrun, "--threads", "--"};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+}
+
+std::string describe(const test::RunResult& r) {
+    return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\n--- stdout\n" +
+           r.out.substr(0, 3000) + "\n--- stderr\n" + r.err.substr(0, 3000);
+}
+
+// `err` without green's monitor reports (a line and its backtrace): under
+// greenrun --threads the monitor reports a green thread that computes for more
+// than 200 ms without a switch (pigz's compressing threads do).
+std::string without_monitor_reports(const std::string& err) {
+    std::istringstream in(err);
+    std::string out, line;
+    bool in_report = false;
+    while (std::getline(in, line)) {
+        if (line.starts_with("green: monitor: ")) {
+            in_report = true;
+            continue;
+        }
+        if (in_report && line.ends_with("]") && contains(line, "[0x")) continue;  // a backtrace frame
+        in_report = false;
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& path, const std::string& data) {
+    std::ofstream f(path, std::ios::binary);
+    f << data;
+}
+
+// The lines of `text`.
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+// The value after "name:" on the line that starts with `name` (ab's report), or "".
+std::string field(const std::string& text, const std::string& name) {
+    for (const std::string& l : lines_of(text))
+        if (l.starts_with(name)) {
+            std::string v = l.substr(name.size());
+            const auto first = v.find_first_not_of(" \t:");
+            return first == std::string::npos ? "" : v.substr(first);
+        }
+    return "";
+}
+
+// ---------------------------------------------------------------------------
+// A plain HTTP client for the checks (the test's own, never under green).
+
+int connect_to(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        if (fd >= 0) ::close(fd);
+        return -1;
+    }
+    timeval limit{30, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    return fd;
+}
+
+bool send_all(int fd, const std::string& data) {
+    for (std::size_t done = 0; done < data.size();) {
+        const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// Reads until the peer closes (HTTP/1.0), then closes `fd`.
+std::string read_to_end(int fd) {
+    std::string out;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
+// An HTTP/1.0 exchange with the server on 127.0.0.1:port; the response without
+// its Date header (the only header that changes between runs).
+std::string http(int port, const std::string& method, const std::string& path) {
+    const int fd = connect_to(port);
+    if (fd < 0) return "(connect failed)";
+    send_all(fd, method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    std::string r = read_to_end(fd);
+    const auto date = r.find("\r\nDate: ");
+    if (date != std::string::npos) r.erase(date, r.find("\r\n", date + 2) - date);
+    return r;
+}
+
+// A file of `size` bytes, half compressible text, half pseudo-random bytes, the
+// same every time.
+std::string test_data(std::size_t size) {
+    std::string s;
+    s.reserve(size);
+    std::uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int block = 0; s.size() < size; ++block) {
+        if (block % 2 == 0) {
+            for (int i = 0; i < 4000 && s.size() < size; ++i)
+                s += "line " + std::to_string(block * 4000 + i) + " of the test data, word " +
+                     std::to_string((i * 7919) % 1000) + "\n";
+        } else {
+            for (int i = 0; i < 131072 && s.size() < size; ++i) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_back(static_cast<char>(x >> 24));
+            }
+        }
+    }
+    s.resize(size);
+    return s;
+}
+
+// ---------------------------------------------------------------------------
+// python3 -m http.server
+
+// Debian's python3 running http.server's own main: a ThreadingHTTPServer (a
+// thread per connection) on 127.0.0.1:port serving `dir`. Only its listen
+// backlog is raised, from socketserver's 5 to 1024: with 5, ab -c 500 loses
+// connections to SYN retries and stalls past its own 30 s timeout, plainly as
+// under greenrun.
+std::vector<std::string> http_server_argv(const std::string& dir, int port) {
+    static const char* const kScript =
+        "import runpy, socketserver, sys\n"
+        "socketserver.TCPServer.request_queue_size = 1024\n"
+        "sys.argv[1:] = ['--bind', '127.0.0.1', '--directory', sys.argv[1], sys.argv[2]]\n"
+        "runpy.run_module('http.server', run_name='__main__', alter_sys=True)\n";
+    return {kPython, "-c", kScript, dir, std::to_string(port)};
+}
+
+// The directory the servers serve: a small file, a 100 KB one, a subdirectory.
+const std::string& served_dir() {
+    static const std::string dir = [] {
+        const std::string d = test::temp_path("www");
+        ::mkdir(d.c_str(), 0755);
+        ::mkdir((d + "/sub").c_str(), 0755);
+        write_file(d + "/index.txt", "hello\n");
+        write_file(d + "/data.bin", test_data(100 * 1000));
+        write_file(d + "/sub/a.txt", "a\n");
+        return d;
+    }();
+    return dir;
+}
+
+struct HttpServerRun {
+    std::map<std::string, std::string> responses;  // "METHOD path" -> response without Date
+    std::string ab;                                  // ab's report
+    int ab_exit = -1;
+    int idle_answered = 0;  // held connections answered in full at the end
+    int tasks = -1;         // the server's most OS threads meanwhile
+    test::RunResult server;
+};
+
+constexpr int kIdleConnections = 200;
+constexpr int kAbRequests = 5000;
+constexpr int kAbConcurrency = 500;
+
+HttpServerRun http_server_run(Way w) {
+    HttpServerRun r;
+    const int port = test::free_port();
+    Running server(argv_for(w, http_server_argv(served_dir(), port)), env_for(w), "http-server");
+    test::wait_for_port(port, 20);
+    TaskSampler sampler(server.pid());
+    for (const char* method : {"GET", "HEAD"})
+        for (const char* path : {"/", "/index.txt", "/data.bin", "/sub", "/sub/", "/missing"})
+            r.responses[std::string(method) + " " + path] = http(port, method, path);
+    // Connections that hold a thread each: the request line is sent, the
+    // headers are not finished until ab is done.
+    std::vector<int> idle;
+    for (int i = 0; i < kIdleConnections; ++i) {
+        const int fd = connect_to(port);
+        if (fd >= 0 && send_all(fd, "GET /index.txt HTTP/1.0\r\n")) idle.push_back(fd);
+    }
+    const auto ab = test::run_env({"/usr/bin/ab", "-q", "-n", std::to_string(kAbRequests), "-c",
+                                   std::to_string(kAbConcurrency), "http://127.0.0.1:" + std::to_string(port) + "/index.txt"},
+                                  env_for(Way::plain));
+    r.ab = ab.out + ab.err;
+    r.ab_exit = ab.exit_code;
+    for (int fd : idle) {
+        send_all(fd, "\r\n");
+        if (read_to_end(fd).ends_with("\r\n\r\nhello\n")) ++r.idle_answered;
+    }
+    r.tasks = sampler.stop();
+    server.signal(SIGINT);  // http.server's main catches KeyboardInterrupt and exits 0
+    r.server = server.finish(30);
+    return r;
+}
+
+// ---------------------------------------------------------------------------
+// iperf 2
+
+// iperf's CSV reports (-y C) by the client's port: one line per stream,
+// "time,src,srcport,dst,dstport,id,interval,bytes,bits/s", the client's port
+// third on both sides. Sum lines (id -1) are left out.
+std::map<std::string, long> iperf_streams(const std::string& out) {
+    std::map<std::string, long> streams;
+    for (const std::string& l : lines_of(out)) {
+        std::vector<std::string> f;
+        std::istringstream in(l);
+        for (std::string part; std::getline(in, part, ',');) f.push_back(part);
+        if (f.size() < 9 || f[5].starts_with("-")) continue;
+        streams[f[2]] = std::atol(f[7].c_str());
+    }
+    return streams;
+}
+
+struct IperfRun {
+    test::RunResult server, client;
+    int server_tasks = -1, client_tasks = -1;
+};
+
+constexpr int kIperfStreams = 64;
+
+IperfRun iperf_run(Way w) {
+    IperfRun r;
+    const int port = test::free_port();
+    const std::string p = std::to_string(port), n = std::to_string(kIperfStreams);
+    Running server(argv_for(w, {"/usr/bin/iperf", "-s", "-B", "127.0.0.1", "-p", p, "-y", "C"}), env_for(w),
+                   "iperf-server");
+    test::wait_for_port(port, 20);
+    Running client(argv_for(w, {"/usr/bin/iperf", "-c", "127.0.0.1", "-p", p, "-P", n, "-t", "1", "-y", "C"}),
+                   env_for(w), "iperf-client");
+    TaskSampler server_sampler(server.pid()), client_sampler(client.pid());
+    r.client = client.finish(60);
+    // The server reports each stream as it ends, then is stopped (SIGTERM: it
+    // exits 0). (Its own -P N, exit after N connections, miscounts: it takes
+    // the client's connection test for a stream.)
+    std::string reported;
+    for (int streams = 0; streams < kIperfStreams;) {
+        const std::string l = server.line(20);
+        if (l.empty()) break;
+        reported += l + "\n";
+        if (iperf_streams(l).size() == 1) ++streams;
+    }
+    server.signal(SIGTERM);
+    r.server = server.finish(30);
+    r.server_tasks = server_sampler.stop();
+    r.client_tasks = client_sampler.stop();
+    return r;
+}
+
+// ---------------------------------------------------------------------------
+// pigz
+
+struct PigzRun {
+    test::RunResult result;
+    int tasks = -1;
+};
+
+PigzRun pigz(Way w, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/pigz"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Running p(argv_for(w, argv), env_for(w), "pigz");
+    TaskSampler sampler(p.pid());
+    PigzRun r;
+    r.result = p.finish(120);
+    r.tasks = sampler.stop();
+    return r;
+}
+
+// ---------------------------------------------------------------------------
+// siege
+
+// siege's settings for the test (its own defaults would write ~/.siege and log
+// to /var/log): a JSON summary, no log, no parsing of pages for more URLs.
+const std::string& siege_rc() {
+    static const std::string path = [] {
+        const std::string p = test::temp_path("siegerc");
+        write_file(p,
+                   "verbose = false\n"
+                   "quiet = true\n"
+                   "json_output = true\n"
+                   "show-logfile = false\n"
+                   "logging = false\n"
+                   "parser = false\n"
+                   "protocol = HTTP/1.1\n"
+                   "connection = close\n"
+                   "delay = 0\n"
+                   "limit = 255\n"
+                   "internet = false\n"
+                   "benchmark = true\n");
+        return p;
+    }();
+    return path;
+}
+
+// A number in siege's JSON summary ("name": value), or -1.
+double siege_value(const std::string& out, const std::string& name) {
+    const auto at = out.find("\"" + name + "\":");
+    if (at == std::string::npos) return -1;
+    return std::atof(out.c_str() + at + name.size() + 3);
+}
+
+struct SiegeRun {
+    test::RunResult result;
+    double seconds = 0;
+    int tasks = -1;
+};
+
+constexpr int kSiegeUsers = 200;
+constexpr int kSiegeSeconds = 5;
+
+SiegeRun siege_run(Way w, int port) {
+    const std::string home = test::temp_path("siege-home");
+    ::mkdir(home.c_str(), 0700);
+    std::vector<std::string> env = env_for(w, {"HOME=" + home});
+    Running s(argv_for(w, {"/usr/bin/siege", "-R", siege_rc(), "-c", std::to_string(kSiegeUsers), "-t",
+                           std::to_string(kSiegeSeconds) + "S", "http://127.0.0.1:" + std::to_string(port) + "/index.txt"}),
+              env, "siege");
+    test::Stopwatch watch;
+    TaskSampler sampler(s.pid());
+    SiegeRun r;
+    r.result = s.finish(60);
+    r.seconds = watch.seconds();
+    r.tasks = sampler.stop();
+    return r;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Real programs
+
+TEST_SUITE_BEGIN("real programs");
+
+// Every program the cases run is installed (tools/setup installs them), so a missing one is named rather than failing the cases later.
+TEST_CASE("threads: the programs are there") {
+    for (const std::string& p : {kGreenrun, std::string(SHIM_PATH), kPython, std::string("/usr/bin/ab"),
+                                std::string("/usr/bin/iperf"), std::string("/usr/bin/pigz"), std::string("/usr/bin/siege")}) {
+        INFO(p << " is missing (tools/setup installs apache2-utils, iperf, pigz, siege, libpython3.11-testsuite)");
+        CHECK(::access(p.c_str(), F_OK) == 0);
+    }
+}
+
+// python3 -m http.server (ThreadingHTTPServer, a thread per connection) answers every request byte for byte as plainly (listing, files, HEAD, redirect, 404), serves ab -c 500 without a failure while 200 more connections each hold a thread, and stops on SIGINT the same way; with over 200 OS threads plainly and at most a handful under greenrun --threads.
+TEST_CASE("threads: python3 -m http.server under ab -c 500") {
+    const HttpServerRun plain = http_server_run(Way::plain);
+    const HttpServerRun green = http_server_run(Way::green);
+    for (const HttpServerRun* run : {&plain, &green}) {
+        const Way w = run == &plain ? Way::plain : Way::green;
+        INFO(way_name(w));
+        CHECK_MESSAGE(run->ab_exit == 0, run->ab);
+        CHECK_MESSAGE(field(run->ab, "Complete requests") == std::to_string(kAbRequests), run->ab);
+        CHECK_MESSAGE(field(run->ab, "Failed requests") == "0", run->ab);
+        CHECK_MESSAGE(!contains(run->ab, "Non-2xx"), run->ab);
+        CHECK(run->idle_answered == kIdleConnections);
+        CHECK_MESSAGE(run->server.exit_code == 0, describe(run->server));
+        CHECK_MESSAGE(contains(run->server.out, "Keyboard interrupt received, exiting."), describe(run->server));
+        CHECK_MESSAGE(!contains(run->server.err, "Traceback"), describe(run->server));
+        MESSAGE(way_name(w) << ": " << run->tasks << " OS threads at most; ab: "
+                            << field(run->ab, "Requests per second"));
+    }
+    CHECK(plain.responses.at("GET /index.txt").ends_with("\r\n\r\nhello\n"));
+    CHECK(plain.responses.at("GET /missing").starts_with("HTTP/1.0 404 "));
+    CHECK(plain.responses.at("GET /sub").starts_with("HTTP/1.0 301 "));
+    for (const auto& [request, response] : plain.responses) {
+        INFO(request);
+        CHECK(green.responses.at(request) == response);
+    }
+    for (const char* name : {"Document Length", "Complete requests", "Failed requests", "Total transferred",
+                             "HTML transferred"}) {
+        INFO("ab's " << name);
+        CHECK(field(green.ab, name) == field(plain.ab, name));
+    }
+    CHECK_MESSAGE(plain.tasks > kIdleConnections, "plain: " << plain.tasks << " OS threads");
+    CHECK_MESSAGE(green.tasks >= 1, "green: " << green.tasks << " OS threads");
+    CHECK_MESSAGE(green.tasks <= kMostGreenTasks, "green: " << green.tasks << " OS threads");
+}
+
+// iperf -s / iperf -c -P 64 (Debian's iperf 2, a thread per stream on both sides) moves data on all 64 streams, the server counting exactly the bytes the client sent on each, both exiting 0; with dozens of OS threads each plainly and at most a handful each under greenrun --threads.
+TEST_CASE("threads: iperf -P 64 over loopback") {
+    const IperfRun plain = iperf_run(Way::plain);
+    const IperfRun green = iperf_run(Way::green);
+    for (Way w : {Way::plain, Way::green}) {
+        INFO(way_name(w));
+        const IperfRun& r = w == Way::plain ? plain : green;
+        CHECK_MESSAGE(r.client.exit_code == 0, describe(r.client));
+        CHECK_MESSAGE(r.server.exit_code == 0, describe(r.server));
+        const auto sent = iperf_streams(r.client.out), received = iperf_streams(r.server.out);
+        CHECK_MESSAGE(sent.size() == kIperfStreams, describe(r.client));
+        CHECK_MESSAGE(received.size() == kIperfStreams, describe(r.server));
+        long total = 0;
+        for (const auto& [port, bytes] : sent) {
+            INFO("the stream from port " << port);
+            CHECK(bytes > 0);
+            CHECK(received.count(port) == 1);
+            if (received.count(port)) CHECK(received.at(port) == bytes);
+            total += bytes;
+        }
+        // What they say on stderr (the server: "read tcp flags (peer close) failed") is the same.
+        CHECK_MESSAGE(without_monitor_reports(r.client.err) == plain.client.err, r.client.err);
+        CHECK_MESSAGE(without_monitor_reports(r.server.err) == plain.server.err, r.server.err);
+        MESSAGE(way_name(w) << ": " << total / 1000000 << " MB in 1 s; OS threads at most: server " << r.server_tasks
+                            << ", client " << r.client_tasks);
+        if (w == Way::plain) {  // the server's first streams may end before its last ones start
+            CHECK(r.server_tasks > kIperfStreams / 2);
+            CHECK(r.client_tasks > kIperfStreams);
+        } else {
+            CHECK(r.server_tasks >= 1);
+            CHECK(r.server_tasks <= kMostGreenTasks);
+            CHECK(r.client_tasks >= 1);
+            CHECK(r.client_tasks <= kMostGreenTasks);
+        }
+    }
+}
+
+// pigz -p 32 (a thread per block being compressed, and a writer) compresses to the same bytes as plainly, and pigz -d gives back the input byte for byte, either way round; with more than 16 OS threads plainly and at most a handful under greenrun --threads.
+TEST_CASE("threads: pigz -p 32 compresses and decompresses") {
+    const std::string data = test_data(24 * 1000 * 1000);
+    const std::string in = test::temp_path("pigz-input");
+    write_file(in, data);
+    const PigzRun plain = pigz(Way::plain, {"-p", "32", "-c", in});
+    const PigzRun green = pigz(Way::green, {"-p", "32", "-c", in});
+    CHECK_MESSAGE(plain.result.exit_code == 0, plain.result.err);
+    CHECK_MESSAGE(green.result.exit_code == 0, green.result.err);
+    CHECK(plain.result.out.size() > 1000);
+    CHECK(plain.result.out.size() < data.size());
+    const bool same_bytes = green.result.out == plain.result.out;
+    CHECK_MESSAGE(same_bytes, "compressed: " << plain.result.out.size() << " bytes plainly, " << green.result.out.size()
+                                             << " under greenrun --threads");
+    CHECK(plain.result.err.empty());
+    CHECK_MESSAGE(without_monitor_reports(green.result.err).empty(), green.result.err);
+    MESSAGE("compressing, OS threads at most: plain " << plain.tasks << ", greenrun --threads " << green.tasks);
+    CHECK(plain.tasks > 16);
+    CHECK(green.tasks >= 1);
+    CHECK(green.tasks <= kMostGreenTasks);
+
+    const std::string gz = test::temp_path("pigz-input.gz");
+    write_file(gz, plain.result.out);
+    for (Way w : {Way::plain, Way::green}) {
+        INFO("pigz -d " << way_name(w));
+        const PigzRun back = pigz(w, {"-d", "-p", "32", "-c", gz});
+        CHECK_MESSAGE(back.result.exit_code == 0, back.result.err);
+        CHECK(back.result.out.size() == data.size());
+        CHECK(back.result.out == data);
+        CHECK_MESSAGE(without_monitor_reports(back.result.err).empty(), back.result.err);
+        if (w == Way::green) CHECK(back.tasks <= kMostGreenTasks);
+    }
+}
+
+// siege -c 200 -t 5S (a thread per simulated user; at its time limit the main thread cancels them all) against a local http.server: every transaction succeeds, and the run ends at its time limit (siege sets it on whole seconds of time(), so 4 to 5 s after the start), as plainly; with over 200 OS threads plainly and at most a handful under greenrun --threads.
+TEST_CASE("threads: siege -c 200 -t 5S") {
+    const int port = test::free_port();
+    Running server(http_server_argv(served_dir(), port), env_for(Way::plain), "siege-target");
+    test::wait_for_port(port, 20);
+    for (Way w : {Way::plain, Way::green}) {
+        INFO(way_name(w));
+        const SiegeRun r = siege_run(w, port);
+        CHECK_MESSAGE(r.result.exit_code == 0, describe(r.result));
+        CHECK_MESSAGE(r.result.signal == 0, describe(r.result));
+        const double transactions = siege_value(r.result.out, "transactions");
+        const double elapsed = siege_value(r.result.out, "elapsed_time");
+        CHECK_MESSAGE(transactions >= kSiegeUsers, describe(r.result));
+        CHECK_MESSAGE(siege_value(r.result.out, "successful_transactions") == transactions, describe(r.result));
+        CHECK_MESSAGE(siege_value(r.result.out, "failed_transactions") == 0, describe(r.result));
+        CHECK_MESSAGE(siege_value(r.result.out, "availability") == 100.0, describe(r.result));
+        CHECK_MESSAGE(elapsed >= kSiegeSeconds - 1.05, describe(r.result));
+        CHECK_MESSAGE(elapsed <= kSiegeSeconds + 0.5, describe(r.result));
+        CHECK_MESSAGE(r.seconds < kSiegeSeconds + 3.0, "siege took " << r.seconds << " s");
+        MESSAGE(way_name(w) << ": " << transactions << " transactions in " << elapsed << " s (siege), " << r.seconds
+                            << " s (wall); OS threads at most: " << r.tasks);
+        if (w == Way::plain) {
+            CHECK(r.tasks > kSiegeUsers);
+        } else {
+            CHECK(r.tasks >= 1);
+            CHECK(r.tasks <= kMostGreenTasks);
+        }
+    }
+}
+
+TEST_SUITE_END();
+
+// ---------------------------------------------------------------------------
+// CPython's thread test suites
+
+namespace {
+
+// Cases that cannot give the same verdict under greenrun --threads, each with
+// its reason. They are left out of both runs (regrtest's --ignore).
+struct Unmatchable {
+    const char* id;
+    const char* reason;
+};
+const Unmatchable kUnmatchable[] = {
+    {"test.test_threading.ThreadTests.test_various_ops",
+     "counts distinct threading.get_native_id() values, the kernel's thread ids (gettid): green threads share "
+     "their carrier's"},
+    {"test.test_threading.ThreadTests.test_various_ops_small_stack", "test_various_ops with a 256 KiB stack"},
+    {"test.test_threading.ThreadTests.test_various_ops_large_stack", "test_various_ops with a 1 MiB stack"},
+    {"test.test_threading.InterruptMainTests.test_can_interrupt_tight_loops",
+     "needs preemption: the main thread spins until a thread that never blocks has started, then expects it to see "
+     "a flag; a green thread that computes runs to its end before its carrier's other threads run again"},
+};
+
+// regrtest's verdict per test case from its --junit-xml report: "passed",
+// "failure", "error" or "skipped".
+std::map<std::string, std::string> junit_cases(const std::string& xml) {
+    std::map<std::string, std::string> cases;
+    for (std::size_t at = xml.find("<testcase "); at != std::string::npos; at = xml.find("<testcase ", at + 1)) {
+        const std::size_t end = xml.find('>', at);
+        const std::string head = xml.substr(at, end - at);
+        const auto attribute = [&](const std::string& name) {
+            const auto a = head.find(" " + name + "=\"");
+            if (a == std::string::npos) return std::string();
+            const auto from = a + name.size() + 3;
+            return head.substr(from, head.find('"', from) - from);
+        };
+        std::string verdict = attribute("status") == "skipped" ? "skipped" : "passed";
+        if (head.back() != '/') {  // children: <failure>, <error>, <skipped>, output
+            const std::string body = xml.substr(end, xml.find("</testcase>", end) - end);
+            if (contains(body, "<failure")) verdict = "failure";
+            else if (contains(body, "<error")) verdict = "error";
+            else if (contains(body, "<skipped")) verdict = "skipped";
+        }
+        cases[attribute("name")] = verdict;
+    }
+    return cases;
+}
+
+// A private network namespace with only loopback (netns_run, as in the shim's
+// programs test): the suites run there when it can be made, so that nothing
+// they do can reach beyond 127.0.0.0/8 and ::1. Its hosts file knows localhost;
+// its DNS server answers every other name NXDOMAIN.
+struct Netns {
+    std::string hosts = test::temp_path("netns-hosts");
+    std::string resolv = test::temp_path("netns-resolv.conf");
+    std::string conf = test::temp_path("netns-dnsmasq.conf");
+    bool available = false;
+    Netns() {
+        write_file(hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        write_file(resolv, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+        write_file(conf, "local=/#/\n");
+        const auto r = test::run_env(wrap({"/bin/true"}), {});
+        available = r.exit_code == 0;
+        if (!available)
+            std::fprintf(stderr, "shim threads programs: no private network namespace here (%s): the CPython "
+                                 "suites run outside one, and test_socketserver, which needs the network "
+                                 "resource, is skipped\n", r.err.c_str());
+    }
+    std::vector<std::string> wrap(const std::vector<std::string>& argv) const {
+        std::vector<std::string> full{NETNS_RUN, hosts, resolv, conf, "--"};
+        full.insert(full.end(), argv.begin(), argv.end());
+        return full;
+    }
+};
+
+const Netns& netns() {
+    static const Netns n;
+    return n;
+}
+
+struct SuiteRun {
+    test::RunResult result;
+    std::map<std::string, std::string> cases;
+    double seconds = 0;
+};
+
+// regrtest on `tests`, sequentially, its verdicts in a JUnit report.
+SuiteRun regrtest(Way w, const std::vector<std::string>& tests, const std::vector<std::string>& options, bool in_netns) {
+    const std::string report = test::temp_path(std::string("regrtest-") + (w == Way::plain ? "plain" : "green") + "-" +
+                                               tests.front() + ".xml");
+    std::vector<std::string> argv = {kPython, "-m", "test", "--junit-xml", report};
+    argv.insert(argv.end(), options.begin(), options.end());
+    for (const Unmatchable& u : kUnmatchable) {
+        argv.push_back("--ignore");
+        argv.push_back(u.id);
+    }
+    argv.insert(argv.end(), tests.begin(), tests.end());
+    argv = argv_for(w, argv);
+    if (in_netns) argv = netns().wrap(argv);
+    SuiteRun r;
+    test::Stopwatch watch;
+    r.result = test::run_env(argv, env_for(w));
+    r.seconds = watch.seconds();
+    r.cases = junit_cases(read_file(report));
+    return r;
+}
+
+// Both runs' verdicts are the same, case by case.
+void check_same_verdicts(const SuiteRun& plain, const SuiteRun& green, std::size_t at_least) {
+    INFO("plain:\n" << plain.result.out.substr(plain.result.out.size() > 3000 ? plain.result.out.size() - 3000 : 0));
+    INFO("green:\n" << green.result.out.substr(green.result.out.size() > 3000 ? green.result.out.size() - 3000 : 0)
+                    << "\n" << green.result.err.substr(0, 3000));
+    CHECK(plain.cases.size() >= at_least);
+    CHECK(green.cases.size() == plain.cases.size());
+    CHECK(green.result.exit_code == plain.result.exit_code);
+    std::map<std::string, int> verdicts;
+    for (const auto& [name, verdict] : plain.cases) {
+        ++verdicts[verdict];
+        const auto it = green.cases.find(name);
+        const std::string got = it == green.cases.end() ? "(not run)" : it->second;
+        CHECK_MESSAGE(got == verdict, name << ": plain " << verdict << ", greenrun --threads " << got);
+    }
+    for (const auto& [name, verdict] : green.cases)
+        CHECK_MESSAGE(plain.cases.count(name) == 1, name << ": only under greenrun --threads (" << verdict << ")");
+    std::string summary;
+    for (const auto& [verdict, n] : verdicts) summary += " " + std::to_string(n) + " " + verdict;
+    MESSAGE(plain.cases.size() << " cases:" << summary << "; plain " << plain.seconds << " s, greenrun --threads "
+                               << green.seconds << " s");
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("cpython");
+
+// CPython's test_threading, test_thread, test_threading_local and test_queue give every case the same verdict under greenrun --threads as plainly (threads, locks, conditions, events, barriers, semaphores, queues, thread-local data, signals, fork, shutdown), but for the cases in kUnmatchable.
+TEST_CASE("threads: CPython's thread test suites") {
+    const std::vector<std::string> suites = {"test_threading", "test_thread", "test_threading_local", "test_queue"};
+    const bool isolated = netns().available;
+    const SuiteRun plain = regrtest(Way::plain, suites, {}, isolated);
+    const SuiteRun green = regrtest(Way::green, suites, {}, isolated);
+    check_same_verdicts(plain, green, 250);
+}
+
+// CPython's test_socketserver (TCP, UDP and Unix servers, threading and forking mix-ins, all on loopback) gives every case the same verdict under greenrun --threads as plainly. It needs regrtest's network resource, so it runs only inside a private network namespace, where loopback is all there is.
+TEST_CASE("threads: CPython's test_socketserver" * doctest::skip(!netns().available)) {
+    const SuiteRun plain = regrtest(Way::plain, {"test_socketserver"}, {"-u", "network"}, true);
+    const SuiteRun green = regrtest(Way::green, {"test_socketserver"}, {"-u", "network"}, true);
+    check_same_verdicts(plain, green, 20);
+    CHECK(plain.cases.count("test.test_socketserver.SocketServerTest.test_ThreadingTCPServer") == 1);
+}
+
+TEST_SUITE_END();
