@@ -406,12 +406,13 @@ struct SiegeRun {
 constexpr int kSiegeUsers = 200;
 constexpr int kSiegeSeconds = 5;
 
-SiegeRun siege_run(Way w, int port) {
+// siege -c 200 with `limit` ("-t", "5S": a time limit; "-r", "5": repetitions per user).
+SiegeRun siege_run(Way w, int port, const std::string& limit, const std::string& value) {
     const std::string home = test::temp_path("siege-home");
     ::mkdir(home.c_str(), 0700);
     std::vector<std::string> env = env_for(w, {"HOME=" + home});
-    Running s(argv_for(w, {"/usr/bin/siege", "-R", siege_rc(), "-c", std::to_string(kSiegeUsers), "-t",
-                           std::to_string(kSiegeSeconds) + "S", "http://127.0.0.1:" + std::to_string(port) + "/index.txt"}),
+    Running s(argv_for(w, {"/usr/bin/siege", "-R", siege_rc(), "-c", std::to_string(kSiegeUsers), limit, value,
+                           "http://127.0.0.1:" + std::to_string(port) + "/index.txt"}),
               env, "siege");
     test::Stopwatch watch;
     TaskSampler sampler(s.pid());
@@ -544,14 +545,14 @@ TEST_CASE("threads: pigz -p 32 compresses and decompresses") {
     }
 }
 
-// siege -c 200 -t 5S (a thread per simulated user; at its time limit the main thread cancels them all) against a local http.server: every transaction succeeds, and the run ends at its time limit (siege sets it on whole seconds of time(), so 4 to 5 s after the start), as plainly; with over 200 OS threads plainly and at most a handful under greenrun --threads.
+// siege -c 200 -t 5S (a thread per simulated user; at its time limit the main thread cancels them all) against a local http.server: every transaction succeeds, and the run ends at its time limit (siege sets it on whole seconds of time(), so 4 to 5 s after the start), as plainly; with over 200 OS threads plainly and at most a handful under greenrun --threads. With -r 5 instead, exactly 1,000 transactions either way.
 TEST_CASE("threads: siege -c 200 -t 5S") {
     const int port = test::free_port();
     Running server(http_server_argv(served_dir(), port), env_for(Way::plain), "siege-target");
     test::wait_for_port(port, 20);
     for (Way w : {Way::plain, Way::green}) {
         INFO(way_name(w));
-        const SiegeRun r = siege_run(w, port);
+        const SiegeRun r = siege_run(w, port, "-t", std::to_string(kSiegeSeconds) + "S");
         CHECK_MESSAGE(r.result.exit_code == 0, describe(r.result));
         CHECK_MESSAGE(r.result.signal == 0, describe(r.result));
         const double transactions = siege_value(r.result.out, "transactions");
@@ -571,6 +572,16 @@ TEST_CASE("threads: siege -c 200 -t 5S") {
             CHECK(r.tasks >= 1);
             CHECK(r.tasks <= kMostGreenTasks);
         }
+    }
+    // Without a time limit each user makes its 5 requests and is joined: exactly 1,000 transactions.
+    for (Way w : {Way::plain, Way::green}) {
+        INFO(way_name(w) << ", siege -c 200 -r 5");
+        const SiegeRun r = siege_run(w, port, "-r", "5");
+        CHECK_MESSAGE(r.result.exit_code == 0, describe(r.result));
+        CHECK_MESSAGE(siege_value(r.result.out, "transactions") == kSiegeUsers * 5, describe(r.result));
+        CHECK_MESSAGE(siege_value(r.result.out, "successful_transactions") == kSiegeUsers * 5, describe(r.result));
+        CHECK_MESSAGE(siege_value(r.result.out, "failed_transactions") == 0, describe(r.result));
+        if (w == Way::green) CHECK(r.tasks <= kMostGreenTasks);
     }
 }
 
