@@ -48,7 +48,7 @@ double monotonic_now() noexcept {
 
 GreenletCore* start_thread(void (*entry)(void*), void* record, const ThreadStack& stack) {
     Hub& hub = Hub::current();
-    auto* body = new ThreadBody;
+    auto* body = new ThreadBody;  // refs 1: the caller's reference (the stack's own is taken by start_thread)
     body->entry = entry;
     body->thread = record;
     try {
@@ -57,7 +57,6 @@ GreenletCore* start_thread(void (*entry)(void*), void* record, const ThreadStack
         delete body;
         throw;
     }
-    retain(body);  // the caller's reference
     hub.make_ready(*body);
     return body;
 }

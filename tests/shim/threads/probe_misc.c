@@ -3,11 +3,13 @@
 // initialiser, keys and their destructor rounds, errno and uselocale per
 // thread, sched_yield, thread identity, names, stack attributes (size, guard,
 // caller-supplied stack, deep recursion), detached threads, the join family,
-// pthread_kill(t, 0), scheduling parameters, and hundreds of live threads.
+// pthread_kill(t, 0), scheduling parameters, hundreds of live threads, and
+// thousands of threads that come and go without the heap growing.
 #include "probe_threads.h"
 
 #include <limits.h>
 #include <locale.h>
+#include <malloc.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdint.h>
@@ -784,6 +786,44 @@ static void many_threads(void) {
     pthread_barrier_destroy(&m.all_alive);
 }
 
+// ---------------------------------------------------------------------------
+// Threads that come and go leave nothing behind on the heap.
+
+enum { kComeAndGo = 10000 };
+
+static void* nothing(void* p) { return p; }
+
+static sem_t s_detached_done;
+
+static void* detached_one(void* p) {
+    sem_post(&s_detached_done);
+    return p;
+}
+
+// Bytes of heap in use.
+static size_t heap_in_use(void) { return mallinfo2().uordblks; }
+
+static void come_and_go(void) {
+    printf("-- %d threads created and joined, %d detached\n", kComeAndGo, kComeAndGo);
+    sem_init(&s_detached_done, 0, 0);
+    for (int i = 0; i < 100; ++i) join(spawn(nothing, NULL));  // caches warm
+    const size_t before = heap_in_use();
+    int joined = 0, detached = 0;
+    for (int i = 0; i < kComeAndGo; ++i) joined += join(spawn(nothing, (void*)(intptr_t)i)) == (void*)(intptr_t)i;
+    for (int i = 0; i < kComeAndGo; ++i) {
+        pthread_t t = spawn(detached_one, NULL);
+        detached += pthread_detach(t) == 0;
+        sem_wait(&s_detached_done);
+    }
+    sleep_ms(50);  // the last detached thread ends
+    const size_t after = heap_in_use();
+    check_int("  joined with their values", joined, kComeAndGo);
+    check_int("  detached", detached, kComeAndGo);
+    // A few dozen bytes a thread would be megabytes.
+    check_yes("  the heap grew by less than 64 KiB", after < before + 64 * 1024);
+    sem_destroy(&s_detached_done);
+}
+
 int main(void) {
     watchdog(30);
     barriers();
@@ -797,5 +837,6 @@ int main(void) {
     stacks();
     joins();
     many_threads();
+    come_and_go();
     return finish();
 }
