@@ -233,6 +233,11 @@ void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
 
 void Hub::ensure_hub_fiber() {
     if (hub_ctx_.fctx) return;
+    making_hub_fiber_ = true;
+    struct Made {
+        bool& flag;
+        ~Made() { flag = false; }
+    } made{making_hub_fiber_};
     hub_stack_ = stacks_.allocate(kHubStack);
     set_stack(hub_ctx_, hub_stack_);
     hub_ctx_.entry = hub_entry;

@@ -84,6 +84,11 @@ public:
 
     // The running greenlet, or nullptr while the hub's own fiber runs.
     GreenletCore* running() const noexcept { return running_; }
+    // Whether the running greenlet may park now: not while the hub makes its
+    // own fiber (the first park of a thread's main greenlet), whose stack
+    // allocation may wait on another thread (a function-local static being
+    // initialised there) and must then block the thread, not park again.
+    bool can_park() const noexcept { return !making_hub_fiber_; }
     GreenletCore& main_greenlet() noexcept { return *main_; }
     Loop& loop() noexcept { return loop_; }
     FdTable& fds() noexcept { return fds_; }
@@ -213,6 +218,7 @@ private:
     std::size_t budget_ = 0;
     List<GreenletCore, AllTag> all_;
     FiberContext hub_ctx_;
+    bool making_hub_fiber_ = false;
     Stack hub_stack_;
     std::vector<std::function<void()>> callbacks_;
     std::shared_ptr<Inbox> inbox_;

@@ -268,7 +268,7 @@ Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(v
     Waiting w;
     w.address = address;
     w.hub = hub;
-    w.greenlet = hub && may_switch ? hub->running() : nullptr;
+    w.greenlet = hub && may_switch && hub->can_park() ? hub->running() : nullptr;
     Bucket& b = bucket_for(address);
     lock(b);
     if (!validate(context)) {
