@@ -32,8 +32,9 @@ struct Watched {
 RawLock watched_mutex;
 std::atomic<unsigned> started_threads{0};
 std::vector<Watched>& watched() {
-    static std::vector<Watched> w;
-    return w;
+    // Never destroyed: the monitor thread reads it until the process is gone.
+    static auto* w = new std::vector<Watched>;
+    return *w;
 }
 
 // Under thread patching (GREEN_THREADS) the monitor is on unless
