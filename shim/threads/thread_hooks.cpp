@@ -61,13 +61,6 @@ const std::vector<std::string>& excluded_libraries() {
     return list;
 }
 
-std::string_view library_of(const void* address) noexcept {
-    Dl_info info{};
-    if (!dladdr(address, &info) || !info.dli_fname) return {};
-    std::string_view path(info.dli_fname);
-    const std::size_t slash = path.rfind('/');
-    return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
 
 bool is_excluded(std::string_view library) {
     for (const std::string& prefix : excluded_libraries())
@@ -75,22 +68,30 @@ bool is_excluded(std::string_view library) {
     return false;
 }
 
-// The first caller outside libstdc++ (std::thread's constructor calls
-// pthread_create from inside libstdc++).
+// Libraries that call pthread_create on behalf of their caller: libstdc++
+// (std::thread's constructor) and a sanitizer runtime preloaded before the
+// shim (its pthread_create interceptor).
+bool passes_through(std::string_view library) noexcept {
+    return library.substr(0, 9) == "libstdc++" || in_sanitizer_runtime(library);
+}
+
+// The first caller outside the shim and the libraries that pass
+// pthread_create through.
 struct FindCaller {
+    std::string_view shim;  // the shim's own file name
     const void* found = nullptr;
-    int skipped = 0;
+    int frames = 0;
 };
 
 _Unwind_Reason_Code visit(_Unwind_Context* context, void* arg) {
     auto& f = *static_cast<FindCaller*>(arg);
     const void* ip = reinterpret_cast<const void*>(_Unwind_GetIP(context));
     const std::string_view lib = library_of(ip);
-    if (++f.skipped > 2 && lib.substr(0, 9) != "libstdc++") {
+    if (lib != f.shim && !passes_through(lib)) {
         f.found = ip;
         return _URC_END_OF_STACK;
     }
-    return f.skipped > 32 ? _URC_END_OF_STACK : _URC_NO_REASON;
+    return ++f.frames > 32 ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
 // Decisions by caller address; a creator calls pthread_create from a few places.
@@ -100,16 +101,21 @@ struct CacheEntry {
 };
 CacheEntry decisions[64];
 
+// Whether the code that creates a thread from `caller` is excluded. A caller
+// inside a library that passes the call through stands for every program and
+// library that uses it: the decision goes by the first caller outside it,
+// found anew each time.
 bool excluded_caller(const void* caller) {
+    if (passes_through(library_of(caller))) {
+        FindCaller f;
+        f.shim = library_of(reinterpret_cast<const void*>(&excluded_caller));
+        _Unwind_Backtrace(visit, &f);
+        if (!f.found) return false;
+        caller = f.found;
+    }
     CacheEntry& e = decisions[(reinterpret_cast<std::uintptr_t>(caller) >> 4) % 64];
     if (e.caller.load(std::memory_order_acquire) == caller) return e.excluded.load(std::memory_order_relaxed);
-    std::string_view lib = library_of(caller);
-    if (lib.substr(0, 9) == "libstdc++") {
-        FindCaller f;
-        _Unwind_Backtrace(visit, &f);
-        if (f.found) lib = library_of(f.found);
-    }
-    const bool excluded = is_excluded(lib);
+    const bool excluded = is_excluded(library_of(caller));
     e.excluded.store(excluded, std::memory_order_relaxed);
     e.caller.store(caller, std::memory_order_release);
     return excluded;
@@ -339,6 +345,20 @@ void* c11_trampoline(void* p) {
 }
 
 }  // namespace
+
+std::string_view library_of(const void* address) noexcept {
+    Dl_info info{};
+    if (!dladdr(address, &info) || !info.dli_fname) return {};
+    std::string_view path(info.dli_fname);
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+bool in_sanitizer_runtime(std::string_view library) noexcept {
+    for (std::string_view runtime : {"libasan.so", "libubsan.so", "liblsan.so", "libtsan.so", "libhwasan.so"})
+        if (library.substr(0, runtime.size()) == runtime) return true;
+    return false;
+}
 
 GreenThread* os_thread_record() noexcept {
     if (!enabled()) return nullptr;

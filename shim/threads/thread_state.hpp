@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "shim_api.hpp"
@@ -174,6 +175,13 @@ void add_mask(GreenThread& t) noexcept;
 void remove_mask(GreenThread& t) noexcept;
 // pthread_kill of a green thread other than the caller (signal_hooks.cpp).
 int send_signal(GreenThread& t, int sig) noexcept;
+
+// The file name of the object that holds `address` ("libc.so.6"), or "".
+std::string_view library_of(const void* address) noexcept;
+// Whether `library` (a file name) is a sanitizer runtime (libasan.so.8, ...):
+// preloaded before the shim in a sanitized build, it intercepts pthread_create
+// and calls the shim's on the program's behalf.
+bool in_sanitizer_runtime(std::string_view library) noexcept;
 
 // Key destructors of a green thread that ends (key_hooks.cpp).
 void run_key_destructors(GreenThread& t);

@@ -285,6 +285,12 @@ TEST_CASE("threads: an excluded library's thread beside green threads") {
     }
 }
 
+// std::threads of the program and of an excluded library come from the same code in libstdc++; the library's stays an OS thread of its own whether or not the program started one first.
+TEST_CASE("threads: an excluded library's std::thread beside the program's") {
+    const auto runs = compare_ways({PROBE_HYBRID_CXX}, {"GREEN_THREADS_EXCLUDE=libprobe_realthread_cxx.so"});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // A thread-per-connection echo server and its thread-per-connection client serve 200 connections the same way, with more than 200 OS threads each natively and at most a handful each under greenrun --threads.
 TEST_CASE("threads: a thread-per-connection echo server") {
     constexpr int kConnections = 200;
