@@ -22,6 +22,7 @@ bool cooperative() noexcept {
 }
 
 bool can_use_runtime() noexcept {
+    if (RuntimeScope::active()) return false;  // the runtime's own threads and calls get no hub
     try {
         return Hub::current().running() != nullptr;
     } catch (...) {  // no memory for a hub

@@ -34,7 +34,8 @@ namespace green::detail::shim_api {
 GREEN_API bool cooperative() noexcept;
 
 // Whether green calls that need a hub (the resolver) may run here: not in the
-// hub's own fiber. Creates the thread's hub if needed.
+// hub's own fiber, not in the runtime's own scope (its monitor thread).
+// Creates the thread's hub if needed.
 GREEN_API bool can_use_runtime() noexcept;
 
 struct FdInterest {
