@@ -17,6 +17,7 @@
 #include "cooperate.hpp"
 #include "fd_facts.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 
 namespace api = green::detail::shim_api;
 
@@ -24,9 +25,13 @@ namespace {
 
 bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
 
-// A descriptor libev opened inside a runtime scope belongs to the runtime.
-int created(int fd) {
-    if (fd >= 0 && api::in_runtime_scope()) api::mark_runtime_fd(fd);
+// A descriptor libev opened inside a runtime scope belongs to the runtime;
+// not one a sanitizer runtime opens meanwhile (UBSan's check of a vtable
+// pointer, on a member access in the runtime, makes a pipe to probe memory
+// and closes it with a raw system call the shim never sees).
+int created(int fd, const void* caller) {
+    if (fd >= 0 && api::in_runtime_scope() && !shim::threads::in_sanitizer_runtime(shim::threads::library_of(caller)))
+        api::mark_runtime_fd(fd);
     return fd;
 }
 
@@ -139,18 +144,24 @@ GREEN_HOOK FILE* freopen64(const char* __restrict path, const char* __restrict m
     return shim::real::freopen64(path, mode, stream);
 }
 
-GREEN_HOOK int epoll_create(int size) noexcept { return created(shim::real::epoll_create(size)); }
-GREEN_HOOK int epoll_create1(int flags) noexcept { return created(shim::real::epoll_create1(flags)); }
-GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept { return created(shim::real::eventfd(count, flags)); }
+GREEN_HOOK int epoll_create(int size) noexcept {
+    return created(shim::real::epoll_create(size), __builtin_return_address(0));
+}
+GREEN_HOOK int epoll_create1(int flags) noexcept {
+    return created(shim::real::epoll_create1(flags), __builtin_return_address(0));
+}
+GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept {
+    return created(shim::real::eventfd(count, flags), __builtin_return_address(0));
+}
 
 GREEN_HOOK int pipe(int fds[2]) noexcept {
     const int r = shim::real::pipe(fds);
-    if (r == 0) created(fds[0]), created(fds[1]);
+    if (r == 0) created(fds[0], __builtin_return_address(0)), created(fds[1], __builtin_return_address(0));
     return r;
 }
 
 GREEN_HOOK int pipe2(int fds[2], int flags) noexcept {
     const int r = shim::real::pipe2(fds, flags);
-    if (r == 0) created(fds[0]), created(fds[1]);
+    if (r == 0) created(fds[0], __builtin_return_address(0)), created(fds[1], __builtin_return_address(0));
     return r;
 }
