@@ -6,6 +6,7 @@
 
 #include "base/sys.hpp"
 #include "bridge/shim_api.hpp"
+#include "core/context.hpp"
 #include "core/hub.hpp"
 #include "core/parking_lot.hpp"
 #include "diag/monitor.hpp"
@@ -16,7 +17,12 @@ namespace {
 // A green thread's greenlet: runs the shim's entry with the shim's record.
 struct ThreadBody final : GreenletCore {
     void (*entry)(void*) = nullptr;
-    void run() override { entry(thread); }
+    void run() override {
+        entry(thread);
+        // The thread has ended (key destructors ran, a sanitizer's own thread
+        // state among them); what is left of the greenlet runs as its carrier.
+        sanitizer_on_stack(ctx);
+    }
     void drop_body() noexcept override {}
 };
 

@@ -132,6 +132,16 @@ void switch_context(FiberContext& from, FiberContext& to) noexcept {
     arrived(t, from.asan_fake_stack);
 }
 
+void sanitizer_on_stack(const FiberContext& running) noexcept {
+#ifdef GREEN_ASAN
+    void* fake_stack = nullptr;
+    __sanitizer_start_switch_fiber(&fake_stack, running.stack_lo, running.stack_size);
+    __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+#else
+    (void)running;
+#endif
+}
+
 void exit_context(FiberContext& from, FiberContext& to) noexcept {
     Handover h{&from, &to};
     swap_exception_state(from, to);

@@ -22,4 +22,11 @@ void switch_context(FiberContext& from, FiberContext& to) noexcept;
 // soon as `to` runs.
 [[noreturn]] void exit_context(FiberContext& from, FiberContext& to) noexcept;
 
+// Under AddressSanitizer (nothing otherwise): tells ASan's current thread that
+// it runs on `running`'s stack (which must be the running context's). ASan
+// learns stacks at switches, for the thread its pthread key names then; a
+// green thread made through ASan's pthread_create interceptor has its own,
+// which ends before its greenlet does, and the carrier's must take over.
+void sanitizer_on_stack(const FiberContext& running) noexcept;
+
 }  // namespace green::detail

@@ -29,13 +29,18 @@ thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]] = nullptr;
 
 namespace {
 
-// Deletes the thread's hub when the thread ends.
+// Deletes the thread's hub when the thread ends. It is the thread's hub while
+// it tears down, but no longer while its memory is freed: the shim's hooks ask
+// for the thread's hub, and a sanitizer's allocator calls one of them
+// (pthread_getspecific) inside operator delete.
 struct HubOwner {
     Hub* hub = nullptr;
     ~HubOwner() {
         if (!hub) return;
-        delete hub;
+        static_assert(alignof(Hub) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "freed with the plain operator delete");
+        hub->~Hub();
         tls_hub = nullptr;
+        ::operator delete(hub);
     }
 };
 thread_local HubOwner tls_hub_owner;
@@ -135,6 +140,10 @@ Hub::~Hub() {
     // Greenlets still parked are abandoned, as gevent abandons them at exit; their
     // stacks go with the pool.
     all_.erase(*main_);
+    // Nothing runs on this hub any more: code called while main_ is freed (a
+    // sanitizer's allocator asking pthread_getspecific, which the shim hooks)
+    // must not find main_ as the running greenlet.
+    running_ = nullptr;
     release(main_);
 }
 
@@ -479,7 +488,14 @@ void Hub::greenlet_entry(FiberContext& ctx) {
     hub.finish(g);
 }
 
-void Hub::finish(GreenletCore& g) noexcept {
+// Not instrumented by AddressSanitizer, which would unpoison the stack before
+// the final exit_context (a no-return call) by the bounds it keeps for the
+// thread its pthread key names; by then running_ names the next context, and
+// under thread patching with ASan's pthread_create interceptor that can be
+// another green thread's ASan thread, whose stack this is not (ASan then warns
+// that it ignores the request). The stack was unpoisoned by the same handling
+// before greenlet_entry called finish.
+[[gnu::no_sanitize_address]] void Hub::finish(GreenletCore& g) noexcept {
     // User code that belongs to the greenlet (its callable's captures, its Local
     // values) is destroyed on its own stack, where it may still block.
     g.drop_body();
