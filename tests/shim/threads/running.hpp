@@ -60,6 +60,26 @@ inline std::vector<std::string> environment(const std::vector<std::string>& chan
     return envs;
 }
 
+// The environment a program of this build needs under greenrun in a sanitized
+// build (`runtime`: the sanitizer runtime's path; "" in other builds: nothing).
+// The shim is sanitized, so the sanitizer runtime must be preloaded first:
+// GREEN_PRELOAD names both, and greenrun puts it in front of LD_PRELOAD.
+// ASan's pthread_create interceptor then wraps every green thread, which gets
+// ASan's per-thread state (its pthread key is per green thread, like every
+// key), destroyed when the green thread ends; so:
+//   intercept_tls_get_addr=0: ASan's record of dynamic TLS is the OS thread's
+//     and would be freed (then freed again) on the carrier at each end;
+//   use_sigaltstack=0: ASan would take the carrier's alternate signal stack
+//     (the runtime's) down at each end likewise;
+//   detect_leaks=0 for real programs: LeakSanitizer reports what they still
+//     hold at exit (python3 does, with or without green); kept for the probes.
+inline std::vector<std::string> sanitizer_env(const std::string& runtime, const std::string& shim, bool detect_leaks) {
+    if (runtime.empty()) return {};
+    return {"GREEN_PRELOAD=" + runtime + ":" + shim,
+            std::string("ASAN_OPTIONS=intercept_tls_get_addr=0:use_sigaltstack=0:detect_leaks=") +
+                (detect_leaks ? "1" : "0")};
+}
+
 // A program started without a shell: stdin and stdout are pipes, stderr goes
 // to a file. Killed (SIGKILL) if still running when the object goes away.
 class Running {
