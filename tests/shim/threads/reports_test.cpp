@@ -9,15 +9,20 @@
 #include <csignal>
 #include <string>
 
+#include "running.hpp"
 #include "support/support.hpp"
 
 using test::contains;
 
 namespace {
 
+// In a sanitized build with the sanitizer runtime preloaded before the shim
+// (threads_test::sanitizer_env).
 test::RunResult under_threads(const std::string& what, std::vector<std::string> env = {}) {
-    for (const char* v : {"GREEN_MONITOR_MS", "GREEN_SHIM_COOPERATE", "GREEN_STACK_SIZE", "LD_PRELOAD"})
+    for (const char* v : {"GREEN_MONITOR_MS", "GREEN_SHIM_COOPERATE", "GREEN_STACK_SIZE", "LD_PRELOAD", "GREEN_PRELOAD",
+                          "ASAN_OPTIONS"})
         env.push_back(std::string("-") + v);
+    for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, true)) env.push_back(e);
     return test::run_env({GREENRUN_PATH, "--threads", "--", PROBE_REPORTS, what}, env);
 }
 
@@ -25,7 +30,7 @@ test::RunResult under_threads(const std::string& what, std::vector<std::string> 
 
 // A green thread that overflows its (guarded) stack: the report names it, and
 // the process ends by SIGABRT, not a bare SIGSEGV.
-TEST_CASE("threads: a stack overflow names the green thread" * doctest::skip(GREEN_SANITIZED)) {
+TEST_CASE("threads: a stack overflow names the green thread") {
     const auto r = under_threads("overflow");
     CHECK(r.signal == SIGABRT);
     CHECK(contains(r.err, "stack overflow in greenlet deep-recursion"));
@@ -35,8 +40,7 @@ TEST_CASE("threads: a stack overflow names the green thread" * doctest::skip(GRE
 // A green thread that computes for 600 ms while another waits to run: the
 // monitor (on by default under --threads) reports it by name with a backtrace;
 // the program still ends normally.
-TEST_CASE("threads: the monitor reports a green thread that keeps its carrier busy" *
-          doctest::skip(GREEN_SANITIZED)) {
+TEST_CASE("threads: the monitor reports a green thread that keeps its carrier busy") {
     const auto r = under_threads("busy");
     CHECK(r.exit_code == 0);
     CHECK(r.out == "busy: done\n");
@@ -47,7 +51,7 @@ TEST_CASE("threads: the monitor reports a green thread that keeps its carrier bu
 // Two green threads each wait for the mutex the other holds, and main joins
 // one: with OS threads the program hangs forever; under --threads every green
 // thread is listed with what it waits on, and the process aborts at once.
-TEST_CASE("threads: a deadlock of every thread is reported, not hung" * doctest::skip(GREEN_SANITIZED)) {
+TEST_CASE("threads: a deadlock of every thread is reported, not hung") {
     const test::Stopwatch clock;
     const auto r = under_threads("deadlock");
     CHECK(clock.seconds() < 10);
@@ -62,7 +66,7 @@ TEST_CASE("threads: a deadlock of every thread is reported, not hung" * doctest:
 // pthread_create@GLIBC_2.2.5, pthread_join@GLIBC_2.2.5 and
 // pthread_cond_wait@GLIBC_2.3.2, as an older binary references them, reach the
 // hooks: the thread is green (2 OS threads: the carrier and the monitor's).
-TEST_CASE("threads: old symbol versions reach the hooks" * doctest::skip(GREEN_SANITIZED)) {
+TEST_CASE("threads: old symbol versions reach the hooks") {
     const auto r = under_threads("versions");
     CHECK(r.exit_code == 0);
     CHECK(r.out == "versions: signalled, 2 OS threads\n");
