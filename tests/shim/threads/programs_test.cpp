@@ -26,7 +26,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,7 +34,6 @@
 #include "support/support.hpp"
 
 using test::contains;
-using threads_test::count_tasks;
 using threads_test::Running;
 using threads_test::TaskSampler;
 
