@@ -2,10 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <time.h>
 
-#include <algorithm>
-#include <limits>
 #include <new>
 #include <system_error>
 
@@ -15,19 +12,6 @@
 namespace shim {
 
 namespace api = green::detail::shim_api;
-constexpr double kNone = std::numeric_limits<double>::infinity();
-
-double monotonic_now() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-double seconds_until(double deadline) noexcept {
-    if (deadline == kNone) return kNone;
-    const double left = deadline - monotonic_now();
-    return left > 0 ? left : 0;
-}
 
 int at_boundary(std::exception_ptr e) noexcept {
     try {
@@ -52,7 +36,7 @@ bool SignalCheck::interrupted() const noexcept {
     return restart == Restart::never ? now.all != start_.all : now.interrupting != start_.interrupting;
 }
 
-Blocker::Blocker(int fd, bool write, Restart restart, double deadline) noexcept
+Blocker::Blocker(int fd, bool write, Restart restart, Deadline deadline) noexcept
     : fd_(fd), write_(write), deadline_(deadline), signals_(restart) {}
 
 int Blocker::wait() noexcept {
@@ -69,7 +53,7 @@ int Blocker::wait() noexcept {
         if ((write_ ? f.send_timeout : f.receive_timeout) &&
             real::getsockopt(fd_, SOL_SOCKET, write_ ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0 &&
             (tv.tv_sec || tv.tv_usec)) {
-            deadline_ = std::min(deadline_, monotonic_now() + double(tv.tv_sec) + double(tv.tv_usec) / 1e6);
+            deadline_ = earliest(deadline_, Deadline::after(green::detail::to_seconds(tv)));
             signals_.restart = Restart::never;  // a socket call with a timeout is never restarted
         }
     }
@@ -83,7 +67,7 @@ int Blocker::wait() noexcept {
     const api::FdInterest interest{fd_, write_};
     api::Woke woke;
     try {
-        woke = api::wait_fds(&interest, 1, seconds_until(deadline_));
+        woke = api::wait_fds(&interest, 1, deadline_.remaining());
     } catch (...) {
         return at_boundary(std::current_exception());
     }

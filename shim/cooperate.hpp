@@ -25,6 +25,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <green/detail/time.hpp>
+
 #include "shim_api.hpp"
 #include "fd_facts.hpp"
 #include "real.hpp"
@@ -48,9 +50,8 @@ enum class Restart : unsigned char {
 // Turns an exception caught at a hook's boundary into errno; returns -1.
 int at_boundary(std::exception_ptr e) noexcept;
 
-// Seconds left until `deadline` (CLOCK_MONOTONIC seconds; infinity: none).
-double seconds_until(double deadline) noexcept;
-double monotonic_now() noexcept;
+using green::detail::Deadline;
+using green::detail::kForever;
 
 // Whether a signal handler that ran on this thread since the call began
 // interrupts it.
@@ -70,7 +71,7 @@ class Blocker {
 public:
     // `deadline`: a limit of the call itself (recvmmsg's timeout), besides the
     // socket's own SO_RCVTIMEO / SO_SNDTIMEO.
-    Blocker(int fd, bool write, Restart restart, double deadline = __builtin_inf()) noexcept;
+    Blocker(int fd, bool write, Restart restart, Deadline deadline = {}) noexcept;
     // After the attempt said EAGAIN: 0 to try again, or -1 with errno set (EINTR
     // once a handler that interrupts the call has run since it began).
     int wait() noexcept;
@@ -81,7 +82,7 @@ private:
     int fd_;
     bool write_;
     bool first_ = true;
-    double deadline_;
+    Deadline deadline_;
     SignalCheck signals_;
 };
 

@@ -17,7 +17,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <limits>
 #include <cstring>
 #include <vector>
 
@@ -279,15 +278,14 @@ GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, time
     return shim::threads::cancellation_point([&]() noexcept -> int {
         // Blocks for the first datagram, then takes more until vlen (or, with
         // MSG_WAITFORONE, returns what is there); `timeout` bounds the whole call.
-        const double deadline = timeout ? shim::monotonic_now() + double(timeout->tv_sec) + timeout->tv_nsec / 1e9
-                                        : std::numeric_limits<double>::infinity();
+        const auto deadline = timeout ? shim::Deadline::after(green::detail::to_seconds(*timeout)) : shim::Deadline();
         unsigned int got = 0;
         shim::Blocker blocker(fd, false, timeout ? shim::Restart::never : shim::Restart::if_sa_restart, deadline);
         for (;;) {
             const int r = shim::real::recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, nullptr);
             if (r > 0) got += static_cast<unsigned int>(r);
             if (r < 0 && errno != EAGAIN) return got ? static_cast<int>(got) : -1;
-            if (got == vlen || (got > 0 && (flags & MSG_WAITFORONE)) || (timeout && shim::seconds_until(deadline) == 0))
+            if (got == vlen || (got > 0 && (flags & MSG_WAITFORONE)) || (timeout && deadline.remaining() == 0))
                 return got ? static_cast<int>(got) : (r < 0 ? -1 : 0);
             if (blocker.wait() < 0) return got ? static_cast<int>(got) : -1;
         }

@@ -13,9 +13,6 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 
-#include <cmath>
-#include <cstring>
-#include <limits>
 #include <vector>
 
 #include "cooperate.hpp"
@@ -28,19 +25,12 @@ namespace shim {
 namespace {
 
 namespace api = green::detail::shim_api;
-constexpr double kForever = std::numeric_limits<double>::infinity();
+using green::detail::to_seconds;
 
-bool valid(const timespec* t) { return !t || (t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < 1000000000L); }
-
-double seconds(const timespec* t) { return t ? double(t->tv_sec) + double(t->tv_nsec) / 1e9 : kForever; }
-
+// A timeout argument: null (or a negative count of milliseconds) waits forever.
+bool valid(const timespec* t) { return !t || green::detail::valid(*t); }
+double seconds(const timespec* t) { return t ? to_seconds(*t) : kForever; }
 double seconds_ms(int ms) { return ms < 0 ? kForever : ms / 1000.0; }
-
-timeval to_timeval(double s) {
-    if (s == kForever) return {};
-    const auto whole = static_cast<time_t>(s);
-    return {whole, static_cast<suseconds_t>((s - static_cast<double>(whole)) * 1e6)};
-}
 
 // Asks `check(0)` (the real call with a zero timeout) until it reports something
 // or `timeout` seconds pass, parking on `fds` in between. Returns check's result,
@@ -54,12 +44,12 @@ timeval to_timeval(double s) {
 template <class Check>
 int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sigset_t* mask,
               bool kernel_decides_bad_fds, Check&& check) noexcept {
-    const double deadline = timeout == kForever ? kForever : monotonic_now() + timeout;
+    const Deadline deadline = Deadline::after(timeout);
     const SignalCheck signals(Restart::never);
     for (bool found_closed = false;;) {
         const int r = check(0.0);
         if (r != 0) return r;
-        const double left = seconds_until(deadline);
+        const double left = deadline.remaining();
         if (left == 0) return 0;
         // After the descriptors, as the kernel does: ready ones win over a signal.
         if (signals.interrupted()) {
@@ -115,7 +105,7 @@ int select_like(int n, fd_set* r, fd_set* w, fd_set* e, double timeout, const si
         if (r) *r = in_r;
         if (w) *w = in_w;
         if (e) *e = in_e;
-        timeval tv = to_timeval(wait);
+        timeval tv = green::detail::to_timeval(wait);
         return real::select(n, r, w, e, wait == kForever ? nullptr : &tv);
     });
 }
@@ -161,15 +151,10 @@ GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set*
         (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0) || !may_park())
         return shim::real::select(n, r, w, e, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
-        const double t = timeout ? double(timeout->tv_sec) + double(timeout->tv_usec) / 1e6 : shim::kForever;
-        const double began = shim::monotonic_now();
+        const double t = timeout ? green::detail::to_seconds(*timeout) : shim::kForever;
+        const auto deadline = shim::Deadline::after(t);
         const int result = shim::select_like(n, r, w, e, t, nullptr);
-        if (timeout) {  // Linux reports the time not slept
-            double left = t - (shim::monotonic_now() - began);
-            if (left < 0 || result == 0) left = 0;
-            timeout->tv_sec = static_cast<time_t>(left);
-            timeout->tv_usec = static_cast<suseconds_t>((left - double(timeout->tv_sec)) * 1e6);
-        }
+        if (timeout) *timeout = green::detail::to_timeval(result == 0 ? 0 : deadline.remaining());  // Linux reports the time not slept
         return result;
     });
 }

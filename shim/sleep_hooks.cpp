@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 
@@ -20,27 +21,22 @@ namespace shim {
 namespace {
 
 namespace api = green::detail::shim_api;
+using green::detail::to_seconds;
+using green::detail::to_timespec;
 
-bool valid(const timespec* t) { return t && t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < 1000000000L; }
-
-timespec to_timespec(double s) {
-    if (s < 0) s = 0;
-    timespec t{static_cast<time_t>(s), static_cast<long>((s - std::floor(s)) * 1e9)};
-    if (t.tv_nsec >= 1000000000L) t.tv_nsec = 999999999L;
-    return t;
-}
+bool valid(const timespec* t) { return t && green::detail::valid(*t); }
 
 // Sleeps `seconds`; returns the seconds left when a signal handler cut it short
 // (0 when it slept them all), or -1 with errno set.
 double sleep_for(double seconds) noexcept {
-    const double until = monotonic_now() + seconds;
+    const Deadline until = Deadline::after(seconds);
     try {
         if (api::sleep_for(seconds)) return 0;
     } catch (...) {
         at_boundary(std::current_exception());
         return -1;
     }
-    return std::max(seconds_until(until), 1e-9);
+    return std::max(until.remaining(), 1e-9);
 }
 
 // Parks until a signal handler runs, with `mask` (if any) as the thread's
@@ -67,7 +63,7 @@ using shim::may_park;
 GREEN_HOOK int nanosleep(const timespec* req, timespec* rem) {
     if (!shim::valid(req) || !may_park()) return shim::real::nanosleep(req, rem);
     return shim::threads::cancellation_point([&]() noexcept -> int {
-        const double left = shim::sleep_for(double(req->tv_sec) + double(req->tv_nsec) / 1e9);
+        const double left = shim::sleep_for(shim::to_seconds(*req));
         if (left == 0) return 0;
         if (left > 0) {
             if (rem) *rem = shim::to_timespec(left);
@@ -81,11 +77,11 @@ GREEN_HOOK int clock_nanosleep(clockid_t clock, int flags, const timespec* req, 
     const bool known = clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
     if (!known || !shim::valid(req) || !may_park()) return shim::real::clock_nanosleep(clock, flags, req, rem);
     return shim::threads::cancellation_point([&]() noexcept -> int {
-        double seconds = double(req->tv_sec) + double(req->tv_nsec) / 1e9;
+        double seconds = shim::to_seconds(*req);
         if (flags & TIMER_ABSTIME) {
             timespec now{};
             clock_gettime(clock, &now);
-            seconds -= double(now.tv_sec) + double(now.tv_nsec) / 1e9;
+            seconds -= shim::to_seconds(now);
             if (seconds <= 0) return 0;
         }
         const int saved = errno;

@@ -60,7 +60,7 @@ private:
     std::unique_ptr<Node[]> nodes_;
     std::vector<std::size_t> done_;  // indices in completion order
     std::size_t next_done_ = 0;
-    double deadline_;                // absolute, on the steady clock (kForever: none)
+    detail::Deadline deadline_;
     detail::GreenletCore* waiting_ = nullptr;
 };
 

@@ -1,26 +1,10 @@
 #include "green/wait.hpp"
 
-#include <chrono>
 #include <stdexcept>
 
 #include "core/hub.hpp"
 
 namespace green {
-namespace {
-
-double steady_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double deadline_after(double timeout) { return timeout == detail::kForever ? detail::kForever : steady_now() + timeout; }
-
-double remaining(double deadline) {
-    if (deadline == detail::kForever) return detail::kForever;
-    const double left = deadline - steady_now();
-    return left > 0 ? left : 0;
-}
-
-}  // namespace
 
 // A subscription to one greenlet's end.
 struct Iwait::Node : detail::Waiter {
@@ -31,7 +15,7 @@ struct Iwait::Node : detail::Waiter {
 Iwait::Iwait(std::vector<AnyGreenlet> greenlets, double timeout)
     : greenlets_(std::move(greenlets)),
       nodes_(new Node[greenlets_.size()]),
-      deadline_(deadline_after(timeout)) {
+      deadline_(detail::Deadline::after(timeout)) {
     done_.reserve(greenlets_.size());  // on_done must not allocate
     for (std::size_t i = 0; i < greenlets_.size(); ++i) {
         detail::GreenletCore& g = greenlets_[i].core();
@@ -59,7 +43,7 @@ void Iwait::on_done(detail::Waiter& w, detail::WakeReason) noexcept {
 AnyGreenlet Iwait::next() {
     while (next_done_ == done_.size()) {
         if (done_.size() == greenlets_.size()) return {};
-        const double left = remaining(deadline_);
+        const double left = deadline_.remaining();
         if (left == 0) return {};
         waiting_ = &detail::current();
         try {
@@ -77,9 +61,9 @@ namespace detail {
 
 bool join_all(const std::vector<AnyGreenlet>& gs, double timeout, bool raise_error) {
     if (!raise_error) {
-        const double deadline = deadline_after(timeout);
+        const Deadline deadline = Deadline::after(timeout);
         for (const AnyGreenlet& g : gs)
-            if (!join(g.core(), remaining(deadline))) return false;
+            if (!join(g.core(), deadline.remaining())) return false;
         return true;
     }
     Iwait it(gs, timeout);

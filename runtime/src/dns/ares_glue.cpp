@@ -133,7 +133,7 @@ struct DnsChannel::Impl {
             if (timer_active(timer)) timer_stop(loop(), timer);
             timeval tv{};
             if (ares_timeout(ch, nullptr, &tv))
-                timer_start(loop(), timer, double(tv.tv_sec) + tv.tv_usec / 1e6, on_timer, this);
+                timer_start(loop(), timer, to_seconds(tv), on_timer, this);
         }
 
         // After c-ares ran: re-arm the timer, or let a drained retired channel go.

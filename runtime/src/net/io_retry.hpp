@@ -4,37 +4,12 @@
 #pragma once
 
 #include <cerrno>
-#include <chrono>
 
 #include "core/fd_table.hpp"
 #include "core/hub.hpp"
+#include "green/detail/time.hpp"
 
 namespace green::detail {
-
-// An absolute deadline on the steady clock, or none.
-class Deadline {
-public:
-    // `seconds` from now; kForever for none; 0 for "do not wait at all".
-    static Deadline after(double seconds) noexcept {
-        Deadline d;
-        if (seconds == kForever) return d;
-        d.at_ = seconds <= 0 ? 0 : now() + seconds;
-        return d;
-    }
-    bool never_wait() const noexcept { return at_ == 0; }
-    // Seconds left (0 once passed), kForever without a deadline.
-    double remaining() const noexcept {
-        if (at_ == kForever) return kForever;
-        const double left = at_ - now();
-        return left > 0 ? left : 0;
-    }
-
-private:
-    static double now() noexcept {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    }
-    double at_ = kForever;
-};
 
 // Runs `attempt` (a non-blocking system call returning >= 0 or -1 with errno)
 // until it succeeds or fails with something other than EAGAIN/EINTR. Returns its
