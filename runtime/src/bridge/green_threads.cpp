@@ -8,6 +8,7 @@
 #include "bridge/shim_api.hpp"
 #include "core/context.hpp"
 #include "core/hub.hpp"
+#include "core/interrupt.hpp"
 #include "core/parking_lot.hpp"
 #include "diag/monitor.hpp"
 
@@ -82,16 +83,16 @@ GreenletCore* main_greenlet() noexcept {
 void set_greenlet_name(GreenletCore& g, const char* name) { g.name = name; }
 
 void request_cancel(GreenletCore& g) noexcept {
-    g.pending |= pending_cancel;
+    post_cancel(g);
     if (g.cancel_point && g.state == State::parked && g.hub == Hub::current_if_any()) g.hub->wake(g, WakeReason::woken);
 }
 
-void clear_cancel(GreenletCore& g) noexcept { g.pending &= static_cast<std::uint8_t>(~pending_cancel); }
+void clear_cancel(GreenletCore& g) noexcept { withdraw_cancel(g); }
 
 void set_signal_taker(void (*take)(GreenletCore&)) noexcept { Hub::set_signal_taker(take); }
 
 void request_signal(GreenletCore& g) noexcept {
-    g.pending |= pending_signal;
+    post_signal(g);
     if (g.state == State::parked && g.hub == Hub::current_if_any()) g.hub->wake(g, WakeReason::woken);
 }
 

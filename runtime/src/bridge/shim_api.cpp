@@ -6,12 +6,12 @@
 
 #include "core/fd_table.hpp"
 #include "core/hub.hpp"
+#include "core/interrupt.hpp"
 #include "core/loop.hpp"
 #include "core/runtime_fds.hpp"
 #include "dns/digits_dots.hpp"
 #include "dns/hosts_file.hpp"
 #include "green/detail/time.hpp"
-#include "green/errors.hpp"
 #include "process/child_wait.hpp"
 
 namespace green::detail::shim_api {
@@ -92,8 +92,10 @@ int raw_query(const char* name, int dns_class, int type, bool search, std::vecto
     return thread_dns_channel().raw(name, dns_class, type, search, answer).status;
 }
 
-void deliver_later(std::exception_ptr e) noexcept {
-    if (Hub* hub = Hub::current_if_any()) hub->interrupt_later(std::move(e));
+bool deliver_later(const std::exception_ptr& e) noexcept {
+    Hub* hub = Hub::current_if_any();
+    GreenletCore* g = hub ? hub->running() : nullptr;
+    return g && repost(*g, e);
 }
 
 bool shaped_like_address(const char* name) noexcept {

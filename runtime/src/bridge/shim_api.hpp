@@ -115,9 +115,11 @@ GREEN_API bool host_buffer_too_small(const char* name, const void* address, unsi
 // name's shape alone (an address, or HOST_NOT_FOUND).
 GREEN_API bool shaped_like_address(const char* name) noexcept;
 
-// An interruption (kill, expired Timeout) caught at the shim's C boundary is
-// delivered again at the next suspension point, after the C code returned.
-GREEN_API void deliver_later(std::exception_ptr e) noexcept;
+// Whether `e`, caught at the shim's C boundary, is an interruption of the running
+// greenlet (a kill, an expired Timeout, LoopExit) rather than an error. If it
+// is, it is delivered again at the greenlet's next suspension point, after the
+// C code has returned.
+GREEN_API bool deliver_later(const std::exception_ptr& e) noexcept;
 
 // ---- Thread patching: green threads and what they wait on ---------------------
 

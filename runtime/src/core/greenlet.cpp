@@ -4,6 +4,7 @@
 
 #include "core/greenlet_parts.hpp"
 #include "core/hub.hpp"
+#include "core/interrupt.hpp"
 #include "core/loop.hpp"
 #include "diag/report.hpp"
 #include "green/timeout.hpp"
@@ -97,8 +98,7 @@ void kill(GreenletCore& g, std::exception_ptr e, bool block, double timeout) {
         hub.end_unstarted(g, std::move(e), exit);
         return;
     }
-    g.kill_exception = std::move(e);
-    g.pending |= pending_kill;
+    post_kill(g, std::move(e));
     hub.wake(g, WakeReason::woken);
     if (block) join(g, timeout);
 }

@@ -16,6 +16,7 @@
 #include "core/greenlet_parts.hpp"
 #include "base/sys.hpp"
 #include "bridge/shim_api.hpp"
+#include "core/interrupt.hpp"
 #include "diag/monitor.hpp"
 #include "diag/overflow.hpp"
 #include "diag/report.hpp"
@@ -71,7 +72,6 @@ bool can_interrupt() noexcept {
 void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
 
 std::atomic<void (*)()> deadlock_handler{nullptr};
-std::atomic<void (*)(GreenletCore&)> signal_taker{nullptr};
 
 Stack stack_of(const FiberContext& c) noexcept {
     return Stack{c.stack_lo, c.stack_size, static_cast<StackKind>(c.stack_kind), c.stack_guard};
@@ -87,7 +87,6 @@ void set_stack(FiberContext& c, const Stack& s) noexcept {
 }  // namespace
 
 void Hub::set_deadlock_handler(void (*handler)()) noexcept { deadlock_handler.store(handler); }
-void Hub::set_signal_taker(void (*taker)(GreenletCore&)) noexcept { signal_taker.store(taker); }
 
 Hub* Hub::current_if_any() noexcept { return tls_hub; }
 
@@ -258,52 +257,6 @@ void Hub::reap() noexcept {
         zombie_ = nullptr;
         stacks_.release(stack_of(z->ctx));
         release(z);
-    }
-}
-
-void Hub::throw_pending(GreenletCore& g) {
-    if (g.pending & pending_signal) {
-        g.pending &= ~pending_signal;
-        if (auto take = signal_taker.load()) take(g);  // its handlers run here, on its own stack
-    }
-    if (g.pending & pending_kill) {
-        g.pending &= ~pending_kill;
-        std::exception_ptr e = std::move(g.kill_exception);
-        std::rethrow_exception(e);
-    }
-    if (g.pending & pending_timeout) {
-        g.pending &= ~pending_timeout;
-        const Timeout* t = g.expired_timeout;
-        g.expired_timeout = nullptr;
-        throw TimeoutError(t);
-    }
-    if (g.pending & pending_loop_exit) {
-        g.pending &= ~pending_loop_exit;
-        throw LoopExit();
-    }
-    if ((g.pending & pending_cancel) && g.cancel_point) {
-        g.pending &= ~pending_cancel;
-        throw shim_api::ThreadCancel();
-    }
-}
-
-void Hub::interrupt_later(std::exception_ptr e) noexcept {
-    GreenletCore* g = running_;
-    if (!g || !e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const TimeoutError& t) {
-        if (!(g->pending & pending_timeout)) {  // the first expired Timeout wins
-            g->pending |= pending_timeout;
-            g->expired_timeout = t.source();
-        }
-    } catch (const LoopExit&) {
-        g->pending |= pending_loop_exit;
-    } catch (const shim_api::ThreadCancel&) {
-        g->pending |= pending_cancel;
-    } catch (...) {
-        g->kill_exception = std::move(e);
-        g->pending |= pending_kill;
     }
 }
 
@@ -579,7 +532,7 @@ void Hub::on_deadlock() noexcept {
     if (auto handler = deadlock_handler.load()) handler();
     // The thread's main greenlet is the one waiting; tell it.
     if (main_->state != State::parked) fail_transition("idle hub while the main greenlet is not parked");
-    main_->pending |= pending_loop_exit;
+    post_loop_exit(*main_);
     wake(*main_, WakeReason::woken);
 }
 

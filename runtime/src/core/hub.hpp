@@ -173,9 +173,10 @@ public:
     // The context executing now (a greenlet's or the hub's own); for the overflow report.
     const FiberContext& running_context() const noexcept { return running_ ? running_->ctx : hub_ctx_; }
 
-    // An interruption (kill, expired Timeout, LoopExit) caught where it could not
-    // be let through (a handoff must be returned first; a C boundary): it is
-    // thrown again in the running greenlet at its next suspension point.
+    // An interruption (kill, expired Timeout, LoopExit, cancellation) caught where
+    // it could not be let through (a handover must be taken first; a C boundary):
+    // it is thrown again in the running greenlet at its next suspension point.
+    // Defined in interrupt.cpp with the rest of the interruptions' life.
     void interrupt_later(std::exception_ptr e) noexcept;
 
     // Hands `g` the signals sent to it (pending_signal), then throws the

@@ -11,6 +11,7 @@
 #include "base/sys.hpp"
 #include "bridge/shim_api.hpp"
 #include "core/hub.hpp"
+#include "core/interrupt.hpp"
 #include "green/detail/time.hpp"
 
 namespace green::detail::lot {
@@ -159,13 +160,12 @@ timespec to_timespec(double t) noexcept {
 void await_delivery(Hub& hub, Waiting& w) noexcept {
     GreenletCore& self = *w.greenlet;
     while (!w.remote.delivered) {
-        const std::uint8_t pending = self.pending;
-        self.pending = 0;
+        const std::uint8_t held = hold_back(self);
         try {
             hub.park(nullptr, kForever, "a handover", w.address);
         } catch (...) {  // nothing can be pending; a LoopExit cannot happen while a wake-up is queued
         }
-        self.pending |= pending;
+        restore(self, held);
     }
 }
 
@@ -191,8 +191,7 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, double deadline, const cha
     // the next suspension point outside (the lot serves the shim's pthread
     // objects, whose callers are C code). A cancellation does, inside a
     // cancellation point.
-    const auto kept = static_cast<std::uint8_t>(self.pending & ~pending_cancel);
-    self.pending &= pending_cancel;
+    const std::uint8_t kept = hold_back(self, pending_cancel);
     const double timeout = deadline == kForever ? kForever : std::max(0.0, deadline - now());
     WakeReason reason = WakeReason::woken;
     std::exception_ptr cancel;
@@ -203,7 +202,7 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, double deadline, const cha
     } catch (...) {
         hub.interrupt_later(std::current_exception());
     }
-    self.pending |= kept;
+    restore(self, kept);
     if (cancel) {
         // What an unpark handed over is still taken; the cancellation then
         // waits for the next cancellation point.

@@ -1,6 +1,7 @@
 #include "green/timeout.hpp"
 
 #include "core/hub.hpp"
+#include "core/interrupt.hpp"
 
 namespace green {
 
@@ -19,10 +20,7 @@ void Timeout::on_expiry(void* self) {
     detail::GreenletCore& g = *t->owner_;
     g.hub->remove_hub_user();
     if (g.state == detail::State::dead) return;
-    if (!(g.pending & detail::pending_timeout)) {  // the first to expire is the one thrown
-        g.pending |= detail::pending_timeout;
-        g.expired_timeout = t;
-    }
+    detail::post_timeout(g, t);
     g.hub->wake(g, detail::WakeReason::woken);
 }
 
@@ -34,10 +32,7 @@ void Timeout::cancel() noexcept {
         detail::timer_stop(g->hub->loop(), timer_);
         g->hub->remove_hub_user();
     }
-    if (g->expired_timeout == this) {
-        g->expired_timeout = nullptr;
-        g->pending &= ~detail::pending_timeout;
-    }
+    detail::withdraw_timeout(*g, this);
     detail::release(g);
 }
 

@@ -48,6 +48,7 @@ enum class State : std::uint8_t {
 };
 
 // Interruptions waiting to be thrown at the next suspension point (bit set).
+// Posted, thrown and withdrawn only by core/interrupt.cpp.
 enum PendingBits : std::uint8_t {
     pending_kill = 1,       // kill_exception
     pending_timeout = 2,    // TimeoutError for expired_timeout
@@ -147,6 +148,7 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
     WakeReason wake_reason = WakeReason::woken;
     std::uint8_t pending = 0;  // PendingBits
     std::uint8_t cancel_point = 0;  // depth of the shim's cancellation points this greenlet is in
+    std::uint8_t thrown = 0;   // the PendingBits value of `thrown_exception`
     bool killed = false;       // ended by GreenletExit (or killed before it started)
     std::uint32_t refs = 1;
     std::uint64_t id = 0;
@@ -154,6 +156,7 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
     std::exception_ptr error;               // what it ended with (GreenletExit if killed)
     std::exception_ptr kill_exception;      // pending kill
     const Timeout* expired_timeout = nullptr;  // pending Timeout
+    std::exception_ptr thrown_exception;    // the interruption thrown last (see interrupt.hpp)
     WaitList exit_waiters;                  // joiners and completion subscribers
     const char* wait_what = nullptr;        // what it is parked in, for dump()
     const void* wait_on = nullptr;
