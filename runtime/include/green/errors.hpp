@@ -1,5 +1,6 @@
-// The exceptions the C++ API throws (besides std::system_error for OS errors and
-// std::logic_error / std::invalid_argument for misuse).
+// The exceptions the C++ API throws, besides std::system_error for OS errors
+// (code() is the errno value, in std::generic_category(), for every one) and
+// std::logic_error / std::invalid_argument for misuse.
 #pragma once
 
 #include <stdexcept>

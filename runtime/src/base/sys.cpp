@@ -7,6 +7,13 @@
 #include <unistd.h>
 
 #include <climits>
+#include <system_error>
+
+namespace green::detail {
+
+void throw_errno(int error, const std::string& what) { throw std::system_error(error, std::generic_category(), what); }
+
+}  // namespace green::detail
 
 namespace green::detail::sys {
 namespace {

@@ -13,6 +13,16 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <string>
+
+namespace green::detail {
+
+// The one way the runtime reports an OS error: std::system_error carrying the
+// errno value in std::generic_category() (the shim turns it back into errno).
+[[noreturn]] void throw_errno(int error, const std::string& what);
+
+}  // namespace green::detail
+
 namespace green::detail::sys {
 
 int socket(int domain, int type, int protocol) noexcept;

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <system_error>
+
+#include "base/sys.hpp"
 
 #include "core/hub.hpp"
 #include "core/loop.hpp"
@@ -49,10 +50,10 @@ bool FdTable::watch(int fd, Interest what, FdState::Side& side) noexcept {
 // The hot path of every socket call: one fd, so the waiter is park()'s own and
 // nothing is set up for the general case of wait_many.
 bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
-    if (fd < 0) throw std::system_error(EBADF, std::generic_category(), description);
+    if (fd < 0) throw_errno(EBADF, description);
     FdState& st = state(fd);
     FdState::Side& side = st.side(what);
-    if (!watch(fd, what, side)) throw std::system_error(EBADF, std::generic_category(), description);
+    if (!watch(fd, what, side)) throw_errno(EBADF, description);
     const std::uint32_t generation = st.generation;
     struct StopWhenUnwatched {
         FdTable& table;
@@ -61,7 +62,7 @@ bool FdTable::wait(int fd, Interest what, double timeout, const char* descriptio
     } stop{*this, side};
     const WakeReason reason = Hub::current().park(&side.waiters, timeout, description, &st);
     if (reason == WakeReason::closed || st.generation != generation)
-        throw std::system_error(EBADF, std::generic_category(), description);
+        throw_errno(EBADF, description);
     return reason != WakeReason::deadline;
 }
 

@@ -23,7 +23,6 @@
 #include <fcntl.h>
 
 #include <cerrno>
-#include <system_error>
 
 namespace green::detail {
 
@@ -50,7 +49,7 @@ Loop::Loop() {
     RuntimeScope ours;  // the epoll descriptor
     loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
     if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
-    if (!loop_) throw std::system_error(errno ? errno : ENOMEM, std::generic_category(), "green: ev_loop_new");
+    if (!loop_) throw_errno(errno ? errno : ENOMEM, "green: ev_loop_new");
 }
 
 Loop::~Loop() {

@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 
 #include "base/env.hpp"
+#include "base/sys.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -65,9 +65,7 @@ bool take_guard() noexcept {
     return false;
 }
 
-[[noreturn]] void throw_no_memory(const char* what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
+[[noreturn]] void throw_no_memory(const char* what) { throw_errno(errno, what); }
 
 void register_with_valgrind(const Stack& s) noexcept {
     (void)GREEN_VALGRIND_REGISTER(s.lo, static_cast<char*>(s.lo) + s.size);

@@ -1,7 +1,6 @@
 #include "green/io.hpp"
 
 #include <cerrno>
-#include <system_error>
 
 #include "base/sys.hpp"
 #include "core/hub.hpp"
@@ -16,7 +15,7 @@ bool detail::wait_fd(int fd, bool for_write, double timeout) {
 void close(int fd) {
     if (detail::Hub* hub = detail::Hub::current_if_any()) hub->fds().forget(fd);
     if (detail::sys::close(fd) != 0 && errno != EINTR)  // after EINTR the fd is gone on Linux
-        throw std::system_error(errno, std::generic_category(), "close");
+        detail::throw_errno(errno, "close");
 }
 
 }  // namespace green

@@ -20,7 +20,7 @@ namespace {
 
 [[noreturn]] void fail(const char* op, int err = errno) {
     if (err == ETIMEDOUT) throw TimeoutError();
-    throw std::system_error(err, std::system_category(), std::string("green::Socket::") + op);
+    detail::throw_errno(err, std::string("green::Socket::") + op);
 }
 
 // The local or peer address of `fd`, as getsockname or getpeername reports it.
@@ -45,7 +45,7 @@ Socket::Socket(int family, int type, int protocol) {
 }
 
 Socket Socket::adopt(int fd) {
-    if (fd < 0) throw std::system_error(EBADF, std::system_category(), "green::Socket::adopt");
+    if (fd < 0) fail("adopt", EBADF);
     make_nonblocking(fd);
     return Socket(fd);
 }

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 
 #include "base/sys.hpp"
 #include "core/fd_table.hpp"
@@ -24,7 +23,7 @@ namespace green {
 pid_t fork() {
     detail::Hub::current();  // the atfork handler that re-initialises the child is registered with the hub
     const pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::system_category(), "green::fork");
+    if (pid < 0) detail::throw_errno(errno, "green::fork");
     return pid;
 }
 
@@ -62,7 +61,7 @@ pid_t waitpid(pid_t pid, int* status, int options) {
     detail::ChildWait wait;
     for (;;) {
         const pid_t r = detail::sys::waitpid(pid, status, options | WNOHANG);
-        if (r < 0) throw std::system_error(errno, std::system_category(), "green::waitpid");
+        if (r < 0) detail::throw_errno(errno, "green::waitpid");
         if (r > 0 || (options & WNOHANG)) return r;
         detail::wait_for_child(pid, wait);
     }
