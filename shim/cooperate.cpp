@@ -1,6 +1,7 @@
 #include "cooperate.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include <new>
@@ -13,19 +14,26 @@ namespace shim {
 
 namespace api = green::detail::shim_api;
 
-int at_boundary(std::exception_ptr e) noexcept {
+Failure failure_of(const std::exception_ptr& e) noexcept {
+    // A kill, an expired green::Timeout: the C code gets an error it will not
+    // retry, and the greenlet gets the exception once it is back in C++.
+    if (api::deliver_later(e)) return {ECANCELED, EAI_SYSTEM};
     try {
         std::rethrow_exception(e);
+    } catch (const green::dns::Error& x) {
+        return {EIO, x.code()};
     } catch (const std::system_error& x) {
-        errno = x.code().value();
+        // The runtime throws errno values in std::generic_category() only.
+        if (x.code().category() == std::generic_category()) return {x.code().value(), EAI_SYSTEM};
     } catch (const std::bad_alloc&) {
-        errno = ENOMEM;
+        return {ENOMEM, EAI_MEMORY};
     } catch (...) {
-        // A kill, an expired green::Timeout: the C code gets an error it will not
-        // retry, and the greenlet gets the exception once it is back in C++.
-        api::deliver_later(e);
-        errno = ECANCELED;
     }
+    return {EIO, EAI_SYSTEM};  // an error with no errno of its own
+}
+
+int at_boundary(const std::exception_ptr& e) noexcept {
+    errno = failure_of(e).error;
     return -1;
 }
 

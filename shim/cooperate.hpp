@@ -47,8 +47,18 @@ enum class Restart : unsigned char {
     never,          // poll, select, epoll_wait, sleeps, and socket calls with a timeout
 };
 
-// Turns an exception caught at a hook's boundary into errno; returns -1.
-int at_boundary(std::exception_ptr e) noexcept;
+// What an exception caught at a hook's extern "C" boundary means to C. Only an
+// interruption (a kill, an expired green::Timeout) is ECANCELED, and only it is
+// delivered again to the greenlet; an error becomes the errno it carries
+// (std::system_error), ENOMEM (std::bad_alloc) or EIO (anything else).
+struct Failure {
+    int error;  // the errno value
+    int eai;    // the EAI_* value, for the resolver's entry points (EAI_SYSTEM: see `error`)
+};
+Failure failure_of(const std::exception_ptr& e) noexcept;
+
+// Sets errno to failure_of(e).error; returns -1.
+int at_boundary(const std::exception_ptr& e) noexcept;
 
 using green::detail::Deadline;
 using green::detail::kForever;

@@ -19,7 +19,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -38,18 +37,12 @@ bool use_green() noexcept {
            api::can_use_runtime();
 }
 
-// The EAI code for an interruption or failure caught at the boundary.
-int eai_at_boundary(std::exception_ptr e) noexcept {
-    try {
-        std::rethrow_exception(e);
-    } catch (const green::dns::Error& x) {
-        return x.code();
-    } catch (const std::bad_alloc&) {
-        return EAI_MEMORY;
-    } catch (...) {
-        at_boundary(e);  // sets errno, delivers a kill later
-        return EAI_SYSTEM;
-    }
+// The EAI code for an interruption or failure caught at the boundary (with
+// errno set for EAI_SYSTEM).
+int eai_at_boundary(const std::exception_ptr& e) noexcept {
+    const Failure f = failure_of(e);
+    if (f.eai == EAI_SYSTEM) errno = f.error;
+    return f.eai;
 }
 
 addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found, int flags) {

@@ -13,12 +13,13 @@
 
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
+#include <new>
 
 #include "base/sys.hpp"
 #include "core/hub.hpp"
 #include "core/loop.hpp"
 #include "core/runtime_fds.hpp"
+#include "green/dns.hpp"
 #include "green/semaphore.hpp"
 
 namespace green::detail {
@@ -197,7 +198,8 @@ struct DnsChannel::Impl {
         const int rc = ares_init_options(&c->ch, &opts, mask);
         if (rc != ARES_SUCCESS) {
             c->ch = nullptr;
-            throw std::runtime_error(std::string("green::dns: c-ares initialisation failed: ") + ares_strerror(rc));
+            if (rc == ARES_ENOMEM) throw std::bad_alloc();
+            throw dns::Error(EAI_FAIL, std::string("c-ares initialisation (") + ares_strerror(rc) + ")");
         }
         ares_set_socket_functions(c->ch, &raw_socket_functions, nullptr);
         if (!s.servers.empty()) ares_set_servers_ports_csv(c->ch, s.servers.c_str());
