@@ -33,20 +33,23 @@ double seconds(const timespec* t) { return t ? to_seconds(*t) : kForever; }
 double seconds_ms(int ms) { return ms < 0 ? kForever : ms / 1000.0; }
 
 // Asks `check(0)` (the real call with a zero timeout) until it reports something
-// or `timeout` seconds pass, parking on `fds` in between. Returns check's result,
-// 0 on timeout, or -1 with errno (EINTR after a signal handler).
+// or `timeout` seconds pass, parking on the descriptors `interests()` lists in
+// between. Returns check's result, 0 on timeout, or -1 with errno (EINTR after a
+// signal handler). The list is made after the first check, so the kernel refuses
+// bad arguments (EINVAL, EFAULT) before the hook reads them.
 //
 // A descriptor that turns out not to be open ends the wait. poll and epoll_wait
 // report it themselves at the next check. select does too on Linux (EBADF), but
 // some kernels (gVisor) report nothing and wait out the timeout: with
 // `kernel_decides_bad_fds` the real call then runs with the time left, blocking
 // the thread, so that a program sees exactly what its kernel does.
-template <class Check>
-int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sigset_t* mask,
-              bool kernel_decides_bad_fds, Check&& check) noexcept {
+template <class Interests, class Check>
+int multiplex(Interests&& interests, double timeout, const sigset_t* mask, bool kernel_decides_bad_fds,
+              Check&& check) noexcept {
     const Deadline deadline = Deadline::after(timeout);
     const SignalCheck signals(Restart::never);
-    for (bool found_closed = false;;) {
+    std::vector<api::FdInterest> fds;
+    for (bool found_closed = false, listed = false;;) {
         const int r = check(0.0);
         if (r != 0) return r;
         const double left = deadline.remaining();
@@ -63,6 +66,10 @@ int multiplex(const std::vector<api::FdInterest>& fds, double timeout, const sig
         {
             MaskScope scope(mask);
             try {
+                if (!listed) {
+                    fds = interests();
+                    listed = true;
+                }
                 found_closed = api::wait_fds(fds.data(), fds.size(), left) == api::Woke::closed;
             } catch (...) {
                 return at_boundary(std::current_exception());
@@ -86,7 +93,8 @@ std::vector<api::FdInterest> interests(const pollfd* fds, nfds_t n) {
 }
 
 int poll_like(pollfd* fds, nfds_t n, double timeout, const sigset_t* mask) noexcept {
-    return multiplex(interests(fds, n), timeout, mask, false, [&](double) { return real::poll(fds, n, 0); });
+    return multiplex([&] { return interests(fds, n); }, timeout, mask, false,
+                     [&](double) { return real::poll(fds, n, 0); });
 }
 
 std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, const fd_set* e) {
@@ -101,7 +109,8 @@ std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, 
 // select and pselect: the sets are inputs and outputs; on timeout they come back empty.
 int select_like(int n, fd_set* r, fd_set* w, fd_set* e, double timeout, const sigset_t* mask) noexcept {
     const fd_set in_r = r ? *r : fd_set{}, in_w = w ? *w : fd_set{}, in_e = e ? *e : fd_set{};
-    return multiplex(interests(n, r, w, e), timeout, mask, true, [&](double wait) {
+    const auto listed = [&] { return interests(n, r ? &in_r : nullptr, w ? &in_w : nullptr, e ? &in_e : nullptr); };
+    return multiplex(listed, timeout, mask, true, [&](double wait) {
         if (r) *r = in_r;
         if (w) *w = in_w;
         if (e) *e = in_e;
@@ -111,7 +120,9 @@ int select_like(int n, fd_set* r, fd_set* w, fd_set* e, double timeout, const si
 }
 
 int epoll_like(int epfd, epoll_event* events, int max, double timeout, const sigset_t* mask) noexcept {
-    const std::vector<api::FdInterest> self{{epfd, false}};  // an epoll set is readable when it has events
+    const auto self = [epfd] {  // an epoll set is readable when it has events
+        return std::vector<api::FdInterest>{{epfd, false}};
+    };
     return multiplex(self, timeout, mask, false, [&](double) { return real::epoll_wait(epfd, events, max, 0); });
 }
 
