@@ -167,20 +167,9 @@ Host lookup_host(const char* name, int af) {
 // glibc, extra bytes after the family's address are kept in the answer, and
 // such an address is only asked of DNS.
 Host reverse_host(const void* addr, socklen_t len, int type) {
-    green::Address a;
-    if (type == AF_INET && len >= sizeof(in_addr)) {
-        sockaddr_in in{};
-        in.sin_family = AF_INET;
-        std::memcpy(&in.sin_addr, addr, sizeof(in_addr));
-        a = green::Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
-    } else if (type == AF_INET6 && len >= sizeof(in6_addr)) {
-        sockaddr_in6 in6{};
-        in6.sin6_family = AF_INET6;
-        std::memcpy(&in6.sin6_addr, addr, sizeof(in6_addr));
-        a = green::Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
-    } else {
+    if (!(type == AF_INET && len >= sizeof(in_addr)) && !(type == AF_INET6 && len >= sizeof(in6_addr)))
         throw HostFailure{NETDB_INTERNAL, EAFNOSUPPORT};
-    }
+    const auto a = green::Address::from_bytes(type, addr);
     const bool exact = len == (type == AF_INET ? sizeof(in_addr) : sizeof(in6_addr));
     const green::dns::HostEntry e = exact ? green::dns::gethostbyaddr(a) : green::detail::shim_api::gethostbyaddr_dns(a);
     Host h;

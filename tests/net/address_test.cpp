@@ -34,6 +34,21 @@ TEST_CASE("address: sockaddr round trip") {
     CHECK(green::Address::ip("10.1.2.3", 7) == green::Address::parse("10.1.2.3:7"));
 }
 
+// from_bytes builds the address an in_addr or in6_addr holds, with a port; other
+// families are refused.
+TEST_CASE("address: from raw bytes") {
+    const unsigned char v4[4] = {192, 0, 2, 7};
+    CHECK(green::Address::from_bytes(AF_INET, v4, 53) == green::Address::parse("192.0.2.7:53"));
+    in6_addr v6{};
+    v6.s6_addr[0] = 0x20;
+    v6.s6_addr[1] = 0x01;
+    v6.s6_addr[2] = 0x0d;
+    v6.s6_addr[3] = 0xb8;
+    v6.s6_addr[15] = 9;
+    CHECK(green::Address::from_bytes(AF_INET6, &v6) == green::Address::parse("[2001:db8::9]:0"));
+    CHECK_THROWS_AS(green::Address::from_bytes(AF_UNIX, v4), std::invalid_argument);
+}
+
 // Malformed input is refused with invalid_argument naming the text.
 TEST_CASE("address: bad input") {
     for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "localhost:80", "[::1:80",

@@ -25,6 +25,10 @@ public:
     static Address parse(std::string_view text);
     // A numeric IPv4 or IPv6 host (no brackets) and a port.
     static Address ip(std::string_view host, std::uint16_t port);
+    // An AF_INET or AF_INET6 address from its raw bytes (the 4 of an in_addr or
+    // the 16 of an in6_addr at `bytes`, network order) and a port. Throws
+    // std::invalid_argument for another family.
+    static Address from_bytes(int family, const void* bytes, std::uint16_t port = 0);
     static Address unix_path(std::string_view path);
 
     int family() const noexcept;

@@ -120,23 +120,13 @@ bool host_buffer_too_small(const char* name, const void* address, unsigned addre
         if (digits_dots(name, family == AF_INET6 ? AF_INET6 : AF_INET, ignored) != DigitsDots::not_address) return false;
         return hosts_scan_runs_out(name, nullptr, family, buffer, buflen);
     }
-    Address a;
-    if (family == AF_INET && address_len == sizeof(in_addr)) {
-        sockaddr_in in{};
-        in.sin_family = AF_INET;
-        std::memcpy(&in.sin_addr, address, sizeof(in_addr));
-        a = Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
-    } else if (family == AF_INET6 && address_len == sizeof(in6_addr)) {
-        sockaddr_in6 in6{};
-        in6.sin6_family = AF_INET6;
-        std::memcpy(&in6.sin6_addr, address, sizeof(in6_addr));
-        a = Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
-    } else {
-        // The hosts file is still read through, matching nothing, before the
-        // family or length is refused.
-        return hosts_scan_runs_out({}, nullptr, family, buffer, buflen);
+    if ((family == AF_INET && address_len == sizeof(in_addr)) || (family == AF_INET6 && address_len == sizeof(in6_addr))) {
+        const Address a = Address::from_bytes(family, address);
+        return hosts_scan_runs_out({}, &a, family, buffer, buflen);
     }
-    return hosts_scan_runs_out({}, &a, family, buffer, buflen);
+    // The hosts file is still read through, matching nothing, before the family
+    // or length is refused.
+    return hosts_scan_runs_out({}, nullptr, family, buffer, buflen);
 }
 
 }  // namespace green::detail::shim_api

@@ -45,17 +45,12 @@ Cache& cache() {
 
 // A line's address: strict IPv4 (inet_pton), otherwise IPv6; unparsable lines are skipped.
 bool parse_address(const std::string& text, Address& out) {
-    sockaddr_in in{};
-    if (inet_pton(AF_INET, text.c_str(), &in.sin_addr) == 1) {
-        in.sin_family = AF_INET;
-        out = Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
-        return true;
-    }
-    sockaddr_in6 in6{};
-    if (inet_pton(AF_INET6, text.c_str(), &in6.sin6_addr) == 1) {
-        in6.sin6_family = AF_INET6;
-        out = Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
-        return true;
+    unsigned char bytes[sizeof(in6_addr)];
+    for (const int family : {AF_INET, AF_INET6}) {
+        if (inet_pton(family, text.c_str(), bytes) == 1) {
+            out = Address::from_bytes(family, bytes);
+            return true;
+        }
     }
     return false;
 }
@@ -132,16 +127,14 @@ bool as_family(const Address& a, int family, Address& out) {
         return true;
     }
     if (family == AF_INET6) return false;  // IPv4 lines are never mapped here
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.data());
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-        std::memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
-    else if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const in6_addr& in6 = reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr;
+    static const in_addr loopback{htonl(INADDR_LOOPBACK)};
+    if (IN6_IS_ADDR_V4MAPPED(&in6))
+        out = Address::from_bytes(AF_INET, &in6.s6_addr[12]);
+    else if (IN6_IS_ADDR_LOOPBACK(&in6))
+        out = Address::from_bytes(AF_INET, &loopback);
     else
         return false;
-    out = Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
     return true;
 }
 

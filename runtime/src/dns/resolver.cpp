@@ -65,13 +65,6 @@ green::detail::DnsChannel& channel() { return green::detail::thread_dns_channel(
 
 // ---- addresses -------------------------------------------------------------
 
-Address from_in4(in_addr a) {
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    in.sin_addr = a;
-    return Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
-}
-
 Address with_port(const Address& a, std::uint16_t port) {
     Address out = a;
     if (out.family() == AF_INET) reinterpret_cast<sockaddr_in*>(out.data())->sin_port = htons(port);
@@ -80,11 +73,10 @@ Address with_port(const Address& a, std::uint16_t port) {
 }
 
 Address v4_mapped(const Address& v4) {
-    sockaddr_in6 in6{};
-    in6.sin6_family = AF_INET6;
-    in6.sin6_addr.s6_addr[10] = in6.sin6_addr.s6_addr[11] = 0xff;
-    std::memcpy(&in6.sin6_addr.s6_addr[12], &reinterpret_cast<const sockaddr_in*>(v4.data())->sin_addr, 4);
-    return Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
+    in6_addr mapped{};
+    mapped.s6_addr[10] = mapped.s6_addr[11] = 0xff;
+    std::memcpy(&mapped.s6_addr[12], &reinterpret_cast<const sockaddr_in*>(v4.data())->sin_addr, 4);
+    return Address::from_bytes(AF_INET6, &mapped);
 }
 
 bool is_v4_mapped(const Address& a) {
@@ -92,9 +84,7 @@ bool is_v4_mapped(const Address& a) {
 }
 
 Address unmapped(const Address& a) {
-    in_addr in{};
-    std::memcpy(&in, &reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr.s6_addr[12], 4);
-    return from_in4(in);
+    return Address::from_bytes(AF_INET, &reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr.s6_addr[12]);
 }
 
 // inet_aton, but only when it consumes the whole string (glibc's inet_aton_exact):
@@ -318,7 +308,7 @@ static std::vector<AddrInfo> getaddrinfo_c(const char* node, const char* service
         if (h.family != AF_INET6) found.addresses.push_back(Address::ip(passive ? "0.0.0.0" : "127.0.0.1", 0));
     } else if (in_addr v4{}; inet_aton_exact(node, v4)) {
         if (h.family == AF_INET6 && !(h.flags & AI_V4MAPPED)) throw Error(EAI_ADDRFAMILY, name);
-        found.addresses.push_back(h.family == AF_INET6 ? v4_mapped(from_in4(v4)) : from_in4(v4));
+        found.addresses.push_back(h.family == AF_INET6 ? v4_mapped(Address::from_bytes(AF_INET, &v4)) : Address::from_bytes(AF_INET, &v4));
         found.canonical = node;
     } else if (auto v6 = parse_v6(node, name)) {
         Address a(reinterpret_cast<sockaddr*>(&*v6), sizeof *v6);
@@ -575,7 +565,7 @@ green::detail::DigitsDots green::detail::digits_dots(std::string_view name, int 
     if (std::isdigit(first) && n.find_first_not_of("0123456789.") == std::string::npos && n.back() != '.') {
         in_addr v4{};
         if (family == AF_INET6 || !green::dns::inet_aton_exact(n.c_str(), v4)) return DigitsDots::not_found;
-        out = green::dns::from_in4(v4);
+        out = Address::from_bytes(AF_INET, &v4);
         return DigitsDots::address;
     }
     if ((std::isxdigit(first) && n.find(':') != std::string::npos) || first == ':') {

@@ -29,35 +29,32 @@ std::uint16_t parse_port(std::string_view text, std::string_view whole) {
 // Fills `a` from a numeric host; false if it is not one.
 bool set_ip(Address& a, std::string_view host, std::uint16_t port) {
     const std::string h(host);
-    sockaddr_storage ss{};
     if (h.find(':') == std::string::npos) {
-        auto* in = reinterpret_cast<sockaddr_in*>(&ss);
-        if (inet_pton(AF_INET, h.c_str(), &in->sin_addr) != 1) return false;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        a = Address(reinterpret_cast<sockaddr*>(in), sizeof(sockaddr_in));
+        in_addr in{};
+        if (inet_pton(AF_INET, h.c_str(), &in) != 1) return false;
+        a = Address::from_bytes(AF_INET, &in, port);
         return true;
     }
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
     std::string addr = h, scope;
     if (auto pct = h.find('%'); pct != std::string::npos) {
         addr = h.substr(0, pct);
         scope = h.substr(pct + 1);
         if (scope.empty()) return false;
     }
-    if (inet_pton(AF_INET6, addr.c_str(), &in6->sin6_addr) != 1) return false;
+    in6_addr in6{};
+    if (inet_pton(AF_INET6, addr.c_str(), &in6) != 1) return false;
+    std::uint32_t scope_id = 0;
     if (!scope.empty()) {
-        in6->sin6_scope_id = if_nametoindex(scope.c_str());
-        if (in6->sin6_scope_id == 0) {
+        scope_id = if_nametoindex(scope.c_str());
+        if (scope_id == 0) {
             char* end = nullptr;
             const unsigned long id = std::strtoul(scope.c_str(), &end, 10);
             if (*end || id == 0 || id > 0xffffffffUL) return false;
-            in6->sin6_scope_id = static_cast<std::uint32_t>(id);
+            scope_id = static_cast<std::uint32_t>(id);
         }
     }
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    a = Address(reinterpret_cast<sockaddr*>(in6), sizeof(sockaddr_in6));
+    a = Address::from_bytes(AF_INET6, &in6, port);
+    reinterpret_cast<sockaddr_in6*>(a.data())->sin6_scope_id = scope_id;
     return true;
 }
 
@@ -80,6 +77,25 @@ Address Address::ip(std::string_view host, std::uint16_t port) {
     Address a;
     if (!set_ip(a, host, port)) bad(host, "not a numeric IPv4 or IPv6 host");
     return a;
+}
+
+Address Address::from_bytes(int family, const void* bytes, std::uint16_t port) {
+    if (family == AF_INET) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_port = htons(port);
+        std::memcpy(&in.sin_addr, bytes, sizeof in.sin_addr);
+        return Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
+    }
+    if (family == AF_INET6) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = htons(port);
+        std::memcpy(&in6.sin6_addr, bytes, sizeof in6.sin6_addr);
+        return Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
+    }
+    throw std::invalid_argument("green: Address::from_bytes takes AF_INET or AF_INET6, not family " +
+                                std::to_string(family));
 }
 
 Address Address::unix_path(std::string_view path) {
