@@ -121,10 +121,12 @@ int main(int argc, char** argv) {
         return got == "served" && cpu < 0.15 ? 0 : 1;
     }
     if (what == "stop_for_gdb") {
-        // Two parked greenlets, then a SIGTRAP that stops the program under gdb.
+        // Three parked greenlets (one unnamed), then a SIGTRAP that stops the
+        // program under gdb.
         green::Event never;
         auto sleeper = green::spawn(green::SpawnOptions{.name = "sleeper"}, [] { nap_in_sleep(); });
         auto waiter = green::spawn(green::SpawnOptions{.name = "waiter"}, [&] { wait_for_event(never); });
+        auto unnamed = green::spawn([&] { wait_for_event(never); });
         green::sleep(10ms);
         std::raise(SIGTRAP);
         std::puts("continued");

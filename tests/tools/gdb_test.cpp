@@ -26,14 +26,16 @@ test::RunResult gdb_session(const std::string& commands) {
 #if GREEN_DEBUG_INFO
 
 // `info greenlets` lists every greenlet of the stopped thread's hub with its
-// name, state and what it waits on, and marks the running one.
+// name (an unnamed one as the program calls it), state and what it waits on,
+// and marks the running one.
 TEST_CASE("gdb: info greenlets lists the hub's greenlets") {
     const auto r = gdb_session("info greenlets\n");
     INFO(r.out, r.err);
     CHECK(contains(r.out, "*#0    main                     running"));
     CHECK(contains(r.out, " #1    sleeper                  waiting in sleep, stack "));
     CHECK(contains(r.out, " #2    waiter                   waiting in Event::wait (0x"));
-    CHECK(contains(r.out, "3 greenlets, 0 ready"));
+    CHECK(contains(r.out, " #3    Greenlet-3               waiting in Event::wait (0x"));
+    CHECK(contains(r.out, "4 greenlets, 0 ready"));
     CHECK(contains(r.out, "continued"));
 }
 

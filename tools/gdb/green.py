@@ -92,8 +92,19 @@ def greenlets(h):
         node = node["next"]
 
 
+def unnamed_prefix():
+    """What the program calls an unnamed greenlet before its id (runtime/src/diag/report.cpp)."""
+    if not hasattr(unnamed_prefix, "cached"):
+        with CxxLanguage():
+            unnamed_prefix.cached = gdb.parse_and_eval("green::detail::unnamed_greenlet_prefix").string()
+    return unnamed_prefix.cached
+
+
+gdb.events.new_objfile.connect(lambda event: unnamed_prefix.__dict__.pop("cached", None))
+
+
 def describe(g, running):
-    name = std_string(g["name"]) or "Greenlet-%d" % int(g["id"])
+    name = std_string(g["name"]) or "%s%d" % (unnamed_prefix(), int(g["id"]))
     state = str(g["state"]).rsplit("::", 1)[-1]
     state = STATES.get(state, state)
     line = "%s#%-4d %-24s %s" % ("*" if running else " ", int(g["id"]), name, state)

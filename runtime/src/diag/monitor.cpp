@@ -17,6 +17,7 @@
 #include "base/raw_lock.hpp"
 #include "core/hub.hpp"
 #include "core/runtime_fds.hpp"
+#include "diag/report.hpp"
 
 namespace green::detail {
 namespace {
@@ -53,31 +54,18 @@ long threshold_ms() {
 
 const int kReportSignal = SIGRTMAX - 1;
 
-void append(char* buf, std::size_t& len, std::size_t cap, const char* s) {
-    while (*s && len < cap) buf[len++] = *s++;
-}
-
 // On the busy thread: who is running, and where.
 void report(int) {
     const int saved = errno;
-    char line[512];
-    std::size_t len = 0;
-    append(line, len, sizeof line, "green: monitor: greenlet ");
+    ReportLine line;
+    line << "green: monitor: greenlet ";
     Hub* hub = Hub::current_if_any();
-    const GreenletCore* g = hub ? hub->running() : nullptr;
-    if (!g) {
-        append(line, len, sizeof line, "(the hub)");
-    } else if (!g->name.empty()) {
-        append(line, len, sizeof line, g->name.c_str());
-    } else {
-        char id[32];
-        std::snprintf(id, sizeof id, "Greenlet-%llu", static_cast<unsigned long long>(g->id));
-        append(line, len, sizeof line, id);
-    }
-    char tail[96];
-    std::snprintf(tail, sizeof tail, " has kept its hub busy for more than %ld ms without switching:\n", threshold_ms());
-    append(line, len, sizeof line, tail);
-    (void)!write(STDERR_FILENO, line, len);
+    if (const GreenletCore* g = hub ? hub->running() : nullptr)
+        line << *g;
+    else
+        line << "(the hub)";
+    line << " has kept its hub busy for more than " << std::uint64_t(threshold_ms()) << " ms without switching:\n";
+    line.write();
     void* frames[64];
     backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
     errno = saved;

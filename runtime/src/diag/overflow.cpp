@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 
 #include "core/hub.hpp"
 #include "core/stack.hpp"
+#include "diag/report.hpp"
 
 namespace green::detail {
 namespace {
@@ -21,22 +21,6 @@ constexpr std::size_t kGuardReach = 64 * 1024;
 
 struct sigaction previous_segv;
 thread_local void* own_altstack = nullptr;
-
-// Async-signal-safe formatting into a fixed buffer.
-struct Line {
-    char buf[512];
-    std::size_t len = 0;
-    void add(const char* s) {
-        while (*s && len < sizeof buf) buf[len++] = *s++;
-    }
-    void add(std::size_t v) {
-        char digits[24];
-        int n = 0;
-        do digits[n++] = static_cast<char>('0' + v % 10);
-        while ((v /= 10) != 0);
-        while (n > 0 && len < sizeof buf) buf[len++] = digits[--n];
-    }
-};
 
 void chain(int sig, siginfo_t* info, void* uc) {
     if (previous_segv.sa_flags & SA_SIGINFO) {
@@ -67,20 +51,14 @@ void on_segv(int sig, siginfo_t* info, void* uc) {
 }  // namespace
 
 void report_stack_overflow(const FiberContext& c) noexcept {
-    Line line;
-    line.add("green: stack overflow in greenlet ");
-    if (!c.owner) {
-        line.add("hub");
-    } else if (!c.owner->name.empty()) {
-        line.add(c.owner->name.c_str());
-    } else {
-        line.add("Greenlet-");
-        line.add(static_cast<std::size_t>(c.owner->id));
-    }
-    line.add(" (stack ");
-    line.add(c.stack_size / 1024);
-    line.add(" KiB)\n");
-    (void)!write(STDERR_FILENO, line.buf, line.len);
+    ReportLine line;
+    line << "green: stack overflow in greenlet ";
+    if (c.owner)
+        line << *c.owner;
+    else
+        line << "hub";
+    line << " (stack " << std::uint64_t{c.stack_size / 1024} << " KiB)\n";
+    line.write();
     // abort() must not run on the overflowed stack's handler again.
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;

@@ -1,6 +1,7 @@
 #include "diag/report.hpp"
 
 #include <cxxabi.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -20,9 +21,34 @@ std::string demangle(const char* name) {
 
 }  // namespace
 
+const char unnamed_greenlet_prefix[] = "Greenlet-";
+
+ReportLine& ReportLine::operator<<(const char* s) noexcept {
+    while (*s && len_ < sizeof buf_) buf_[len_++] = *s++;
+    return *this;
+}
+
+ReportLine& ReportLine::operator<<(std::uint64_t v) noexcept {
+    char digits[20];
+    int n = 0;
+    do digits[n++] = static_cast<char>('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0 && len_ < sizeof buf_) buf_[len_++] = digits[--n];
+    return *this;
+}
+
+ReportLine& ReportLine::operator<<(const GreenletCore& g) noexcept {
+    if (!g.name.empty()) return *this << g.name.c_str();
+    return *this << unnamed_greenlet_prefix << g.id;
+}
+
+void ReportLine::write() const noexcept { (void)!::write(STDERR_FILENO, buf_, len_); }
+
 std::string display_name(const GreenletCore& g) {
-    if (!g.name.empty()) return g.name;
-    return "Greenlet-" + std::to_string(g.id);
+    if (!g.name.empty()) return g.name;  // whole, however long
+    ReportLine line;
+    line << g;
+    return line.str();
 }
 
 std::string describe(const std::exception_ptr& e) {

@@ -2,6 +2,8 @@
 // for a greenlet that dies of an exception; so do we, and never exit).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <string>
 
@@ -9,7 +11,29 @@
 
 namespace green::detail {
 
-// "Greenlet-7" or the name the program gave it.
+// What an unnamed greenlet is called, before its id ("Greenlet-7"). Defined as
+// data so that tools/gdb/green.py reads it from the program.
+extern const char unnamed_greenlet_prefix[];
+
+// One line of a report, built without allocating and written with one write(2):
+// safe in a signal handler (the overflow report, the monitor's). Text past the
+// buffer is dropped.
+class ReportLine {
+public:
+    ReportLine& operator<<(const char* s) noexcept;
+    ReportLine& operator<<(std::uint64_t v) noexcept;
+    // The greenlet's name: the one the program gave it, or "Greenlet-<id>".
+    ReportLine& operator<<(const GreenletCore& g) noexcept;
+    // To stderr, as it is (add the newline).
+    void write() const noexcept;
+    std::string str() const { return std::string(buf_, len_); }
+
+private:
+    char buf_[512];
+    std::size_t len_ = 0;
+};
+
+// The greenlet's name, as ReportLine writes it.
 std::string display_name(const GreenletCore& g);
 
 // The exception's type and message, e.g. "std::runtime_error: boom".
