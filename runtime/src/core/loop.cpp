@@ -1,5 +1,7 @@
-// libev glue: the only file that includes ev.h (c-ares and I/O watchers aside,
-// which live in their own glue files and reach the loop through Loop::raw()).
+// libev glue: the only file that includes ev.h and the only one that reaches
+// the ev_loop. Every watcher the runtime uses (the hub's timers and wake-ups,
+// the fd table's and c-ares' I/O watchers, signal watchers) is started through
+// the functions of loop.hpp, which are defined here.
 //
 // What the hub relies on from the loop:
 //   - one ev_loop per hub, created with ev_loop_new: never the default loop, so a
@@ -32,6 +34,11 @@ static_assert(sizeof(ev_signal) <= sizeof(WatcherSlot::watcher) && alignof(ev_si
               "WatcherSlot too small for ev_signal");
 static_assert(sizeof(ev_async) <= sizeof(WatcherSlot::watcher) && alignof(ev_async) <= 8,
               "WatcherSlot too small for ev_async");
+
+// The ev_loop behind a Loop, for this file only.
+struct LoopGlue {
+    static struct ev_loop* raw(const Loop& loop) noexcept { return loop.loop_; }
+};
 
 namespace {
 
@@ -77,11 +84,11 @@ void timer_start(Loop& loop, WatcherSlot& t, double after, void (*fn)(void*), vo
     t.arg = arg;
     ev_timer_init(w, fire<ev_timer>, after, 0.0);
     loop.update_now();
-    ev_timer_start(loop.raw(), w);
+    ev_timer_start(LoopGlue::raw(loop), w);
 }
 
 void timer_stop(Loop& loop, WatcherSlot& t) noexcept {
-    ev_timer_stop(loop.raw(), reinterpret_cast<ev_timer*>(t.watcher));
+    ev_timer_stop(LoopGlue::raw(loop), reinterpret_cast<ev_timer*>(t.watcher));
 }
 
 bool timer_active(const WatcherSlot& t) noexcept {
@@ -104,11 +111,11 @@ bool io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(voi
         w.arg = arg;
         ev_io_init(io, fire<ev_io>, fd, events);
     }
-    ev_io_start(loop.raw(), io);
+    ev_io_start(LoopGlue::raw(loop), io);
     return true;
 }
 
-void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(loop.raw(), reinterpret_cast<ev_io*>(w.watcher)); }
+void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(LoopGlue::raw(loop), reinterpret_cast<ev_io*>(w.watcher)); }
 
 bool io_active(const WatcherSlot& w) noexcept { return ev_is_active(reinterpret_cast<const ev_io*>(w.watcher)); }
 
@@ -118,17 +125,17 @@ void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexc
     w.arg = arg;
     ev_async_init(a, fire<ev_async>);
     RuntimeScope ours;  // the first async watcher opens the loop's eventfd
-    ev_async_start(loop.raw(), a);
-    ev_unref(loop.raw());
+    ev_async_start(LoopGlue::raw(loop), a);
+    ev_unref(LoopGlue::raw(loop));
 }
 
-void async_send(Loop& loop, WatcherSlot& w) noexcept { ev_async_send(loop.raw(), reinterpret_cast<ev_async*>(w.watcher)); }
+void async_send(Loop& loop, WatcherSlot& w) noexcept { ev_async_send(LoopGlue::raw(loop), reinterpret_cast<ev_async*>(w.watcher)); }
 
 void async_stop(Loop& loop, WatcherSlot& w) noexcept {
     auto* a = reinterpret_cast<ev_async*>(w.watcher);
     if (!ev_is_active(a)) return;
-    ev_ref(loop.raw());
-    ev_async_stop(loop.raw(), a);
+    ev_ref(LoopGlue::raw(loop));
+    ev_async_stop(LoopGlue::raw(loop), a);
 }
 
 void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept {
@@ -137,15 +144,15 @@ void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), voi
     w.arg = arg;
     ev_signal_init(sig, fire<ev_signal>, signum);
     RuntimeScope ours;  // may open the loop's signal pipe
-    ev_signal_start(loop.raw(), sig);
-    ev_unref(loop.raw());
+    ev_signal_start(LoopGlue::raw(loop), sig);
+    ev_unref(LoopGlue::raw(loop));
 }
 
 void signal_stop(Loop& loop, WatcherSlot& w) noexcept {
     auto* sig = reinterpret_cast<ev_signal*>(w.watcher);
     if (!ev_is_active(sig)) return;
-    ev_ref(loop.raw());
-    ev_signal_stop(loop.raw(), sig);
+    ev_ref(LoopGlue::raw(loop));
+    ev_signal_stop(LoopGlue::raw(loop), sig);
 }
 
 }  // namespace green::detail

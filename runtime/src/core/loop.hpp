@@ -1,4 +1,5 @@
-// The hub's event loop (libev underneath; see loop.cpp for what the hub relies on).
+// The hub's event loop (libev underneath, reached only from loop.cpp; see there
+// for what the hub relies on).
 #pragma once
 
 #include <memory>
@@ -30,9 +31,8 @@ public:
     void hold() noexcept;
     void unhold() noexcept;
 
-    struct ev_loop* raw() const noexcept { return loop_; }
-
 private:
+    friend struct LoopGlue;  // loop.cpp's watcher functions
     struct ev_loop* loop_;
 };
 

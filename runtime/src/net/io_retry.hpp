@@ -1,6 +1,8 @@
-// The one loop behind every blocking I/O call of the runtime (and of the shim):
-// try the non-blocking call; on EAGAIN park until the fd is ready or the
-// deadline passes; retry.
+// The one loop behind every blocking I/O call of green::Socket: try the
+// non-blocking call; on EAGAIN park until the fd is ready or the deadline
+// passes; retry. (The shim's hooks run their own, shim::cooperate in
+// shim/cooperate.hpp: the same steps, with libc's errno, EINTR and O_NONBLOCK
+// behaviour instead of exceptions.)
 #pragma once
 
 #include <cerrno>
