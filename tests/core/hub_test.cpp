@@ -3,6 +3,7 @@
 #include <green/green.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +90,20 @@ TEST_CASE("hub: an uncaught exception is reported, not fatal") {
     CHECK(r.exit_code == 0);
     CHECK(r.err.find("green: greenlet doomed failed with std::runtime_error: kaboom") != std::string::npos);
     CHECK(r.out == "survived\n");
+}
+
+// A wake-up for a greenlet that cannot be woken (here a finished one) is a bug
+// in a primitive: debug builds abort, naming the greenlet and its state;
+// release builds ignore it.
+TEST_CASE("hub: waking a finished greenlet is reported in debug builds") {
+    const auto r = test::run({HELPER_PATH, "wake_dead"});
+#ifdef NDEBUG
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "ignored\n");
+#else
+    CHECK(r.signal == SIGABRT);
+    CHECK(r.err.find("green: internal error: greenlet finished was woken while dead") != std::string::npos);
+#endif
 }
 
 // The program exits normally when main returns, whatever greenlets still wait.

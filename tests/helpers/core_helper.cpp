@@ -46,6 +46,14 @@ int main(int argc, char** argv) {
         std::puts("survived");
         return 0;
     }
+    if (what == "wake_dead") {
+        // A wake-up for a greenlet that has finished: a primitive's bug.
+        auto g = green::spawn(green::SpawnOptions{.name = "finished"}, [] {});
+        g.join();
+        green::detail::wake(g.core(), green::detail::WakeReason::woken);
+        std::puts("ignored");
+        return 0;
+    }
     if (what == "exit_with_parked") {
         green::Event never;
         for (int i = 0; i < 10; ++i) green::spawn([&] { never.wait(); });
@@ -132,6 +140,6 @@ int main(int argc, char** argv) {
         std::puts("continued");
         return 0;
     }
-    std::fprintf(stderr, "usage: core_helper fail|exit_with_parked|overflow|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
+    std::fprintf(stderr, "usage: core_helper fail|wake_dead|exit_with_parked|overflow|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
     return 2;
 }

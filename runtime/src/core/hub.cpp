@@ -59,6 +59,14 @@ constexpr std::size_t kHubStack = 256 * 1024;
     std::abort();
 }
 
+[[maybe_unused, noreturn, gnu::cold, gnu::noinline]] void fail_wake(const GreenletCore& g) noexcept {
+    ReportLine line;
+    line << "green: internal error: greenlet " << g << " was woken while " << state_name(g.state)
+         << " (only a waiting or ready greenlet can be)\n";
+    line.write();
+    std::abort();
+}
+
 bool can_interrupt() noexcept {
     // An exception thrown while the greenlet is already unwinding (a destructor
     // that blocks) would call std::terminate; the interruption waits instead.
@@ -292,9 +300,17 @@ void Hub::wake(GreenletCore& g, WakeReason reason) noexcept {
         g.state = State::ready;
         g.wake_reason = reason;
         push_ready(g);
-    } else if (g.state == State::ready && reason > g.wake_reason) {
+    } else if (g.state == State::ready) {
         // Woken twice before it ran (its deadline, then a handoff): keep the stronger.
-        g.wake_reason = reason;
+        if (reason > g.wake_reason) g.wake_reason = reason;
+    } else {
+        // Not started, running or dead: nothing may wake it, and a wake-up left
+        // behind by a wait that has ended is a bug in the primitive. Except in a
+        // forked child: the greenlets left behind in the parent are dead here,
+        // yet still on the wait lists and timers they were parked on.
+#ifndef NDEBUG
+        if (!(forked_child_ && g.state == State::dead)) fail_wake(g);
+#endif
     }
 }
 

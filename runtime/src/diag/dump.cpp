@@ -6,20 +6,6 @@
 #include "diag/report.hpp"
 
 namespace green {
-namespace {
-
-const char* state_name(detail::State s) {
-    switch (s) {
-    case detail::State::unstarted: return "not started";
-    case detail::State::ready: return "ready";
-    case detail::State::running: return "running";
-    case detail::State::parked: return "waiting";
-    case detail::State::dead: return "dead";
-    }
-    return "?";
-}
-
-}  // namespace
 
 std::string dump() {
     detail::Hub& hub = detail::Hub::current();
@@ -29,7 +15,7 @@ std::string dump() {
         ++count;
         char line[160];
         std::snprintf(line, sizeof line, "#%llu %s: %s", static_cast<unsigned long long>(g.id),
-                      detail::display_name(g).c_str(), state_name(g.state));
+                      detail::display_name(g).c_str(), detail::state_name(g.state));
         out += line;
         if (g.state == detail::State::parked && g.wait_what) {
             std::snprintf(line, sizeof line, " in %s", g.wait_what);

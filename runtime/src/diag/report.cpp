@@ -51,6 +51,17 @@ std::string display_name(const GreenletCore& g) {
     return line.str();
 }
 
+const char* state_name(State s) noexcept {
+    switch (s) {
+    case State::unstarted: return "not started";
+    case State::ready: return "ready";
+    case State::running: return "running";
+    case State::parked: return "waiting";
+    case State::dead: return "dead";
+    }
+    return "?";
+}
+
 std::string describe(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);

@@ -36,6 +36,9 @@ private:
 // The greenlet's name, as ReportLine writes it.
 std::string display_name(const GreenletCore& g);
 
+// "not started", "ready", "running", "waiting", "dead".
+const char* state_name(State s) noexcept;
+
 // The exception's type and message, e.g. "std::runtime_error: boom".
 std::string describe(const std::exception_ptr& e);
 

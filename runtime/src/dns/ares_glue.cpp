@@ -253,7 +253,8 @@ struct DnsChannel::Impl {
     }
 
     // Called by a c-ares callback: hands the answer over or, for an abandoned
-    // query, frees it.
+    // query, frees it. c-ares may answer at once, inside the call that asked,
+    // while the asker still runs: it then finds the answer without waiting.
     static void finish(Query* q) {
         Channel* c = q->channel;
         --c->in_flight;
@@ -262,7 +263,7 @@ struct DnsChannel::Impl {
             return;
         }
         q->done = true;
-        if (!c->closing) q->asker->hub->wake(*q->asker, WakeReason::woken);
+        if (!c->closing && q->asker->state != State::running) q->asker->hub->wake(*q->asker, WakeReason::woken);
     }
 
     static DnsAnswer wait(Query* q, const char* what) {
