@@ -8,10 +8,16 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define GREEN_ASAN 1
 #include <sanitizer/common_interface_defs.h>
+#elif defined(__SANITIZE_THREAD__)
+#define GREEN_TSAN 1
+#include <sanitizer/tsan_interface.h>
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define GREEN_ASAN 1
 #include <sanitizer/common_interface_defs.h>
+#elif __has_feature(thread_sanitizer)
+#define GREEN_TSAN 1
+#include <sanitizer/tsan_interface.h>
 #endif
 #endif
 
@@ -75,6 +81,9 @@ inline ctx::transfer_t jump(ctx::fcontext_t to, void* vp) noexcept {
 struct Handover {
     FiberContext* from;
     FiberContext* to;
+#ifdef GREEN_TSAN
+    bool from_ended = false;  // its TSan fiber goes once we no longer run on it
+#endif
 };
 
 inline void swap_exception_state(FiberContext& from, FiberContext& to) noexcept {
@@ -93,9 +102,35 @@ inline void asan_start(FiberContext* from, const FiberContext& to) noexcept {
 #endif
 }
 
+// ThreadSanitizer keeps a shadow state per fiber: each context made here gets
+// its own, a thread's own context the one TSan gave the thread, and every
+// switch is announced. The switch synchronises (flag 0): the fibers of one
+// thread share the hub's data without atomics, ordered by the switches.
+inline void tsan_switch(FiberContext& from, const FiberContext& to) noexcept {
+#ifdef GREEN_TSAN
+    if (!from.tsan_fiber) from.tsan_fiber = __tsan_get_current_fiber();  // a thread's own context
+    __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#else
+    (void)from;
+    (void)to;
+#endif
+}
+
+inline void tsan_forget(FiberContext& c) noexcept {
+#ifdef GREEN_TSAN
+    if (c.tsan_fiber) __tsan_destroy_fiber(c.tsan_fiber);
+    c.tsan_fiber = nullptr;
+#else
+    (void)c;
+#endif
+}
+
 // Runs in the resumed context right after a switch.
 inline void arrived(ctx::transfer_t t, void* fake_stack) noexcept {
     auto* h = static_cast<Handover*>(t.data);
+#ifdef GREEN_TSAN
+    if (h->from_ended) tsan_forget(*h->from);
+#endif
 #ifdef GREEN_ASAN
     const void* lo = nullptr;
     std::size_t size = 0;
@@ -122,12 +157,18 @@ void trampoline(ctx::transfer_t t) noexcept {
 void make_context(FiberContext& c) noexcept {
     c.fctx = ctx::make_fcontext(static_cast<char*>(c.stack_lo) + c.stack_size, c.stack_size, trampoline);
     c.eh_state[0] = c.eh_state[1] = nullptr;
+#ifdef GREEN_TSAN
+    c.tsan_fiber = __tsan_create_fiber(0);
+#endif
 }
+
+void discard_context(FiberContext& c) noexcept { tsan_forget(c); }
 
 void switch_context(FiberContext& from, FiberContext& to) noexcept {
     Handover h{&from, &to};
     swap_exception_state(from, to);
     asan_start(&from, to);
+    tsan_switch(from, to);
     ctx::transfer_t t = jump(to.fctx, &h);
     arrived(t, from.asan_fake_stack);
 }
@@ -144,8 +185,12 @@ void sanitizer_on_stack(const FiberContext& running) noexcept {
 
 void exit_context(FiberContext& from, FiberContext& to) noexcept {
     Handover h{&from, &to};
+#ifdef GREEN_TSAN
+    h.from_ended = true;
+#endif
     swap_exception_state(from, to);
     asan_start(nullptr, to);
+    tsan_switch(from, to);
     ctx::jump_fcontext(to.fctx, &h);
     __builtin_unreachable();
 }

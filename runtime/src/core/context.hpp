@@ -1,7 +1,8 @@
 // Switching between execution contexts. context.cpp is the only file that touches
-// Boost.Context; it also tells AddressSanitizer about every switch and gives each
-// fiber its own C++ exception state (the "currently caught" list and
-// std::uncaught_exceptions() are per thread in the ABI, but must be per fiber).
+// Boost.Context; it also tells AddressSanitizer and ThreadSanitizer about every
+// switch and gives each fiber its own C++ exception state (the "currently
+// caught" list and std::uncaught_exceptions() are per thread in the ABI, but
+// must be per fiber).
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,10 @@ namespace green::detail {
 // Prepares `ctx` (whose stack_lo/stack_size are set) to run ctx.entry(ctx) when
 // first switched to. The entry must never return; it ends with exit_context.
 void make_context(FiberContext& ctx) noexcept;
+
+// A context made by make_context that will never run (again): the hub's own when
+// the hub goes, a greenlet's killed before it started.
+void discard_context(FiberContext& ctx) noexcept;
 
 // Suspends `from` (the running context) and resumes `to`. Returns when some
 // context switches back to `from`.

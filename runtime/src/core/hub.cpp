@@ -142,6 +142,7 @@ Hub::~Hub() {
     dns_.reset();
     destroy_locals(*main_);
     remove_overflow_altstack();
+    discard_context(hub_ctx_);
     if (hub_stack_.lo) stacks_.release(hub_stack_);
     reap();
     // Greenlets still parked are abandoned, as gevent abandons them at exit; their
@@ -437,6 +438,7 @@ void Hub::end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) no
     g.error = std::move(why);
     g.drop_body();
     settle(g);
+    discard_context(g.ctx);
     stacks_.release(stack_of(g.ctx));
     release(&g);  // the reference start() took for the run
 }

@@ -117,7 +117,10 @@ struct FiberContext {
     std::size_t stack_size = 0;
     std::uint8_t stack_kind = 0;      // see stack.hpp
     std::size_t stack_guard = 0;      // the guard asked for (stack.hpp's Stack::guard)
-    void* asan_fake_stack = nullptr;  // AddressSanitizer's per-fiber state
+    union {                           // a sanitizer's per-fiber state (never both)
+        void* asan_fake_stack = nullptr;  // AddressSanitizer's fake stack
+        void* tsan_fiber;                 // ThreadSanitizer's fiber
+    };
     void* eh_state[2] = {};           // this fiber's C++ exception globals while switched out
     // libc's per-thread state while switched out, kept per fiber once its hub
     // runs green threads (Hub::keep_libc_state): errno, h_errno, uselocale's locale.
