@@ -210,7 +210,8 @@ TEST_CASE("server: bad input") {
 // waiting client as soon as descriptors come back (in a child with a low limit).
 // Not under the sanitizers: their runtime (GCC 12) opens a pipe to validate
 // vtable pointers, so with every descriptor taken UBSan reports false errors.
-TEST_CASE("server: EMFILE backs off and recovers" * doctest::skip(GREEN_SANITIZED)) {
+TEST_CASE("server: EMFILE backs off and recovers") {
+    if (GREEN_SANITIZED) return test::skip("the sanitizer runtime needs descriptors of its own (GCC 12's vptr checks)");
     const auto r = test::run({HELPER_PATH, "emfile"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("served after recovery") != std::string::npos);

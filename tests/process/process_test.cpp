@@ -54,9 +54,9 @@ TEST_CASE("signal: cancel restores the previous disposition") {
 
 // Bad signals are refused; a second thread cannot take a signal another hub owns.
 TEST_CASE("signal: bad input") {
-    CHECK_THROWS_AS(green::signal_handler(SIGKILL, [] {}), std::invalid_argument);
-    CHECK_THROWS_AS(green::signal_handler(0, [] {}), std::invalid_argument);
-    CHECK_THROWS_AS(green::signal_handler(SIGUSR1, nullptr), std::invalid_argument);
+    CHECK_THROWS_AS((void)green::signal_handler(SIGKILL, [] {}), std::invalid_argument);
+    CHECK_THROWS_AS((void)green::signal_handler(0, [] {}), std::invalid_argument);
+    CHECK_THROWS_AS((void)green::signal_handler(SIGUSR1, nullptr), std::invalid_argument);
     auto h = green::signal_handler(SIGUSR1, [] {});
     bool refused = false;
     std::thread([&] {
@@ -200,6 +200,7 @@ TEST_CASE("waitpid: a traced child's stop") {
 // A Timeout or a kill ends the wait (the child is still there to reap) and
 // leaves no descriptor behind.
 TEST_CASE("waitpid: timeout and kill") {
+    green::yield();  // the hub exists from here, with its own descriptors
     const int fds_before = test::open_fds();
     const pid_t pid = test::child_exiting_after(10000, 0);
     CHECK_THROWS_AS(green::with_timeout(50ms, [&] { return green::waitpid(pid, nullptr); }), green::TimeoutError);

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -39,7 +40,16 @@ int spawn(pid_t* pid, const std::vector<std::string>& argv, const std::vector<st
     return posix_spawn(pid, cargv[0], actions, nullptr, cargv.data(), cenv.data());
 }
 
+bool skip_called = false;
+
 }  // namespace
+
+void skip(const std::string& why) {
+    skip_called = true;
+    std::fprintf(stderr, "SKIP: %s\n", why.c_str());
+}
+
+bool skipped() { return skip_called; }
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
     int out[2], err[2];

@@ -9,10 +9,28 @@
 
 namespace test {
 
+// Whether this is a ThreadSanitizer build (TSan maps memory of its own for every
+// fiber, so counts of mappings mean nothing there).
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+inline constexpr bool kThreadSanitizer = __has_feature(thread_sanitizer);
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
 // Seconds since `start` on the steady clock.
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+// Marks the running case as skipped and says why on stderr; the case returns
+// right after: `if (!ok) return test::skip("why");`. meson then counts it as
+// SKIP (tests/doctest_main.cpp), never as passed; a failed check before it
+// still fails the case.
+void skip(const std::string& why);
+// Whether skip() was called.
+bool skipped();
 
 // Whether `part` occurs in `text`.
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -21,14 +21,21 @@ test::RunResult gdb_session(const std::string& commands) {
                          {"ASAN_OPTIONS=detect_leaks=0"});
 }
 
-}  // namespace
+// The helper reads the program's debug info: without it (a release build) it
+// can only say so.
+bool needs_debug_info() {
+    if (GREEN_DEBUG_INFO) return true;
+    test::skip("this build has no debug info (-g), which the gdb helper reads");
+    return false;
+}
 
-#if GREEN_DEBUG_INFO
+}  // namespace
 
 // `info greenlets` lists every greenlet of the stopped thread's hub with its
 // name (an unnamed one as the program calls it), state and what it waits on,
 // and marks the running one.
 TEST_CASE("gdb: info greenlets lists the hub's greenlets") {
+    if (!needs_debug_info()) return;
     const auto r = gdb_session("info greenlets\n");
     INFO(r.out, r.err);
     CHECK(contains(r.out, "*#0    main                     running"));
@@ -43,6 +50,7 @@ TEST_CASE("gdb: info greenlets lists the hub's greenlets") {
 // suspended, stops at the fiber's entry, and gives the thread its registers
 // back: the program goes on normally.
 TEST_CASE("gdb: greenlet bt shows a parked greenlet's stack") {
+    if (!needs_debug_info()) return;
     const auto r = gdb_session("greenlet bt 1\ngreenlet bt 2\ngreenlet bt hub\nbt\n");
     INFO(r.out, r.err);
     const auto sleeper = r.out.find("nap_in_sleep");
@@ -61,6 +69,7 @@ TEST_CASE("gdb: greenlet bt shows a parked greenlet's stack") {
 // Bad input: an unknown id, the running greenlet and a missing argument get a
 // clear message, and the session goes on.
 TEST_CASE("gdb: greenlet bt of a greenlet it cannot show") {
+    if (!needs_debug_info()) return;
     const auto r = gdb_session("greenlet bt 99\n");
     CHECK(contains(r.err, "no greenlet #99 on this thread's hub"));
     const auto running = gdb_session("greenlet bt 0\n");
@@ -69,13 +78,10 @@ TEST_CASE("gdb: greenlet bt of a greenlet it cannot show") {
     CHECK(contains(missing.err, "usage: greenlet bt ID|hub"));
 }
 
-#else
-
 // Without debug info the helper says what it needs instead of failing obscurely.
 TEST_CASE("gdb: without debug info the helper says so") {
+    if (GREEN_DEBUG_INFO) return test::skip("this build has debug info");
     const auto r = gdb_session("info greenlets\n");
     INFO(r.out, r.err);
     CHECK(contains(r.err, "is the program built with -g?"));
 }
-
-#endif
