@@ -48,6 +48,7 @@ TEST_CASE("stack: GREEN_STACK_SIZE") {
 // stacks come from unguarded slabs, so the process stays far below
 // vm.max_map_count.
 TEST_CASE("stack: beyond the guard budget") {
+    if (test::kThreadSanitizer) return test::skip("ThreadSanitizer maps memory of its own for every greenlet");
     const long before = mappings();
     constexpr int n = 40000;  // the default budget guards max_map_count / 4 = 16382
     std::vector<green::Greenlet<int>> gs;
@@ -67,6 +68,7 @@ TEST_CASE("stack: beyond the guard budget") {
 
 // Stacks are reused: spawning and joining in a loop does not grow the mappings.
 TEST_CASE("stack: stacks are pooled") {
+    if (test::kThreadSanitizer) return test::skip("ThreadSanitizer maps memory of its own for every greenlet");
     for (int round = 0; round < 3; ++round) {
         std::vector<green::Greenlet<void>> gs;
         for (int i = 0; i < 2000; ++i) gs.push_back(green::spawn([] { green::yield(); }));

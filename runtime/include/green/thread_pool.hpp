@@ -86,7 +86,7 @@ public:
     // apply() in a new greenlet: returns its handle at once.
     template <class F, class... A>
     auto spawn(F&& f, A&&... args) {
-        return green::spawn([this](auto&&... xs) { return apply(std::forward<decltype(xs)>(xs)...); },
+        return green::spawn([this](auto&&... xs) { return this->apply(std::forward<decltype(xs)>(xs)...); },
                             std::forward<F>(f), std::forward<A>(args)...);
     }
 
