@@ -53,7 +53,7 @@ using namespace shim::threads;
 GREEN_HOOK int pthread_barrier_wait(pthread_barrier_t* b) noexcept {
     if (!enabled() || view(b).shared) return shim::real::pthread_barrier_wait(b);
     Arrival a{&view(b)};
-    while (api::park(b, arrive, nullptr, &a, green::detail::kForever, "pthread_barrier_wait", may_switch()).result !=
+    while (api::park(b, arrive, nullptr, &a, Deadline(), "pthread_barrier_wait", may_switch()).result !=
            api::ParkResult::invalid) {
     }
     if (!a.last) return 0;

@@ -96,7 +96,7 @@ void continue_unwind(GreenThread& t, UnwindBuf* from) { unwind(t, from); }
 namespace {
 
 void pause_briefly(GreenThread& t) {
-    api::park(&t, [](void*) { return true; }, nullptr, nullptr, api::monotonic_now() + 0.02,
+    api::park(&t, [](void*) { return true; }, nullptr, nullptr, Deadline::after(0.02),
               "pthread_exit of a carrier thread", true);
 }
 

@@ -49,7 +49,7 @@ struct Wait {
 
 // One wait on `c`, the caller holding `m`; a cancellation point. Returns 0,
 // ETIMEDOUT, or what relocking the mutex says (EOWNERDEAD).
-int wait(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
+int wait(pthread_cond_t* c, pthread_mutex_t* m, Deadline deadline) {
     if (const int r = check_owner(m)) return r;
     GreenThread* self = current();
     if (self) act_on_cancel(*self);
@@ -74,7 +74,7 @@ int wait(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
     leave(c);
     // The mutex is taken again before anything else, a cancellation's cleanup
     // handlers included (POSIX).
-    const int relocked = lock_mutex(m, green::detail::kForever);
+    const int relocked = lock_mutex(m, Deadline());
     if (canceled || self) act_on_cancel(*self);
     if (relocked) return relocked;
     return result == api::ParkResult::timed_out ? ETIMEDOUT : 0;
@@ -86,7 +86,7 @@ int wait(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
 // 2 ms, takes the mutex again and returns: a spurious wake-up, which every
 // caller of pthread_cond_wait must expect; the caller looks at its predicate
 // and waits again.
-int wait_shared(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
+int wait_shared(pthread_cond_t* c, pthread_mutex_t* m, Deadline deadline) {
     if (const int r = check_owner(m)) return r;
     GreenThread* self = current();
     if (self) act_on_cancel(*self);
@@ -94,16 +94,16 @@ int wait_shared(pthread_cond_t* c, pthread_mutex_t* m, double deadline) {
     bool canceled = false;
     if (self) ++self->greenlet->cancel_point;
     try {
-        api::park(c, [](void*) { return true; }, nullptr, nullptr, std::min(deadline, api::monotonic_now() + 0.002),
+        api::park(c, [](void*) { return true; }, nullptr, nullptr, earliest(deadline, Deadline::after(0.002)),
                   "pthread_cond_wait (process-shared)", true);
     } catch (const api::ThreadCancel&) {
         canceled = true;
     }
     if (self) --self->greenlet->cancel_point;
-    const int relocked = lock_mutex(m, green::detail::kForever);
+    const int relocked = lock_mutex(m, Deadline());
     if (canceled || self) act_on_cancel(*self);
     if (relocked) return relocked;
-    return api::monotonic_now() >= deadline ? ETIMEDOUT : 0;
+    return deadline.passed() ? ETIMEDOUT : 0;
 }
 
 clockid_t clock_of(pthread_cond_t* c) noexcept {
@@ -120,15 +120,15 @@ int c11_status(int error) noexcept {
 using namespace shim::threads;
 
 GREEN_HOOK int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
-    if (green_waits_for_shared(c, m)) return wait_shared(c, m, green::detail::kForever);
+    if (green_waits_for_shared(c, m)) return wait_shared(c, m, Deadline());
     if (!ours(c, m)) return shim::real::pthread_cond_wait(c, m);
-    return wait(c, m, green::detail::kForever);
+    return wait(c, m, Deadline());
 }
 
 GREEN_HOOK int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock, const timespec* abstime) {
     const bool green_shared = green_waits_for_shared(c, m);
     if (!green_shared && !ours(c, m)) return shim::real::pthread_cond_clockwait(c, m, clock, abstime);
-    double deadline = 0;
+    Deadline deadline;
     if (!to_deadline(clock, abstime, deadline)) return EINVAL;
     return green_shared ? wait_shared(c, m, deadline) : wait(c, m, deadline);
 }
@@ -158,7 +158,7 @@ GREEN_HOOK int pthread_cond_destroy(pthread_cond_t* c) noexcept {
         api::park(
             &c->__data.__wrefs,
             [](void* p) { return (wrefs(static_cast<pthread_cond_t*>(p)).load(std::memory_order_acquire) >> 3) != 0; },
-            nullptr, c, green::detail::kForever, "pthread_cond_destroy", may_switch());
+            nullptr, c, Deadline(), "pthread_cond_destroy", may_switch());
     }
     return 0;
 }

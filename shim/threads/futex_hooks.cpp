@@ -28,12 +28,12 @@ struct Expect {
 
 // A wait deadline from futex's timeout: relative for FUTEX_WAIT, absolute for
 // FUTEX_WAIT_BITSET (on CLOCK_REALTIME with FUTEX_CLOCK_REALTIME).
-bool deadline_of(int op, const timespec* timeout, double& deadline) noexcept {
-    deadline = green::detail::kForever;
+bool deadline_of(int op, const timespec* timeout, Deadline& deadline) noexcept {
+    deadline = Deadline();
     if (!timeout) return true;
-    if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L) return false;
+    if (!green::detail::valid(*timeout)) return false;
     if ((op & FUTEX_CMD_MASK) == FUTEX_WAIT) {
-        deadline = api::monotonic_now() + double(timeout->tv_sec) + double(timeout->tv_nsec) / 1e9;
+        deadline = Deadline::after(green::detail::to_seconds(*timeout));
         return true;
     }
     return to_deadline((op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, timeout, deadline);
@@ -49,12 +49,12 @@ long fail(int error) noexcept {
 // woken from another process, which reaches only the kernel's waiters: such a
 // wait also looks at the word every 5 ms and ends once it changed.
 long wait(std::uint32_t* word, int op, std::uint32_t value, const timespec* timeout) {
-    double asked = 0;
+    Deadline asked;
     if (!deadline_of(op, timeout, asked)) return fail(EINVAL);
     const bool shared = !(op & FUTEX_PRIVATE_FLAG);
     Expect e{word, value};
     for (bool first = true;; first = false) {
-        const double deadline = shared ? std::min(asked, api::monotonic_now() + 0.005) : asked;
+        const Deadline deadline = shared ? earliest(asked, Deadline::after(0.005)) : asked;
         const api::Parked p = api::park(
             word,
             [](void* c) {
@@ -66,7 +66,7 @@ long wait(std::uint32_t* word, int op, std::uint32_t value, const timespec* time
         case api::ParkResult::unparked: return 0;
         case api::ParkResult::invalid: return first ? fail(EAGAIN) : 0;  // later: it changed while we looked away
         case api::ParkResult::timed_out:
-            if (api::monotonic_now() >= asked) return fail(ETIMEDOUT);
+            if (asked.passed()) return fail(ETIMEDOUT);
             break;  // a shared futex's look: wait on
         default: return fail(EINTR);
         }

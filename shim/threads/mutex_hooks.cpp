@@ -106,7 +106,7 @@ void release(pthread_mutex_t* m) noexcept {
     api::unpark_one(m, hand_over, m);
 }
 
-int lock_slow(pthread_mutex_t* m, double deadline) {
+int lock_slow(pthread_mutex_t* m, Deadline deadline) {
     auto w = word(m);
     for (;;) {
         int s = w.load(std::memory_order_relaxed);
@@ -128,7 +128,7 @@ int lock_slow(pthread_mutex_t* m, double deadline) {
     }
 }
 
-int lock(pthread_mutex_t* m, double deadline, bool try_only) {
+int lock(pthread_mutex_t* m, Deadline deadline, bool try_only) {
     const int kind = m->__data.__kind;
     if (kind < 0) return EINVAL;  // destroyed
     int id = 0;
@@ -171,13 +171,12 @@ bool ours(const pthread_mutex_t* m) noexcept { return enabled() && !glibc_mutex(
 // the kernel's waiters: a green thread takes it with trylock, pausing between
 // tries (0.5 ms growing to 10 ms) instead of blocking its carrier. Returns
 // glibc's result, or ETIMEDOUT once `deadline` passed.
-int lock_shared(pthread_mutex_t* m, double deadline) {
+int lock_shared(pthread_mutex_t* m, Deadline deadline) {
     for (double pause = 0.0005;; pause = std::min(pause * 2, 0.01)) {
         const int r = real::pthread_mutex_trylock(m);
         if (r != EBUSY) return r;
-        const double now = api::monotonic_now();
-        if (now >= deadline) return ETIMEDOUT;
-        api::park(m, [](void*) { return true; }, nullptr, nullptr, std::min(deadline, now + pause),
+        if (deadline.passed()) return ETIMEDOUT;
+        api::park(m, [](void*) { return true; }, nullptr, nullptr, earliest(deadline, Deadline::after(pause)),
                   "pthread_mutex_lock (process-shared)", true);
     }
 }
@@ -191,7 +190,7 @@ bool glibc_mutex(const pthread_mutex_t* m) noexcept {
     return kind > 0 && (kind & kShared) && (!(kind & kRobust) || m->__data.__spins == kSharedMark);
 }
 
-int lock_mutex(pthread_mutex_t* m, double deadline) {
+int lock_mutex(pthread_mutex_t* m, Deadline deadline) {
     if (glibc_mutex(m)) return may_switch() ? lock_shared(m, deadline) : real::pthread_mutex_lock(m);
     return lock(m, deadline, false);
 }
@@ -238,7 +237,6 @@ void release_robust_mutexes(pthread_mutex_t*& head) noexcept {
 }  // namespace shim::threads
 
 using namespace shim::threads;
-using green::detail::kForever;
 
 GREEN_HOOK int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* attr) noexcept {
     const int r = shim::real::pthread_mutex_init(m, attr);
@@ -250,22 +248,22 @@ GREEN_HOOK int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t*
 }
 
 GREEN_HOOK int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
-    if (green_waits_for_shared(m)) return lock_shared(m, kForever);
+    if (green_waits_for_shared(m)) return lock_shared(m, Deadline());
     if (!ours(m)) return shim::real::pthread_mutex_lock(m);
-    return lock(m, kForever, false);
+    return lock(m, Deadline(), false);
 }
 
 GREEN_HOOK int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
     if (!ours(m)) return shim::real::pthread_mutex_trylock(m);
-    return lock(m, kForever, true);
+    return lock(m, Deadline(), true);
 }
 
 GREEN_HOOK int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, const timespec* abstime) noexcept {
-    double deadline = 0;
+    Deadline deadline;
     if (green_waits_for_shared(m) && to_deadline(clock, abstime, deadline)) return lock_shared(m, deadline);
     if (!ours(m)) return shim::real::pthread_mutex_clocklock(m, clock, abstime);
     if (!to_deadline(clock, abstime, deadline)) {
-        const int r = lock(m, kForever, true);  // glibc looks at the time only when it would wait
+        const int r = lock(m, Deadline(), true);  // glibc looks at the time only when it would wait
         return r == EBUSY ? EINVAL : r;
     }
     return lock(m, deadline, false);

@@ -39,7 +39,7 @@ void once(int* control, void (*init)()) {
         }
         api::park(
             control, [](void* c) { return std::atomic_ref<int>(*static_cast<int*>(c)).load() == kRunning; }, nullptr,
-            control, green::detail::kForever, "pthread_once", may_switch());
+            control, Deadline(), "pthread_once", may_switch());
     }
 }
 

@@ -36,7 +36,7 @@ struct Rw {
 
 bool ours(pthread_rwlock_t* r) noexcept { return enabled() && r->__data.__shared == 0; }
 
-int rdlock(pthread_rwlock_t* r, double deadline, bool try_only) {
+int rdlock(pthread_rwlock_t* r, Deadline deadline, bool try_only) {
     Rw rw{r};
     for (;;) {
         unsigned s = rw.state().load();
@@ -74,7 +74,7 @@ void wake_readers(Rw rw) noexcept {
     if (rw.readers_waiting().load() != 0) api::unpark(&rw.r->__data.__readers, SIZE_MAX, 0, false);
 }
 
-int wrlock(pthread_rwlock_t* r, double deadline, bool try_only) {
+int wrlock(pthread_rwlock_t* r, Deadline deadline, bool try_only) {
     Rw rw{r};
     const int id = self_id();
     for (;;) {
@@ -115,10 +115,10 @@ int unlock(pthread_rwlock_t* r) noexcept {
     return 0;
 }
 
-int timed(int (*fn)(pthread_rwlock_t*, double, bool), pthread_rwlock_t* r, clockid_t clock, const timespec* abstime) {
-    double deadline = 0;
+int timed(int (*fn)(pthread_rwlock_t*, Deadline, bool), pthread_rwlock_t* r, clockid_t clock, const timespec* abstime) {
+    Deadline deadline;
     if (!to_deadline(clock, abstime, deadline)) {
-        const int got = fn(r, green::detail::kForever, true);  // glibc looks at the time only when it would wait
+        const int got = fn(r, Deadline(), true);  // glibc looks at the time only when it would wait
         return got == EBUSY ? EINVAL : got;
     }
     return fn(r, deadline, false);
@@ -128,16 +128,15 @@ int timed(int (*fn)(pthread_rwlock_t*, double, bool), pthread_rwlock_t* r, clock
 }  // namespace shim::threads
 
 using namespace shim::threads;
-using green::detail::kForever;
 
 GREEN_HOOK int pthread_rwlock_rdlock(pthread_rwlock_t* r) noexcept {
     if (!ours(r)) return shim::real::pthread_rwlock_rdlock(r);
-    return rdlock(r, kForever, false);
+    return rdlock(r, Deadline(), false);
 }
 
 GREEN_HOOK int pthread_rwlock_tryrdlock(pthread_rwlock_t* r) noexcept {
     if (!ours(r)) return shim::real::pthread_rwlock_tryrdlock(r);
-    return rdlock(r, kForever, true);
+    return rdlock(r, Deadline(), true);
 }
 
 GREEN_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t* r, clockid_t clock, const timespec* abstime) noexcept {
@@ -152,12 +151,12 @@ GREEN_HOOK int pthread_rwlock_timedrdlock(pthread_rwlock_t* r, const timespec* a
 
 GREEN_HOOK int pthread_rwlock_wrlock(pthread_rwlock_t* r) noexcept {
     if (!ours(r)) return shim::real::pthread_rwlock_wrlock(r);
-    return wrlock(r, kForever, false);
+    return wrlock(r, Deadline(), false);
 }
 
 GREEN_HOOK int pthread_rwlock_trywrlock(pthread_rwlock_t* r) noexcept {
     if (!ours(r)) return shim::real::pthread_rwlock_trywrlock(r);
-    return wrlock(r, kForever, true);
+    return wrlock(r, Deadline(), true);
 }
 
 GREEN_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t* r, clockid_t clock, const timespec* abstime) noexcept {

@@ -50,7 +50,7 @@ struct Waiting {
 };
 
 // Returns 0, or -1 with errno ETIMEDOUT.
-int wait_here(sem_t* s, double deadline) {
+int wait_here(sem_t* s, Deadline deadline) {
     for (;;) {
         if (try_take(s)) return 0;
         Waiting w{s};
@@ -81,21 +81,20 @@ int wait_here(sem_t* s, double deadline) {
     }
 }
 
-int wait_shared(sem_t* s, double deadline) {
+int wait_shared(sem_t* s, Deadline deadline) {
     for (double pause = 0.001;; pause = std::min(pause * 2, 0.05)) {
         if (try_take(s)) return 0;
-        const double now = api::monotonic_now();
-        if (now >= deadline) {
+        if (deadline.passed()) {
             errno = ETIMEDOUT;
             return -1;
         }
-        api::park(s, [](void*) { return true; }, nullptr, nullptr, std::min(deadline, now + pause),
+        api::park(s, [](void*) { return true; }, nullptr, nullptr, earliest(deadline, Deadline::after(pause)),
                   "sem_wait (process-shared)", true);
     }
 }
 
 // sem_wait and its timed forms; a cancellation point.
-int wait(sem_t* s, double deadline) {
+int wait(sem_t* s, Deadline deadline) {
     GreenThread* self = current();
     if (self) act_on_cancel(*self);
     int r = -1;
@@ -123,12 +122,12 @@ using namespace shim::threads;
 
 GREEN_HOOK int sem_wait(sem_t* s) {
     if (!ours_to_wait(s)) return shim::real::sem_wait(s);
-    return wait(s, green::detail::kForever);
+    return wait(s, Deadline());
 }
 
 GREEN_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abstime) {
     if (!ours_to_wait(s)) return shim::real::sem_clockwait(s, clock, abstime);
-    double deadline = 0;
+    Deadline deadline;
     if (!to_deadline(clock, abstime, deadline)) {
         if (try_take(s)) return 0;  // glibc looks at the time only when it would wait
         errno = EINVAL;

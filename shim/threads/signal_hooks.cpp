@@ -134,7 +134,7 @@ int change_mask(GreenThread& t, int how, const sigset_t* set, sigset_t* old) noe
 // Waits (parked) until a signal of `set` is pending and takes it. Returns the
 // signal number, or -1 with errno: EAGAIN when `deadline` passed, EINTR when a
 // signal handler ran meanwhile and `interruptible`.
-int take_signal(const sigset_t* set, siginfo_t* info, double deadline, bool interruptible) noexcept {
+int take_signal(const sigset_t* set, siginfo_t* info, Deadline deadline, bool interruptible) noexcept {
     const SignalCheck signals(Restart::never);
     GreenThread* self = current();
     for (;;) {
@@ -155,8 +155,8 @@ int take_signal(const sigset_t* set, siginfo_t* info, double deadline, bool inte
             errno = EINTR;
             return -1;
         }
-        const double left = deadline - api::monotonic_now();
-        if (left <= 0) {
+        const double left = deadline.remaining();
+        if (left == 0) {
             errno = EAGAIN;
             return -1;
         }
@@ -181,9 +181,9 @@ int take_signal(const sigset_t* set, siginfo_t* info, double deadline, bool inte
     }
 }
 
-double deadline_after(const timespec* timeout) noexcept {
-    if (!timeout) return green::detail::kForever;
-    return api::monotonic_now() + double(timeout->tv_sec) + double(timeout->tv_nsec) / 1e9;
+Deadline deadline_after(const timespec* timeout) noexcept {
+    if (!timeout) return Deadline();
+    return Deadline::after(green::detail::to_seconds(*timeout));
 }
 
 bool parks_for_signals() noexcept { return enabled() && shim::may_park(); }
@@ -239,7 +239,7 @@ GREEN_HOOK int sigwait(const sigset_t* __restrict set, int* __restrict sig) {
     if (!parks_for_signals()) return shim::real::sigwait(set, sig);
     return cancellation_point([&]() noexcept {
         siginfo_t info;
-        const int r = take_signal(set, &info, green::detail::kForever, false);
+        const int r = take_signal(set, &info, Deadline(), false);
         if (r < 0) return errno;
         *sig = r;
         return 0;
@@ -250,14 +250,14 @@ GREEN_HOOK int sigwaitinfo(const sigset_t* __restrict set, siginfo_t* __restrict
     if (!parks_for_signals()) return shim::real::sigwaitinfo(set, info);
     return cancellation_point([&]() noexcept {
         siginfo_t own;
-        return take_signal(set, info ? info : &own, green::detail::kForever, true);
+        return take_signal(set, info ? info : &own, Deadline(), true);
     });
 }
 
 GREEN_HOOK int sigtimedwait(const sigset_t* __restrict set, siginfo_t* __restrict info,
                             const timespec* __restrict timeout) {
     if (!parks_for_signals()) return shim::real::sigtimedwait(set, info, timeout);
-    if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+    if (timeout && !green::detail::valid(*timeout)) {
         errno = EINVAL;
         return -1;
     }

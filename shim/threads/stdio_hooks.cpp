@@ -81,7 +81,7 @@ bool held_by_other(FILE* f, int id) noexcept {
 // glibc's lock as well, without blocking the carrier on a real thread's hold.
 void take_glibc_lock(FILE* f) {
     for (double pause = 0.0005; real::ftrylockfile(f) != 0; pause = std::min(pause * 2, 0.02))
-        api::park(f, [](void*) { return true; }, nullptr, nullptr, api::monotonic_now() + pause, "flockfile", true);
+        api::park(f, [](void*) { return true; }, nullptr, nullptr, Deadline::after(pause), "flockfile", true);
 }
 
 struct File {
@@ -106,7 +106,7 @@ GREEN_HOOK void flockfile(FILE* f) noexcept {
         File file{f, id};
         api::park(
             f, [](void* p) { return held_by_other(static_cast<File*>(p)->f, static_cast<File*>(p)->id); }, nullptr, &file,
-            green::detail::kForever, "flockfile", true);
+            Deadline(), "flockfile", true);
     }
     try {
         take_glibc_lock(f);

@@ -257,18 +257,17 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
 
 // Waits for a real thread without blocking the carrier: tryjoin, then a pause
 // that grows to 50 ms (a real thread's end wakes no greenlet).
-int join_real(pthread_t t, void** result, double deadline) {
+int join_real(pthread_t t, void** result, Deadline deadline) {
     for (double pause = 0.001;; pause = std::min(pause * 2, 0.05)) {
         const int r = real::pthread_tryjoin_np(t, result);
         if (r != EBUSY) return r;
-        const double now = api::monotonic_now();
-        if (now >= deadline) return ETIMEDOUT;
-        api::park(&t, [](void*) { return true; }, nullptr, nullptr, std::min(deadline, now + pause),
+        if (deadline.passed()) return ETIMEDOUT;
+        api::park(&t, [](void*) { return true; }, nullptr, nullptr, earliest(deadline, Deadline::after(pause)),
                   "pthread_join of a real thread", true);
     }
 }
 
-int join(GreenThread* t, void** result, double deadline, bool try_only) {
+int join(GreenThread* t, void** result, Deadline deadline, bool try_only) {
     if (t == current()) return EDEADLK;
     std::uint32_t life = t->life.load(std::memory_order_acquire);
     do {
@@ -302,7 +301,7 @@ int join(GreenThread* t, void** result, double deadline, bool try_only) {
 
 // pthread_join and its timed forms, for either kind of thread; a cancellation
 // point.
-int join_any(pthread_t thread, void** result, double deadline, bool try_only) {
+int join_any(pthread_t thread, void** result, Deadline deadline, bool try_only) {
     GreenThread* self = enabled() ? current() : nullptr;
     if (self) act_on_cancel(*self);
     GreenThread* t = green_thread(thread);
@@ -395,7 +394,6 @@ GreenThread* record_of(pthread_t t) noexcept {
 }  // namespace shim::threads
 
 using namespace shim::threads;
-using shim::threads::api::monotonic_now;
 
 GREEN_HOOK int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
     if (!makes_green_thread(__builtin_return_address(0))) return shim::real::pthread_create(thread, attr, start, arg);
@@ -405,18 +403,18 @@ GREEN_HOOK int pthread_create(pthread_t* thread, const pthread_attr_t* attr, voi
 GREEN_HOOK int pthread_join(pthread_t thread, void** result) {
     if (!enabled()) return shim::real::pthread_join(thread, result);
     if (!green_thread(thread) && !may_switch()) return shim::real::pthread_join(thread, result);
-    return join_any(thread, result, green::detail::kForever, false);
+    return join_any(thread, result, Deadline(), false);
 }
 
 GREEN_HOOK int pthread_tryjoin_np(pthread_t thread, void** result) {
     if (!enabled() || !green_thread(thread)) return shim::real::pthread_tryjoin_np(thread, result);
-    return join(green_thread(thread), result, green::detail::kForever, true);
+    return join(green_thread(thread), result, Deadline(), true);
 }
 
 GREEN_HOOK int pthread_clockjoin_np(pthread_t thread, void** result, clockid_t clock, const timespec* abstime) {
     if (!enabled() || (!green_thread(thread) && !may_switch()))
         return shim::real::pthread_clockjoin_np(thread, result, clock, abstime);
-    double deadline = 0;
+    Deadline deadline;
     if (!to_deadline(clock, abstime, deadline)) return EINVAL;
     return join_any(thread, result, deadline, false);
 }
@@ -621,7 +619,7 @@ GREEN_HOOK int thrd_create(thrd_t* thread, thrd_start_t start, void* arg) {
 GREEN_HOOK int thrd_join(thrd_t thread, int* result) {
     if (!enabled() || !green_thread(thread)) return shim::real::thrd_join(thread, result);
     void* value = nullptr;
-    const int r = join_any(thread, &value, green::detail::kForever, false);
+    const int r = join_any(thread, &value, Deadline(), false);
     if (r == 0 && result) *result = static_cast<int>(reinterpret_cast<std::intptr_t>(value));
     return c11_status(r);
 }

@@ -48,17 +48,17 @@ int self_id() noexcept {
 
 bool may_switch() noexcept { return state::handler_depth == 0 && api::running_greenlet() != nullptr; }
 
-bool to_deadline(clockid_t clock, const timespec* abstime, double& deadline) noexcept {
-    if (!abstime || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L) return false;
+bool to_deadline(clockid_t clock, const timespec* abstime, Deadline& deadline) noexcept {
+    if (!abstime || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L) return false;  // a negative tv_sec is a past time
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return false;
-    const double at = double(abstime->tv_sec) + double(abstime->tv_nsec) / 1e9;
+    const double at = green::detail::to_seconds(*abstime);
     if (clock == CLOCK_MONOTONIC) {
-        deadline = at;
+        deadline = Deadline::at_monotonic(at);
         return true;
     }
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
-    deadline = api::monotonic_now() + (at - (double(now.tv_sec) + double(now.tv_nsec) / 1e9));
+    deadline = Deadline::at_monotonic(Deadline::now() + (at - green::detail::to_seconds(now)));
     return true;
 }
 

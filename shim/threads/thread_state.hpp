@@ -31,6 +31,7 @@
 namespace shim::threads {
 
 namespace api = green::detail::shim_api;
+using green::detail::Deadline;
 using green::detail::GreenletCore;
 
 // Whether thread patching is on: GREEN_THREADS set and not "0" (ignored in a
@@ -130,9 +131,9 @@ int self_id() noexcept;
 // than sleep in the kernel.
 bool may_switch() noexcept;
 
-// An absolute time on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC) as the lot's
-// deadline (CLOCK_MONOTONIC seconds); false for a timespec glibc calls invalid.
-bool to_deadline(clockid_t clock, const timespec* abstime, double& deadline) noexcept;
+// An absolute time on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC) as a
+// Deadline; false for a timespec glibc calls invalid.
+bool to_deadline(clockid_t clock, const timespec* abstime, Deadline& deadline) noexcept;
 
 // Cancellation (cancel.cpp). At the entry and the end of a cancellation point,
 // a pending cancellation of the calling green thread that it allows unwinds it

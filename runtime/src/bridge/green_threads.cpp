@@ -1,7 +1,5 @@
 // The bridge's thread-patching half: green threads for the shim's
 // pthread_create, the parking lot for its pthread objects, cancellation.
-#include <time.h>
-
 #include <string>
 
 #include "base/sys.hpp"
@@ -35,7 +33,7 @@ static_assert(static_cast<int>(ParkResult::interrupted) == static_cast<int>(lot:
 }  // namespace
 
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-            double deadline, const char* what, bool may_switch) {
+            Deadline deadline, const char* what, bool may_switch) {
     return from_lot(lot::park(address, validate, before_sleep, context, deadline, what, may_switch));
 }
 
@@ -45,12 +43,6 @@ bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool, bool)
 
 std::size_t unpark(const void* address, std::size_t count, std::uintptr_t token, bool from_signal_handler) {
     return lot::unpark(address, count, token, from_signal_handler);
-}
-
-double monotonic_now() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
 GreenletCore* start_thread(void (*entry)(void*), void* record, const ThreadStack& stack) {

@@ -143,12 +143,12 @@ struct Parked {
 };
 // Queues the caller on `address` if validate(context) says so under the
 // bucket's lock, runs before_sleep(context) (may be null), and waits until an
-// unpark, `deadline` (absolute CLOCK_MONOTONIC seconds; kForever) or an
+// unpark, `deadline` (Deadline(): none) or an
 // interruption. `may_switch` false: even a greenlet sleeps on a futex. A kill
 // or a green::Timeout waits for the next suspension point outside; throws
 // ThreadCancel (inside a cancellation point) after leaving the queue.
 GREEN_API Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-                      double deadline, const char* what, bool may_switch);
+                      Deadline deadline, const char* what, bool may_switch);
 // Unparks the longest waiter on `address`; decide(context, found, more) runs
 // under the bucket lock either way and returns the token handed over.
 GREEN_API bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool found, bool more),
@@ -157,8 +157,6 @@ GREEN_API bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, b
 // how many. Async-signal-safe with `from_signal_handler` (sem_post).
 GREEN_API std::size_t unpark(const void* address, std::size_t count, std::uintptr_t token,
                              bool from_signal_handler);
-// CLOCK_MONOTONIC now, in seconds (the lot's deadlines).
-GREEN_API double monotonic_now() noexcept;
 
 // How a green thread's stack is made: `size` bytes with `guard` bytes of guard
 // below (0: none), or the caller's own memory when caller_lo is set.

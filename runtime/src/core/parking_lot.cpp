@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <exception>
 
 #include "base/raw_lock.hpp"
@@ -144,17 +143,6 @@ void wake(Waiting& w, bool from_signal_handler) noexcept {
     w.hub->post_wake(w.remote);  // after this, `w` may be gone at any moment
 }
 
-double now() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-timespec to_timespec(double t) noexcept {
-    const double whole = std::floor(t);
-    return timespec{static_cast<time_t>(whole), static_cast<long>((t - whole) * 1e9)};
-}
-
 // A parked greenlet that must not be interrupted: it waits for the wake-up an
 // unpark already sent it (the record on its stack must outlive the delivery).
 void await_delivery(Hub& hub, Waiting& w) noexcept {
@@ -180,7 +168,7 @@ Parked leave(Bucket& b, Waiting& w, Hub& hub, ParkResult otherwise) noexcept {
     return {ParkResult::unparked, w.token};
 }
 
-Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, double deadline, const char* what) {
+Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, Deadline deadline, const char* what) {
     struct Count {
         Hub& hub;
         explicit Count(Hub& h) noexcept : hub(h) { hub.add_lot_waiter(); }
@@ -192,11 +180,10 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, double deadline, const cha
     // objects, whose callers are C code). A cancellation does, inside a
     // cancellation point.
     const std::uint8_t kept = hold_back(self, pending_cancel);
-    const double timeout = deadline == kForever ? kForever : std::max(0.0, deadline - now());
     WakeReason reason = WakeReason::woken;
     std::exception_ptr cancel;
     try {
-        reason = hub.park(nullptr, timeout, what, w.address);
+        reason = hub.park(nullptr, deadline.remaining(), what, w.address);
     } catch (const shim_api::ThreadCancel&) {
         cancel = std::current_exception();
     } catch (...) {
@@ -216,9 +203,9 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, double deadline, const cha
     return leave(b, w, hub, reason == WakeReason::deadline ? ParkResult::timed_out : ParkResult::interrupted);
 }
 
-Parked wait_thread(Bucket& b, Waiting& w, double deadline) noexcept {
-    const bool timed = deadline != kForever;
-    const timespec until = timed ? to_timespec(deadline) : timespec{};
+Parked wait_thread(Bucket& b, Waiting& w, Deadline deadline) noexcept {
+    const bool timed = !deadline.forever();
+    const timespec until = timed ? to_timespec(deadline.monotonic()) : timespec{};
     while (w.done.load(std::memory_order_acquire) == 0) {
         if (sys::futex_wait(&w.done, 0, timed ? &until : nullptr) == 0 || errno != ETIMEDOUT) continue;
         lock(b);
@@ -262,7 +249,7 @@ std::size_t unpark_locked(Bucket& b, const void* address, std::size_t count, std
 }  // namespace
 
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-            double deadline, const char* what, bool may_switch) {
+            Deadline deadline, const char* what, bool may_switch) {
     Hub* hub = Hub::current_if_any();
     Waiting w;
     w.address = address;

@@ -26,6 +26,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "green/detail/time.hpp"
+
 namespace green::detail::lot {
 
 enum class ParkResult : std::uint8_t {
@@ -40,7 +42,7 @@ struct Parked {
     std::uintptr_t token;  // meaningful when unparked
 };
 
-// `deadline`: absolute CLOCK_MONOTONIC seconds, or kForever. `what` describes
+// `deadline`: when to stop waiting (Deadline(): never). `what` describes
 // the wait for dump(). validate and before_sleep run on the caller's stack;
 // before_sleep may be null. `may_switch` false makes even a greenlet sleep on a
 // futex (a call from a signal handler). A kill or a green::Timeout does not
@@ -48,7 +50,7 @@ struct Parked {
 // outside); a pthread cancellation inside a cancellation point does: it is
 // thrown (shim_api::ThreadCancel) after the waiter left the queue.
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-            double deadline, const char* what, bool may_switch = true);
+            Deadline deadline, const char* what, bool may_switch = true);
 
 // Unparks the longest waiter on `address`, if any. decide(context, found,
 // more) runs under the bucket lock either way (found: a waiter is being

@@ -66,6 +66,12 @@ public:
         d.at_ = seconds > 0 ? now() + seconds : 0;
         return d;
     }
+    // At `seconds` on the monotonic clock (kForever: none).
+    static Deadline at_monotonic(double seconds) noexcept {
+        Deadline d;
+        d.at_ = seconds;
+        return d;
+    }
     // Created with a timeout of zero: the caller should not wait at all.
     bool never_wait() const noexcept { return at_ == 0; }
     bool forever() const noexcept { return at_ == kForever; }
@@ -75,6 +81,9 @@ public:
         const double left = at_ - now();
         return left > 0 ? left : 0;
     }
+    bool passed() const noexcept { return remaining() == 0; }
+    // When it passes, in seconds on the monotonic clock (kForever: never).
+    double monotonic() const noexcept { return at_; }
     // The earlier of the two.
     friend Deadline earliest(Deadline a, Deadline b) noexcept { return a.at_ <= b.at_ ? a : b; }
 
