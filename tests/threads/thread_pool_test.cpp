@@ -20,19 +20,27 @@ TEST_CASE("thread_pool: result comes back") {
 }
 
 // Only the calling greenlet waits: others keep running during a blocking call.
+// The call waits for five ticks of a greenlet of the caller's hub, which can
+// come only if the hub runs meanwhile (it gives up after 10 s).
 TEST_CASE("thread_pool: the hub keeps running") {
-    int ticks = 0;
+    std::atomic<int> ticks{0};
     bool stop = false;
     auto ticker = green::spawn([&] {
         while (!stop) {
-            green::sleep(5ms);
+            green::sleep(1ms);
             ++ticks;
         }
     });
-    green::run_in_thread([] { ::usleep(100 * 1000); });  // a really blocking call
+    const bool saw_ticks = green::run_in_thread([&] {  // a really blocking call
+        for (int waited_ms = 0; waited_ms < 10000; ++waited_ms) {
+            if (ticks.load() >= 5) return true;
+            ::usleep(1000);
+        }
+        return false;
+    });
     stop = true;
     ticker.join();
-    CHECK(ticks >= 5);
+    CHECK(saw_ticks);
 }
 
 // The function's exception is rethrown in the caller.
