@@ -17,7 +17,7 @@ std::atomic<void (*)(GreenletCore&)> signal_taker{nullptr};
 void Hub::set_signal_taker(void (*taker)(GreenletCore&)) noexcept { signal_taker.store(taker); }
 
 void post_kill(GreenletCore& g, std::exception_ptr e) noexcept {
-    g.kill_exception = std::move(e);
+    g.interruption = std::move(e);
     g.pending |= pending_kill;
 }
 
@@ -55,7 +55,7 @@ void Hub::throw_pending(GreenletCore& g) {
     std::exception_ptr e;
     if (g.pending & pending_kill) {
         g.thrown = pending_kill;
-        e = std::move(g.kill_exception);
+        e = g.interruption;
     } else if (g.pending & pending_timeout) {
         g.thrown = pending_timeout;
         e = std::make_exception_ptr(TimeoutError(std::exchange(g.expired_timeout, nullptr)));
@@ -69,14 +69,14 @@ void Hub::throw_pending(GreenletCore& g) {
         return;  // nothing is due here
     }
     g.pending &= static_cast<std::uint8_t>(~g.thrown);
-    g.thrown_exception = e;
+    g.interruption = e;
     std::rethrow_exception(std::move(e));
 }
 
 bool repost(GreenletCore& g, const std::exception_ptr& e) noexcept {
-    if (!e || e != g.thrown_exception) return false;
-    g.thrown_exception = nullptr;
-    switch (g.thrown) {
+    if (!e || e != g.interruption || g.thrown == 0) return false;
+    const std::uint8_t what = std::exchange(g.thrown, 0);  // reposted once: a second repost is an error's
+    switch (what) {
     case pending_kill: post_kill(g, e); break;
     case pending_timeout:
         try {

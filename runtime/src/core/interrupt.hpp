@@ -1,7 +1,9 @@
 // Interruptions: a kill, an expired Timeout, LoopExit, and for green threads a
 // pthread_cancel and signals sent with pthread_kill. This file's functions are
 // the only code that touches a greenlet's pending bits and their payloads
-// (kill_exception, expired_timeout, thrown_exception).
+// (interruption, expired_timeout, thrown). A greenlet's `interruption` holds a
+// pending kill's exception, and from throw_pending on the interruption thrown
+// last, so that repost can recognise it.
 //
 // The life of one interruption:
 //   posted     post_*() records it; the caller then wakes the greenlet if it is parked;

@@ -50,7 +50,7 @@ enum class State : std::uint8_t {
 // Interruptions waiting to be thrown at the next suspension point (bit set).
 // Posted, thrown and withdrawn only by core/interrupt.cpp.
 enum PendingBits : std::uint8_t {
-    pending_kill = 1,       // kill_exception
+    pending_kill = 1,       // the exception in `interruption`
     pending_timeout = 2,    // TimeoutError for expired_timeout
     pending_loop_exit = 4,  // LoopExit: nothing can ever wake this greenlet
     pending_cancel = 8,     // pthread_cancel of a green thread: thrown only inside a cancellation point
@@ -151,15 +151,14 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
     WakeReason wake_reason = WakeReason::woken;
     std::uint8_t pending = 0;  // PendingBits
     std::uint8_t cancel_point = 0;  // depth of the shim's cancellation points this greenlet is in
-    std::uint8_t thrown = 0;   // the PendingBits value of `thrown_exception`
+    std::uint8_t thrown = 0;   // the PendingBits value of the interruption thrown last
     bool killed = false;       // ended by GreenletExit (or killed before it started)
     std::uint32_t refs = 1;
     std::uint64_t id = 0;
     std::string name;                       // empty means "Greenlet-<id>"
     std::exception_ptr error;               // what it ended with (GreenletExit if killed)
-    std::exception_ptr kill_exception;      // pending kill
+    std::exception_ptr interruption;        // a pending kill's exception; once thrown, the last thrown (interrupt.hpp)
     const Timeout* expired_timeout = nullptr;  // pending Timeout
-    std::exception_ptr thrown_exception;    // the interruption thrown last (see interrupt.hpp)
     WaitList exit_waiters;                  // joiners and completion subscribers
     const char* wait_what = nullptr;        // what it is parked in, for dump()
     const void* wait_on = nullptr;
