@@ -115,22 +115,23 @@ GREEN_HOOK int __pthread_setspecific(pthread_key_t key, const void* value) noexc
 }
 
 // C11: glibc's tss_* call its internal pthread functions, out of the hooks' reach.
-GREEN_HOOK int tss_create(tss_t* key, tss_dtor_t destructor) noexcept {
+// (Without noexcept, as <threads.h> declares them.)
+GREEN_HOOK int tss_create(tss_t* key, tss_dtor_t destructor) {
     if (!enabled()) return shim::real::tss_create(key, destructor);
     return pthread_key_create(key, destructor) == 0 ? thrd_success : thrd_error;
 }
 
-GREEN_HOOK void tss_delete(tss_t key) noexcept {
+GREEN_HOOK void tss_delete(tss_t key) {
     if (!enabled()) return shim::real::tss_delete(key);
     pthread_key_delete(key);
 }
 
-GREEN_HOOK void* tss_get(tss_t key) noexcept {
+GREEN_HOOK void* tss_get(tss_t key) {
     if (!enabled()) return shim::real::tss_get(key);
     return pthread_getspecific(key);
 }
 
-GREEN_HOOK int tss_set(tss_t key, void* value) noexcept {
+GREEN_HOOK int tss_set(tss_t key, void* value) {
     if (!enabled()) return shim::real::tss_set(key, value);
     return pthread_setspecific(key, value) == 0 ? thrd_success : thrd_error;
 }

@@ -303,28 +303,30 @@ GREEN_HOOK int __pthread_mutex_trylock(pthread_mutex_t* m) noexcept { return pth
 GREEN_HOOK int __pthread_mutex_unlock(pthread_mutex_t* m) noexcept { return pthread_mutex_unlock(m); }
 GREEN_HOOK int __pthread_mutex_destroy(pthread_mutex_t* m) noexcept { return pthread_mutex_destroy(m); }
 
-// C11: mtx_t is a pthread_mutex_t (glibc's mtx_init gives it the kind).
-GREEN_HOOK int mtx_lock(mtx_t* m) noexcept {
+// C11: mtx_t is a pthread_mutex_t (glibc's mtx_init gives it the kind). The C11
+// hooks are declared as <threads.h> declares them, without noexcept (clang
+// refuses a mismatch).
+GREEN_HOOK int mtx_lock(mtx_t* m) {
     if (!enabled()) return shim::real::mtx_lock(m);
     return c11_status(pthread_mutex_lock(reinterpret_cast<pthread_mutex_t*>(m)));
 }
 
-GREEN_HOOK int mtx_trylock(mtx_t* m) noexcept {
+GREEN_HOOK int mtx_trylock(mtx_t* m) {
     if (!enabled()) return shim::real::mtx_trylock(m);
     return c11_status(pthread_mutex_trylock(reinterpret_cast<pthread_mutex_t*>(m)));
 }
 
-GREEN_HOOK int mtx_timedlock(mtx_t* __restrict m, const timespec* __restrict abstime) noexcept {
+GREEN_HOOK int mtx_timedlock(mtx_t* __restrict m, const timespec* __restrict abstime) {
     if (!enabled()) return shim::real::mtx_timedlock(m, abstime);
     return c11_status(pthread_mutex_timedlock(reinterpret_cast<pthread_mutex_t*>(m), abstime));
 }
 
-GREEN_HOOK int mtx_unlock(mtx_t* m) noexcept {
+GREEN_HOOK int mtx_unlock(mtx_t* m) {
     if (!enabled()) return shim::real::mtx_unlock(m);
     return c11_status(pthread_mutex_unlock(reinterpret_cast<pthread_mutex_t*>(m)));
 }
 
-GREEN_HOOK void mtx_destroy(mtx_t* m) noexcept {
+GREEN_HOOK void mtx_destroy(mtx_t* m) {
     if (!enabled()) return shim::real::mtx_destroy(m);
     pthread_mutex_destroy(reinterpret_cast<pthread_mutex_t*>(m));
 }

@@ -634,7 +634,7 @@ GREEN_HOOK void thrd_exit(int result) {
     __builtin_unreachable();
 }
 
-GREEN_HOOK thrd_t thrd_current() noexcept { return pthread_self(); }
+GREEN_HOOK thrd_t thrd_current() { return pthread_self(); }
 
 // glibc's thrd_sleep calls its internal clock_nanosleep, out of the hooks' reach.
 GREEN_HOOK int thrd_sleep(const timespec* duration, timespec* remaining) {
@@ -646,4 +646,4 @@ GREEN_HOOK int thrd_sleep(const timespec* duration, timespec* remaining) {
     return r == 0 ? 0 : error == EINTR ? -1 : -2;
 }
 
-GREEN_HOOK void thrd_yield() noexcept { sched_yield(); }
+GREEN_HOOK void thrd_yield() { sched_yield(); }

@@ -22,7 +22,10 @@
 #include "diag/report.hpp"
 #include "green/errors.hpp"
 
-extern "C" void* __uselocale(void*) noexcept;  // glibc's uselocale, which the shim does not interpose
+// glibc's uselocale (__uselocale, which the shim does not interpose), under a
+// name of its own: libstdc++ declares __uselocale with locale_t, clang refuses a
+// second declaration with void*.
+extern "C" void* glibc_uselocale(void*) noexcept __asm__("__uselocale");
 
 namespace green::detail {
 
@@ -168,15 +171,15 @@ void Hub::swap_libc_state(FiberContext& from, const FiberContext& to) noexcept {
     *errno_slot_ = to.saved_errno;
     *h_errno_slot_ = to.saved_h_errno;
     if (keep_locale_) {
-        from.locale = __uselocale(nullptr);
-        if (to.locale != from.locale) __uselocale(to.locale);
+        from.locale = glibc_uselocale(nullptr);
+        if (to.locale != from.locale) glibc_uselocale(to.locale);
     }
 }
 
 void Hub::keep_locale_per_fiber() noexcept {
     if (keep_locale_) return;
     // Until now every fiber of this thread used the thread's locale.
-    void* const current = __uselocale(nullptr);
+    void* const current = glibc_uselocale(nullptr);
     hub_ctx_.locale = current;
     all_.for_each([&](GreenletCore& g) { g.ctx.locale = current; });
     keep_locale_ = true;
