@@ -341,14 +341,17 @@ bool shim_loads() {
     return false;
 }
 
-// Whether `program` runs with libasan preloaded (it is in an ASan build);
-// skips the case when not. curl and wget deadlock in glibc's setlocale with
-// libasan preloaded, before green is involved.
-bool runs_beside_asan(const std::string& program) {
+// Whether the case can run with libasan preloaded into its programs (as it is in
+// an ASan build); skips it with `why` when not.
+bool runs_beside_asan(const std::string& why) {
     if (kSanitizerRuntime.empty()) return true;
-    test::skip(program + " deadlocks in glibc's setlocale with libasan preloaded (without green too)");
+    test::skip(why);
     return false;
 }
+
+// curl and wget deadlock in glibc's setlocale with libasan preloaded, before
+// green is involved.
+const std::string kSetlocaleDeadlock = " deadlocks in glibc's setlocale with libasan preloaded (without green too)";
 
 // Whether glibc's own resolver can be compared with (in netns_run); skips the
 // case when not.
@@ -426,7 +429,7 @@ std::string quoted(const std::vector<std::string>& argv) {
 
 // curl fetches the same bodies, HTTP errors and connection errors (exit status, message) with and without the shim.
 TEST_CASE("shim: curl against a local HTTP server") {
-    if (!shim_loads() || !runs_beside_asan("curl")) return;
+    if (!shim_loads() || !runs_beside_asan("curl" + kSetlocaleDeadlock)) return;
     HttpServer http;
     const Compare with_err{true, without_timings};
     const std::string curl = "/usr/bin/curl";
@@ -457,7 +460,7 @@ TEST_CASE("shim: curl against a local HTTP server") {
 
 // wget fetches the same bodies and fails with the same exit status and message (404, connection refused) with and without the shim.
 TEST_CASE("shim: wget against a local HTTP server") {
-    if (!shim_loads() || !runs_beside_asan("wget")) return;
+    if (!shim_loads() || !runs_beside_asan("wget" + kSetlocaleDeadlock)) return;
     HttpServer http;
     const Compare with_err{true, without_timings};
     const std::string wget = "/usr/bin/wget";
@@ -719,7 +722,8 @@ TEST_CASE("shim: GREEN_DNS=system leaves lookups to glibc") {
 
 // jemalloc and tcmalloc preloaded beside the shim, in either order, change nothing: 3000-descriptor polls, lookups, curl and the python probe print the same.
 TEST_CASE("shim: jemalloc and tcmalloc beside the shim") {
-    if (!shim_loads() || !runs_beside_asan("an allocator other than AddressSanitizer's (and curl)")) return;
+    if (!shim_loads() || !runs_beside_asan("another allocator cannot replace AddressSanitizer's, and curl" + kSetlocaleDeadlock))
+        return;
     HttpServer http;
     for (const std::string lib : {"libjemalloc.so.2", "libtcmalloc_minimal.so.4"}) {
         const std::string path = std::string(MULTIARCH_LIBDIR) + "/" + lib;
