@@ -80,22 +80,24 @@ Address Address::ip(std::string_view host, std::uint16_t port) {
 }
 
 Address Address::from_bytes(int family, const void* bytes, std::uint16_t port) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
     if (family == AF_INET) {
-        sockaddr_in in{};
-        in.sin_family = AF_INET;
-        in.sin_port = htons(port);
-        std::memcpy(&in.sin_addr, bytes, sizeof in.sin_addr);
-        return Address(reinterpret_cast<sockaddr*>(&in), sizeof in);
+        auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+        in->sin_port = htons(port);
+        std::memcpy(&in->sin_addr, bytes, sizeof in->sin_addr);
+        len = sizeof *in;
+    } else if (family == AF_INET6) {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        in6->sin6_port = htons(port);
+        std::memcpy(&in6->sin6_addr, bytes, sizeof in6->sin6_addr);
+        len = sizeof *in6;
+    } else {
+        throw std::invalid_argument("green: Address::from_bytes takes AF_INET or AF_INET6, not family " +
+                                    std::to_string(family));
     }
-    if (family == AF_INET6) {
-        sockaddr_in6 in6{};
-        in6.sin6_family = AF_INET6;
-        in6.sin6_port = htons(port);
-        std::memcpy(&in6.sin6_addr, bytes, sizeof in6.sin6_addr);
-        return Address(reinterpret_cast<sockaddr*>(&in6), sizeof in6);
-    }
-    throw std::invalid_argument("green: Address::from_bytes takes AF_INET or AF_INET6, not family " +
-                                std::to_string(family));
+    ss.ss_family = static_cast<sa_family_t>(family);
+    return Address(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
 Address Address::unix_path(std::string_view path) {
