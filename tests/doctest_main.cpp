@@ -6,7 +6,8 @@
 // runs the case named NAME, exactly, and exits as meson reads it: 0 passed,
 // 1 failed, 77 skipped (test::skip, or a skip decorator that applies here), 99
 // when NAME matches no case or the program has not N cases (a case meson did
-// not register: re-run meson). Without --case it is a plain doctest program.
+// not register: re-run meson). Without --case it is a plain doctest program,
+// but one that exits 77 when a case it ran skipped itself and none failed.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -75,7 +76,10 @@ int main(int argc, char** argv) {
     }
     doctest::Context context;
     context.applyCommandLine(argc, argv);
-    if (wanted.empty()) return context.run();
+    if (wanted.empty()) {
+        const int status = context.run();
+        return status == 0 && test::skipped() ? 77 : status;
+    }
 
     const auto registered = static_cast<long>(doctest::detail::getRegisteredTests().size());
     if (expected_cases >= 0 && registered != expected_cases)
