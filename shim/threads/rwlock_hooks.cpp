@@ -77,20 +77,30 @@ void wake_readers(Rw rw) noexcept {
 int wrlock(pthread_rwlock_t* r, Deadline deadline, bool try_only) {
     Rw rw{r};
     const int id = self_id();
+    // Counted among the waiting writers from its first wait until it holds the
+    // lock: a preferring lock keeps new readers out all that time, even while
+    // the woken writer is on its way to take it from another carrier.
+    bool waiting = false;
     for (;;) {
         unsigned s = 0;
         if (rw.state().compare_exchange_strong(s, kWriter, std::memory_order_acquire)) {
             r->__data.__cur_writer = id;
+            if (waiting) rw.writers_waiting().fetch_sub(1);  // readers now wait for its unlock
             return 0;
         }
         if (try_only) return EBUSY;
-        if ((s & kWriter) && r->__data.__cur_writer == id) return EDEADLK;
-        rw.writers_waiting().fetch_add(1);  // before queueing: a preferring lock turns new readers away now
+        if (!waiting) {
+            if ((s & kWriter) && r->__data.__cur_writer == id) return EDEADLK;
+            rw.writers_waiting().fetch_add(1);  // before queueing: a preferring lock turns new readers away now
+            waiting = true;
+        }
         const api::Parked p = api::park(
             &r->__data.__writers, [](void* c) { return static_cast<Rw*>(c)->state().load() != 0; }, nullptr, &rw,
             deadline, "pthread_rwlock_wrlock", may_switch());
-        if (rw.writers_waiting().fetch_sub(1) == 1 && rw.prefer_writers()) wake_readers(rw);  // no writer waits now
-        if (p.result == api::ParkResult::timed_out) return ETIMEDOUT;
+        if (p.result == api::ParkResult::timed_out) {
+            if (rw.writers_waiting().fetch_sub(1) == 1 && rw.prefer_writers()) wake_readers(rw);  // no writer waits now
+            return ETIMEDOUT;
+        }
     }
 }
 
