@@ -6,6 +6,8 @@
 // extern "C" boundary and turns them into errno values.
 #pragma once
 
+#include <pthread.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -165,12 +167,27 @@ struct ThreadStack {
     std::size_t guard = 0;
     void* caller_lo = nullptr;
 };
-// Starts a greenlet on this thread's hub (made if needed) that runs
-// entry(record) and ends; record is what GreenletCore::thread holds meanwhile.
-// From then on the hub keeps errno, h_errno and the locale per fiber. Returns a
-// reference to the greenlet (release_greenlet). Throws std::system_error when
-// there is no memory for the stack.
-GREEN_API GreenletCore* start_thread(void (*entry)(void*), void* record, const ThreadStack& stack);
+// A green thread in two steps, so that the shim's record is complete before
+// it runs: make_thread makes a greenlet that will run entry(record) and end
+// (record is what GreenletCore::thread holds meanwhile), on this thread's hub
+// (made if needed) or, once there are several carriers (start_carriers), on
+// the least loaded one; launch_thread queues its first run there. From then on
+// that hub keeps errno, h_errno and the locale per fiber. make_thread returns
+// a reference to the greenlet (release_greenlet), which only the thread of its
+// hub may look into, and where it runs; it throws std::system_error when there
+// is no memory for the stack.
+struct StartedThread {
+    GreenletCore* greenlet;
+    void* stack_lo;
+    std::size_t stack_size;
+    pthread_t carrier;  // the OS thread that runs it
+};
+GREEN_API StartedThread make_thread(void (*entry)(void*), void* record, const ThreadStack& stack);
+GREEN_API void launch_thread(GreenletCore* g) noexcept;
+// Starts carriers until there are `n` (the calling thread's hub is the first):
+// OS threads of the runtime's own whose hubs run green threads. Returns how
+// many there are; throws std::system_error when an OS thread cannot be made.
+GREEN_API std::size_t start_carriers(std::size_t n);
 GREEN_API void release_greenlet(GreenletCore* g) noexcept;
 // The greenlet running on this thread, or null (the hub's fiber, no hub).
 GREEN_API GreenletCore* running_greenlet() noexcept;
@@ -179,13 +196,16 @@ GREEN_API GreenletCore* running_greenlet() noexcept;
 GREEN_API GreenletCore* main_greenlet() noexcept;
 // The name dump(), the monitor and the stack-overflow report show.
 GREEN_API void set_greenlet_name(GreenletCore& g, const char* name);
-// pthread_cancel: marks the cancellation pending and wakes `g` if it is parked
-// inside a cancellation point of this thread; clear_cancel takes it back
-// (cancellation disabled).
+// pthread_cancel, from any thread: on the carrier of `g`, if the filter (set
+// once) says that `g` wants it now, marks the cancellation pending and wakes
+// `g` if it is parked inside a cancellation point; clear_cancel (on that
+// carrier) takes it back (cancellation disabled).
 GREEN_API void request_cancel(GreenletCore& g) noexcept;
+GREEN_API void set_cancel_filter(bool (*wanted)(GreenletCore& g)) noexcept;
 GREEN_API void clear_cancel(GreenletCore& g) noexcept;
-// pthread_kill of a green thread that is not running: `take(g)` runs in `g`
-// (on its stack) as soon as it leaves a park; `g` is woken if it is parked.
+// pthread_kill of a green thread that is not running, from any thread:
+// `take(g)` runs in `g` (on its stack, on its carrier) as soon as it leaves a
+// park; `g` is woken if it is parked.
 GREEN_API void set_signal_taker(void (*take)(GreenletCore&)) noexcept;
 GREEN_API void request_signal(GreenletCore& g) noexcept;
 // Lets every other ready greenlet run once (sched_yield).

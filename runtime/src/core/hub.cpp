@@ -12,11 +12,13 @@
 #include <exception>
 #include <stdexcept>
 
+#include "core/carriers.hpp"
 #include "core/context.hpp"
 #include "core/greenlet_parts.hpp"
 #include "base/sys.hpp"
 #include "bridge/shim_api.hpp"
 #include "core/interrupt.hpp"
+#include "core/runtime_fds.hpp"
 #include "diag/monitor.hpp"
 #include "diag/overflow.hpp"
 #include "diag/report.hpp"
@@ -41,6 +43,10 @@ struct HubOwner {
     Hub* hub = nullptr;
     ~HubOwner() {
         if (!hub) return;
+        if (hub->outlives_thread()) {
+            unmonitor_hub(*hub);
+            return;
+        }
         static_assert(alignof(Hub) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "freed with the plain operator delete");
         hub->~Hub();
         tls_hub = nullptr;
@@ -109,10 +115,12 @@ Hub& Hub::create_for_thread() {
 }
 
 Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno) {
+    os_thread_ = pthread_self();
     static std::once_flag atfork;
     std::call_once(atfork, [] {
         pthread_atfork(nullptr, nullptr, [] {
             if (tls_hub) tls_hub->after_fork();
+            carriers::after_fork();
         });
     });
     main_ = new ThreadGreenlet;
@@ -125,19 +133,29 @@ Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno) {
     async_start(loop_, signal_wakeup_, [](void* hub) {
         static_cast<Hub*>(hub)->interruptible_.wake_all(WakeReason::woken);
     }, this);
-    async_start(loop_, remote_wakeup_, [](void* hub) { static_cast<Hub*>(hub)->drain_remote_wakes(); }, this);
+    async_start(loop_, remote_wakeup_, [](void* hub) { static_cast<Hub*>(hub)->drain_remote_work(); }, this);
     install_overflow_handler();
     monitor_hub(*this);
 }
 
+namespace {
+std::atomic<std::size_t> green_threads_everywhere{0};
+}  // namespace
+
+void Hub::add_green_thread() noexcept {
+    green_threads_.fetch_add(1, std::memory_order_relaxed);
+    green_threads_everywhere.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::size_t Hub::remove_green_thread() noexcept {
+    green_threads_.fetch_sub(1, std::memory_order_relaxed);
+    return green_threads_everywhere.fetch_sub(1, std::memory_order_acq_rel) - 1;
+}
+
+bool Hub::outlives_thread() const noexcept { return running_ != main_ || lot_waiters_ != 0 || carrier_; }
+
 Hub::~Hub() {
     unmonitor_hub(*this);
-    if (running_ != main_ || lot_waiters_ != 0) {
-        // The thread is ending (exit() or pthread_exit) inside a greenlet: its stack
-        // is in use; or greenlets wait in the parking lot, where another thread may
-        // still reach them: the hub's memory is left to the process's end.
-        return;
-    }
     if (inbox_) inbox_->close();
     async_stop(loop_, inbox_wakeup_);
     async_stop(loop_, signal_wakeup_);
@@ -146,7 +164,7 @@ Hub::~Hub() {
     destroy_locals(*main_);
     remove_overflow_altstack();
     discard_context(hub_ctx_);
-    if (hub_stack_.lo) stacks_.release(hub_stack_);
+    if (hub_stack_.lo) release_stack(hub_stack_);
     reap();
     // Greenlets still parked are abandoned, as gevent abandons them at exit; their
     // stacks go with the pool.
@@ -225,10 +243,28 @@ GreenletCore& Hub::pop_ready() noexcept {
     return ready_.pop_front();
 }
 
-void Hub::start(GreenletCore& g, std::size_t stack_size) { adopt(g, stacks_.allocate(stack_size)); }
+void Hub::start(GreenletCore& g, std::size_t stack_size) { adopt(g, allocate_stack(stack_size, page_size())); }
 
-void Hub::start_thread(GreenletCore& g, const ThreadStackSpec& spec) {
-    adopt(g, spec.caller_lo ? Stack{spec.caller_lo, spec.size, stack_thread} : stacks_.allocate(spec.size, spec.guard));
+Stack Hub::allocate_stack(std::size_t size, std::size_t guard) {
+    if (!carrier_) return stacks_.allocate(size, guard);
+    RuntimeScope ours;  // nothing in here may park on the shim's futex while the lock is held
+    RawLockGuard lock(stacks_lock_);
+    return stacks_.allocate(size, guard);
+}
+
+void Hub::release_stack(const Stack& s) noexcept {
+    if (!carrier_) return stacks_.release(s);
+    RuntimeScope ours;
+    RawLockGuard lock(stacks_lock_);
+    stacks_.release(s);
+}
+
+Stack Hub::thread_stack(const ThreadStackSpec& spec) {
+    return spec.caller_lo ? Stack{spec.caller_lo, spec.size, stack_thread} : allocate_stack(spec.size, spec.guard);
+}
+
+void Hub::start_thread(GreenletCore& g, const Stack& stack) noexcept {
+    adopt(g, stack);
     if (!keep_libc_state_) {
         // From now on errno & co. are per fiber; until now all shared the thread's.
         hub_ctx_.saved_errno = 0;
@@ -258,7 +294,7 @@ void Hub::ensure_hub_fiber() {
         bool& flag;
         ~Made() { flag = false; }
     } made{making_hub_fiber_};
-    hub_stack_ = stacks_.allocate(kHubStack);
+    hub_stack_ = allocate_stack(kHubStack, page_size());
     set_stack(hub_ctx_, hub_stack_);
     hub_ctx_.entry = hub_entry;
     make_context(hub_ctx_);
@@ -267,7 +303,7 @@ void Hub::ensure_hub_fiber() {
 void Hub::reap() noexcept {
     if (GreenletCore* z = zombie_) [[unlikely]] {
         zombie_ = nullptr;
-        stacks_.release(stack_of(z->ctx));
+        release_stack(stack_of(z->ctx));
         release(z);
     }
 }
@@ -369,29 +405,37 @@ std::shared_ptr<Inbox> Hub::inbox() {
     return inbox_;
 }
 
-void Hub::post_wake(RemoteWake& w) noexcept {
-    RemoteWake* head = remote_wakes_.load(std::memory_order_relaxed);
+void Hub::post(RemoteWork& w) noexcept {
+    RemoteWork* head = remote_work_.load(std::memory_order_relaxed);
     do {
         w.next = head;
-    } while (!remote_wakes_.compare_exchange_weak(head, &w, std::memory_order_release, std::memory_order_relaxed));
+    } while (!remote_work_.compare_exchange_weak(head, &w, std::memory_order_release, std::memory_order_relaxed));
     async_send(loop_, remote_wakeup_);
 }
 
-void Hub::drain_remote_wakes() noexcept {
-    RemoteWake* w = remote_wakes_.exchange(nullptr, std::memory_order_acquire);
-    RemoteWake* fifo = nullptr;  // the stack holds the newest first
+void Hub::post_wake(RemoteWake& w) noexcept {
+    w.run = [](Hub& hub, RemoteWork& work) {
+        auto& wake = static_cast<RemoteWake&>(work);
+        GreenletCore& g = *wake.greenlet;
+        const WakeReason reason = wake.reason;
+        wake.delivered = true;  // the sender's record may go once the greenlet runs
+        hub.wake(g, reason);
+    };
+    post(w);
+}
+
+void Hub::drain_remote_work() noexcept {
+    RemoteWork* w = remote_work_.exchange(nullptr, std::memory_order_acquire);
+    RemoteWork* fifo = nullptr;  // the stack holds the newest first
     while (w) {
-        RemoteWake* next = w->next;
+        RemoteWork* next = w->next;
         w->next = fifo;
         fifo = w;
         w = next;
     }
     while (fifo) {
-        RemoteWake* next = fifo->next;
-        GreenletCore& g = *fifo->greenlet;
-        const WakeReason reason = fifo->reason;
-        fifo->delivered = true;  // the sender's record may go once the greenlet runs
-        wake(g, reason);
+        RemoteWork* next = fifo->next;  // read first: running it may free it
+        fifo->run(*this, *fifo);
         fifo = next;
     }
 }
@@ -442,7 +486,7 @@ void Hub::end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) no
     g.drop_body();
     settle(g);
     discard_context(g.ctx);
-    stacks_.release(stack_of(g.ctx));
+    release_stack(stack_of(g.ctx));
     release(&g);  // the reference start() took for the run
 }
 
@@ -514,7 +558,10 @@ void Hub::after_fork() noexcept {
         if (&g != running_) others.push_back(&g);
     });
     live_.store(1, std::memory_order_relaxed);
-    remote_wakes_.store(nullptr, std::memory_order_relaxed);  // their senders and waiters are gone
+    green_threads_.store(running_ && running_->thread ? 1 : 0, std::memory_order_relaxed);
+    green_threads_everywhere.store(green_threads_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    stacks_lock_.reset();
+    remote_work_.store(nullptr, std::memory_order_relaxed);  // their senders and waiters are gone
     lot_waiters_ = 0;
     for (GreenletCore* g : others) {
         List<GreenletCore, AllTag>::erase(*g);
@@ -533,15 +580,16 @@ bool Hub::others_may_wake() const noexcept {
 }
 
 void Hub::on_deadlock() noexcept {
-    if (forked_child_ && main_->state == State::dead) {
+    // Nothing is ready, nothing is armed: no greenlet of this thread can ever be
+    // woken, unless another thread unparks one from the parking lot.
+    const bool main_gone = forked_child_ && main_->state == State::dead;
+    if (main_gone && green_threads_everywhere.load(std::memory_order_acquire) == 0) {
         // The forking greenlet was the child's only one and it has ended, as the
         // last thread of a process ends: the process exits.
         std::fflush(nullptr);
         _exit(0);
     }
-    // Nothing is ready, nothing is armed: no greenlet of this thread can ever be
-    // woken, unless another thread unparks one from the parking lot.
-    if (others_may_wake()) {
+    if (others_may_wake() || main_gone) {
         // Sleep until an unpark arrives through remote_wakeup_; look again now and
         // then, in case those threads are gone.
         WatcherSlot recheck;

@@ -8,6 +8,8 @@
 // timers are never starved by greenlets that keep each other busy.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -15,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "base/raw_lock.hpp"
 #include "core/fd_table.hpp"
 #include "core/loop.hpp"
 #include "core/stack.hpp"
@@ -45,11 +48,18 @@ private:
 
 class Hub;
 
+// Work a hub does on its own thread for another thread or a signal handler
+// (Hub::post): run(hub, work) is called in the hub, once; the sender keeps the
+// record alive until then (or lets run free it).
+struct RemoteWork {
+    RemoteWork* next = nullptr;
+    void (*run)(Hub&, RemoteWork&) = nullptr;
+};
+
 // A wake-up of one of a hub's greenlets sent from another thread or from a
 // signal handler (Hub::post_wake). It lives with the sender's record of the
 // wait (a parking-lot entry on the waiter's stack) until the hub delivered it.
-struct RemoteWake {
-    RemoteWake* next = nullptr;
+struct RemoteWake : RemoteWork {
     GreenletCore* greenlet = nullptr;
     WakeReason reason = WakeReason::woken;
     bool delivered = false;  // set by the hub, on its thread, once it woke `greenlet`
@@ -79,6 +89,11 @@ public:
 
     Hub();
     ~Hub();
+    // Whether the hub must stay when its thread ends (it is then left to the
+    // process's end, not destroyed): the thread ends inside a greenlet (exit()
+    // or pthread_exit), whose stack is in use; greenlets wait in the parking
+    // lot, or the hub is a carrier, where another thread may still reach them.
+    bool outlives_thread() const noexcept;
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;
 
@@ -90,6 +105,8 @@ public:
     // initialised there) and must then block the thread, not park again.
     bool can_park() const noexcept { return !making_hub_fiber_; }
     GreenletCore& main_greenlet() noexcept { return *main_; }
+    // The OS thread the hub runs on (pthread_self when it was made).
+    pthread_t os_thread() const noexcept { return os_thread_; }
     Loop& loop() noexcept { return loop_; }
     FdTable& fds() noexcept { return fds_; }
     // The thread's DNS channel, created on first use.
@@ -97,10 +114,14 @@ public:
 
     // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
     void start(GreenletCore& g, std::size_t stack_size);
-    // start() for a green thread of the shim: its stack as the thread's
-    // attributes say, and from now on every switch of this hub keeps errno,
-    // h_errno and (once uselocale was used) the locale per fiber.
-    void start_thread(GreenletCore& g, const ThreadStackSpec& stack);
+    // A green thread's stack as its attributes say, for this hub to run it on;
+    // any thread may ask a carrier's hub (see become_carrier). Throws
+    // std::system_error when the kernel refuses memory.
+    Stack thread_stack(const ThreadStackSpec& spec);
+    // On this hub's thread: start() for a green thread of the shim with its
+    // thread_stack(); from now on every switch of this hub keeps errno, h_errno
+    // and (once uselocale was used) the locale per fiber.
+    void start_thread(GreenletCore& g, const Stack& stack) noexcept;
     // Queues an unstarted greenlet whose stack is ready (spawn_later's timer).
     void make_ready(GreenletCore& g) noexcept;
 
@@ -112,8 +133,24 @@ public:
     // Ends a greenlet that never ran (killed before it started).
     void end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) noexcept;
     // Thread-safe and async-signal-safe: queues `w` and wakes the loop; the hub
-    // then wakes w.greenlet with w.reason and sets w.delivered.
+    // runs it on its own thread, in the order posted.
+    void post(RemoteWork& w) noexcept;
+    // post() of a wake-up: the hub wakes w.greenlet with w.reason and sets w.delivered.
     void post_wake(RemoteWake& w) noexcept;
+    // This hub runs green threads that other threads place on it (carriers.hpp):
+    // its stack pool is shared from now on, and the hub lives until the process
+    // ends (a thread may post to it at any time). Called on the hub's thread.
+    void become_carrier() noexcept { carrier_ = true; }
+    bool carrier() const noexcept { return carrier_; }
+    // Green threads placed on this hub and not yet ended (any thread reads it).
+    std::size_t green_threads() const noexcept { return green_threads_.load(std::memory_order_relaxed); }
+    void add_green_thread() noexcept;
+    // Returns how many are left in the whole process.
+    std::size_t remove_green_thread() noexcept;
+    // Set by the monitor while a greenlet keeps this hub busy past its threshold:
+    // new green threads go to other carriers meanwhile.
+    bool pinned() const noexcept { return pinned_.load(std::memory_order_relaxed); }
+    void set_pinned(bool pinned) noexcept { pinned_.store(pinned, std::memory_order_relaxed); }
     // Greenlets parked in the parking lot, which another thread may wake: while
     // there are some, an idle hub waits for them instead of reporting a deadlock
     // if other threads exist.
@@ -205,8 +242,10 @@ private:
     void on_deadlock() noexcept;
     bool others_may_wake() const noexcept;
     void run_callbacks();
-    void drain_remote_wakes() noexcept;
+    void drain_remote_work() noexcept;
     void swap_libc_state(FiberContext& from, const FiberContext& to) noexcept;
+    Stack allocate_stack(std::size_t size, std::size_t guard);
+    void release_stack(const Stack& s) noexcept;
 
     Loop loop_;
     FdTable fds_{loop_};
@@ -235,7 +274,12 @@ private:
     std::atomic<bool> waiting_{false};
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
-    std::atomic<RemoteWake*> remote_wakes_{nullptr};
+    std::atomic<RemoteWork*> remote_work_{nullptr};
+    std::atomic<bool> pinned_{false};
+    bool carrier_ = false;
+    pthread_t os_thread_{};
+    RawLock stacks_lock_;  // held around stacks_ once carrier_
+    std::atomic<std::size_t> green_threads_{0};
     WatcherSlot remote_wakeup_;
     std::size_t lot_waiters_ = 0;
     bool keep_libc_state_ = false;  // green threads run here: errno & co. per fiber

@@ -87,9 +87,11 @@ void run() {
             if (s != w.last_switches || w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2) {
                 w.last_switches = s;
                 w.since = now;
+                if (w.reported) w.hub->set_pinned(false);
                 w.reported = false;
             } else if (!w.reported && now - w.since > limit) {
                 w.reported = true;  // once per stretch
+                w.hub->set_pinned(true);  // new green threads go to other carriers meanwhile
                 pthread_kill(w.thread, kReportSignal);
             }
         }
