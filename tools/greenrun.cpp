@@ -20,12 +20,14 @@ const char* const kUsage =
     "usage: greenrun [options] [--] PROGRAM [ARGS...]\n"
     "Runs PROGRAM with green's shim preloaded: its blocking calls let other greenlets run.\n"
     "\n"
-    "      --threads          the threads PROGRAM creates become   (GREEN_THREADS=1)\n"
-    "                         green threads on the thread that made them:\n"
-    "                         a thread per connection costs a greenlet, not\n"
-    "                         an OS thread; pthread locks, conds and the like\n"
-    "                         park them. The monitor is on (200 ms) unless\n"
-    "                         --monitor says otherwise\n"
+    "      --threads[=N]      the threads PROGRAM creates become   (GREEN_THREADS=N)\n"
+    "                         green threads: a thread per connection costs a\n"
+    "                         greenlet, not an OS thread; pthread locks, conds\n"
+    "                         and the like park them. They run on the thread\n"
+    "                         that made them, or spread over N carrier threads\n"
+    "                         (N >= 2; auto: one per CPU the process may use).\n"
+    "                         The monitor is on (200 ms) unless --monitor says\n"
+    "                         otherwise\n"
     "  -q, --quiet            only errors from green               (GREEN_LOG=0)\n"
     "  -v, --verbose          say what green does                  (GREEN_LOG=2)\n"
     "      --stack-size=SIZE  greenlet stack size, e.g. 256K       (GREEN_STACK_SIZE)\n"
@@ -161,6 +163,11 @@ int main(int argc, char** argv) {
             setenv("GREEN_LOG", "2", 1);
         } else if (a == "--threads") {
             setenv("GREEN_THREADS", "1", 1);
+        } else if (a.starts_with("--threads=")) {
+            const std::string v = value("--threads");
+            if (v != "auto" && (!is_count(v) || v.size() > 3 || std::stoi(v) > 256))
+                fail(2, "--threads wants a number of carrier threads from 1 to 256, or auto, not '" + v + "'");
+            setenv("GREEN_THREADS", v.c_str(), 1);
         } else if (a == "--check") {
             check = true;
         } else if (a.starts_with("--stack-size=")) {

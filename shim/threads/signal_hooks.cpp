@@ -87,14 +87,18 @@ GreenThread* mask_owner() noexcept {
     return current();
 }
 
+// Looks at the signals sent to the calling green thread `t` from any thread:
+// those it blocks wait in its pending set (for sigwait or until unblocked).
+void collect_sent(GreenThread& t) noexcept {
+    for (std::uint64_t b = t.sent.exchange(0, std::memory_order_acq_rel); b; b &= b - 1)
+        sigaddset(&t.pending, __builtin_ctzll(b) + 1);
+}
+
 // Raises, on the carrier and now (the calling green thread runs), the signals
 // sent to it that it accepts: their handlers run on its stack.
 void raise_sent(GreenThread& t) noexcept {
+    collect_sent(t);
     for (int s = 1; s < NSIG; ++s) {
-        if (sigismember(&t.to_raise, s) == 1) {
-            sigdelset(&t.to_raise, s);
-            real::pthread_kill(real::pthread_self(), s);
-        }
         if (sigismember(&t.pending, s) == 1 && sigismember(&t.sigmask, s) != 1) {
             sigdelset(&t.pending, s);
             real::pthread_kill(real::pthread_self(), s);
@@ -138,6 +142,7 @@ int take_signal(const sigset_t* set, siginfo_t* info, Deadline deadline, bool in
     const SignalCheck signals(Restart::never);
     GreenThread* self = current();
     for (;;) {
+        if (self) collect_sent(*self);
         for (int s = 1; self && s < NSIG; ++s)  // sent to this thread with pthread_kill
             if (sigismember(&self->pending, s) == 1 && sigismember(set, s) == 1) {
                 sigdelset(&self->pending, s);
@@ -198,7 +203,7 @@ void add_mask(GreenThread& t) noexcept {
 int send_signal(GreenThread& t, int sig) noexcept {
     static std::atomic<bool> taker_set{false};
     if (!taker_set.exchange(true)) api::set_signal_taker(take_sent);
-    sigaddset(sigismember(&t.sigmask, sig) == 1 ? &t.pending : &t.to_raise, sig);
+    t.sent.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_acq_rel);
     api::request_signal(*t.greenlet);
     return 0;
 }
@@ -231,7 +236,10 @@ GREEN_HOOK int sigprocmask(int how, const sigset_t* __restrict set, sigset_t* __
 GREEN_HOOK int sigpending(sigset_t* set) noexcept {
     GreenThread* t = enabled() && shim::state::handler_depth == 0 ? current() : nullptr;
     const int r = shim::real::sigpending(set);
-    if (r == 0 && t) sigorset(set, set, &t->pending);
+    if (r == 0 && t) {
+        collect_sent(*t);
+        sigorset(set, set, &t->pending);
+    }
     return r;
 }
 

@@ -176,12 +176,35 @@ void end_thread(GreenThread& t) {
 
 void thread_main(void* record) {
     GreenThread& t = *static_cast<GreenThread*>(record);
+    add_mask(t);  // on its carrier, which may not be the creator's
     if (__sigsetjmp(reinterpret_cast<__jmp_buf_tag*>(t.start_frame.cancel_jmp_buf), 0) == 0) {
         t.cleanup_jmp_buf = &t.start_frame;
         t.result = t.start(t.arg);
     }
     // Here also after pthread_exit or a cancellation: the unwinding ends in the frame above.
     end_thread(t);
+}
+
+// The carriers GREEN_THREADS asks for, started with the first green thread (of
+// the process: a forked child starts its own); false when an OS thread could
+// not be made.
+std::atomic<bool> carriers_started{false};
+
+[[gnu::constructor(102)]] void start_carriers_anew_in_children() {
+    pthread_atfork(nullptr, nullptr, [] { carriers_started.store(false, std::memory_order_relaxed); });
+}
+
+bool start_carriers() noexcept {
+    std::atomic<bool>& started = carriers_started;
+    const int wanted = carriers_wanted();
+    if (wanted < 2 || started.load(std::memory_order_acquire)) return true;
+    try {
+        api::start_carriers(static_cast<std::size_t>(wanted));
+    } catch (...) {
+        return false;
+    }
+    started.store(true, std::memory_order_release);
+    return true;
 }
 
 struct AttrDefaults {
@@ -214,7 +237,6 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
     t->id = new_id();
     t->start = start;
     t->arg = arg;
-    t->carrier = real::pthread_self();
     if (detach == PTHREAD_CREATE_DETACHED) t->life.store(kDetached, std::memory_order_relaxed);
     // The creator's own identity (for the initial thread, made with its hub
     // now) counts in its carrier's signal mask before any green thread does.
@@ -239,19 +261,25 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
         stack.size = (std::max(size, kMinStack) + page - 1) / page * page;
         stack.guard = (guard + page - 1) / page * page;
     }
+    t->guard_size = t->caller_stack ? 0 : stack.guard;
+    static std::atomic<bool> handler_set{false};
+    if (!handler_set.exchange(true)) api::set_deadlock_handler(report_deadlock);
+    if (!start_carriers()) {
+        delete t;
+        return EAGAIN;
+    }
     try {
-        t->greenlet = api::start_thread(thread_main, t, stack);
+        const api::StartedThread made = api::make_thread(thread_main, t, stack);
+        t->greenlet = made.greenlet;
+        t->stack_lo = made.stack_lo;
+        t->stack_size = made.stack_size;
+        t->carrier = made.carrier;
     } catch (...) {
         delete t;
         return EAGAIN;
     }
-    t->stack_lo = t->greenlet->ctx.stack_lo;
-    t->stack_size = t->greenlet->ctx.stack_size;
-    t->guard_size = t->caller_stack ? 0 : stack.guard;
-    add_mask(*t);
-    static std::atomic<bool> handler_set{false};
-    if (!handler_set.exchange(true)) api::set_deadlock_handler(report_deadlock);
-    *thread = handle(t);
+    *thread = handle(t);  // before it runs, as glibc does: its start routine may read it there
+    api::launch_thread(t->greenlet);
     return 0;
 }
 
@@ -509,14 +537,22 @@ GREEN_HOOK int pthread_sigqueue(pthread_t thread, int sig, const union sigval va
     return shim::real::pthread_sigqueue(t ? t->carrier : thread, sig, value);
 }
 
+namespace {
+// On the carrier of the green thread `g`, as a cancellation sent to it arrives.
+bool cancel_wanted(GreenletCore& g) {
+    const auto* t = static_cast<const GreenThread*>(g.thread);
+    return t && t->cancel_enabled && !t->canceling;
+}
+}  // namespace
+
 GREEN_HOOK int pthread_cancel(pthread_t thread) {
     GreenThread* t = enabled() ? record_of(thread) : nullptr;
     if (!t) return shim::real::pthread_cancel(thread);
+    static std::atomic<bool> filter_set{false};
+    if (!filter_set.exchange(true)) api::set_cancel_filter(cancel_wanted);
     t->cancel_requested = true;
-    if (t->cancel_enabled) {
-        api::request_cancel(*t->greenlet);
-        if (t == current() && t->cancel_async) act_on_cancel(*t);
-    }
+    api::request_cancel(*t->greenlet);  // acted on where cancel_wanted says so, on its carrier
+    if (t == current() && t->cancel_async) act_on_cancel(*t);
     return 0;
 }
 

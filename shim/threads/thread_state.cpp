@@ -3,6 +3,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -11,11 +12,19 @@
 namespace shim::threads {
 namespace {
 
-std::atomic<int> mode{-1};  // -1 not read yet, 0 off, 1 on
+std::atomic<int> mode{-1};  // -1 not read yet, 0 off, else the carriers wanted
 
 int read_mode() noexcept {
     const char* v = secure_getenv("GREEN_THREADS");
-    return v && *v && std::strcmp(v, "0") != 0 ? 1 : 0;
+    if (!v || !*v || std::strcmp(v, "0") == 0) return 0;
+    if (std::strcmp(v, "auto") == 0) {
+        cpu_set_t cpus;
+        return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? std::max(1, CPU_COUNT(&cpus)) : 1;
+    }
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != 0 || n < 1) return 1;  // "1", "yes": one carrier
+    return static_cast<int>(std::min<long>(n, kMaxCarriers));
 }
 
 thread_local int cached_tid [[gnu::tls_model("initial-exec")]] = 0;
@@ -35,6 +44,8 @@ bool enabled() noexcept {
     return m != 0;
 }
 
+int carriers_wanted() noexcept { return enabled() ? mode.load(std::memory_order_relaxed) : 0; }
+
 GreenThread* current() noexcept {
     GreenletCore* g = api::running_greenlet();
     return g ? static_cast<GreenThread*>(g->thread) : nullptr;
@@ -46,7 +57,11 @@ int self_id() noexcept {
     return cached_tid;
 }
 
-bool may_switch() noexcept { return state::handler_depth == 0 && api::running_greenlet() != nullptr; }
+// The runtime's own code (a stack pool's lock held, say) never parks: a futex
+// it waits on there (a C++ static's guard) is the kernel's.
+bool may_switch() noexcept {
+    return state::handler_depth == 0 && !api::in_runtime_scope() && api::running_greenlet() != nullptr;
+}
 
 bool to_deadline(clockid_t clock, const timespec* abstime, Deadline& deadline) noexcept {
     if (!abstime || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L) return false;  // a negative tv_sec is a past time

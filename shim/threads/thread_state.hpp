@@ -37,6 +37,11 @@ using green::detail::GreenletCore;
 // Whether thread patching is on: GREEN_THREADS set and not "0" (ignored in a
 // privileged process), decided at the first call, however early.
 bool enabled() noexcept;
+// The carriers green threads spread over: GREEN_THREADS=N (at most
+// kMaxCarriers), "auto" for the CPUs the process may run on, 1 for any other
+// value that turns thread patching on; 0 when it is off.
+constexpr int kMaxCarriers = 256;
+int carriers_wanted() noexcept;
 
 // glibc's struct pthread_unwind_buf (nptl/descr.h): the public
 // __pthread_unwind_buf_t with its private words named.
@@ -79,8 +84,9 @@ struct GreenThread {
 
     char name[16] = {};
 
-    // Cancellation, as glibc's cancelhandling: asked for, allowed, acting.
-    bool cancel_requested = false;
+    // Cancellation, as glibc's cancelhandling: asked for (from any thread),
+    // allowed, acting.
+    std::atomic<bool> cancel_requested{false};
     bool cancel_enabled = true;
     bool cancel_async = false;  // asked for; acted on at cancellation points only
     bool canceling = false;
@@ -95,7 +101,7 @@ struct GreenThread {
     std::vector<KeyValue> keys;
     sigset_t sigmask{};
     sigset_t pending{};  // sent to it with pthread_kill while it blocks them: for its sigwait
-    sigset_t to_raise{};  // sent to it while it did not run: raised on its carrier when it does
+    std::atomic<std::uint64_t> sent{0};  // sent from any thread (bit s - 1), not yet looked at by it
     pthread_mutex_t* robust = nullptr;  // robust mutexes held, linked through __list.__next
 
     // What pthread_getattr_np reports.
