@@ -13,40 +13,9 @@
 #include "base/env.hpp"
 #include "core/hub.hpp"
 #include "core/runtime_fds.hpp"
+#include "threads/thread_task.hpp"
 
 namespace green {
-namespace detail {
-
-ThreadTask::~ThreadTask() = default;
-
-// Called only on the waiting greenlet's thread, so the count needs no atomics.
-void release_task(ThreadTask* t) noexcept {
-    if (--t->refs == 0) delete t;
-}
-
-namespace {
-
-// In the waiting hub: the worker is done with `t`.
-void complete(ThreadTask* t) noexcept {
-    t->done = true;
-    if (GreenletCore* w = t->waiter) w->hub->wake(*w, WakeReason::woken);
-    Hub::current().loop().unhold();
-    release_task(t);
-}
-
-// On a worker: hands `t` back to the hub it came from.
-void send_home(ThreadTask* t) noexcept {
-    auto inbox = std::static_pointer_cast<Inbox>(t->home);
-    bool posted = false;
-    try {
-        posted = inbox->post([t] { complete(t); });
-    } catch (...) {
-    }
-    if (!posted) delete t;  // that hub and its thread are gone; nobody waits any more
-}
-
-}  // namespace
-}  // namespace detail
 
 struct ThreadPool::Impl {
     explicit Impl(std::size_t n) : maxsize(n) {}
@@ -182,30 +151,7 @@ std::size_t ThreadPool::size() const {
 }
 
 void ThreadPool::submit_and_wait(detail::ThreadTask& task) {
-    detail::Hub& hub = detail::Hub::current();
-    task.waiter = &detail::current();
-    task.home = hub.inbox();
-    hub.loop().hold();  // outstanding work: the loop must not look idle
-    try {
-        impl_->enqueue(&task);
-    } catch (...) {
-        hub.loop().unhold();
-        --task.refs;  // the worker's reference was never taken
-        throw;
-    }
-    try {
-        while (!task.done) hub.park(nullptr, detail::kForever, "run_in_thread", &task);
-    } catch (...) {
-        if (!task.done) {
-            if (impl_->cancel(&task)) {
-                hub.loop().unhold();
-                --task.refs;  // no worker will ever see it
-            } else {
-                task.waiter = nullptr;  // the worker finishes; complete() drops the result
-            }
-        }
-        throw;
-    }
+    detail::wait_for_runner(task, "run_in_thread", [&] { impl_->enqueue(&task); }, [&] { return impl_->cancel(&task); });
 }
 
 ThreadPool& default_thread_pool() {
