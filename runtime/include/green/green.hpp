@@ -2,6 +2,7 @@
 #pragma once
 
 #include "green/async_result.hpp"
+#include "green/carriers.hpp"
 #include "green/channel.hpp"
 #include "green/dump.hpp"
 #include "green/errors.hpp"
