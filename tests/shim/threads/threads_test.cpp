@@ -196,6 +196,14 @@ TEST_CASE("threads: pthread mutexes") {
     CHECK(runs[0].out.ends_with("done\n"));
 }
 
+// Two thousand threads contend on one mutex, condition variables, a ring of semaphores, a barrier, a futex word and a read-write lock: on one carrier, on two and on four, the counts are exact and nothing hangs.
+TEST_CASE("threads: thousands of threads contend on every primitive") {
+    const auto runs = compare_ways({PROBE_STRESS});
+    CHECK(runs[0].out.ends_with("done\n"));
+    const std::vector<std::string> four = {kGreenrun, "--threads=4", "--", PROBE_STRESS};
+    check_same(runs[0], test::run_env(four, env_for(Way::carriers, {})), Way::carriers, "threads_probe_stress on 4 carriers");
+}
+
 // Condition variable waits, timeouts on both clocks, signal and broadcast counts and a bounded-buffer producer/consumer behave as with OS threads.
 TEST_CASE("threads: pthread condition variables") {
     const auto runs = compare_ways({PROBE_COND});
