@@ -6,6 +6,8 @@
 
 #include <green/green.hpp>
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cstdint>
 #include <stdexcept>
@@ -79,6 +81,20 @@ TEST_CASE("carriers: start_carriers makes the caller carrier 0 and starts the re
         CHECK(where.first == std::optional<std::size_t>(i));
         CHECK((where.second == std::this_thread::get_id()) == (i == 0));
     }
+}
+
+// Carriers with nothing to run sleep in their loops: half a second of three
+// idle carriers costs (far) less CPU time than one of them spinning would.
+TEST_CASE("carriers: idle carriers sleep") {
+    green::start_carriers(kCarriers);
+    const auto cpu = [] {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+    };
+    const double before = cpu();
+    green::sleep(500ms);
+    CHECK(cpu() - before < 0.2);
 }
 
 TEST_CASE("carriers: run_on returns the value and rethrows the exception") {

@@ -83,7 +83,7 @@ Hub& least_loaded() {
     for (std::size_t i = 0, n = count(); i < n; ++i) {
         Hub* h = all[i].load(std::memory_order_acquire);
         if (!h || h->pinned()) continue;
-        const std::size_t load = h->green_threads();
+        const std::size_t load = h->green_threads() + (i == 0 ? 1 : 0);  // the first runs the program's main thread
         if (!best || load < best_load) best = h, best_load = load;
     }
     return best ? *best : Hub::current();

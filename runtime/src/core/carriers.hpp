@@ -26,7 +26,8 @@ std::size_t start(std::size_t n);
 std::size_t count() noexcept;
 // Carrier `i`'s hub, or null.
 Hub* hub(std::size_t i) noexcept;
-// The carrier with the fewest green threads that no greenlet keeps busy past
+// The carrier with the fewest threads (green threads, and the program's main
+// thread on the first) that no greenlet keeps busy past
 // the monitor's threshold (pinned): the calling thread's hub when there are no
 // carriers, or when every one is pinned.
 Hub& least_loaded();

@@ -3,6 +3,8 @@
  *
  *   probe_reports overflow   a thread named "deep-recursion" overflows its stack
  *   probe_reports busy       a thread computes for 600 ms while another waits
+ *   probe_reports pinned     (--threads=2) a thread computes for 1.2 s on one carrier;
+ *                            the threads created meanwhile go to the other
  *   probe_reports deadlock   two threads each wait for a mutex the other holds
  *   probe_reports versions   calls made through old symbol versions reach the hooks
  */
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +96,20 @@ static int tasks(void) {
     return n;
 }
 
+static long busy_tid;
+
+static void* compute_long(void* arg) {
+    __atomic_store_n(&busy_tid, syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+    volatile unsigned long x = 0;
+    for (const double until = now() + 1.2; now() < until;) x = x * 31 + 7;
+    return arg;
+}
+
+static void* where(void* arg) {
+    *(long*)arg = syscall(SYS_gettid);
+    return NULL;
+}
+
 int main(int argc, char** argv) {
     const char* what = argc > 1 ? argv[1] : "";
     pthread_t t, u;
@@ -107,6 +124,22 @@ int main(int argc, char** argv) {
         pthread_join(t, NULL);
         pthread_join(u, NULL);
         puts("busy: done");
+        return 0;
+    }
+    if (!strcmp(what, "pinned")) {
+        pthread_create(&t, NULL, compute_long, NULL);
+        usleep(500000);  /* the monitor (200 ms) has seen its carrier busy by now */
+        enum { kLate = 4 };
+        pthread_t late[kLate];
+        long tids[kLate];
+        for (int i = 0; i < kLate; ++i) pthread_create(&late[i], NULL, where, &tids[i]);
+        int beside = 0;
+        for (int i = 0; i < kLate; ++i) {
+            pthread_join(late[i], NULL);
+            beside += tids[i] == __atomic_load_n(&busy_tid, __ATOMIC_SEQ_CST);
+        }
+        pthread_join(t, NULL);
+        printf("pinned: threads placed beside the busy one: %d\n", beside);
         return 0;
     }
     if (!strcmp(what, "deadlock")) {
@@ -125,6 +158,6 @@ int main(int argc, char** argv) {
         printf("versions: signalled, %d OS threads\n", tasks());
         return 0;
     }
-    fprintf(stderr, "usage: probe_reports overflow|busy|deadlock|versions\n");
+    fprintf(stderr, "usage: probe_reports overflow|busy|pinned|deadlock|versions\n");
     return 2;
 }

@@ -18,12 +18,13 @@ namespace {
 
 // In a sanitized build with the sanitizer runtime preloaded before the shim
 // (threads_test::sanitizer_env).
-test::RunResult under_threads(const std::string& what, std::vector<std::string> env = {}) {
+test::RunResult under_threads(const std::string& what, std::vector<std::string> env = {},
+                              const std::string& threads = "--threads") {
     for (const char* v : {"GREEN_MONITOR_MS", "GREEN_SHIM_COOPERATE", "GREEN_STACK_SIZE", "LD_PRELOAD", "GREEN_PRELOAD",
                           "ASAN_OPTIONS"})
         env.push_back(std::string("-") + v);
     for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, true)) env.push_back(e);
-    return test::run_env({GREENRUN_PATH, "--threads", "--", PROBE_REPORTS, what}, env);
+    return test::run_env({GREENRUN_PATH, threads, "--", PROBE_REPORTS, what}, env);
 }
 
 }  // namespace
@@ -45,6 +46,17 @@ TEST_CASE("threads: the monitor reports a green thread that keeps its carrier bu
     CHECK(r.exit_code == 0);
     CHECK(r.out == "busy: done\n");
     CHECK(contains(r.err, "green: monitor: greenlet cruncher has kept its hub busy"));
+    INFO(r.err);
+}
+
+// With two carriers, a green thread that computes for 1.2 s is reported and
+// its carrier counted as pinned: the four threads created meanwhile all go to
+// the other carrier (the main thread's), none beside the busy one.
+TEST_CASE("threads: new threads avoid a carrier the monitor sees busy") {
+    const auto r = under_threads("pinned", {}, "--threads=2");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "pinned: threads placed beside the busy one: 0\n");
+    CHECK(contains(r.err, "has kept its hub busy"));
     INFO(r.err);
 }
 
