@@ -21,10 +21,14 @@ int read_mode() noexcept {
         cpu_set_t cpus;
         return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? std::max(1, CPU_COUNT(&cpus)) : 1;
     }
-    char* end = nullptr;
-    const long n = std::strtol(v, &end, 10);
-    if (*end != 0 || n < 1) return 1;  // "1", "yes": one carrier
-    return static_cast<int>(std::min<long>(n, kMaxCarriers));
+    // By hand, not strtol: this runs as early as a sanitizer runtime's own
+    // initialisation (its pthread_getspecific), whose interceptors refuse calls then.
+    long n = 0;
+    for (const char* c = v; *c; ++c) {
+        if (*c < '0' || *c > '9') return 1;  // "yes": one carrier
+        n = std::min<long>(n * 10 + (*c - '0'), kMaxCarriers);
+    }
+    return n < 1 ? 1 : static_cast<int>(n);
 }
 
 thread_local int cached_tid [[gnu::tls_model("initial-exec")]] = 0;

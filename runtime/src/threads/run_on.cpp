@@ -68,18 +68,21 @@ void stop_posted(Hub&, RemoteWork& w) noexcept {
     drop(c);
 }
 
-Hub& carrier_hub(std::size_t carrier) {
+// The task's runner reference is given up when there is no such carrier.
+Hub& carrier_hub(std::size_t carrier, ThreadTask& task) {
     Hub* hub = carriers::hub(carrier);
-    if (!hub)
+    if (!hub) {
+        --task.refs;
         throw std::out_of_range("green: no carrier " + std::to_string(carrier) + " (there are " +
                                 std::to_string(carriers::count()) + ")");
+    }
     return *hub;
 }
 
 }  // namespace
 
 void run_on_carrier(std::size_t carrier, ThreadTask& task) {
-    Hub& there = carrier_hub(carrier);
+    Hub& there = carrier_hub(carrier, task);
     Hub& here = Hub::current();
     if (&there == &here) {
         --task.refs;  // no runner: the caller's reference is the only one

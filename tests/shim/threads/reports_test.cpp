@@ -23,7 +23,8 @@ test::RunResult under_threads(const std::string& what, std::vector<std::string> 
     for (const char* v : {"GREEN_MONITOR_MS", "GREEN_SHIM_COOPERATE", "GREEN_STACK_SIZE", "LD_PRELOAD", "GREEN_PRELOAD",
                           "ASAN_OPTIONS"})
         env.push_back(std::string("-") + v);
-    for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, true)) env.push_back(e);
+    const bool carriers = threads != "--threads";  // LeakSanitizer off, as in threads_test.cpp
+    for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, !carriers)) env.push_back(e);
     return test::run_env({GREENRUN_PATH, threads, "--", PROBE_REPORTS, what}, env);
 }
 
