@@ -169,6 +169,12 @@ void end_thread(GreenThread& t) {
     release_robust_mutexes(t.robust);
     remove_mask(t);
     t.greenlet->thread = nullptr;  // no hook sees this greenlet as a thread any more
+}
+
+// On its carrier, once the thread's greenlet no longer runs on its stack (a
+// joiner may free a stack it supplied): joiners learn that it has ended.
+void thread_gone(void* record) noexcept {
+    GreenThread& t = *static_cast<GreenThread*>(record);
     const std::uint32_t life = t.life.fetch_or(kExited, std::memory_order_acq_rel);
     api::unpark(&t.life, SIZE_MAX, 0, false);  // the address only: a joiner may free `t` at once
     if (life & kDetached) free_record(&t);
@@ -269,7 +275,7 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
         return EAGAIN;
     }
     try {
-        const api::StartedThread made = api::make_thread(thread_main, t, stack);
+        const api::StartedThread made = api::make_thread(thread_main, thread_gone, t, stack);
         t->greenlet = made.greenlet;
         t->stack_lo = made.stack_lo;
         t->stack_size = made.stack_size;

@@ -28,6 +28,8 @@ struct BodyWork : RemoteWork {
 // Only the hub that runs it touches it; other threads post work to that hub.
 struct ThreadBody final : GreenletCore {
     void (*entry)(void*) = nullptr;
+    void (*gone)(void*) = nullptr;
+    void* record = nullptr;  // `thread` until the shim clears it as the thread ends
     Stack stack;          // made by the creator, adopted by the hub that runs it
     BodyWork start_work;  // the creator's, when that hub is another thread's
     BodyWork release_work;  // the shim's reference, dropped from another thread
@@ -35,13 +37,16 @@ struct ThreadBody final : GreenletCore {
     std::atomic<std::uint8_t> requests{0};  // PendingBits asked for meanwhile
 
     void run() override {
-        entry(thread);
+        entry(record);
         // The thread has ended (key destructors ran, a sanitizer's own thread
         // state among them); what is left of the greenlet runs as its carrier.
         if (hub->remove_green_thread() == 0 && carriers::main_thread_gone()) std::exit(0);  // as its last thread would
         sanitizer_on_stack(ctx);
     }
     void drop_body() noexcept override {}
+    // A joiner may free a stack the caller supplied as soon as it is told: tell
+    // it only now, off that stack (another carrier's joiner runs at once).
+    void left_stack() noexcept override { gone(record); }
 };
 
 bool on_own_hub(const GreenletCore& g) noexcept { return g.hub == Hub::current_if_any(); }
@@ -124,11 +129,12 @@ std::size_t unpark(const void* address, std::size_t count, std::uintptr_t token,
     return lot::unpark(address, count, token, from_signal_handler);
 }
 
-StartedThread make_thread(void (*entry)(void*), void* record, const ThreadStack& stack) {
+StartedThread make_thread(void (*entry)(void*), void (*gone)(void*), void* record, const ThreadStack& stack) {
     Hub& hub = carriers::count() > 1 ? carriers::least_loaded() : Hub::current();
     auto* body = new ThreadBody;  // refs 1: the caller's reference (the stack's own is taken by start_thread)
     body->entry = entry;
-    body->thread = record;
+    body->gone = gone;
+    body->thread = body->record = record;
     try {
         body->stack = hub.thread_stack(ThreadStackSpec{stack.size, stack.guard, stack.caller_lo});
     } catch (...) {

@@ -168,7 +168,8 @@ struct ThreadStack {
     void* caller_lo = nullptr;
 };
 // A green thread in two steps, so that the shim's record is complete before
-// it runs: make_thread makes a greenlet that will run entry(record) and end
+// it runs: make_thread makes a greenlet that will run entry(record) and end,
+// then call gone(record) on its hub once it no longer runs on its stack
 // (record is what GreenletCore::thread holds meanwhile), on this thread's hub
 // (made if needed) or, once there are several carriers (start_carriers), on
 // the least loaded one; launch_thread queues its first run there. From then on
@@ -182,7 +183,7 @@ struct StartedThread {
     std::size_t stack_size;
     pthread_t carrier;  // the OS thread that runs it
 };
-GREEN_API StartedThread make_thread(void (*entry)(void*), void* record, const ThreadStack& stack);
+GREEN_API StartedThread make_thread(void (*entry)(void*), void (*gone)(void*), void* record, const ThreadStack& stack);
 GREEN_API void launch_thread(GreenletCore* g) noexcept;
 // Starts carriers until there are `n` (the calling thread's hub is the first):
 // OS threads of the runtime's own whose hubs run green threads. Returns how

@@ -304,6 +304,7 @@ void Hub::reap() noexcept {
     if (GreenletCore* z = zombie_) [[unlikely]] {
         zombie_ = nullptr;
         release_stack(stack_of(z->ctx));
+        z->left_stack();
         release(z);
     }
 }

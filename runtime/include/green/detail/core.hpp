@@ -144,6 +144,7 @@ struct GREEN_API GreenletCore : ListLink<RunTag>, ListLink<AllTag> {
 
     virtual void run() = 0;                 // runs the callable, stores the result (may throw)
     virtual void drop_body() noexcept = 0;  // destroys the callable without running it
+    virtual void left_stack() noexcept {}   // once it ended and no longer runs on its stack
 
     Hub* hub = nullptr;
     FiberContext ctx;
