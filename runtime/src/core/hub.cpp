@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
+#include <utility>
 
 #include "core/carriers.hpp"
 #include "core/context.hpp"
@@ -245,15 +246,13 @@ GreenletCore& Hub::pop_ready() noexcept {
 
 void Hub::start(GreenletCore& g, std::size_t stack_size) { adopt(g, allocate_stack(stack_size, page_size())); }
 
-Stack Hub::allocate_stack(std::size_t size, std::size_t guard) {
-    if (!carrier_) return stacks_.allocate(size, guard);
+Stack Hub::allocate_stack_locked(std::size_t size, std::size_t guard) {
     RuntimeScope ours;  // nothing in here may park on the shim's futex while the lock is held
     RawLockGuard lock(stacks_lock_);
     return stacks_.allocate(size, guard);
 }
 
-void Hub::release_stack(const Stack& s) noexcept {
-    if (!carrier_) return stacks_.release(s);
+void Hub::release_stack_locked(const Stack& s) noexcept {
     RuntimeScope ours;
     RawLockGuard lock(stacks_lock_);
     stacks_.release(s);
@@ -300,13 +299,11 @@ void Hub::ensure_hub_fiber() {
     make_context(hub_ctx_);
 }
 
-void Hub::reap() noexcept {
-    if (GreenletCore* z = zombie_) [[unlikely]] {
-        zombie_ = nullptr;
-        release_stack(stack_of(z->ctx));
-        z->left_stack();
-        release(z);
-    }
+void Hub::reap_zombie() noexcept {
+    GreenletCore* z = std::exchange(zombie_, nullptr);
+    release_stack(stack_of(z->ctx));
+    z->left_stack();
+    release(z);
 }
 
 WakeReason Hub::park(WaitList* list, double timeout, const char* what, const void* on, void* slot) {

@@ -234,7 +234,13 @@ private:
     void adopt(GreenletCore& g, const Stack& stack) noexcept;
     [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
     [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next);
-    void reap() noexcept;
+    // Releases the stack of the greenlet that ended last, once off it. Inline:
+    // every switch asks, and almost never finds one.
+    void reap() noexcept {
+        if (zombie_) [[unlikely]]
+            reap_zombie();
+    }
+    void reap_zombie() noexcept;
     void push_ready(GreenletCore& g) noexcept;
     GreenletCore& pop_ready() noexcept;
     void check_stack(const GreenletCore& g) const noexcept;
@@ -244,8 +250,19 @@ private:
     void run_callbacks();
     void drain_remote_work() noexcept;
     void swap_libc_state(FiberContext& from, const FiberContext& to) noexcept;
-    Stack allocate_stack(std::size_t size, std::size_t guard);
-    void release_stack(const Stack& s) noexcept;
+    // The pool is locked only once other threads may allocate from it (a carrier).
+    Stack allocate_stack(std::size_t size, std::size_t guard) {
+        if (!carrier_) [[likely]]
+            return stacks_.allocate(size, guard);
+        return allocate_stack_locked(size, guard);
+    }
+    void release_stack(const Stack& s) noexcept {
+        if (!carrier_) [[likely]]
+            return stacks_.release(s);
+        release_stack_locked(s);
+    }
+    Stack allocate_stack_locked(std::size_t size, std::size_t guard);
+    void release_stack_locked(const Stack& s) noexcept;
 
     Loop loop_;
     FdTable fds_{loop_};
