@@ -33,10 +33,12 @@ test::RunResult under_threads(const std::string& what, std::vector<std::string> 
 // A green thread that overflows its (guarded) stack: the report names it, and
 // the process ends by SIGABRT, not a bare SIGSEGV.
 TEST_CASE("threads: a stack overflow names the green thread") {
-    const auto r = under_threads("overflow");
-    CHECK(r.signal == SIGABRT);
-    CHECK(contains(r.err, "stack overflow in greenlet deep-recursion"));
-    INFO(r.err);
+    for (const char* threads : {"--threads", "--threads=2"}) {  // on the main thread's carrier, then on another
+        const auto r = under_threads("overflow", {}, threads);
+        INFO(threads << "\n" << r.err);
+        CHECK(r.signal == SIGABRT);
+        CHECK(contains(r.err, "stack overflow in greenlet deep-recursion"));
+    }
 }
 
 // A green thread that computes for 600 ms while another waits to run: the
