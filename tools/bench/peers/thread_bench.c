@@ -81,15 +81,20 @@ static void* player(void* arg) {
     return NULL;
 }
 
-static void bench_cond(long n) {
+/* Runs fn(0) and fn(1) in two threads, `n` rounds each; returns the wall time in ns. */
+static double run_pair(void* (*fn)(void*), long n) {
     rounds = n;
     pthread_t a, b;
     const double t0 = now();
-    pthread_create(&a, NULL, player, (void*)0L);
-    pthread_create(&b, NULL, player, (void*)1L);
+    pthread_create(&a, NULL, fn, (void*)0L);
+    pthread_create(&b, NULL, fn, (void*)1L);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
-    printf("RESULT cond_handover_ns %.1f ns\n", (now() - t0) / (2.0 * n));
+    return now() - t0;
+}
+
+static void bench_cond(long n) {
+    printf("RESULT cond_handover_ns %.1f ns\n", run_pair(player, n) / (2.0 * n));
     print_os_threads("cond");
 }
 
@@ -109,14 +114,7 @@ static void* futex_player(void* arg) {
 }
 
 static void bench_futex(long n) {
-    rounds = n;
-    pthread_t a, b;
-    const double t0 = now();
-    pthread_create(&a, NULL, futex_player, (void*)0L);
-    pthread_create(&b, NULL, futex_player, (void*)1L);
-    pthread_join(a, NULL);
-    pthread_join(b, NULL);
-    printf("RESULT futex_handover_ns %.1f ns\n", (now() - t0) / (2.0 * n));
+    printf("RESULT futex_handover_ns %.1f ns\n", run_pair(futex_player, n) / (2.0 * n));
     print_os_threads("futex");
 }
 
@@ -136,14 +134,7 @@ static void* cruncher(void* arg) {
 }
 
 static void bench_compute(long n) {
-    rounds = n;
-    pthread_t a, b;
-    const double t0 = now();
-    pthread_create(&a, NULL, cruncher, (void*)0L);
-    pthread_create(&b, NULL, cruncher, (void*)1L);
-    pthread_join(a, NULL);
-    pthread_join(b, NULL);
-    const double ms = (now() - t0) / 1e6;
+    const double ms = run_pair(cruncher, n) / 1e6;
     if (crunched[0] == crunched[1]) fprintf(stderr, "thread_bench: (unlikely) equal results\n");
     printf("RESULT compute_wall_ms %.1f ms\n", ms);
     print_os_threads("compute");
