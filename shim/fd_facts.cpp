@@ -13,8 +13,10 @@ namespace shim::fd_facts {
 namespace {
 
 // One word per descriptor: bit 0 known, bits 1-2 kind, bit 3 non-blocking,
-// bit 4 receive timeout, bit 5 send timeout, bits 8-31 the epoch it was learnt in.
-constexpr std::uint32_t kKnown = 1, kNonblocking = 8, kReceiveTimeout = 16, kSendTimeout = 32;
+// bit 4 receive timeout, bit 5 send timeout, bit 6 datagrams, bit 7 drained,
+// bits 8-31 the epoch it was learnt in.
+constexpr std::uint32_t kKnown = 1, kNonblocking = 8, kReceiveTimeout = 16, kSendTimeout = 32, kDatagrams = 64,
+                        kDrained = 128;
 constexpr unsigned kKindShift = 1, kEpochShift = 8;
 
 constexpr unsigned kPageBits = 12;
@@ -51,7 +53,7 @@ Kind kind_of(mode_t mode) noexcept {
 }
 
 Facts ask(int fd) noexcept {
-    Facts f{Kind::closed, false, false, false};
+    Facts f{Kind::closed, false, false, false, false, false};
     struct stat st {};
     if (::fstat(fd, &st) != 0) return f;
     f.kind = kind_of(st.st_mode);
@@ -64,6 +66,9 @@ Facts ask(int fd) noexcept {
         len = sizeof tv;
         tv = {};
         f.send_timeout = real::getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) == 0 && (tv.tv_sec || tv.tv_usec);
+        int type = 0;
+        len = sizeof type;
+        f.datagrams = real::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type != SOCK_STREAM;
     }
     return f;
 }
@@ -77,15 +82,26 @@ Facts of(int fd) noexcept {
         const std::uint32_t v = w->load(std::memory_order_acquire);
         if ((v & kKnown) && (v >> kEpochShift) == (now & 0xffffff))
             return Facts{static_cast<Kind>((v >> kKindShift) & 3), (v & kNonblocking) != 0, (v & kReceiveTimeout) != 0,
-                         (v & kSendTimeout) != 0};
+                         (v & kSendTimeout) != 0, (v & kDatagrams) != 0, (v & kDrained) != 0};
     }
     const Facts f = ask(fd);
     if (w && f.kind != Kind::closed)
         w->store(kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) | (f.nonblocking ? kNonblocking : 0) |
                      (f.receive_timeout ? kReceiveTimeout : 0) | (f.send_timeout ? kSendTimeout : 0) |
+                     (f.datagrams ? kDatagrams : 0) |
                      ((now & 0xffffff) << kEpochShift),
                  std::memory_order_release);
     return f;
+}
+
+void set_drained(int fd, bool drained) noexcept {
+    std::atomic<std::uint32_t>* w = slot(fd, false);
+    if (!w) return;
+    // Only on a word still known: one forgotten meanwhile stays forgotten. The
+    // exchange happens only on a change, which request/response traffic rarely makes.
+    std::uint32_t v = w->load(std::memory_order_relaxed);
+    while ((v & kKnown) && ((v & kDrained) != 0) != drained)
+        if (w->compare_exchange_weak(v, v ^ kDrained, std::memory_order_acq_rel)) break;
 }
 
 void forget(int fd) noexcept {

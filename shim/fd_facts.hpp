@@ -27,11 +27,19 @@ struct Facts {
     bool nonblocking;
     bool receive_timeout;  // SO_RCVTIMEO is set
     bool send_timeout;     // SO_SNDTIMEO is set
+    bool datagrams;        // a socket that keeps message boundaries (SOCK_DGRAM, SOCK_SEQPACKET)
+    bool drained;          // the last read took less than it asked for (see set_drained)
 };
 
 // The facts of `fd`, asking the kernel (fstat, fcntl, getsockopt) only when
 // they are not remembered.
 Facts of(int fd) noexcept;
+
+// Remembers whether a read of `fd` just emptied its buffer (took less than it
+// asked for). In request/response traffic the next read would then only say
+// EAGAIN, so a hook waits for readiness before it tries. A hint: the kernel's
+// readiness decides, and epoll reports data already there at once.
+void set_drained(int fd, bool drained) noexcept;
 
 void forget(int fd) noexcept;
 void forget_range(unsigned first, unsigned last) noexcept;

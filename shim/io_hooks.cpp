@@ -88,9 +88,27 @@ std::size_t total(const iovec* iov, int n) {
     return sum;
 }
 
+// cooperate() for a read, but when the last read of a byte stream emptied its
+// buffer (fd_facts::set_drained), waits for readiness before the first attempt
+// rather than make a call that would say EAGAIN, as an epoll loop does; and
+// remembers whether this read emptied the buffer. `wanted()` (the bytes asked
+// for) is called only after a successful read, when the kernel has accepted the
+// buffers.
+template <class Attempt, class Wanted>
+long read_stream(int fd, Blocker& blocker, Attempt&& attempt, Wanted&& wanted) noexcept {
+    const fd_facts::Facts facts = fd_facts::of(fd);
+    const bool stream = (facts.kind == fd_facts::Kind::socket && !facts.datagrams) ||
+                        facts.kind == fd_facts::Kind::pollable;
+    if (stream && facts.drained && !facts.nonblocking && blocker.wait() < 0) return -1;
+    const long r = cooperate(blocker, attempt);
+    if (stream) fd_facts::set_drained(fd, r > 0 && static_cast<std::size_t>(r) < wanted());
+    return r;
+}
+
 long read_any(int fd, const iovec* iov, int n) noexcept {
     Transfer attempt(fd, false);
-    return cooperate(fd, false, Restart::if_sa_restart, [&] { return attempt(iov, n); });
+    Blocker blocker(fd, false, Restart::if_sa_restart);
+    return read_stream(fd, blocker, [&] { return attempt(iov, n); }, [&] { return total(iov, n); });
 }
 
 // A blocking write: everything, or what was written before an error or a signal.
@@ -116,14 +134,14 @@ long write_any(int fd, const iovec* iov, int n) noexcept {
 // recv / recvfrom, including MSG_WAITALL on stream sockets.
 long receive(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
     Blocker blocker(fd, false, Restart::if_sa_restart);
-    auto once = [&](char* at, size_t n) {
-        return cooperate(blocker, [&] { return real::recvfrom(fd, at, n, flags | MSG_DONTWAIT, from, fromlen); });
-    };
-    long r = once(static_cast<char*>(buf), len);
+    char* const base = static_cast<char*>(buf);
+    size_t got = 0;
+    auto attempt = [&] { return real::recvfrom(fd, base + got, len - got, flags | MSG_DONTWAIT, from, fromlen); };
+    const long r = flags & MSG_PEEK ? cooperate(blocker, attempt) : read_stream(fd, blocker, attempt, [&] { return len; });
     if (!(flags & MSG_WAITALL) || r <= 0 || static_cast<size_t>(r) == len) return r;
-    size_t got = static_cast<size_t>(r);
+    got = static_cast<size_t>(r);
     while (got < len) {
-        const long more = once(static_cast<char*>(buf) + got, len - got);
+        const long more = cooperate(blocker, attempt);
         if (more <= 0) break;  // end of stream, error or signal: what arrived so far
         got += static_cast<size_t>(more);
     }

@@ -119,6 +119,77 @@ TEST_CASE("shim: the program's O_NONBLOCK is honoured") {
     CHECK(errno == EAGAIN);
 }
 
+namespace {
+// The read system calls this thread has made, failed ones included (syscr).
+long read_calls() {
+    char text[512] = {};
+    const int fd = ::open("/proc/thread-self/io", O_RDONLY);
+    const ssize_t n = fd < 0 ? -1 : ::read(fd, text, sizeof text - 1);
+    if (fd >= 0) ::close(fd);
+    const char* at = n > 0 ? std::strstr(text, "syscr: ") : nullptr;
+    return at ? std::atol(at + 7) : -1;
+}
+}  // namespace
+
+// After a read that emptied the buffer, the next read waits for readiness
+// before it tries, as an epoll loop does: a ping-pong costs one read call per
+// message, not a failed attempt and a read. It is a hint only: data already
+// there, a timeout, the program's O_NONBLOCK and recv behave as before.
+TEST_CASE("shim: a read after a short read waits before it tries") {
+    Pair p;
+    constexpr int kRounds = 200;
+    auto echo = green::spawn([&] {
+        char buf[256];
+        ssize_t n;
+        while ((n = ::read(p.a, buf, sizeof buf)) > 0) ::write(p.a, buf, static_cast<size_t>(n));
+    });
+    const long before = read_calls();
+    REQUIRE(before >= 0);
+    int answered = 0;
+    for (int i = 0; i < kRounds; ++i) {
+        char buf[256];
+        ::write(p.b, "ping", 4);
+        if (::read(p.b, buf, sizeof buf) == 4 && std::memcmp(buf, "ping", 4) == 0) ++answered;
+    }
+    const long calls = read_calls() - before;
+    CHECK(answered == kRounds);
+    // Both sides read once per round (and read_calls() twice); a failed attempt
+    // before each read would double it.
+    CHECK_MESSAGE(calls <= 2 * kRounds + kRounds / 4, calls << " read calls for " << kRounds << " rounds");
+    ::shutdown(p.b, SHUT_WR);
+    echo.get();
+
+    test::Bystander others;  // another greenlet: the hooks take their cooperative paths
+    char buf[64];
+    auto short_read = [&](int from, int to) {
+        ::write(to, "ab", 2);
+        return ::read(from, buf, sizeof buf) == 2;  // less than asked: the buffer is empty now
+    };
+    Pair q;
+    REQUIRE(short_read(q.a, q.b));
+    ::write(q.b, "cd", 2);  // data there before the next read: read at once
+    CHECK(::read(q.a, buf, sizeof buf) == 2);
+    REQUIRE(short_read(q.a, q.b));
+    ::write(q.b, "ef", 2);
+    CHECK(::recv(q.a, buf, sizeof buf, 0) == 2);
+
+    Pair timed;
+    timeval tv{0, 100 * 1000};
+    REQUIRE(::setsockopt(timed.a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    REQUIRE(short_read(timed.a, timed.b));
+    test::Stopwatch w;
+    CHECK(::read(timed.a, buf, sizeof buf) == -1);
+    CHECK(errno == EAGAIN);
+    CHECK(w.seconds() >= 0.09);
+    CHECK(w.seconds() < 2);
+
+    Pair nonblocking;
+    ::fcntl(nonblocking.a, F_SETFL, O_NONBLOCK);
+    REQUIRE(short_read(nonblocking.a, nonblocking.b));
+    CHECK(::read(nonblocking.a, buf, sizeof buf) == -1);
+    CHECK(errno == EAGAIN);
+}
+
 // Closing a descriptor another greenlet waits on wakes it with EBADF; dup2 over it too.
 TEST_CASE("shim: close and dup2 wake waiters with EBADF") {
     for (bool use_dup2 : {false, true}) {
