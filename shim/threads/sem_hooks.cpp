@@ -74,7 +74,10 @@ int wait_here(sem_t* s, Deadline deadline) {
             throw;
         }
         if (w.queued) data(s).fetch_sub(kWaiter, std::memory_order_relaxed);
-        if (p.result == api::ParkResult::timed_out && !try_take(s)) {
+        if (p.result == api::ParkResult::timed_out) {
+            // A post on another carrier may have come after the wait ended:
+            // what is there now is taken, once.
+            if (try_take(s)) return 0;
             errno = ETIMEDOUT;
             return -1;
         }

@@ -28,6 +28,10 @@ static long s_consumed_sum, s_consumed;
 static sem_t s_ring[kThreads];
 static atomic_int s_laps;
 
+static sem_t s_tokens;
+static atomic_int s_posting_done;
+static long s_tokens_taken;
+
 static atomic_int s_serial;
 
 static atomic_uint s_futex;  // 0 free, 1 held, 2 held with waiters
@@ -120,6 +124,57 @@ static void* worker(void* p) {
     return NULL;
 }
 
+// Tokens race between two threads (on two carriers under --threads=2): one
+// posts a token whenever the last one is gone; the other takes them with waits
+// of a few microseconds that keep timing out just as a post arrives. None may
+// be lost: a wait that timed out but took the token must say so.
+enum { kTokens = 100000 };
+
+static void* post_tokens(void* unused) {
+    (void)unused;
+    unsigned pause = 1;
+    for (int r = 0; r < kTokens; ++r) {
+        sem_post(&s_tokens);
+        int left = 1;
+        for (int spin = 0; left > 0 && spin < 100000; ++spin) sem_getvalue(&s_tokens, &left);
+        // Then a pause of 0 to ~4 µs, so that the post lands anywhere in the
+        // taker's wait, its timing out included.
+        pause = pause * 1103515245u + 12345u;
+        for (volatile unsigned k = (pause >> 16) % 4000; k > 0; --k) {
+        }
+    }
+    atomic_store(&s_posting_done, 1);
+    return NULL;
+}
+
+static void* take_tokens(void* unused) {
+    (void)unused;
+    for (;;) {
+        const int done = atomic_load(&s_posting_done);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 2000;
+        if (until.tv_nsec >= 1000000000) until.tv_sec += 1, until.tv_nsec -= 1000000000;
+        if (sem_timedwait(&s_tokens, &until) == 0)
+            ++s_tokens_taken;
+        else if (done)
+            return NULL;  // every token was posted before the wait began, and none was there
+    }
+}
+
+static void race_tokens(void) {
+    must(sem_init(&s_tokens, 0, 0), "sem_init");
+    pthread_t poster, taker;
+    must(pthread_create(&taker, NULL, take_tokens, NULL), "pthread_create");
+    must(pthread_create(&poster, NULL, post_tokens, NULL), "pthread_create");
+    join(poster);
+    join(taker);
+    int left = -1;
+    sem_getvalue(&s_tokens, &left);
+    check_int("sem: tokens taken by timed waits", s_tokens_taken, kTokens);
+    check_int("sem: tokens left", left, 0);
+}
+
 int main(void) {
     watchdog(120);
     must(pthread_barrier_init(&s_phase, NULL, kThreads), "barrier_init");
@@ -146,5 +201,6 @@ int main(void) {
     check_int("rwlock: writes", s_rw_a, (long)(kThreads / 10) * kRw);
     check_int("rwlock: torn reads", atomic_load(&s_torn), 0);
     pthread_barrier_destroy(&s_phase);
+    race_tokens();
     return finish();
 }

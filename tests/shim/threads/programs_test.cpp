@@ -735,14 +735,15 @@ void check_same_verdicts(const SuiteRun& plain, const SuiteRun& green, std::size
 
 TEST_SUITE_BEGIN("cpython");
 
-// CPython's test_threading, test_thread, test_threading_local and test_queue give every case the same verdict under greenrun --threads as plainly (threads, locks, conditions, events, barriers, semaphores, queues, thread-local data, signals, fork, shutdown), but for the cases in kUnmatchable.
+// CPython's test_threading, test_thread, test_threading_local and test_queue give every case the same verdict under greenrun --threads and --threads=2 as plainly (threads, locks, conditions, events, barriers, semaphores, queues, thread-local data, signals, fork, shutdown), but for the cases in kUnmatchable.
 TEST_CASE("threads: CPython's thread test suites") {
     const std::vector<std::string> suites = {"test_threading", "test_thread", "test_threading_local", "test_queue"};
     const bool isolated = netns().available;
     const SuiteRun plain = regrtest(Way::plain, suites, {}, isolated);
     const SuiteRun green = regrtest(Way::green, suites, {}, isolated);
     check_same_verdicts(plain, green, 250);
-    // Not yet under --threads=2: the suites hang there now and then (issue 9's note).
+    const SuiteRun carriers = regrtest(Way::carriers, suites, {}, isolated);
+    check_same_verdicts(plain, carriers, 250, way_name(Way::carriers));
 }
 
 // CPython's test_socketserver (TCP, UDP and Unix servers, threading and forking mix-ins, all on loopback) gives every case the same verdict under greenrun --threads as plainly. It needs regrtest's network resource, so it runs only inside a private network namespace, where loopback is all there is.
