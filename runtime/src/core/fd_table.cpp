@@ -47,27 +47,36 @@ bool FdTable::watch(int fd, Interest what, FdState::Side& side) noexcept {
     return io_active(side.watcher) || io_start(loop_, side.watcher, fd, what == Interest::write, on_ready, &side);
 }
 
-// The hot path of every socket call: one fd, so the waiter is park()'s own and
-// nothing is set up for the general case of wait_many.
-bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
-    if (fd < 0) throw_errno(EBADF, description);
+// The hot path of every socket call and of the shim's every wait: one fd, so
+// the waiter is park()'s own and nothing is set up for the general case of
+// wait_many. `closed` if the fd was closed through close_fd meanwhile.
+WakeReason FdTable::wait_one(int fd, Interest what, double timeout, WaitList* also, const char* description) {
     FdState& st = state(fd);
     FdState::Side& side = st.side(what);
-    if (!watch(fd, what, side)) throw_errno(EBADF, description);
+    if (!watch(fd, what, side)) return WakeReason::closed;
     const std::uint32_t generation = st.generation;
     struct StopWhenUnwatched {
         FdTable& table;
         FdState::Side& side;
         ~StopWhenUnwatched() { table.stop_if_unwatched(side); }
     } stop{*this, side};
-    const WakeReason reason = Hub::current().park(&side.waiters, timeout, description, &st);
-    if (reason == WakeReason::closed || st.generation != generation)
-        throw_errno(EBADF, description);
+    Hub& hub = Hub::current();
+    Waiter extra(hub.running());
+    if (also) also->push_back(extra);
+    const WakeReason reason = hub.park(&side.waiters, timeout, description, &st);
+    return st.generation != generation ? WakeReason::closed : reason;
+}
+
+bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
+    if (fd < 0) throw_errno(EBADF, description);
+    const WakeReason reason = wait_one(fd, what, timeout, nullptr, description);
+    if (reason == WakeReason::closed) throw_errno(EBADF, description);
     return reason != WakeReason::deadline;
 }
 
 WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeout, WaitList* also,
                               const char* description) {
+    if (n == 1 && fds[0].fd >= 0) return wait_one(fds[0].fd, fds[0].what, timeout, also, description);
     Hub& hub = Hub::current();
     GreenletCore& self = current();
     // One waiter per fd; a handful live on this stack, more (poll of thousands) on the heap.

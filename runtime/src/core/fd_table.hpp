@@ -78,6 +78,7 @@ private:
     FdState& state(int fd);
     // Starts the side's watcher unless it runs; false if `fd` is not an open descriptor.
     bool watch(int fd, Interest what, FdState::Side& side) noexcept;
+    WakeReason wait_one(int fd, Interest what, double timeout, WaitList* also, const char* description);
     void stop_if_unwatched(FdState::Side& side) noexcept;
     static void on_ready(void* side) noexcept;
 
