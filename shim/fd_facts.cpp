@@ -29,18 +29,21 @@ struct Page {
 std::atomic<Page*> pages[kPages];
 std::atomic<std::uint32_t> epoch{1};
 
+// The page in `p`, made now if there is none (null if memory ran out).
+[[gnu::noinline]] Page* make_page(std::atomic<Page*>& p) noexcept {
+    auto* fresh = static_cast<Page*>(std::calloc(1, sizeof(Page)));
+    if (!fresh) return nullptr;
+    Page* page = nullptr;
+    if (p.compare_exchange_strong(page, fresh, std::memory_order_acq_rel)) return fresh;
+    std::free(fresh);
+    return page;
+}
+
 std::atomic<std::uint32_t>* slot(int fd, bool create) noexcept {
     if (fd < 0 || static_cast<unsigned>(fd) >= kPages * kPageFds) return nullptr;
     std::atomic<Page*>& p = pages[static_cast<unsigned>(fd) >> kPageBits];
     Page* page = p.load(std::memory_order_acquire);
-    if (!page && create) {
-        auto* fresh = static_cast<Page*>(std::calloc(1, sizeof(Page)));
-        if (!fresh) return nullptr;
-        if (p.compare_exchange_strong(page, fresh, std::memory_order_acq_rel))
-            page = fresh;
-        else
-            std::free(fresh);
-    }
+    if (!page && create) page = make_page(p);
     return page ? &page->word[static_cast<unsigned>(fd) % kPageFds] : nullptr;
 }
 
@@ -73,6 +76,18 @@ Facts ask(int fd) noexcept {
     return f;
 }
 
+// Asks the kernel and remembers the answer in `w` (if any). Out of line: the
+// remembered case, on every cooperative call, stays a short leaf.
+[[gnu::noinline]] Facts learn(int fd, std::atomic<std::uint32_t>* w, std::uint32_t now) noexcept {
+    const Facts f = ask(fd);
+    if (w && f.kind != Kind::closed)
+        w->store(kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) | (f.nonblocking ? kNonblocking : 0) |
+                     (f.receive_timeout ? kReceiveTimeout : 0) | (f.send_timeout ? kSendTimeout : 0) |
+                     (f.datagrams ? kDatagrams : 0) | ((now & 0xffffff) << kEpochShift),
+                 std::memory_order_release);
+    return f;
+}
+
 }  // namespace
 
 Facts of(int fd) noexcept {
@@ -84,14 +99,7 @@ Facts of(int fd) noexcept {
             return Facts{static_cast<Kind>((v >> kKindShift) & 3), (v & kNonblocking) != 0, (v & kReceiveTimeout) != 0,
                          (v & kSendTimeout) != 0, (v & kDatagrams) != 0, (v & kDrained) != 0};
     }
-    const Facts f = ask(fd);
-    if (w && f.kind != Kind::closed)
-        w->store(kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) | (f.nonblocking ? kNonblocking : 0) |
-                     (f.receive_timeout ? kReceiveTimeout : 0) | (f.send_timeout ? kSendTimeout : 0) |
-                     (f.datagrams ? kDatagrams : 0) |
-                     ((now & 0xffffff) << kEpochShift),
-                 std::memory_order_release);
-    return f;
+    return learn(fd, w, now);
 }
 
 void set_drained(int fd, bool drained) noexcept {

@@ -41,9 +41,20 @@ bool is_disk_file(int fd) noexcept { return fd_facts::of(fd).kind == fd_facts::K
 // One read or write attempt on any descriptor, without waiting.
 class Transfer {
 public:
-    Transfer(int fd, bool write) noexcept : fd_(fd), write_(write) {}
+    Transfer(int fd, bool write, const fd_facts::Facts& facts) noexcept
+        : fd_(fd), write_(write), mode_(facts.kind == fd_facts::Kind::socket ? Mode::socket : Mode::nowait) {}
 
     long operator()(const iovec* iov, int n) noexcept {
+        // A socket's one buffer goes through recv/send, which the kernel serves
+        // more cheaply than readv/writev (no iovec to import). send raises
+        // SIGPIPE as write does.
+        if (mode_ == Mode::socket && n == 1 && iov[0].iov_len > 0) {
+            const long r = write_ ? real::sendto(fd_, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT, nullptr, 0)
+                                  : real::recvfrom(fd_, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT, nullptr, nullptr);
+            if (r >= 0 || errno != ENOTSOCK) return r;
+            fd_facts::forget(fd_);  // no longer a socket: the number was reused behind the shim's back
+        }
+        if (mode_ == Mode::socket) mode_ = Mode::nowait;
         if (mode_ == Mode::nowait) {
             const long r = write_ ? ::pwritev2(fd_, iov, n, -1, RWF_NOWAIT) : ::preadv2(fd_, iov, n, -1, RWF_NOWAIT);
             if (r >= 0) return r;
@@ -65,10 +76,10 @@ public:
     }
 
 private:
-    enum class Mode { nowait, poll_first, plain };
+    enum class Mode { socket, nowait, poll_first, plain };
     int fd_;
     bool write_;
-    Mode mode_ = Mode::nowait;
+    Mode mode_;
 };
 
 // Drops `done` bytes from the front of an iovec array (a copy the caller owns).
@@ -95,8 +106,7 @@ std::size_t total(const iovec* iov, int n) {
 // for) is called only after a successful read, when the kernel has accepted the
 // buffers.
 template <class Attempt, class Wanted>
-long read_stream(int fd, Blocker& blocker, Attempt&& attempt, Wanted&& wanted) noexcept {
-    const fd_facts::Facts facts = fd_facts::of(fd);
+long read_stream(int fd, const fd_facts::Facts& facts, Blocker& blocker, Attempt&& attempt, Wanted&& wanted) noexcept {
     const bool stream = (facts.kind == fd_facts::Kind::socket && !facts.datagrams) ||
                         facts.kind == fd_facts::Kind::pollable;
     if (stream && facts.drained && !facts.nonblocking && blocker.wait() < 0) return -1;
@@ -106,14 +116,15 @@ long read_stream(int fd, Blocker& blocker, Attempt&& attempt, Wanted&& wanted) n
 }
 
 long read_any(int fd, const iovec* iov, int n) noexcept {
-    Transfer attempt(fd, false);
+    const fd_facts::Facts facts = fd_facts::of(fd);
+    Transfer attempt(fd, false, facts);
     Blocker blocker(fd, false, Restart::if_sa_restart);
-    return read_stream(fd, blocker, [&] { return attempt(iov, n); }, [&] { return total(iov, n); });
+    return read_stream(fd, facts, blocker, [&] { return attempt(iov, n); }, [&] { return total(iov, n); });
 }
 
 // A blocking write: everything, or what was written before an error or a signal.
 long write_any(int fd, const iovec* iov, int n) noexcept {
-    Transfer attempt(fd, true);
+    Transfer attempt(fd, true, fd_facts::of(fd));
     Blocker blocker(fd, true, Restart::if_sa_restart);
     const std::size_t want = total(iov, n);
     long r = cooperate(blocker, [&] { return attempt(iov, n); });
@@ -137,7 +148,8 @@ long receive(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t
     char* const base = static_cast<char*>(buf);
     size_t got = 0;
     auto attempt = [&] { return real::recvfrom(fd, base + got, len - got, flags | MSG_DONTWAIT, from, fromlen); };
-    const long r = flags & MSG_PEEK ? cooperate(blocker, attempt) : read_stream(fd, blocker, attempt, [&] { return len; });
+    const long r = flags & MSG_PEEK ? cooperate(blocker, attempt)
+                                    : read_stream(fd, fd_facts::of(fd), blocker, attempt, [&] { return len; });
     if (!(flags & MSG_WAITALL) || r <= 0 || static_cast<size_t>(r) == len) return r;
     got = static_cast<size_t>(r);
     while (got < len) {
@@ -245,6 +257,9 @@ GREEN_HOOK ssize_t readv(int fd, const iovec* iov, int n) {
 GREEN_HOOK ssize_t write(int fd, const void* buf, size_t n) {
     if (!may_park()) return shim::real::write(fd, buf, n);
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
+        // write sends an empty datagram; writev and pwritev2 of nothing do not.
+        if (n == 0 && shim::fd_facts::of(fd).kind == shim::fd_facts::Kind::socket)
+            return shim::send_all(fd, buf, 0, 0, nullptr, 0);
         const iovec v{const_cast<void*>(buf), n};
         return shim::write_any(fd, &v, 1);
     });

@@ -190,6 +190,41 @@ TEST_CASE("shim: a read after a short read waits before it tries") {
     CHECK(errno == EAGAIN);
 }
 
+namespace {
+std::atomic<int> pipe_signals{0};
+void on_sigpipe(int) { ++pipe_signals; }
+}  // namespace
+
+// read and write on a socket behave as libc's: a write to a socket whose peer
+// is gone raises SIGPIPE and fails with EPIPE; zero bytes read or write return
+// 0 and leave a datagram queued; a datagram longer than the buffer is cut.
+TEST_CASE("shim: read and write on sockets as libc's") {
+    test::Bystander others;  // another greenlet: the hooks take their cooperative paths
+    struct sigaction sa {}, old {};
+    sa.sa_handler = on_sigpipe;
+    REQUIRE(::sigaction(SIGPIPE, &sa, &old) == 0);
+    {
+        Pair p;
+        ::close(p.b);
+        p.b = -1;
+        pipe_signals = 0;
+        errno = 0;
+        CHECK(::write(p.a, "x", 1) == -1);
+        CHECK(errno == EPIPE);
+        CHECK(pipe_signals == 1);
+    }
+    ::sigaction(SIGPIPE, &old, nullptr);
+
+    Pair d(SOCK_DGRAM);
+    char buf[4];
+    CHECK(::write(d.b, "hello", 5) == 5);
+    CHECK(::read(d.a, buf, 0) == 0);
+    CHECK(::read(d.a, buf, sizeof buf) == 4);  // the rest of the datagram is dropped
+    CHECK(std::memcmp(buf, "hell", 4) == 0);
+    CHECK(::write(d.b, "", 0) == 0);
+    CHECK(::read(d.a, buf, sizeof buf) == 0);  // the empty datagram
+}
+
 // Closing a descriptor another greenlet waits on wakes it with EBADF; dup2 over it too.
 TEST_CASE("shim: close and dup2 wake waiters with EBADF") {
     for (bool use_dup2 : {false, true}) {
