@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "real.hpp"
+#include "shim_api.hpp"
 
 namespace shim::state {
 
@@ -18,17 +19,19 @@ bool always_cooperate = false;
 
 namespace {
 
+using green::detail::shim_api::env;
+
 [[gnu::constructor(101)]] void start() {
     real::resolve_all();
-    if (const char* v = std::getenv("GREEN_DNS")) {
+    if (const char* v = env("GREEN_DNS")) {
         if (!std::strcmp(v, "system"))
             system_dns = true;
         else if (std::strcmp(v, "ares") != 0)
             std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (ares or system)\n", v);
     }
-    if (const char* v = std::getenv("GREEN_LOG")) log_level = std::atoi(v);
-    if (const char* v = std::getenv("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
-    if (const char* v = std::getenv("GREEN_CHECK"); v && *v == '1') {
+    if (const char* v = env("GREEN_LOG")) log_level = std::atoi(v);
+    if (const char* v = env("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
+    if (const char* v = env("GREEN_CHECK"); v && *v == '1') {
         // greenrun --check: prove the library loaded into this program, then stop.
         char exe[512] = "?";
         const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);

@@ -124,7 +124,8 @@ std::string dir_of(const std::string& path) {
 
 // libgreen_preload.so beside this greenrun (build tree or installed prefix).
 std::string find_preload() {
-    if (const char* p = std::getenv("GREEN_PRELOAD"); p && *p) return p;
+    // secure_getenv: were greenrun ever installed setuid, its caller must not choose the library.
+    if (const char* p = secure_getenv("GREEN_PRELOAD"); p && *p) return p;
     char self[4096] = {};
     const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     const std::string here = n > 0 ? dir_of(std::string(self, static_cast<std::size_t>(n))) : ".";

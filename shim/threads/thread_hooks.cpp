@@ -47,7 +47,7 @@ constexpr const char* kDefaultExcluded[] = {"libgomp.so", "libomp.so", "libiomp5
 const std::vector<std::string>& excluded_libraries() {
     static const std::vector<std::string> list = [] {
         std::vector<std::string> out(std::begin(kDefaultExcluded), std::end(kDefaultExcluded));
-        if (const char* v = secure_getenv("GREEN_THREADS_EXCLUDE")) {
+        if (const char* v = green::detail::shim_api::env("GREEN_THREADS_EXCLUDE")) {
             std::string_view rest(v);
             while (!rest.empty()) {
                 const std::size_t comma = rest.find(',');

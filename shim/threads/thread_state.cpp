@@ -15,8 +15,8 @@ namespace {
 std::atomic<int> mode{-1};  // -1 not read yet, 0 off, else the carriers wanted
 
 int read_mode() noexcept {
-    const char* v = secure_getenv("GREEN_THREADS");
-    if (!v || !*v || std::strcmp(v, "0") == 0) return 0;
+    const char* v = green::detail::shim_api::env("GREEN_THREADS");
+    if (!v || std::strcmp(v, "0") == 0) return 0;
     if (std::strcmp(v, "auto") == 0) {
         cpu_set_t cpus;
         return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? std::max(1, CPU_COUNT(&cpus)) : 1;

@@ -30,8 +30,8 @@ std::optional<unsigned long long> parse_with_suffix(const char* s, bool allow_su
 
 template <class T>
 std::optional<T> read(const char* name, bool allow_suffix) {
-    const char* s = std::getenv(name);
-    if (!s || !*s) return std::nullopt;
+    const char* s = env(name);
+    if (!s) return std::nullopt;
     if (auto v = parse_with_suffix(s, allow_suffix)) return static_cast<T>(*v);
     std::fprintf(stderr, "green: ignoring %s='%s': not a %s\n", name, s,
                  allow_suffix ? "size (like 256K or 1M)" : "non-negative integer");
@@ -39,6 +39,11 @@ std::optional<T> read(const char* name, bool allow_suffix) {
 }
 
 }  // namespace
+
+const char* env(const char* name) noexcept {
+    const char* v = secure_getenv(name);
+    return v && *v ? v : nullptr;
+}
 
 std::optional<std::size_t> env_size(const char* name) { return read<std::size_t>(name, true); }
 std::optional<long> env_long(const char* name) { return read<long>(name, false); }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <netinet/in.h>
 
+#include "base/env.hpp"
 #include "core/fd_table.hpp"
 #include "core/hub.hpp"
 #include "core/interrupt.hpp"
@@ -15,6 +16,8 @@
 #include "process/child_wait.hpp"
 
 namespace green::detail::shim_api {
+
+const char* env(const char* name) noexcept { return detail::env(name); }
 
 bool cooperative() noexcept {
     Hub* hub = Hub::current_if_any();

@@ -29,6 +29,10 @@ struct ChildWait {
 
 namespace green::detail::shim_api {
 
+// A variable that configures green (base/env.hpp): null when it is unset or
+// empty, or when the process runs with AT_SECURE (setuid, setgid, capabilities).
+GREEN_API const char* env(const char* name) noexcept;
+
 // Whether a hooked blocking call on this thread should park the running greenlet
 // rather than block the thread: a hub exists, a greenlet (not the hub) is running,
 // and some other greenlet could run meanwhile. Otherwise blocking the thread is

@@ -46,8 +46,8 @@ constexpr long kThreadPatchingDefaultMs = 200;
 long threshold_ms() {
     static const long ms = [] {
         if (auto v = env_long("GREEN_MONITOR_MS")) return *v;
-        const char* threads = std::getenv("GREEN_THREADS");
-        return threads && *threads && std::strcmp(threads, "0") != 0 ? kThreadPatchingDefaultMs : 0L;
+        const char* threads = env("GREEN_THREADS");
+        return threads && std::strcmp(threads, "0") != 0 ? kThreadPatchingDefaultMs : 0L;
     }();
     return ms;
 }

@@ -14,6 +14,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/env.hpp"
+
 namespace green::detail {
 namespace {
 
@@ -95,7 +97,7 @@ std::shared_ptr<const HostsFile> current_file() {
 
 // "multi on|off" from /etc/host.conf (off when absent), RESOLV_MULTI overriding.
 bool multi() {
-    if (const char* v = std::getenv("RESOLV_MULTI")) return ::strcasecmp(v, "on") == 0;
+    if (const char* v = env("RESOLV_MULTI")) return ::strcasecmp(v, "on") == 0;
     static const bool from_file = [] {
         std::ifstream in("/etc/host.conf");
         std::string key, value;
@@ -141,8 +143,8 @@ bool as_family(const Address& a, int family, Address& out) {
 }  // namespace
 
 std::string hosts_file_path() {
-    const char* p = std::getenv("GREEN_HOSTS_FILE");
-    return p && *p ? p : "/etc/hosts";
+    const char* p = env("GREEN_HOSTS_FILE");
+    return p ? p : "/etc/hosts";
 }
 
 HostsMatch hosts_lookup(std::string_view name, int family) {

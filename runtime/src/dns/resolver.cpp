@@ -41,14 +41,14 @@ void apply_environment() {
     static std::once_flag once;
     std::call_once(once, [] {
         green::detail::DnsSettings s = green::detail::dns_settings();
-        if (const char* v = std::getenv("GREEN_DNS_SERVERS"); v && *v) {
+        if (const char* v = green::detail::env("GREEN_DNS_SERVERS")) {
             try {
                 s.servers = servers_csv(v);
             } catch (const std::invalid_argument& e) {
                 std::fprintf(stderr, "green: ignoring GREEN_DNS_SERVERS: %s\n", e.what());
             }
         }
-        if (const char* v = std::getenv("GREEN_DNS_TIMEOUT"); v && *v) {
+        if (const char* v = green::detail::env("GREEN_DNS_TIMEOUT")) {
             char* end = nullptr;
             const double seconds = std::strtod(v, &end);
             if (*end || !(seconds >= 0.001 && seconds <= 3600))
