@@ -31,15 +31,6 @@ using green::detail::shim_api::env;
     }
     if (const char* v = env("GREEN_LOG")) log_level = std::atoi(v);
     if (const char* v = env("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
-    if (const char* v = env("GREEN_CHECK"); v && *v == '1') {
-        // greenrun --check: prove the library loaded into this program, then stop.
-        char exe[512] = "?";
-        const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) exe[n] = 0;
-        std::fprintf(stderr, "green: the shim is loaded into %s (pid %d)\n", exe, static_cast<int>(::getpid()));
-        std::fflush(stderr);
-        ::_exit(0);
-    }
     if (log_level >= 2) std::fprintf(stderr, "green: shim active in pid %d\n", static_cast<int>(::getpid()));
     live.store(true, std::memory_order_release);
 }

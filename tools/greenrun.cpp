@@ -1,9 +1,9 @@
 // greenrun: run an unmodified program with green's shim preloaded, so that its
 // blocking socket, poll/select, sleep and DNS calls become cooperative.
-#include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "program_file.hpp"
 
 namespace {
 
@@ -84,24 +86,13 @@ std::string unsuitable(const std::string& path) {
     if (stat(path.c_str(), &st) != 0) return std::strerror(errno);
     if (st.st_mode & S_ISUID) return "it is setuid, and the dynamic loader ignores LD_PRELOAD for setuid programs";
     if (st.st_mode & S_ISGID) return "it is setgid, and the dynamic loader ignores LD_PRELOAD for setgid programs";
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return "";  // let exec report it
-    unsigned char head[64] = {};
-    const ssize_t n = pread(fd, head, sizeof head, 0);
-    std::string why;
-    if (n >= 4 && std::memcmp(head, ELFMAG, SELFMAG) == 0 && head[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof(Elf64_Ehdr)) {
-        Elf64_Ehdr eh;
-        std::memcpy(&eh, head, sizeof eh);
-        bool interp = false;
-        for (int i = 0; i < eh.e_phnum && !interp; ++i) {
-            Elf64_Phdr ph{};
-            if (pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + std::size_t(i) * eh.e_phentsize)) != sizeof ph) break;
-            interp = ph.p_type == PT_INTERP;
-        }
-        if (!interp) why = "it is statically linked, so LD_PRELOAD cannot reach its libc calls";
+    if (getxattr(path.c_str(), "security.capability", nullptr, 0) > 0)
+        return "it has file capabilities, and the dynamic loader ignores LD_PRELOAD for such programs";
+    switch (inspect_program(path).kind) {
+    case FileKind::elf_static: return "it is statically linked, so LD_PRELOAD cannot reach its libc calls";
+    case FileKind::elf_truncated: return "it is a truncated ELF file (it ends before its headers do)";
+    default: return "";
     }
-    close(fd);
-    return why;
 }
 
 // Runs the program at `path` with `args` as execvp would: a file the kernel
@@ -115,6 +106,84 @@ void exec_like_execvp(const std::string& path, char** args) {
     sh.push_back(nullptr);
     execv("/bin/sh", sh.data());
     errno = ENOEXEC;
+}
+
+// Runs `argv` with no input; returns its exit status (-1: killed) and what it
+// wrote to stdout and stderr, together.
+int run_captured(const std::vector<std::string>& argv, std::string& output) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) fail(1, "pipe: " + std::string(std::strerror(errno)));
+    const pid_t pid = fork();
+    if (pid < 0) fail(1, "fork: " + std::string(std::strerror(errno)));
+    if (pid == 0) {
+        dup2(pipefd[1], STDOUT_FILENO);
+        dup2(pipefd[1], STDERR_FILENO);
+        std::vector<char*> args;
+        for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        std::fprintf(stderr, "%s: %s\n", args[0], std::strerror(errno));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    char buf[512];
+    for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) output.append(buf, static_cast<std::size_t>(n));
+    close(pipefd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// greenrun --check: asks the program's loader, as ldd does (`ld.so --list`),
+// whether the library `preload` (already in LD_PRELOAD) loads into it. Nothing
+// of the program runs, not even its constructors: only the system's own loader,
+// the one greenrun itself runs under. For a script, asks about its interpreter.
+[[noreturn]] void check_loads(const std::string& path, const std::string& preload) {
+    std::string target = path;
+    ProgramFile f = inspect_program(path);
+    for (int depth = 0; f.kind == FileKind::script || f.kind == FileKind::other; ++depth) {
+        if (depth == 4) fail(1, "cannot check " + path + ": its #! interpreters nest too deep");
+        target = f.kind == FileKind::script ? f.interpreter : "/bin/sh";  // execvp's fallback
+        f = inspect_program(target);
+    }
+    const std::string into = target == path ? path : target + ", the interpreter of " + path;
+    const std::string cannot = "the shim cannot load into " + into + ": ";
+    switch (f.kind) {
+    case FileKind::unreadable: fail(1, "cannot check " + target + ": " + f.why);
+    case FileKind::elf_static: fail(1, cannot + "it is statically linked");
+    case FileKind::elf_truncated: fail(1, cannot + "it is a truncated ELF file");
+    case FileKind::elf_foreign: fail(1, cannot + "it is " + f.why + ", and the shim is a 64-bit library for this machine");
+    default: break;
+    }
+    const std::string loader = inspect_program("/proc/self/exe").interpreter;
+    if (!same_file(f.interpreter, loader))
+        fail(1, "cannot check " + into + ": its loader is " + f.interpreter + ", not " + loader +
+                    ", and greenrun --check runs no other");
+    std::string listing;
+    const int status = run_captured({loader, "--list", target}, listing);
+    // One line per object: "\tNAME (0x...)", "\tNAME => PATH (0x...)" or "\tNAME => not found".
+    bool listed = false;
+    std::string trouble;
+    std::size_t start = 0;
+    while (start < listing.size()) {
+        std::size_t end = listing.find('\n', start);
+        if (end == std::string::npos) end = listing.size();
+        const std::string line = listing.substr(start, end - start);
+        start = end + 1;
+        if (line.starts_with("\t" + preload + " ") && line.find("not found") == std::string::npos) listed = true;
+        if (line.empty() || (line[0] == '\t' && line.find("not found") == std::string::npos)) continue;
+        trouble += "\n  " + line.substr(line.find_first_not_of('\t'));
+    }
+    if (status != 0 || !listed || !trouble.empty())
+        fail(1, "the shim did not load into " + into + (trouble.empty() ? "" : ":" + trouble));
+    std::printf("greenrun: the shim loads into %s (%s)\n", into.c_str(), preload.c_str());
+    std::exit(0);
 }
 
 std::string dir_of(const std::string& path) {
@@ -211,29 +280,7 @@ int main(int argc, char** argv) {
     }
     setenv("LD_PRELOAD", value.c_str(), 1);
 
-    if (check) {
-        setenv("GREEN_CHECK", "1", 1);
-        int pipefd[2];
-        if (pipe(pipefd) != 0) fail(1, "pipe: " + std::string(std::strerror(errno)));
-        const pid_t pid = fork();
-        if (pid == 0) {
-            dup2(pipefd[1], STDERR_FILENO);
-            close(pipefd[0]);
-            exec_like_execvp(path, argv + i);
-            _exit(127);
-        }
-        close(pipefd[1]);
-        std::string said;
-        char buf[512];
-        for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) said.append(buf, static_cast<std::size_t>(n));
-        int status = 0;
-        waitpid(pid, &status, 0);
-        if (said.find("green: the shim is loaded into") != std::string::npos) {
-            std::printf("greenrun: the shim loads into %s (%s)\n", path.c_str(), preload.c_str());
-            return 0;
-        }
-        fail(1, "the shim did not load into " + path + (said.empty() ? "" : ": " + said));
-    }
+    if (check) check_loads(path, preload);
     exec_like_execvp(path, argv + i);
     fail(126, path + ": " + std::strerror(errno));
 }

@@ -11,6 +11,8 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,7 @@ test::RunResult greenrun(const std::vector<std::string>& args, std::vector<std::
     argv.insert(argv.end(), args.begin(), args.end());
     if (GREEN_SANITIZED) env.push_back("GREEN_PRELOAD=" + kMissingShim);
     for (const char* v : {"GREEN_LOG", "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_DNS", "GREEN_DNS_SERVERS",
-                          "GREEN_CHECK", "LD_PRELOAD", "GREEN_PRELOAD"}) {
+                          "LD_PRELOAD", "GREEN_PRELOAD"}) {
         bool given = false;
         for (const auto& e : env) given = given || e.starts_with(std::string(v) + "=");
         if (!given) env.push_back(std::string("-") + v);
@@ -104,6 +106,38 @@ TEST_CASE("greenrun: setuid, setgid and static programs are refused") {
     CHECK(statically.out == "");  // it did not run
 }
 
+// A program with file capabilities is refused like a setuid one: the loader
+// ignores LD_PRELOAD for it too.
+TEST_CASE("greenrun: a program with file capabilities is refused") {
+    if (::geteuid() != 0) return test::skip("not root: setcap needs CAP_SETFCAP");
+    if (::access("/usr/sbin/setcap", X_OK) != 0) return test::skip("/usr/sbin/setcap is not installed (libcap2-bin)");
+    const std::string path = copy_of_true_with(0755, "cap-true");
+    const auto set = test::run({"/usr/sbin/setcap", "cap_net_bind_service+ep", path});
+    if (set.exit_code != 0) return test::skip("setcap failed here: " + set.err);
+    for (const char* option : {"", "--check"}) {
+        std::vector<std::string> args;
+        if (*option) args.push_back(option);
+        args.push_back(path);
+        const auto r = greenrun(args);
+        CHECK_MESSAGE(r.exit_code == 126, option);
+        CHECK_MESSAGE(contains(r.err, "it has file capabilities, and the dynamic loader ignores LD_PRELOAD"), r.err);
+    }
+}
+
+// A truncated ELF file is called that, not "statically linked".
+TEST_CASE("greenrun: a truncated ELF file is reported as truncated") {
+    std::ifstream in("/bin/true", std::ios::binary);
+    std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::size_t size : {std::size_t{7}, std::size_t{64}, std::size_t{100}}) {
+        const std::string path = test::temp_path("truncated-" + std::to_string(size));
+        std::ofstream(path, std::ios::binary) << whole.substr(0, size);
+        REQUIRE(::chmod(path.c_str(), 0755) == 0);
+        const auto r = greenrun({path});
+        CHECK_MESSAGE(r.exit_code == 126, size);
+        CHECK_MESSAGE(r.err == "greenrun: refusing to run " + path + ": it is a truncated ELF file (it ends before its headers do)\n", r.err);
+    }
+}
+
 // Every option becomes its GREEN_* variable in the program's environment, and
 // the library goes first in LD_PRELOAD, before what was there.
 TEST_CASE("greenrun: options become GREEN_* variables and LD_PRELOAD is prepended") {
@@ -132,7 +166,7 @@ TEST_CASE("greenrun: the exit status and a fatal signal pass through") {
     CHECK(killed.signal == SIGTERM);
 }
 
-// --check loads the library into PROGRAM and stops before PROGRAM's main runs.
+// --check asks PROGRAM's loader whether the library loads into it; PROGRAM never runs.
 TEST_CASE("greenrun: --check") {
     if (GREEN_SANITIZED) return test::skip("the sanitized shim does not load into an uninstrumented program");
     const std::string marker = test::temp_path("check-ran");
@@ -147,9 +181,38 @@ TEST_CASE("greenrun: --check") {
     CHECK(greenrun({"-q", "/bin/true"}).err == "");
 }
 
-// --check says so when the library does not load.
+// --check says so when the library does not load, and the program does not run then either.
 TEST_CASE("greenrun: --check with a library that does not load") {
     const auto r = greenrun({"--check", "/bin/true"}, {"GREEN_PRELOAD=" + kMissingShim});
     CHECK(r.exit_code == 1);
     CHECK(contains(r.err, "greenrun: the shim did not load into /bin/true"));
+    CHECK(contains(r.err, "cannot be preloaded"));  // the loader's own reason
+    const std::string marker = test::temp_path("check-missing-ran");
+    const auto sh = greenrun({"--check", "/bin/sh", "-c", "touch " + marker}, {"GREEN_PRELOAD=" + kMissingShim});
+    CHECK(sh.exit_code == 1);
+    CHECK(::access(marker.c_str(), F_OK) != 0);  // the program never ran
+}
+
+// --check of a 32-bit program says why the shim cannot load, without running it.
+TEST_CASE("greenrun: --check never runs a program the shim cannot load into") {
+    if (std::string(PROGRAM_32BIT).empty()) return test::skip("the toolchain cannot make a 32-bit program here");
+    if (test::run({PROGRAM_32BIT}).out != "32-bit program ran\n")
+        return test::skip("32-bit programs do not run here (no /lib/ld-linux.so.2)");
+    const auto r = greenrun({"--check", PROGRAM_32BIT});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out == "");
+    CHECK(contains(r.err, "the shim cannot load into " + std::string(PROGRAM_32BIT) + ": it is a 32-bit program"));
+}
+
+// --check of a script asks about its interpreter, which does not run the script either.
+TEST_CASE("greenrun: --check of a script checks its interpreter") {
+    if (GREEN_SANITIZED) return test::skip("the sanitized shim does not load into an uninstrumented program");
+    const std::string marker = test::temp_path("script-ran");
+    const std::string script = test::temp_path("script.sh");
+    std::ofstream(script) << "#!/bin/sh\ntouch " << marker << "\n";
+    REQUIRE(::chmod(script.c_str(), 0755) == 0);
+    const auto r = greenrun({"--check", script});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "greenrun: the shim loads into /bin/sh, the interpreter of " + script + " (" + kShim + ")\n");
+    CHECK(::access(marker.c_str(), F_OK) != 0);
 }

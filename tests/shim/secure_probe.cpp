@@ -1,7 +1,7 @@
 // Says what green took from its environment: run by secure_env_test.cpp, once
 // as a plain program and once privileged (setuid root, or with a file
-// capability) by an unprivileged user. It links the shim, whose constructor
-// ends the process early under GREEN_CHECK=1.
+// capability) by an unprivileged user. It links the shim, which says it is
+// active under GREEN_LOG=2.
 #include <green/dns.hpp>
 #include <green/thread_pool.hpp>
 
