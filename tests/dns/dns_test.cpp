@@ -246,6 +246,19 @@ TEST_CASE("dns: numeric hosts and bad hints") {
     CHECK(eai_of([] { green::dns::getaddrinfo("fe80::1%no-such-interface", ""); }) == EAI_NONAME);
 }
 
+// A name or service with a NUL byte inside is refused, never cut at the NUL
+// ("localhost\0.example" is not localhost). Nothing is asked of DNS.
+TEST_CASE("dns: names with a NUL byte are refused") {
+    using namespace std::string_view_literals;
+    CHECK(green::dns::getaddrinfo("localhost", "", {.family = AF_INET}).size() > 0);  // what the cut would give
+    CHECK_THROWS_AS(green::dns::getaddrinfo("localhost\0.example"sv, "", {.family = AF_INET}), std::invalid_argument);
+    CHECK_THROWS_AS(green::dns::getaddrinfo("127.0.0.1\0junk"sv, ""), std::invalid_argument);
+    CHECK_THROWS_AS(green::dns::getaddrinfo("localhost", "80\0"sv), std::invalid_argument);
+    CHECK_THROWS_AS(green::dns::gethostbyname("localhost\0.example"sv), std::invalid_argument);
+    CHECK_THROWS_AS(green::dns::gethostbyname("127.0.0.1\0"sv), std::invalid_argument);
+    CHECK_THROWS_AS(green::create_connection(std::string("localhost\0.example", 19), 1), std::invalid_argument);
+}
+
 // Malformed server lists and settings are refused and change nothing.
 TEST_CASE("dns: bad settings") {
     CHECK_THROWS_AS(green::dns::set_servers("not a server"), std::invalid_argument);

@@ -62,6 +62,20 @@ TEST_CASE("address: bad input") {
         CHECK(std::string(e.what()).find("example.com:80") != std::string::npos);
     }
     CHECK_THROWS_AS(green::Address::unix_path(std::string(200, 'x')), std::invalid_argument);
+    // A NUL byte inside is refused, never cut at: the kernel and inet_pton would stop there.
+    using namespace std::string_view_literals;
+    for (std::string_view nul : {"127.0.0.1\0junk:80"sv, "[::1\0junk]:80"sv, "[fe80::1%lo\0x]:80"sv, "1.2.3.4:80\0"sv,
+                                 "unix:/tmp/a\0b"sv, "/tmp/a\0b"sv}) {
+        CAPTURE(nul);
+        CHECK_THROWS_AS(green::Address::parse(nul), std::invalid_argument);
+    }
+    CHECK_THROWS_AS(green::Address::ip("127.0.0.1\0junk"sv, 80), std::invalid_argument);
+    CHECK_THROWS_AS(green::Address::unix_path("/tmp/a\0b"sv), std::invalid_argument);
+    try {
+        green::Address::parse("127.0.0.1\0junk:80"sv);
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()) == "green: bad address '127.0.0.1\\0junk:80': it contains a NUL byte");
+    }
     CHECK(green::Address().empty());
     CHECK(green::Address().to_string() == "(no address)");
 }

@@ -21,7 +21,8 @@ public:
 
     // "1.2.3.4:80", "[::1]:80", "[fe80::1%lo]:80", "unix:/run/x.sock" (a bare
     // path starting with '/' too). Throws std::invalid_argument, naming the text,
-    // for anything else (a host name, a bad port, an unterminated bracket).
+    // for anything else (a host name, a bad port, an unterminated bracket, a
+    // NUL byte anywhere: never cut there). ip() and unix_path() refuse NUL too.
     static Address parse(std::string_view text);
     // A numeric IPv4 or IPv6 host (no brackets) and a port.
     static Address ip(std::string_view host, std::uint16_t port);

@@ -53,7 +53,8 @@ struct AddrInfo {
 
 // getaddrinfo(3): the addresses of `host` (empty: the wildcard with AI_PASSIVE,
 // else loopback) for `service` (a port number or a name from /etc/services), in
-// glibc's order, with glibc's EAI_* codes.
+// glibc's order, with glibc's EAI_* codes. A host or service with a NUL byte
+// in it throws std::invalid_argument.
 GREEN_API std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service = {},
                                             const Hints& hints = {});
 
@@ -76,7 +77,8 @@ struct HostEntry {
 };
 
 // gethostbyname(3) / gethostbyname2(3). A numeric name is its own answer, as
-// in glibc: "1.2.3" is 1.2.0.3 for AF_INET and not found for AF_INET6.
+// in glibc: "1.2.3" is 1.2.0.3 for AF_INET and not found for AF_INET6. A name
+// with a NUL byte in it throws std::invalid_argument.
 GREEN_API HostEntry gethostbyname(std::string_view name, int family = AF_INET);
 // gethostbyaddr(3): the canonical name of `address`.
 GREEN_API HostEntry gethostbyaddr(const Address& address);

@@ -270,6 +270,13 @@ Found lookup_mapped(const std::string& name, int flags) {
     return out;
 }
 
+// The C calls below (inet_pton, c-ares, the hosts file's) would stop at a NUL
+// byte: "localhost\0.example" would be looked up as localhost.
+void refuse_nul(std::string_view text, const char* what) {
+    if (text.find('\0') != std::string_view::npos)
+        throw std::invalid_argument(std::string("green::dns: a ") + what + " with a NUL byte in it");
+}
+
 std::optional<Address> numeric_address(std::string_view host) {
     try {
         return Address::ip(host, 0);
@@ -336,6 +343,8 @@ static std::vector<AddrInfo> getaddrinfo_c(const char* node, const char* service
 }
 
 std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service, const Hints& hints) {
+    refuse_nul(host, "host name");
+    refuse_nul(service, "service");
     const std::string h(host), s(service);
     return getaddrinfo_c(host.empty() ? nullptr : h.c_str(), service.empty() ? nullptr : s.c_str(), hints);
 }
@@ -468,6 +477,7 @@ bool answer_without_addresses(const std::string& name, int family) {
 }  // namespace
 
 HostEntry gethostbyname(std::string_view name, int family) {
+    refuse_nul(name, "host name");
     if (family != AF_INET && family != AF_INET6) throw Error(EAI_FAMILY, name);
     const std::string n(name);
     HostEntry e;

@@ -12,7 +12,15 @@ namespace green {
 namespace {
 
 [[noreturn]] void bad(std::string_view text, const char* why) {
-    throw std::invalid_argument("green: bad address '" + std::string(text) + "': " + why);
+    std::string shown;
+    for (char c : text) c ? shown += c : shown += "\\0";
+    throw std::invalid_argument("green: bad address '" + shown + "': " + why);
+}
+
+// inet_pton, if_nametoindex and the kernel (for a unix path) would stop at a
+// NUL byte and take what comes before it: refuse it instead.
+void refuse_nul(std::string_view text) {
+    if (text.find('\0') != std::string_view::npos) bad(text, "it contains a NUL byte");
 }
 
 std::uint16_t parse_port(std::string_view text, std::string_view whole) {
@@ -74,6 +82,7 @@ void Address::set_size(socklen_t size) {
 }
 
 Address Address::ip(std::string_view host, std::uint16_t port) {
+    refuse_nul(host);
     Address a;
     if (!set_ip(a, host, port)) bad(host, "not a numeric IPv4 or IPv6 host");
     return a;
@@ -101,6 +110,7 @@ Address Address::from_bytes(int family, const void* bytes, std::uint16_t port) {
 }
 
 Address Address::unix_path(std::string_view path) {
+    refuse_nul(path);
     sockaddr_un un{};
     if (path.empty() || path.size() >= sizeof un.sun_path) bad(path, "a unix socket path must be 1 to 107 bytes");
     un.sun_family = AF_UNIX;
@@ -110,6 +120,7 @@ Address Address::unix_path(std::string_view path) {
 }
 
 Address Address::parse(std::string_view text) {
+    refuse_nul(text);
     if (text.starts_with("unix:")) return unix_path(text.substr(5));
     if (text.starts_with("/")) return unix_path(text);
     std::string_view host, port;
