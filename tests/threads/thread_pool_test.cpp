@@ -2,10 +2,18 @@
 
 #include <green/green.hpp>
 
-#include <atomic>
-#include <stdexcept>
-#include <thread>
+#include <grp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
 
 #include "support/support.hpp"
 
@@ -95,4 +103,71 @@ TEST_CASE("thread_pool: waiting on a thread keeps the loop alive") {
         ::usleep(30 * 1000);
         return 1;
     }) == 1);
+}
+
+namespace {
+
+// In a child process: drops to nobody when root (RLIMIT_NPROC binds no root
+// process), then lets it create no more threads, with RLIMIT_NPROC's soft limit
+// at 0, until allow_threads(). Returns false when the limit cannot be set.
+rlimit nproc_before{};
+bool forbid_threads() {
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+                             ::setresuid(65534, 65534, 65534) != 0))
+        return false;
+    if (::getrlimit(RLIMIT_NPROC, &nproc_before) != 0) return false;
+    const rlimit none{0, nproc_before.rlim_max};
+    return ::setrlimit(RLIMIT_NPROC, &none) == 0;
+}
+void allow_threads() { ::setrlimit(RLIMIT_NPROC, &nproc_before); }
+
+// A child's failure: exits with `code` after saying why.
+void child_fails(int code, const char* why) {
+    std::fprintf(stderr, "child: %s\n", why);
+    std::_Exit(code);
+}
+
+}  // namespace
+
+// When a worker thread cannot be started (RLIMIT_NPROC), the call fails in its
+// caller with std::system_error and leaves nothing queued: a worker that frees
+// up later (or starts later) finds no call whose caller has gone (under ASan, a
+// use after free before).
+TEST_CASE("thread_pool: a worker that cannot be started fails the call") {
+    const pid_t pid = green::fork();
+    if (pid == 0) {
+        green::ThreadPool pool(2);
+        std::atomic<bool> release{false};
+        auto busy = green::spawn([&] {
+            return pool.apply([&] {
+                while (!release) ::usleep(1000);
+                return 1;
+            });
+        });
+        while (pool.size() == 0) green::sleep(1ms);  // one worker, busy
+        if (!forbid_threads()) std::_Exit(77);
+        // A pool with no worker, then one whose worker is busy: neither can start one.
+        green::ThreadPool empty(1);
+        for (green::ThreadPool* p : {&empty, &pool}) {
+            try {
+                p->apply([] { return 2; });
+                child_fails(10, "a call ran without a worker");
+            } catch (const std::system_error& e) {
+                if (e.code().value() != EAGAIN) child_fails(11, e.what());
+            }
+        }
+        if (empty.size() != 0 || pool.size() != 1) child_fails(12, "a worker was counted that never started");
+        release = true;
+        if (busy.get() != 1) child_fails(13, "the busy call's result was lost");
+        allow_threads();
+        if (empty.apply([] { return 3; }) != 3 || pool.apply([] { return 4; }) != 4)
+            child_fails(14, "the pools do not work once threads may start again");
+        std::_Exit(0);
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) return test::skip("RLIMIT_NPROC cannot be set here");
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }

@@ -69,6 +69,8 @@ public:
     // Runs f(args...) on a worker; only the calling greenlet waits. Returns the
     // result or rethrows the exception. A kill while waiting cancels the call if no
     // worker started it yet; otherwise the call finishes and its result is dropped.
+    // When no worker is free and none can be started (RLIMIT_NPROC), throws
+    // std::system_error and the call is not made.
     template <class F, class... A>
     auto apply(F&& f, A&&... args) {
         using R = std::decay_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>>;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -46,14 +47,21 @@ struct ThreadPool::Impl {
         }
     }
 
+    // The worker first, then the queue: when no thread can be made (EAGAIN:
+    // RLIMIT_NPROC, no memory), the caller gets std::system_error and `t`, which
+    // it frees, is in no queue for a worker to find later.
     void enqueue(detail::ThreadTask* t) {
         std::lock_guard<std::mutex> lock(mutex);
         if (stopping) throw std::logic_error("green: ThreadPool used while it is being destroyed");
-        queue.push_back(t);
         if (idle == 0 && threads.size() < maxsize) {
             detail::RuntimeScope ours;  // a plain OS thread, even under thread patching
-            threads.emplace_back([this] { worker(); });
+            try {
+                threads.emplace_back([this] { worker(); });
+            } catch (const std::system_error& e) {
+                throw std::system_error(e.code(), "green: ThreadPool cannot start a worker thread");
+            }
         }
+        queue.push_back(t);
         ready.notify_one();
     }
 
