@@ -32,6 +32,18 @@ TEST_CASE("stack: overflow is reported by name") {
     CHECK(r.out.empty());
 }
 
+// Releasing a stack never allocates: greenlets end, and their stacks go back to
+// the pool (guarded or from slabs, past what the pool keeps hot), while every
+// operator new fails. Before, the pool's free lists grew there, and the
+// bad_alloc inside a noexcept release ended the process.
+TEST_CASE("stack: greenlets end without memory to spare") {
+    for (const char* guarded : {"GREEN_GUARDED_STACKS=0", "GREEN_GUARDED_STACKS=100000"}) {
+        const auto r = test::run({HELPER_PATH, "end_without_memory"}, {guarded});
+        CHECK_MESSAGE(r.exit_code == 0, (std::string(guarded) + ": " + r.err));
+        CHECK(r.out == "all ended\n");
+    }
+}
+
 // GREEN_STACK_SIZE sets the default stack size; a malformed value is reported
 // and ignored.
 TEST_CASE("stack: GREEN_STACK_SIZE") {

@@ -5,9 +5,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,7 +42,18 @@ volatile int bottom = 1 << 30;  // never reached: the stack overflows first
     asm volatile("");
 }
 
+// While set, operator new fails, as it does once memory runs out (ulimit -v).
+std::atomic<bool> no_memory{false};
+
 }  // namespace
+
+void* operator new(std::size_t n) {
+    if (no_memory.load(std::memory_order_relaxed)) throw std::bad_alloc();
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 int main(int argc, char** argv) {
     const std::string what = argc > 1 ? argv[1] : "";
@@ -69,6 +83,20 @@ int main(int argc, char** argv) {
         auto g = green::spawn(green::SpawnOptions{.name = "deep", .stack_size = 64 * 1024}, [] { return recurse(0); });
         g.join();
         std::puts("not reached");
+        return 0;
+    }
+    if (what == "end_without_memory") {
+        // 1100 greenlets end while operator new fails: more than the pool keeps
+        // hot, so their stacks go to every free list there is (or are unmapped).
+        green::Event go;
+        std::vector<green::Greenlet<void>> gs;
+        for (int i = 0; i < 1100; ++i) gs.push_back(green::spawn([&] { go.wait(); }));
+        green::sleep(1ms);  // all of them park
+        no_memory = true;
+        go.set();
+        for (auto& g : gs) g.join();
+        no_memory = false;
+        std::puts("all ended");
         return 0;
     }
     if (what == "stack_size") {
@@ -143,6 +171,6 @@ int main(int argc, char** argv) {
         std::puts("continued");
         return 0;
     }
-    std::fprintf(stderr, "usage: core_helper fail|wake_dead|exit_with_parked|overflow|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
+    std::fprintf(stderr, "usage: core_helper fail|wake_dead|exit_with_parked|overflow|end_without_memory|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
     return 2;
 }

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -92,6 +93,11 @@ void not_in_use(const Stack& s) noexcept {
 #endif
 }
 
+// Room for `needed` entries, doubling: release() pushes without allocating.
+void make_room(std::vector<Stack>& list, std::size_t needed) {
+    if (list.capacity() < needed) list.reserve(std::max(needed, 2 * list.capacity()));
+}
+
 }  // namespace
 
 std::size_t page_size() noexcept {
@@ -135,6 +141,8 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
         c.hot.pop_back();
         return in_use(s);
     }
+    // A new stack: room for it in the free lists first (this may throw; release may not).
+    make_room(c.hot, std::min(c.stacks + 1, kHotStacks));
     if (guard != 0 && take_guard()) {
         void* p = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -152,6 +160,7 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
         if (size >= (std::size_t{2} << 20)) madvise(p, size + guard, MADV_NOHUGEPAGE);
         Stack s{static_cast<char*>(p) + guard, size, stack_guarded, guard};
         register_with_valgrind(s);
+        ++c.stacks;
         return in_use(s);
     }
     if (!c.cold.empty()) {  // unguarded
@@ -159,6 +168,7 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
         c.cold.pop_back();
         return in_use(s);
     }
+    make_room(c.cold, c.carved + 1);
     if (c.slab_cursor == c.slab_end) {
         const std::size_t bytes = size * kSlabStacks;
         void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -172,6 +182,8 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
     }
     Stack s{c.slab_cursor, size, stack_unguarded, guard};  // `guard` names the class it returns to
     c.slab_cursor += size;
+    ++c.stacks;
+    ++c.carved;
     register_with_valgrind(s);
     return in_use(s);
 }
@@ -189,6 +201,7 @@ void StackPool::release(const Stack& s) noexcept {
     if (s.kind == stack_guarded) {
         munmap(static_cast<char*>(s.lo) - s.guard, s.size + s.guard);
         guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
+        --c->stacks;
         return;
     }
     madvise(s.lo, s.size, MADV_DONTNEED);

@@ -54,6 +54,8 @@ public:
     // Throws std::system_error when the kernel refuses memory.
     Stack allocate(std::size_t size) { return allocate(size, page_size()); }
     Stack allocate(std::size_t size, std::size_t guard);
+    // Never allocates: allocate() made room in the free lists for every stack
+    // it made, so a greenlet's end cannot fail for want of memory.
     void release(const Stack& s) noexcept;
 
     // Number of stacks kept ready for reuse per size before memory is returned.
@@ -68,6 +70,8 @@ private:
         std::vector<void*> slabs;       // slab mappings, unmapped with the pool
         char* slab_cursor = nullptr;    // next unused stack in the newest slab
         char* slab_end = nullptr;
+        std::size_t stacks = 0;         // made and not unmapped: room for min(this, kHotStacks) in hot
+        std::size_t carved = 0;         // unguarded stacks made: room for this many in cold
     };
     SizeClass& size_class(std::size_t size, std::size_t guard);
 
