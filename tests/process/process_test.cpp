@@ -69,6 +69,20 @@ TEST_CASE("signal: bad input") {
     CHECK(refused);
 }
 
+// A fault's signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE) cannot wait for a greenlet:
+// the faulting instruction runs again as soon as the kernel's handler returns,
+// and faults again, forever. They are refused and their disposition is left alone.
+TEST_CASE("signal: synchronous signals are refused") {
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) {
+        CAPTURE(sig);
+        struct sigaction before {}, after {};
+        sigaction(sig, nullptr, &before);
+        CHECK_THROWS_AS((void)green::signal_handler(sig, [] {}), std::invalid_argument);
+        sigaction(sig, nullptr, &after);
+        CHECK(reinterpret_cast<void*>(after.sa_handler) == reinterpret_cast<void*>(before.sa_handler));
+    }
+}
+
 // A signal handler does not keep a waiting main greenlet from seeing LoopExit.
 TEST_CASE("signal: does not keep the loop alive") {
     auto h = green::signal_handler(SIGUSR1, [] {});

@@ -33,8 +33,10 @@ GREEN_API pid_t waitpid(pid_t pid, int* status, int options = 0);
 // Runs `fn` in a new greenlet each time `signum` arrives, until the handler is
 // cancelled or destroyed (then the signal's previous disposition comes back).
 // A signal may be handled by the hub of one thread only; installing it in a
-// second thread throws std::logic_error. An invalid signal number, SIGKILL and
-// SIGSTOP throw std::invalid_argument. It does not keep the loop alive.
+// second thread throws std::logic_error. An invalid signal number, SIGKILL,
+// SIGSTOP and the signals of a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE: they must
+// be handled in the faulting thread, at once) throw std::invalid_argument. It
+// does not keep the loop alive.
 class GREEN_API SignalHandler {
 public:
     SignalHandler(int signum, std::function<void()> fn);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -99,6 +100,11 @@ struct SignalHandler::Impl {
 SignalHandler::SignalHandler(int signum, std::function<void()> fn) {
     if (signum <= 0 || signum >= NSIG || signum == SIGKILL || signum == SIGSTOP)
         throw std::invalid_argument("green: cannot handle signal " + std::to_string(signum));
+    // A fault's signal comes back the moment the kernel's handler returns (the
+    // faulting instruction runs again) long before a greenlet could act on it.
+    if (signum == SIGSEGV || signum == SIGBUS || signum == SIGILL || signum == SIGFPE)
+        throw std::invalid_argument("green: signal " + std::to_string(signum) + " (" + strsignal(signum) +
+                                    ") reports a fault in the thread that caused it; signal_handler cannot handle it");
     if (!fn) throw std::invalid_argument("green: signal_handler needs a function");
     detail::Hub& hub = detail::Hub::current();
     {
