@@ -2,8 +2,10 @@
 // fortified __poll_chk / __ppoll_chk.
 //
 // Each asks the real call with a zero timeout, so what it reports (duplicate and
-// negative fds, POLLNVAL, EBADF, the count) is exactly the kernel's; between
-// asks the greenlet parks on all the descriptors at once. A program's own epoll
+// negative fds, POLLNVAL, EBADF, the count) is exactly the kernel's, and bad
+// arguments (EINVAL, EFAULT: arrays, sets, signal masks) are refused by the
+// kernel before the hook reads them; between asks the greenlet parks on all the
+// descriptors at once. A program's own epoll
 // descriptor is itself waited on like any other. These calls are never restarted
 // after a signal handler: they fail with EINTR (signal(7)). A signal mask given
 // to ppoll / pselect / epoll_pwait is in force while the greenlet is parked.
@@ -12,7 +14,10 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <vector>
 
 #include "cooperate.hpp"
@@ -93,8 +98,10 @@ std::vector<api::FdInterest> interests(const pollfd* fds, nfds_t n) {
 }
 
 int poll_like(pollfd* fds, nfds_t n, double timeout, const sigset_t* mask) noexcept {
-    return multiplex([&] { return interests(fds, n); }, timeout, mask, false,
-                     [&](double) { return real::poll(fds, n, 0); });
+    static constexpr timespec zero{};
+    return multiplex([&] { return interests(fds, n); }, timeout, mask, false, [&](double) {
+        return mask ? real::ppoll(fds, n, &zero, mask) : real::poll(fds, n, 0);
+    });
 }
 
 std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, const fd_set* e) {
@@ -106,16 +113,38 @@ std::vector<api::FdInterest> interests(int n, const fd_set* r, const fd_set* w, 
     return out;
 }
 
-// select and pselect: the sets are inputs and outputs; on timeout they come back empty.
+// Copies the first `bytes` of the program's set at `from` through the kernel
+// (process_vm_readv), so that a bad address is EFAULT, as select says, not a
+// crash in the hook. Where that call is not allowed (a seccomp filter), copies.
+bool copy_set(fd_set& to, const fd_set* from, std::size_t bytes) noexcept {
+    iovec local{&to, bytes}, remote{const_cast<fd_set*>(from), bytes};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(bytes)) return true;
+    if (errno == EFAULT) return false;
+    std::memcpy(&to, from, bytes);
+    return true;
+}
+
+// select and pselect: the sets are inputs and outputs; on timeout they come back
+// empty. Of each set only the kernel's part is read and written: n bits, in
+// whole longs.
 int select_like(int n, fd_set* r, fd_set* w, fd_set* e, double timeout, const sigset_t* mask) noexcept {
-    const fd_set in_r = r ? *r : fd_set{}, in_w = w ? *w : fd_set{}, in_e = e ? *e : fd_set{};
+    const std::size_t bytes = (static_cast<std::size_t>(n) + 63) / 64 * 8;
+    fd_set in_r{}, in_w{}, in_e{};
+    if ((r && !copy_set(in_r, r, bytes)) || (w && !copy_set(in_w, w, bytes)) || (e && !copy_set(in_e, e, bytes))) {
+        errno = EFAULT;
+        return -1;
+    }
     const auto listed = [&] { return interests(n, r ? &in_r : nullptr, w ? &in_w : nullptr, e ? &in_e : nullptr); };
+    bool first = true;  // the sets still hold the inputs, and may not be writable: the kernel says
     return multiplex(listed, timeout, mask, true, [&](double wait) {
-        if (r) *r = in_r;
-        if (w) *w = in_w;
-        if (e) *e = in_e;
-        timeval tv = green::detail::to_timeval(wait);
-        return real::select(n, r, w, e, wait == kForever ? nullptr : &tv);
+        if (!first) {
+            if (r) std::memcpy(r, &in_r, bytes);
+            if (w) std::memcpy(w, &in_w, bytes);
+            if (e) std::memcpy(e, &in_e, bytes);
+        }
+        first = false;
+        const timespec ts = green::detail::to_timespec(wait);
+        return real::pselect(n, r, w, e, wait == kForever ? nullptr : &ts, mask);
     });
 }
 
@@ -123,7 +152,9 @@ int epoll_like(int epfd, epoll_event* events, int max, double timeout, const sig
     const auto self = [epfd] {  // an epoll set is readable when it has events
         return std::vector<api::FdInterest>{{epfd, false}};
     };
-    return multiplex(self, timeout, mask, false, [&](double) { return real::epoll_wait(epfd, events, max, 0); });
+    return multiplex(self, timeout, mask, false, [&](double) {
+        return mask ? real::epoll_pwait(epfd, events, max, 0, mask) : real::epoll_wait(epfd, events, max, 0);
+    });
 }
 
 }  // namespace

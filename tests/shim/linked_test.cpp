@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -447,6 +449,76 @@ TEST_CASE("shim: poll, select and epoll_wait") {
     CHECK(::poll(nullptr, 0, 20) == 0);  // nfds = 0 is a sleep
     pollfd none{p.a, POLLOUT, 0};
     CHECK(::poll(&none, 1, 0) == 1);  // timeout 0 never waits
+}
+
+// Bad arguments get the kernel's errno, never a crash in a hook that reads them
+// first: an array, set or signal mask at a bad address is EFAULT, more
+// descriptors than RLIMIT_NOFILE EINVAL. A set is read only as far as the
+// kernel reads it (n bits). Each call would wait (nothing is ready) and a
+// bystander makes the hooks take their cooperative paths.
+TEST_CASE("shim: poll, select and epoll_pwait with bad arguments fail as libc's") {
+    Pair p;
+    const volatile std::uintptr_t nowhere = 16;  // mapped by no process
+    auto* bad_fds = reinterpret_cast<pollfd*>(nowhere);
+    auto* bad_set = reinterpret_cast<fd_set*>(nowhere);
+    auto* bad_mask = reinterpret_cast<sigset_t*>(nowhere);
+    rlimit nofile{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &nofile) == 0);
+    pollfd one{p.a, POLLIN, 0};
+    const timespec ts{0, 20'000'000};
+    // A set with only its first 8 bytes mapped: enough for descriptors below 64.
+    const long page = ::sysconf(_SC_PAGESIZE);
+    void* pages = ::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(pages != MAP_FAILED);
+    REQUIRE(::mprotect(static_cast<char*>(pages) + page, page, PROT_NONE) == 0);
+    auto* short_set = reinterpret_cast<fd_set*>(static_cast<char*>(pages) + page - 8);
+    REQUIRE(p.a < 64);
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event out[1];
+
+    const auto fails_with = [](int expected, auto call) {
+        test::Bystander others;
+        errno = 0;
+        const int r = call();
+        const int err = errno;
+        CHECK(r == -1);
+        CHECK(err == expected);
+    };
+    const nfds_t too_many = static_cast<nfds_t>(nofile.rlim_cur) + 1;
+    fails_with(EINVAL, [&] { return ::poll(&one, too_many, 20); });
+    fails_with(EFAULT, [&] { return ::poll(bad_fds, 1, 20); });
+    fails_with(EINVAL, [&] { return ::ppoll(&one, too_many, &ts, nullptr); });
+    fails_with(EFAULT, [&] { return ::ppoll(bad_fds, 1, &ts, nullptr); });
+    fails_with(EFAULT, [&] { return ::ppoll(&one, 1, &ts, bad_mask); });
+    fails_with(EFAULT, [&] {
+        timeval tv{0, 20'000};
+        return ::select(p.a + 1, bad_set, nullptr, nullptr, &tv);
+    });
+    fails_with(EFAULT, [&] {
+        fd_set r;
+        FD_ZERO(&r);
+        FD_SET(p.a, &r);
+        timeval tv{0, 20'000};
+        return ::select(p.a + 1, &r, nullptr, bad_set, &tv);
+    });
+    fails_with(EFAULT, [&] { return ::pselect(p.a + 1, nullptr, bad_set, nullptr, &ts, nullptr); });
+    fails_with(EFAULT, [&] {
+        fd_set r;
+        FD_ZERO(&r);
+        FD_SET(p.a, &r);
+        return ::pselect(p.a + 1, &r, nullptr, nullptr, &ts, bad_mask);
+    });
+    fails_with(EFAULT, [&] { return ::epoll_pwait(ep, out, 1, 20, bad_mask); });
+    {
+        test::Bystander others;
+        std::memset(short_set, 0, 8);
+        FD_SET(p.a, short_set);
+        timeval tv{0, 20'000};
+        CHECK(::select(p.a + 1, short_set, nullptr, nullptr, &tv) == 0);  // timed out
+        CHECK_FALSE(FD_ISSET(p.a, short_set));
+    }
+    ::close(ep);
+    ::munmap(pages, 2 * page);
 }
 
 // A blocking write of more than the pipe holds completes while a reader drains it.
