@@ -29,7 +29,7 @@ using green::detail::shim_api::env;
         else if (std::strcmp(v, "ares") != 0)
             std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (ares or system)\n", v);
     }
-    if (const char* v = env("GREEN_LOG")) log_level = std::atoi(v);
+    log_level = static_cast<int>(green::detail::shim_api::env_long("GREEN_LOG", 0, 2, 1));
     if (const char* v = env("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
     if (log_level >= 2) std::fprintf(stderr, "green: shim active in pid %d\n", static_cast<int>(::getpid()));
     live.store(true, std::memory_order_release);

@@ -52,8 +52,9 @@ void* operator new(std::size_t n) {
     if (void* p = std::malloc(n ? n : 1)) return p;
     throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Not inlined: GCC would take free() of what operator new returned for a mismatch.
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 int main(int argc, char** argv) {
     const std::string what = argc > 1 ? argv[1] : "";
@@ -97,6 +98,16 @@ int main(int argc, char** argv) {
         for (auto& g : gs) g.join();
         no_memory = false;
         std::puts("all ended");
+        return 0;
+    }
+    if (what == "settings") {
+        // Reads every numeric GREEN_* setting of the runtime and says what it got.
+        std::printf("threadpool %zu\n", green::default_thread_pool().maxsize());
+        auto g = green::spawn([] { green::sleep(1s); });  // a stack (GREEN_STACK_SIZE, _GUARDED_STACKS)
+        green::yield();
+        std::fputs(green::dump().c_str(), stdout);
+        g.kill();
+        green::dns::set_servers("");  // the first DNS setting applies GREEN_DNS_* before it
         return 0;
     }
     if (what == "stack_size") {
@@ -171,6 +182,6 @@ int main(int argc, char** argv) {
         std::puts("continued");
         return 0;
     }
-    std::fprintf(stderr, "usage: core_helper fail|wake_dead|exit_with_parked|overflow|end_without_memory|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
+    std::fprintf(stderr, "usage: core_helper fail|wake_dead|exit_with_parked|overflow|end_without_memory|settings|stack_size|resolve NAME|emfile|spin|stop_for_gdb\n");
     return 2;
 }

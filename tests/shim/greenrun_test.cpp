@@ -179,6 +179,10 @@ TEST_CASE("greenrun: --check") {
     CHECK(v.exit_code == 0);
     CHECK(contains(v.err, "green: shim active in pid "));
     CHECK(greenrun({"-q", "/bin/true"}).err == "");
+    // GREEN_LOG out of its range is ignored, with a word.
+    const auto loud = greenrun({"/bin/true"}, {"GREEN_LOG=7"});
+    CHECK(loud.exit_code == 0);
+    CHECK(loud.err == "green: ignoring GREEN_LOG='7': not a whole number from 0 to 2\n");
 }
 
 // --check says so when the library does not load, and the program does not run then either.

@@ -18,6 +18,9 @@
 namespace green::detail::shim_api {
 
 const char* env(const char* name) noexcept { return detail::env(name); }
+long env_long(const char* name, long min, long max, long fallback) noexcept {
+    return detail::env_long(name, min, max).value_or(fallback);
+}
 
 bool cooperative() noexcept {
     Hub* hub = Hub::current_if_any();

@@ -32,6 +32,9 @@ namespace green::detail::shim_api {
 // A variable that configures green (base/env.hpp): null when it is unset or
 // empty, or when the process runs with AT_SECURE (setuid, setgid, capabilities).
 GREEN_API const char* env(const char* name) noexcept;
+// A whole number from min to max in variable `name`, else `fallback` (after
+// one message naming the variable and the range when it is set but not that).
+GREEN_API long env_long(const char* name, long min, long max, long fallback) noexcept;
 
 // Whether a hooked blocking call on this thread should park the running greenlet
 // rather than block the thread: a hub exists, a greenlet (not the hub) is running,

@@ -49,13 +49,13 @@ std::atomic<long> guarded_in_use{0};
 
 long guard_budget() noexcept {
     static const long budget = [] {
-        if (auto v = env_size("GREEN_GUARDED_STACKS")) return static_cast<long>(*v);
         long max_maps = 65530;
         if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "re")) {
             if (std::fscanf(f, "%ld", &max_maps) != 1) max_maps = 65530;
             std::fclose(f);
         }
-        return max_maps / 4;
+        // Each guarded stack costs two mappings: more could never be made.
+        return env_long("GREEN_GUARDED_STACKS", 0, max_maps / 2).value_or(max_maps / 4);
     }();
     return budget;
 }
@@ -107,14 +107,8 @@ std::size_t page_size() noexcept {
 
 std::size_t default_stack_size() noexcept {
     static const std::size_t size = [] {
-        const auto v = env_size("GREEN_STACK_SIZE");
-        if (!v) return kDefaultStack;
-        if (*v < kMinStack || *v > kMaxStack) {
-            std::fprintf(stderr, "green: GREEN_STACK_SIZE=%zu is outside 16K..1G; using %zu KiB\n", *v,
-                         kDefaultStack / 1024);
-            return kDefaultStack;
-        }
-        return round_to_pages(*v);
+        const auto v = env_size("GREEN_STACK_SIZE", kMinStack, kMaxStack);
+        return v ? round_to_pages(*v) : kDefaultStack;
     }();
     return size;
 }

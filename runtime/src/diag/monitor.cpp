@@ -42,10 +42,11 @@ std::vector<Watched>& watched() {
 // GREEN_MONITOR_MS says otherwise: a green thread that blocks its carrier
 // outside the shim must be reported, never silent.
 constexpr long kThreadPatchingDefaultMs = 200;
+constexpr long kMaxThresholdMs = 3'600'000;  // an hour
 
 long threshold_ms() {
     static const long ms = [] {
-        if (auto v = env_long("GREEN_MONITOR_MS")) return *v;
+        if (auto v = env_long("GREEN_MONITOR_MS", 0, kMaxThresholdMs)) return *v;
         const char* threads = env("GREEN_THREADS");
         return threads && std::strcmp(threads, "0") != 0 ? kThreadPatchingDefaultMs : 0L;
     }();

@@ -35,6 +35,8 @@ using green::detail::DigitsDots;
 
 std::string servers_csv(std::string_view servers);
 
+constexpr int kMinTries = 1, kMaxTries = 16;  // of each server, per lookup
+
 // GREEN_DNS_SERVERS / _TIMEOUT / _TRIES, applied once per process before the
 // first lookup or the first explicit setting (which then overrides them).
 void apply_environment() {
@@ -48,15 +50,10 @@ void apply_environment() {
                 std::fprintf(stderr, "green: ignoring GREEN_DNS_SERVERS: %s\n", e.what());
             }
         }
-        if (const char* v = green::detail::env("GREEN_DNS_TIMEOUT")) {
-            char* end = nullptr;
-            const double seconds = std::strtod(v, &end);
-            if (*end || !(seconds >= 0.001 && seconds <= 3600))
-                std::fprintf(stderr, "green: ignoring GREEN_DNS_TIMEOUT='%s': not seconds between 0.001 and 3600\n", v);
-            else
-                s.timeout_ms = static_cast<int>(seconds * 1000);
-        }
-        if (auto tries = green::detail::env_long("GREEN_DNS_TRIES")) s.tries = static_cast<int>(*tries);
+        if (auto seconds = green::detail::env_seconds("GREEN_DNS_TIMEOUT", 0.001, 3600))  // as set_timeout
+            s.timeout_ms = static_cast<int>(*seconds * 1000);
+        if (auto tries = green::detail::env_long("GREEN_DNS_TRIES", kMinTries, kMaxTries))
+            s.tries = static_cast<int>(*tries);
         green::detail::set_dns_settings(s);
     });
 }
@@ -554,7 +551,8 @@ void detail::set_timeout_ms(long ms) {
 }
 
 void set_tries(int tries) {
-    if (tries < 1 || tries > 16) throw std::invalid_argument("green::dns: tries must be between 1 and 16");
+    if (tries < kMinTries || tries > kMaxTries)
+        throw std::invalid_argument("green::dns: tries must be between 1 and 16");
     apply_environment();
     green::detail::DnsSettings s = green::detail::dns_settings();
     s.tries = tries;

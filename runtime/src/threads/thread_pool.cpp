@@ -162,11 +162,14 @@ void ThreadPool::submit_and_wait(detail::ThreadTask& task) {
     detail::wait_for_runner(task, "run_in_thread", [&] { impl_->enqueue(&task); }, [&] { return impl_->cancel(&task); });
 }
 
+// Threads start only as calls arrive, but a number past this is a typo.
+constexpr long kMaxDefaultPoolSize = 4096;
+
 ThreadPool& default_thread_pool() {
     // Never destroyed: at exit, a worker may still be inside a long call.
     static ThreadPool* pool = [] {
-        const long n = detail::env_long("GREEN_THREADPOOL_SIZE").value_or(10);
-        return new ThreadPool(n > 0 ? static_cast<std::size_t>(n) : 10);
+        const long n = detail::env_long("GREEN_THREADPOOL_SIZE", 1, kMaxDefaultPoolSize).value_or(10);
+        return new ThreadPool(static_cast<std::size_t>(n));
     }();
     return *pool;
 }
