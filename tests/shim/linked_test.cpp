@@ -49,6 +49,12 @@ struct Pair {
 
 int flags_of(int fd) { return ::fcntl(fd, F_GETFL); }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 }  // namespace
 
 // A plain recv parks only its greenlet: the main greenlet's sleep ends while
@@ -485,11 +491,13 @@ TEST_CASE("shim: poll, select and epoll_pwait with bad arguments fail as libc's"
         CHECK(err == expected);
     };
     const nfds_t too_many = static_cast<nfds_t>(nofile.rlim_cur) + 1;
-    fails_with(EINVAL, [&] { return ::poll(&one, too_many, 20); });
-    fails_with(EFAULT, [&] { return ::poll(bad_fds, 1, 20); });
-    fails_with(EINVAL, [&] { return ::ppoll(&one, too_many, &ts, nullptr); });
-    fails_with(EFAULT, [&] { return ::ppoll(bad_fds, 1, &ts, nullptr); });
-    fails_with(EFAULT, [&] { return ::ppoll(&one, 1, &ts, bad_mask); });
+    if (!kAddressSanitizer) {  // its interceptors read the array (and mask) before any hook
+        fails_with(EINVAL, [&] { return ::poll(&one, too_many, 20); });
+        fails_with(EFAULT, [&] { return ::poll(bad_fds, 1, 20); });
+        fails_with(EINVAL, [&] { return ::ppoll(&one, too_many, &ts, nullptr); });
+        fails_with(EFAULT, [&] { return ::ppoll(bad_fds, 1, &ts, nullptr); });
+        fails_with(EFAULT, [&] { return ::ppoll(&one, 1, &ts, bad_mask); });
+    }
     fails_with(EFAULT, [&] {
         timeval tv{0, 20'000};
         return ::select(p.a + 1, bad_set, nullptr, nullptr, &tv);
