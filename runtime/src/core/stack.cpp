@@ -105,7 +105,18 @@ std::size_t page_size() noexcept {
     return size;
 }
 
-std::size_t default_stack_size() noexcept {
+namespace {
+
+// Out of line: inlined into checked_stack_size, its strings would give every
+// spawn a stack frame to set up.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_bad_stack_size(std::size_t requested) {
+    throw std::invalid_argument("green: stack size " + std::to_string(requested) + " is outside 16 KiB .. 1 GiB");
+}
+
+}  // namespace
+
+// Out of line for the same reason (a spawn without a stack size tail-calls it).
+[[gnu::noinline]] std::size_t default_stack_size() noexcept {
     static const std::size_t size = [] {
         const auto v = env_size("GREEN_STACK_SIZE", kMinStack, kMaxStack);
         return v ? round_to_pages(*v) : kDefaultStack;
@@ -115,9 +126,7 @@ std::size_t default_stack_size() noexcept {
 
 std::size_t checked_stack_size(std::size_t requested) {
     if (requested == 0) return default_stack_size();
-    if (requested < kMinStack || requested > kMaxStack)
-        throw std::invalid_argument("green: stack size " + std::to_string(requested) +
-                                    " is outside 16 KiB .. 1 GiB");
+    if (requested < kMinStack || requested > kMaxStack) throw_bad_stack_size(requested);
     return round_to_pages(requested);
 }
 
