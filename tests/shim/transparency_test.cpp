@@ -1,0 +1,130 @@
+// Places where a program could tell it runs under greenrun (issue 14):
+// descriptors left by threads that resolved a name, signal handlers that install themselves again, how PROGRAM is run.
+// Each case runs a real program plainly and under greenrun and compares.
+// Lookups run inside a private network namespace (netns_run) whose only
+// interface is loopback, with its own hosts file, resolv.conf and dnsmasq.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/support.hpp"
+#include "ways.hpp"
+
+using test::contains;
+using namespace ways;
+
+namespace {
+
+std::string write_file(const std::string& name, const std::string& content, mode_t mode = 0644) {
+    const std::string path = test::temp_path(name);
+    std::ofstream(path, std::ios::binary) << content;
+    ::chmod(path.c_str(), mode);
+    return path;
+}
+
+struct Netns {
+    std::string hosts = write_file("hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
+    std::string resolv = write_file("resolv.conf", "nameserver 127.0.0.1\n");
+    std::string conf = write_file("dnsmasq.conf", "local=/#/\nhost-record=a.test.green,192.0.2.10\n");
+};
+
+const Netns& netns() {
+    static const Netns files;
+    return files;
+}
+
+// `argv` run `way` in the namespace; green reads the namespace's resolv.conf.
+test::RunResult in_netns(Way way, const std::vector<std::string>& argv, std::vector<std::string> env = {}) {
+    env = env_for(way, env);
+    std::erase_if(env, [](const std::string& e) { return e.starts_with("GREEN_DNS_SERVERS="); });
+    env.push_back("-GREEN_DNS_SERVERS");
+    std::vector<std::string> full{NETNS_RUN, netns().hosts, netns().resolv, netns().conf, "--"};
+    for (const auto& a : argv_for(way, argv)) full.push_back(a);
+    return test::run_env(full, env);
+}
+
+// Whether netns_run can make its namespace here; skips the case when not.
+bool netns_available() {
+    static const test::RunResult r = in_netns(Way::plain, {"/bin/true"});
+    if (r.exit_code == 0) return true;
+    test::skip("no private network namespace here (netns_run): " + r.err);
+    return false;
+}
+
+// Runs `argv` in the namespace plainly and under greenrun (both ways) and
+// compares status and output. Returns the plain run.
+test::RunResult compare_in_netns(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
+    const test::RunResult ref = in_netns(Way::plain, argv, env);
+    for (Way w : {Way::green, Way::always}) check_same(ref, in_netns(w, argv, env), w, argv[0]);
+    return ref;
+}
+
+}  // namespace
+
+// python3, 50 threads each resolving a name once: the process has as many
+// descriptors afterwards as before, under greenrun as without (each thread's
+// hub closes its epoll set and eventfd when the thread ends: Python's join
+// returns a moment before its OS thread has ended, so the count may take a
+// little while to come back).
+TEST_CASE("transparency: threads that resolved a name leave no descriptors") {
+    if (!shim_loads() || !netns_available()) return;
+    const std::string script =
+        "import os, socket, threading, time\n"
+        "def count(): return len(os.listdir('/proc/self/fd'))\n"
+        "def gained():\n"
+        "    deadline = time.monotonic() + 2\n"
+        "    while count() != before and time.monotonic() < deadline: time.sleep(0.01)\n"
+        "    return count() - before\n"
+        "before = count()\n"
+        "def look(name): socket.getaddrinfo(name, 80)\n"
+        "for name in ('localhost', 'a.test.green'):\n"
+        "    threads = [threading.Thread(target=look, args=(name,)) for _ in range(50)]\n"
+        "    for t in threads: t.start()\n"
+        "    for t in threads: t.join()\n"
+        "    print(name, 'descriptors gained:', gained())\n";
+    const auto ref = compare_in_netns({kPython, "-c", script});
+    CHECK(ref.exit_code == 0);
+    CHECK(ref.out == "localhost descriptors gained: 0\na.test.green descriptors gained: 0\n");
+}
+
+// A System V handler (`void h(int s) { signal(s, h); }`) hammered with
+// signals while the main code calls signal() in a loop: it finishes, as with
+// libc's own async-signal-safe signal(), in about the same time.
+TEST_CASE("transparency: a handler that installs itself again while signal() runs") {
+    if (!shim_loads()) return;
+    for (Way w : kWays) {
+        const test::Stopwatch clock;
+        const auto r = run_way(w, {PROBE_SYSV_SIGNAL, "1"});
+        INFO(way_name(w) << ": " << describe(r));
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "done: handlers ran: yes, installs: yes\n");
+        CHECK(clock.seconds() < 4);
+    }
+}
+
+// greenrun runs PROGRAM as env does (execvp): found through PATH, and a script
+// without a #! line runs through /bin/sh.
+TEST_CASE("transparency: greenrun runs PROGRAM as env does") {
+    if (!shim_loads()) return;
+    const std::string dir = test::temp_path("bin");
+    ::mkdir(dir.c_str(), 0755);
+    const std::string script = dir + "/no-shebang";
+    {
+        std::ofstream(script) << "echo \"ran with $# arguments: $*\"\nexit 3\n";
+    }
+    ::chmod(script.c_str(), 0755);
+    const std::vector<std::string> path_env = {"PATH=" + dir + ":/usr/bin:/bin"};
+    for (const std::string& program : {script, std::string("no-shebang")}) {
+        INFO(program);
+        const auto ref = run_way(Way::plain, {"/usr/bin/env", program, "a", "b"}, path_env);
+        CHECK(ref.exit_code == 3);
+        CHECK(ref.out == "ran with 2 arguments: a b\n");
+        const auto got = run_way(Way::green, {program, "a", "b"}, path_env);
+        check_same(ref, got, Way::green, program, {true});
+    }
+}
