@@ -25,13 +25,14 @@ namespace {
 
 bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
 
-// A descriptor libev opened inside a runtime scope belongs to the runtime;
-// not one a sanitizer runtime opens meanwhile (UBSan's check of a vtable
-// pointer, on a member access in the runtime, makes a pipe to probe memory
-// and closes it with a raw system call the shim never sees).
+// A descriptor libev opened inside a runtime scope belongs to the runtime and
+// moves to a high number, out of the program's way (libev keeps the number it
+// is given); not one a sanitizer runtime opens meanwhile (UBSan's check of a
+// vtable pointer, on a member access in the runtime, makes a pipe to probe
+// memory and closes it with a raw system call the shim never sees).
 int created(int fd, const void* caller) {
     if (fd >= 0 && api::in_runtime_scope() && !shim::threads::in_sanitizer_runtime(shim::threads::library_of(caller)))
-        api::mark_runtime_fd(fd);
+        return api::own_runtime_fd(fd);
     return fd;
 }
 
@@ -156,12 +157,18 @@ GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept {
 
 GREEN_HOOK int pipe(int fds[2]) noexcept {
     const int r = shim::real::pipe(fds);
-    if (r == 0) created(fds[0], __builtin_return_address(0)), created(fds[1], __builtin_return_address(0));
+    if (r == 0) {
+        fds[0] = created(fds[0], __builtin_return_address(0));
+        fds[1] = created(fds[1], __builtin_return_address(0));
+    }
     return r;
 }
 
 GREEN_HOOK int pipe2(int fds[2], int flags) noexcept {
     const int r = shim::real::pipe2(fds, flags);
-    if (r == 0) created(fds[0], __builtin_return_address(0)), created(fds[1], __builtin_return_address(0));
+    if (r == 0) {
+        fds[0] = created(fds[0], __builtin_return_address(0));
+        fds[1] = created(fds[1], __builtin_return_address(0));
+    }
     return r;
 }

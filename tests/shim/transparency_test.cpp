@@ -1,5 +1,6 @@
-// Places where a program could tell it runs under greenrun (issue 14):
-// descriptors left by threads that resolved a name, signal handlers that install themselves again, how PROGRAM is run.
+// Places where a program could tell it runs under greenrun (issue 14): the
+// runtime's descriptor numbers, descriptors left by threads that resolved a
+// name, signal handlers that install themselves again, how PROGRAM is run.
 // Each case runs a real program plainly and under greenrun and compares.
 // Lookups run inside a private network namespace (netns_run) whose only
 // interface is loopback, with its own hosts file, resolv.conf and dnsmasq.
@@ -65,6 +66,34 @@ test::RunResult compare_in_netns(const std::vector<std::string>& argv, const std
 }
 
 }  // namespace
+
+// bash's `exec 3<>/dev/tcp/localhost/53` after its lookup of localhost (the
+// first one gives the runtime its descriptors), then `exec 4>file`: the
+// redirections work and the program's descriptors below 256 are the same.
+TEST_CASE("transparency: bash opens descriptor 3 and 4 after a lookup") {
+    if (!shim_loads() || !netns_available()) return;
+    const std::string file = test::temp_path("bash-out");
+    const std::string script =
+        "exec 3<>/dev/tcp/localhost/53 && echo 'fd 3: connected'\n"
+        "exec 4>\"$1\" && echo 'fd 4: opened'\n"
+        "echo written >&4\n"
+        "exec 3>&- 4>&-\n"
+        "cat \"$1\"\n"
+        "for f in /proc/$$/fd/*; do n=${f##*/}; [ \"$n\" -lt 256 ] && echo \"$n\"; done; exit 0\n";
+    const auto ref = compare_in_netns({"/bin/bash", "-c", script, "bash", file});
+    CHECK(ref.exit_code == 0);
+    CHECK(contains(ref.out, "fd 3: connected\nfd 4: opened\nwritten\n"));
+}
+
+// A C program dup2s /dev/null onto every descriptor from 3 to 255 after a
+// lookup: every dup2 succeeds, a lookup still works afterwards, and a child it
+// execs sees the same descriptors as without green (none of the runtime's).
+TEST_CASE("transparency: dup2 onto every low descriptor, and what a child inherits") {
+    if (!shim_loads() || !netns_available()) return;
+    const auto ref = compare_in_netns({PROBE_FDS, "a.test.green"});
+    CHECK(ref.exit_code == 0);
+    CHECK(contains(ref.out, "getaddrinfo(a.test.green) = 0 192.0.2.10\ndup2 onto 3..255: 0 failed\n"));
+}
 
 // python3, 50 threads each resolving a name once: the process has as many
 // descriptors afterwards as before, under greenrun as without (each thread's

@@ -93,6 +93,7 @@ std::vector<int> runtime_fds_between(unsigned first, unsigned last) { return det
 bool in_runtime_scope() noexcept { return RuntimeScope::active(); }
 void mark_runtime_fd(int fd) noexcept { detail::mark_runtime_fd(fd); }
 void unmark_runtime_fd(int fd) noexcept { detail::unmark_runtime_fd(fd); }
+int own_runtime_fd(int fd) noexcept { return detail::own_runtime_fd(fd); }
 
 int raw_query(const char* name, int dns_class, int type, bool search, std::vector<unsigned char>& answer) {
     return thread_dns_channel().raw(name, dns_class, type, search, answer).status;

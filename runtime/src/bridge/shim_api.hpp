@@ -103,6 +103,9 @@ GREEN_API std::vector<int> runtime_fds_between(unsigned first, unsigned last);
 GREEN_API bool in_runtime_scope() noexcept;
 GREEN_API void mark_runtime_fd(int fd) noexcept;
 GREEN_API void unmark_runtime_fd(int fd) noexcept;
+// Moves a descriptor the runtime opened to a high number and marks it (see
+// runtime/src/core/runtime_fds.hpp); returns its new number.
+GREEN_API int own_runtime_fd(int fd) noexcept;
 
 // getaddrinfo with C's arguments, where NULL and "" differ. Throws dns::Error.
 GREEN_API std::vector<dns::AddrInfo> getaddrinfo(const char* node, const char* service, const dns::Hints& hints);

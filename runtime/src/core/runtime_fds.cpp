@@ -1,6 +1,13 @@
 #include "core/runtime_fds.hpp"
 
+#include "base/sys.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 
@@ -61,6 +68,31 @@ bool is_runtime_fd(int fd) noexcept {
     std::uint64_t bit = 0;
     auto* w = word_for(static_cast<unsigned>(fd), false, bit);
     return w && (w->load(std::memory_order_acquire) & bit);
+}
+
+int runtime_fd_floor() noexcept {
+    static std::atomic<int> cached{0};
+    int floor = cached.load(std::memory_order_relaxed);
+    if (floor > 0) return floor;
+    rlimit limit{};
+    const rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+    floor = static_cast<int>(std::min<rlim_t>(soft, 1024) * 3 / 4);
+    floor = std::max(floor, 3);
+    cached.store(floor, std::memory_order_relaxed);
+    return floor;
+}
+
+int own_runtime_fd(int fd) noexcept {
+    if (fd < 0) return fd;
+    const int saved = errno;
+    const int high = fd >= runtime_fd_floor() ? -1 : sys::fcntl(fd, F_DUPFD_CLOEXEC, runtime_fd_floor());
+    if (high >= 0) {
+        sys::close(fd);
+        fd = high;
+    }
+    errno = saved;
+    mark_runtime_fd(fd);
+    return fd;
 }
 
 std::vector<int> runtime_fds_between(unsigned first, unsigned last) {

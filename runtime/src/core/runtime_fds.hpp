@@ -8,6 +8,11 @@
 // that may open one (RuntimeScope), and the shim's epoll_create1 / eventfd /
 // pipe2 hooks mark what they create inside such a scope.
 //
+// They live at high numbers (own_runtime_fd): a program that dup2s onto a low
+// number it never opened, as shells do for `exec 3<>file`, finds it free, and
+// the numbers the kernel hands the program are those it would get without the
+// runtime.
+//
 // The registry is a bitmap in pages allocated on first use and never freed, so
 // reading it takes no lock and is async-signal-safe: every close() of the
 // program asks it.
@@ -20,6 +25,15 @@ namespace green::detail {
 void mark_runtime_fd(int fd) noexcept;
 void unmark_runtime_fd(int fd) noexcept;
 bool is_runtime_fd(int fd) noexcept;
+// The runtime takes `fd` as its own: moves it to a free number at or above
+// runtime_fd_floor(), close-on-exec, marks it and returns its new number (`fd`
+// itself, marked, when no number up there is free). A negative `fd` is returned
+// as it is.
+int own_runtime_fd(int fd) noexcept;
+// Three quarters of the soft RLIMIT_NOFILE, and at most 768: high enough that
+// programs do not reach it, low enough that libev's per-descriptor table (16
+// bytes a number, up to the highest one it watches) stays small.
+int runtime_fd_floor() noexcept;
 // The marked descriptors from `first` to `last`, in order.
 std::vector<int> runtime_fds_between(unsigned first, unsigned last);
 

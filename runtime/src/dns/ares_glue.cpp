@@ -47,9 +47,7 @@ int to_eai(int status) {
 
 // c-ares' sockets use the runtime's raw system calls.
 ares_socket_t on_socket(int domain, int type, int protocol, void*) {
-    const int fd = sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
-    mark_runtime_fd(fd);
-    return fd;
+    return own_runtime_fd(sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
 }
 int on_close(ares_socket_t fd, void*) {
     unmark_runtime_fd(fd);

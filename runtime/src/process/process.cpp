@@ -33,10 +33,9 @@ void detail::wait_for_child(pid_t pid, ChildWait& wait) {
     const double pause = std::min(0.001 * double(1u << std::min(wait.round, 6u)), 0.05);
     ++wait.round;
     if (pid > 0 && !wait.pidfd_failed) {
-        const int pidfd = sys::pidfd_open(pid);
+        const int pidfd = own_runtime_fd(sys::pidfd_open(pid));
         if (pidfd >= 0) {
             // The runtime's own while it waits: a program's close_range leaves it open.
-            mark_runtime_fd(pidfd);
             struct Release {
                 Hub& hub;
                 int fd;

@@ -1,0 +1,62 @@
+// A program that uses descriptor numbers it never opened, as daemons and shells
+// do, after name lookups (which give green's runtime its descriptors):
+//
+//   probe_fds NAME
+//
+// resolves NAME, dup2s /dev/null onto every number from 3 to 255 and closes
+// them again, resolves NAME again, then lists the descriptors a child sees
+// after exec (ls /proc/self/fd). Prints what happened; exits 0.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { kLast = 255 };
+
+static void lookup(const char* name) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo* list = NULL;
+    const int r = getaddrinfo(name, "80", &hints, &list);
+    printf("getaddrinfo(%s) = %d", name, r);
+    for (struct addrinfo* a = list; a; a = a->ai_next) {
+        char host[64];
+        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+        printf(" %s", host);
+    }
+    printf("\n");
+    if (list) freeaddrinfo(list);
+}
+
+int main(int argc, char** argv) {
+    if (argc != 2) return 2;
+    lookup(argv[1]);
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int failed = 0, first_errno = 0, first_fd = -1;
+    for (int fd = 3; fd <= kLast; ++fd) {
+        if (fd == null) continue;
+        if (dup2(null, fd) != fd && failed++ == 0) first_errno = errno, first_fd = fd;
+    }
+    printf("dup2 onto 3..%d: %d failed", kLast, failed);
+    if (failed) printf(" (first: %d, %s)", first_fd, strerror(first_errno));
+    printf("\n");
+    for (int fd = 3; fd <= kLast; ++fd) close(fd);
+    lookup(argv[1]);
+    fflush(stdout);
+    const pid_t child = fork();
+    if (child == 0) {
+        execl("/bin/ls", "ls", "/proc/self/fd", (char*)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("child exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 0;
+}
