@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -39,12 +41,14 @@ const Netns& netns() {
     return files;
 }
 
-// `argv` run `way` in the namespace; green reads the namespace's resolv.conf.
-test::RunResult in_netns(Way way, const std::vector<std::string>& argv, std::vector<std::string> env = {}) {
+// `argv` run `way` in the namespace, with `resolv` as its /etc/resolv.conf
+// (default: dnsmasq's); green reads it, as glibc does.
+test::RunResult in_netns(Way way, const std::vector<std::string>& argv, std::vector<std::string> env = {},
+                         const std::string& resolv = netns().resolv) {
     env = env_for(way, env);
     std::erase_if(env, [](const std::string& e) { return e.starts_with("GREEN_DNS_SERVERS="); });
     env.push_back("-GREEN_DNS_SERVERS");
-    std::vector<std::string> full{NETNS_RUN, netns().hosts, netns().resolv, netns().conf, "--"};
+    std::vector<std::string> full{NETNS_RUN, netns().hosts, resolv, netns().conf, "--"};
     for (const auto& a : argv_for(way, argv)) full.push_back(a);
     return test::run_env(full, env);
 }
@@ -155,5 +159,83 @@ TEST_CASE("transparency: greenrun runs PROGRAM as env does") {
         CHECK(ref.out == "ran with 2 arguments: a b\n");
         const auto got = run_way(Way::green, {program, "a", "b"}, path_env);
         check_same(ref, got, Way::green, program, {true});
+    }
+}
+
+namespace {
+
+// Inside the namespace: a UDP socket on 127.0.0.2:53 that never answers, then
+// PROGRAM; prints PROGRAM's output and the seconds it took (at most 40).
+const char* const kSilentServer =
+    "import socket, subprocess, sys, time\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "s.bind(('127.0.0.2', 53))\n"
+    "start = time.monotonic()\n"
+    "try: out = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=40).stdout\n"
+    "except subprocess.TimeoutExpired: out = 'still waiting after 40 s\\n'\n"
+    "print(out, end='')\n"
+    "print(round(time.monotonic() - start, 2))\n";
+
+// One lookup of `name` by python3's socket.getaddrinfo: its addresses or gaierror.
+std::vector<std::string> python_lookup(const std::string& name) {
+    return {kPython, "-c",
+            "import socket, sys\n"
+            "try: print(sorted({a[4][0] for a in socket.getaddrinfo(sys.argv[1], 80, type=socket.SOCK_STREAM)}))\n"
+            "except socket.gaierror as e: print('gaierror', e.errno)\n",
+            name};
+}
+
+struct Timed {
+    std::string out;
+    double seconds = 0;
+};
+
+Timed timed_in_netns(Way way, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                     const std::string& resolv) {
+    std::vector<std::string> full{kPython, "-c", kSilentServer};
+    for (const auto& a : argv_for(way, argv)) full.push_back(a);
+    // The way's environment reaches PROGRAM through the driver (never preloaded itself).
+    const test::RunResult r = in_netns(Way::plain, full, env_for(way, env), resolv);
+    INFO(way_name(way) << ": " << describe(r));
+    CHECK(r.exit_code == 0);
+    const auto last = r.out.rfind('\n', r.out.size() - 2);
+    Timed t;
+    t.out = last == std::string::npos ? "" : r.out.substr(0, last + 1);
+    t.seconds = std::atof(r.out.substr(last == std::string::npos ? 0 : last + 1).c_str());
+    return t;
+}
+
+}  // namespace
+
+// With a server that never answers, a lookup fails after the time glibc takes:
+// resolv.conf's `options timeout:N attempts:N` (also from RES_OPTIONS), rounds
+// over the servers without doubling, and one more candidate name when a
+// search list (`search`, `domain`, LOCALDOMAIN) applies. Within a second.
+TEST_CASE("transparency: lookup timing with a server that never answers matches glibc") {
+    if (!shim_loads() || !netns_available()) return;
+    struct Case {
+        const char* resolv;
+        std::vector<std::string> env;
+        const char* name;
+        double glibc_about;  // what glibc 2.36 takes, as a sanity check of the reference run
+    };
+    const Case cases[] = {
+        {"nameserver 127.0.0.2\noptions timeout:1 attempts:2\n", {}, "never.test.green", 2},
+        {"nameserver 127.0.0.2\noptions timeout:1 attempts:1\nsearch a.green b.green\n", {}, "never.test.green", 2},
+        {"nameserver 127.0.0.2\ndomain a.green\n", {"RES_OPTIONS=timeout:1 attempts:3"}, "never", 6},
+        {"nameserver 127.0.0.2\noptions timeout:1 attempts:1\n", {"LOCALDOMAIN=a.green b.green"}, "never", 2},
+        {"nameserver 127.0.0.2\noptions timeout:1 attempts:1\nsearch a.green\n", {}, "never.", 1},
+        {"nameserver 127.0.0.2\n", {}, "never.test.green", 10},  // glibc's defaults: 5 s, 2 attempts
+    };
+    for (const Case& c : cases) {
+        const std::string resolv = test::temp_path("silent-resolv.conf");
+        std::ofstream(resolv) << c.resolv;
+        INFO("resolv.conf: " << c.resolv << "name: " << c.name);
+        const Timed glibc = timed_in_netns(Way::plain, python_lookup(c.name), c.env, resolv);
+        const Timed green = timed_in_netns(Way::green, python_lookup(c.name), c.env, resolv);
+        CHECK(glibc.out == "gaierror -3\n");
+        CHECK(green.out == glibc.out);
+        CHECK(glibc.seconds == doctest::Approx(c.glibc_about).epsilon(0.2));
+        CHECK(std::abs(green.seconds - glibc.seconds) < 1.0);
     }
 }

@@ -5,7 +5,9 @@
 // hub's loop: no extra thread, and hundreds of lookups in flight share one
 // channel per thread. Servers, timeout and tries come from /etc/resolv.conf
 // unless GREEN_DNS_SERVERS / GREEN_DNS_TIMEOUT / GREEN_DNS_TRIES or the setters
-// below say otherwise. Every call may switch and is interrupted by a kill or an
+// below say otherwise; its options (timeout, attempts, ndots, rotate), search
+// list, RES_OPTIONS and LOCALDOMAIN count as glibc's do, and a query no server
+// answers gives up after the time glibc takes. Every call may switch and is interrupted by a kill or an
 // expired Timeout; failures throw dns::Error carrying the EAI_* code.
 #pragma once
 
@@ -91,14 +93,15 @@ GREEN_API void set_servers(std::string_view servers);
 namespace detail {
 GREEN_API void set_timeout_ms(long ms);
 }
-// Time allowed per try and server before the next (resolv.conf's timeout).
+// Time allowed per try and server before the next (resolv.conf's timeout; it
+// does not grow from one round over the servers to the next, as in glibc).
 template <class Rep, class Period>
 void set_timeout(std::chrono::duration<Rep, Period> timeout) {
     const double s = green::detail::to_seconds(timeout);
     if (s < 0.001 || s > 3600) throw std::invalid_argument("green::dns: timeout must be between 1 ms and 1 hour");
     detail::set_timeout_ms(static_cast<long>(s * 1000));
 }
-// How many times each server is tried (resolv.conf's attempts); 1 to 16.
+// How many rounds over the servers a query gets (resolv.conf's attempts); 1 to 16.
 GREEN_API void set_tries(int tries);
 
 }  // namespace green::dns

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -19,6 +20,7 @@
 #include "core/hub.hpp"
 #include "core/loop.hpp"
 #include "core/runtime_fds.hpp"
+#include "dns/resolv_conf.hpp"
 #include "green/dns.hpp"
 #include "green/semaphore.hpp"
 
@@ -104,6 +106,8 @@ struct DnsChannel::Impl {
         std::vector<std::unique_ptr<Socket>> sockets;
         WatcherSlot timer;
         unsigned settings = 0;
+        int attempts = 1;          // rounds over the servers for one question
+        bool searches = false;     // whether names go through a search list
         int in_flight = 0;
         bool closing = false;
 
@@ -126,6 +130,15 @@ struct DnsChannel::Impl {
                 io_start(loop(), w, s.fd, for_write, for_write ? on_writable : on_readable, &s);
             else if (!want && io_active(w))
                 io_stop(loop(), w);
+        }
+
+        // How many times a question that no server answered is asked, in all:
+        // glibc's attempts, and for a name looked up through a search list,
+        // twice that. glibc then asks its next candidate name once; c-ares stops
+        // its search at a timeout, so the whole search is asked again instead.
+        int rounds(const std::string* searched_name) const {
+            const bool absolute = searched_name && searched_name->ends_with('.');
+            return attempts * (searched_name && searches && !absolute ? 2 : 1);
         }
 
         void update_timer() {
@@ -178,6 +191,11 @@ struct DnsChannel::Impl {
             s = settings;
             c->settings = settings_generation;
         }
+        const ResolvConf conf = read_resolv_conf();
+        c->attempts = std::max(s.tries > 0 ? s.tries : conf.attempts, 1);
+        c->searches = conf.searches();
+        std::vector<char*> domains;
+        for (const std::string& d : conf.search) domains.push_back(const_cast<char*>(d.c_str()));
         ares_options opts{};
         int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
         opts.sock_state_cb = on_socket_state;
@@ -185,13 +203,17 @@ struct DnsChannel::Impl {
         opts.lookups = const_cast<char*>("b");  // DNS only: green reads the hosts file itself
         opts.socket_receive_buffer_size = 1 << 20;  // capped by net.core.rmem_max
         mask |= ARES_OPT_SOCK_RCVBUF;
-        if (s.timeout_ms > 0) {
-            opts.timeout = s.timeout_ms;
-            mask |= ARES_OPT_TIMEOUTMS;
-        }
-        if (s.tries > 0) {
-            opts.tries = s.tries;
-            mask |= ARES_OPT_TRIES;
+        // One try per server and question: c-ares would double the timeout at
+        // each round, glibc keeps it; the rounds are asked from here (rounds()).
+        opts.timeout = s.timeout_ms > 0 ? s.timeout_ms : std::max(conf.timeout_s, 1) * 1000;
+        opts.tries = 1;
+        opts.ndots = conf.ndots;
+        mask |= ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS;
+        mask |= conf.rotate ? ARES_OPT_ROTATE : ARES_OPT_NOROTATE;
+        if (conf.search_given) {
+            opts.domains = domains.data();
+            opts.ndomains = static_cast<int>(domains.size());
+            mask |= ARES_OPT_DOMAINS;
         }
         const int rc = ares_init_options(&c->ch, &opts, mask);
         if (rc != ARES_SUCCESS) {
@@ -282,6 +304,7 @@ struct DnsChannel::Impl {
     static void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
+        q->answer.timed_out = status == ARES_ETIMEOUT;
         if (status == ARES_SUCCESS && res && !q->abandoned) {
             for (int family : {AF_INET, AF_INET6})  // glibc lists the A answer first
                 for (auto* n = res->nodes; n; n = n->ai_next)
@@ -300,6 +323,7 @@ struct DnsChannel::Impl {
     static void on_raw(void* arg, int status, int, unsigned char* abuf, int alen) {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
+        q->answer.timed_out = status == ARES_ETIMEOUT;
         if (abuf && alen > 0 && !q->abandoned && q->raw) q->raw->assign(abuf, abuf + alen);
         finish(q);
     }
@@ -307,6 +331,7 @@ struct DnsChannel::Impl {
     static void on_host(void* arg, int status, int, hostent* h) {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
+        q->answer.timed_out = status == ARES_ETIMEOUT;
         if (status == ARES_SUCCESS && h && h->h_name && !q->abandoned) q->answer.canonical = h->h_name;
         finish(q);
     }
@@ -332,22 +357,31 @@ DnsChannel::DnsChannel(Loop& loop) : impl_(std::make_unique<Impl>(loop)) {}
 
 DnsChannel::~DnsChannel() = default;
 
-DnsAnswer DnsChannel::lookup(const std::string& name, int family) {
+// Asks with `issue(channel, query)` until an answer comes or the rounds are
+// used up; `searched_name` is the name when it goes through the search list.
+template <class Issue>
+DnsAnswer DnsChannel::ask(const std::string* searched_name, const char* what, Issue issue) {
     InFlight slot(impl_->slots);
-    Impl::Channel& c = impl_->ready_channel();
-    auto* q = new Impl::Query(&c, &current());
-    ares_addrinfo_hints hints{};
-    hints.ai_family = family;
-    hints.ai_flags = ARES_AI_CANONNAME | ARES_AI_NOSORT;  // green sorts as glibc does
-    ++c.in_flight;
-    ares_getaddrinfo(c.ch, name.c_str(), nullptr, &hints, Impl::on_addrinfo, q);
-    return Impl::wait(q, "dns::getaddrinfo");
+    for (int round = 1;; ++round) {
+        Impl::Channel& c = impl_->ready_channel();
+        auto* q = new Impl::Query(&c, &current());
+        ++c.in_flight;
+        issue(c, q);
+        DnsAnswer a = Impl::wait(q, what);
+        if (!a.timed_out || round >= c.rounds(searched_name)) return a;
+    }
+}
+
+DnsAnswer DnsChannel::lookup(const std::string& name, int family) {
+    return ask(&name, "dns::getaddrinfo", [&](Impl::Channel& c, Impl::Query* q) {
+        ares_addrinfo_hints hints{};
+        hints.ai_family = family;
+        hints.ai_flags = ARES_AI_CANONNAME | ARES_AI_NOSORT;  // green sorts as glibc does
+        ares_getaddrinfo(c.ch, name.c_str(), nullptr, &hints, Impl::on_addrinfo, q);
+    });
 }
 
 DnsAnswer DnsChannel::reverse(const Address& address) {
-    InFlight slot(impl_->slots);
-    Impl::Channel& c = impl_->ready_channel();
-    auto* q = new Impl::Query(&c, &current());
     const void* raw = nullptr;
     int len = 0;
     if (address.family() == AF_INET) {
@@ -357,30 +391,26 @@ DnsAnswer DnsChannel::reverse(const Address& address) {
         raw = &reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr;
         len = sizeof(in6_addr);
     } else {
-        delete q;
         DnsAnswer a;
         a.status = EAI_FAMILY;
         return a;
     }
-    ++c.in_flight;
-    ares_gethostbyaddr(c.ch, raw, len, address.family(), Impl::on_host, q);
-    return Impl::wait(q, "dns::getnameinfo");
+    return ask(nullptr, "dns::getnameinfo", [&](Impl::Channel& c, Impl::Query* q) {
+        ares_gethostbyaddr(c.ch, raw, len, address.family(), Impl::on_host, q);
+    });
 }
 
 DnsAnswer DnsChannel::raw(const std::string& name, int dns_class, int type, bool search,
                           std::vector<unsigned char>& answer) {
-    InFlight slot(impl_->slots);
-    Impl::Channel& c = impl_->ready_channel();
-    auto* q = new Impl::Query(&c, &current());
-    // The answer vector outlives the query only while the asker waits; an
-    // abandoned query drops its answer (on_raw checks `abandoned`).
-    q->raw = &answer;
-    ++c.in_flight;
-    if (search)
-        ares_search(c.ch, name.c_str(), dns_class, type, Impl::on_raw, q);
-    else
-        ares_query(c.ch, name.c_str(), dns_class, type, Impl::on_raw, q);
-    return Impl::wait(q, "res_query");
+    return ask(search ? &name : nullptr, "res_query", [&](Impl::Channel& c, Impl::Query* q) {
+        // The answer vector outlives the query only while the asker waits; an
+        // abandoned query drops its answer (on_raw checks `abandoned`).
+        q->raw = &answer;
+        if (search)
+            ares_search(c.ch, name.c_str(), dns_class, type, Impl::on_raw, q);
+        else
+            ares_query(c.ch, name.c_str(), dns_class, type, Impl::on_raw, q);
+    });
 }
 
 }  // namespace green::detail

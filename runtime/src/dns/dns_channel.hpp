@@ -1,6 +1,7 @@
 // DNS queries through c-ares, driven by the hub's loop (ares_glue.cpp is the only
 // file that includes ares.h). One channel per hub, created on first use; every
-// lookup in flight on a thread shares it.
+// lookup in flight on a thread shares it. A query no server answers is asked
+// again as glibc asks it (resolv_conf.hpp).
 #pragma once
 
 #include <memory>
@@ -29,6 +30,7 @@ struct DnsAnswer {
     std::vector<Address> addresses;    // port 0: A records first, then AAAA, as glibc lists them before sorting
     std::string canonical;             // the last CNAME target, or the name asked for
     std::vector<std::string> aliases;  // the CNAME owners along the chain
+    bool timed_out = false;            // no server answered in time
 };
 
 class DnsChannel;
@@ -54,6 +56,8 @@ public:
 
 private:
     struct Impl;
+    template <class Issue>
+    DnsAnswer ask(const std::string* searched_name, const char* what, Issue issue);
     std::unique_ptr<Impl> impl_;
 };
 
