@@ -239,3 +239,28 @@ TEST_CASE("transparency: lookup timing with a server that never answers matches 
         CHECK(std::abs(green.seconds - glibc.seconds) < 1.0);
     }
 }
+
+// A program that runs on while /etc/resolv.conf changes uses the new servers
+// at its next lookup, as glibc 2.36 does: the first lookup asks a server that
+// is not there, then the file (rewritten in place) names dnsmasq.
+TEST_CASE("transparency: a changed resolv.conf is read at the next lookup") {
+    if (!shim_loads() || !netns_available()) return;
+    const std::string script =
+        "import socket\n"
+        "def look():\n"
+        "    try: return sorted({a[4][0] for a in socket.getaddrinfo('a.test.green', 80, socket.AF_INET)})\n"
+        "    except socket.gaierror as e: return 'gaierror %d' % e.errno\n"
+        "print(look())\n"
+        "with open('/etc/resolv.conf', 'r+') as f:\n"
+        "    f.truncate(0)\n"
+        "    f.write('nameserver 127.0.0.1\\n')\n"
+        "print(look())\n";
+    for (Way w : kWays) {
+        const std::string resolv = test::temp_path("changing-resolv.conf");
+        std::ofstream(resolv) << "nameserver 127.0.0.3\noptions timeout:1 attempts:1\n";
+        const auto r = in_netns(w, {kPython, "-c", script}, {}, resolv);
+        INFO(way_name(w) << ": " << describe(r));
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "gaierror -3\n['192.0.2.10']\n");
+    }
+}

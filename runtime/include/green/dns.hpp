@@ -7,8 +7,9 @@
 // unless GREEN_DNS_SERVERS / GREEN_DNS_TIMEOUT / GREEN_DNS_TRIES or the setters
 // below say otherwise; its options (timeout, attempts, ndots, rotate), search
 // list, RES_OPTIONS and LOCALDOMAIN count as glibc's do, and a query no server
-// answers gives up after the time glibc takes. Every call may switch and is interrupted by a kill or an
-// expired Timeout; failures throw dns::Error carrying the EAI_* code.
+// answers gives up after the time glibc takes. A changed resolv.conf is read
+// again at the next lookup. Every call may switch and is interrupted by a kill
+// or an expired Timeout; failures throw dns::Error carrying the EAI_* code.
 #pragma once
 
 #include <netdb.h>

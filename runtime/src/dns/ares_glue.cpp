@@ -106,6 +106,7 @@ struct DnsChannel::Impl {
         std::vector<std::unique_ptr<Socket>> sockets;
         WatcherSlot timer;
         unsigned settings = 0;
+        FileIdentity resolv_conf;  // the file as it was when the channel read it
         int attempts = 1;          // rounds over the servers for one question
         bool searches = false;     // whether names go through a search list
         int in_flight = 0;
@@ -170,7 +171,8 @@ struct DnsChannel::Impl {
             std::lock_guard<std::mutex> lock(settings_mutex);
             generation = settings_generation;
         }
-        if (current && current->settings != generation) {
+        // glibc 2.36 too looks at resolv.conf at each lookup and reads it again once changed.
+        if (current && (current->settings != generation || current->resolv_conf != FileIdentity::of(kResolvConfPath))) {
             if (current->in_flight == 0)
                 current.reset();
             else
@@ -191,6 +193,8 @@ struct DnsChannel::Impl {
             s = settings;
             c->settings = settings_generation;
         }
+        // Read before c-ares reads it: a change in between is seen at the next lookup.
+        c->resolv_conf = FileIdentity::of(kResolvConfPath);
         const ResolvConf conf = read_resolv_conf();
         c->attempts = std::max(s.tries > 0 ? s.tries : conf.attempts, 1);
         c->searches = conf.searches();

@@ -1,7 +1,8 @@
 // DNS queries through c-ares, driven by the hub's loop (ares_glue.cpp is the only
 // file that includes ares.h). One channel per hub, created on first use; every
-// lookup in flight on a thread shares it. A query no server answers is asked
-// again as glibc asks it (resolv_conf.hpp).
+// lookup in flight on a thread shares it. A changed /etc/resolv.conf is read
+// again at the next lookup, and a query no server answers is asked again as
+// glibc asks it (resolv_conf.hpp).
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
 #include "dns/resolv_conf.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +51,23 @@ void set_options(ResolvConf& c, const std::string& text) {
 }
 
 }  // namespace
+
+FileIdentity FileIdentity::of(const char* path) noexcept {
+    FileIdentity id;
+    struct stat st {};
+    if (::stat(path, &st) != 0) return id;
+    id.exists = true;
+    id.device = st.st_dev;
+    id.inode = st.st_ino;
+    id.size = st.st_size;
+    id.modified = st.st_mtim;
+    return id;
+}
+
+bool FileIdentity::operator==(const FileIdentity& o) const noexcept {
+    return exists == o.exists && device == o.device && inode == o.inode && size == o.size &&
+           modified.tv_sec == o.modified.tv_sec && modified.tv_nsec == o.modified.tv_nsec;
+}
 
 bool ResolvConf::searches() const {
     if (search_given) return !search.empty();

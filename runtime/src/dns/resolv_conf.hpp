@@ -4,14 +4,31 @@
 // LOCALDOMAIN (the search list) from the environment, with glibc's limits.
 // c-ares 1.18 reads only BIND's `retrans:`/`retry:`, so these are handed to it
 // as options, and the channel retries as glibc does (ares_glue.cpp).
+//
+// A file's identity (device, inode, size, modification time) tells, with one
+// stat per lookup as glibc does, that it changed and must be read again.
 #pragma once
 
+#include <sys/types.h>
+
+#include <ctime>
 #include <string>
 #include <vector>
 
 namespace green::detail {
 
 inline constexpr const char* kResolvConfPath = "/etc/resolv.conf";
+
+struct FileIdentity {
+    bool exists = false;
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    timespec modified{};
+
+    static FileIdentity of(const char* path) noexcept;
+    bool operator==(const FileIdentity& o) const noexcept;
+};
 
 struct ResolvConf {
     int timeout_s = 5;  // per try and server (RES_TIMEOUT)
