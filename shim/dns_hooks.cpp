@@ -34,7 +34,7 @@ namespace api = green::detail::shim_api;
 
 bool use_green() noexcept {
     return state::live.load(std::memory_order_relaxed) && !state::system_dns && state::handler_depth == 0 &&
-           api::can_use_runtime();
+           api::can_resolve();
 }
 
 // The EAI code for an interruption or failure caught at the boundary (with

@@ -36,6 +36,12 @@ bool can_use_runtime() noexcept {
     }
 }
 
+bool can_resolve() noexcept {
+    if (RuntimeScope::active()) return false;
+    const Hub* hub = Hub::current_if_any();
+    return !hub || hub->running() != nullptr;  // no hub yet: the thread's own code, its main greenlet to be
+}
+
 Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout) {
     Hub& hub = Hub::current();
     FdTable::Interested small[8];

@@ -46,6 +46,10 @@ GREEN_API bool cooperative() noexcept;
 // hub's own fiber, not in the runtime's own scope (its monitor thread).
 // Creates the thread's hub if needed.
 GREEN_API bool can_use_runtime() noexcept;
+// The same for the resolver, without creating the hub: it is made only when a
+// lookup asks DNS, so a name from the hosts file or a numeric one leaves the
+// thread without one (and without its descriptors).
+GREEN_API bool can_resolve() noexcept;
 
 struct FdInterest {
     int fd;  // negative: ignored
