@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -47,20 +48,39 @@ int to_eai(int status) {
     }
 }
 
-// c-ares' sockets use the runtime's raw system calls.
+// c-ares' sockets use the runtime's raw system calls. Their user data is the
+// channel's list of sockets whose server refused (Channel::refused).
+//
+// A refusal (the ICMP port unreachable of an earlier datagram) is the socket's
+// pending error, which the next call on it takes, whichever it is. c-ares 1.18
+// sends A and AAAA on one socket: when the second send takes the refusal, the
+// first query would wait for its whole timeout, where glibc, reading, moves on
+// at once. So a refusal a send took is reported to the next read as well.
+std::vector<int>& refused_of(void* data) { return *static_cast<std::vector<int>*>(data); }
+
 ares_socket_t on_socket(int domain, int type, int protocol, void*) {
     return own_runtime_fd(sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
 }
-int on_close(ares_socket_t fd, void*) {
+int on_close(ares_socket_t fd, void* data) {
+    std::erase(refused_of(data), fd);
     unmark_runtime_fd(fd);
     return sys::close(fd);
 }
 int on_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*) { return sys::connect(fd, addr, len); }
 ares_ssize_t on_recvfrom(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from, ares_socklen_t* fromlen,
-                         void*) {
+                         void* data) {
+    if (std::erase(refused_of(data), fd) != 0) {
+        errno = ECONNREFUSED;
+        return -1;
+    }
     return sys::recvfrom(fd, buf, len, flags, from, fromlen);
 }
-ares_ssize_t on_sendv(ares_socket_t fd, const iovec* iov, int n, void*) { return sys::writev(fd, iov, n); }
+ares_ssize_t on_sendv(ares_socket_t fd, const iovec* iov, int n, void* data) {
+    const ares_ssize_t r = sys::writev(fd, iov, n);
+    if (r < 0 && errno == ECONNREFUSED && std::ranges::find(refused_of(data), fd) == refused_of(data).end())
+        refused_of(data).push_back(fd);
+    return r;
+}
 const ares_socket_functions raw_socket_functions = {on_socket, on_close, on_connect, on_recvfrom, on_sendv};
 
 }  // namespace
@@ -106,6 +126,7 @@ struct DnsChannel::Impl {
         std::vector<std::unique_ptr<Socket>> sockets;
         WatcherSlot timer;
         unsigned settings = 0;
+        std::vector<int> refused;  // sockets whose next read reports a refusal (on_sendv)
         FileIdentity resolv_conf;  // the file as it was when the channel read it
         int attempts = 1;          // rounds over the servers for one question
         bool searches = false;     // whether names go through a search list
@@ -150,7 +171,17 @@ struct DnsChannel::Impl {
         }
 
         // After c-ares ran: re-arm the timer, or let a drained retired channel go.
+        // Lets c-ares read the refusals its sends took (on_sendv).
+        void read_refusals() {
+            while (!refused.empty()) {
+                const int fd = refused.back();
+                ares_process_fd(ch, fd, ARES_SOCKET_BAD);
+                std::erase(refused, fd);  // c-ares had nothing waiting to read there
+            }
+        }
+
         void after_processing() {
+            read_refusals();
             if (this != impl->current.get() && in_flight == 0)
                 impl->release(this);
             else
@@ -225,7 +256,7 @@ struct DnsChannel::Impl {
             if (rc == ARES_ENOMEM) throw std::bad_alloc();
             throw dns::Error(EAI_FAIL, std::string("c-ares initialisation (") + ares_strerror(rc) + ")");
         }
-        ares_set_socket_functions(c->ch, &raw_socket_functions, nullptr);
+        ares_set_socket_functions(c->ch, &raw_socket_functions, &c->refused);
         if (!s.servers.empty()) ares_set_servers_ports_csv(c->ch, s.servers.c_str());
         return c;
     }
@@ -371,6 +402,7 @@ DnsAnswer DnsChannel::ask(const std::string* searched_name, const char* what, Is
         auto* q = new Impl::Query(&c, &current());
         ++c.in_flight;
         issue(c, q);
+        c.read_refusals();
         DnsAnswer a = Impl::wait(q, what);
         if (!a.timed_out || round >= c.rounds(searched_name)) return a;
     }
