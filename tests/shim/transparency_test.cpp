@@ -1,6 +1,7 @@
 // Places where a program could tell it runs under greenrun (issue 14): the
 // runtime's descriptor numbers, descriptors left by threads that resolved a
-// name, signal handlers that install themselves again, how PROGRAM is run.
+// name, signal handlers that install themselves again, how PROGRAM is run,
+// resolv.conf's options and failure timing, a resolv.conf that changes.
 // Each case runs a real program plainly and under greenrun and compares.
 // Lookups run inside a private network namespace (netns_run) whose only
 // interface is loopback, with its own hosts file, resolv.conf and dnsmasq.
@@ -23,10 +24,9 @@ using namespace ways;
 
 namespace {
 
-std::string write_file(const std::string& name, const std::string& content, mode_t mode = 0644) {
+std::string write_file(const std::string& name, const std::string& content) {
     const std::string path = test::temp_path(name);
     std::ofstream(path, std::ios::binary) << content;
-    ::chmod(path.c_str(), mode);
     return path;
 }
 
