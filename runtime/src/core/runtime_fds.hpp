@@ -30,9 +30,12 @@ bool is_runtime_fd(int fd) noexcept;
 // itself, marked, when no number up there is free). A negative `fd` is returned
 // as it is.
 int own_runtime_fd(int fd) noexcept;
-// Three quarters of the soft RLIMIT_NOFILE, and at most 768: high enough that
-// programs do not reach it, low enough that libev's per-descriptor table (16
-// bytes a number, up to the highest one it watches) stays small.
+// Three quarters of the soft RLIMIT_NOFILE, and at most 256: above the numbers
+// programs use (bash reads its script on 255), low enough that libev's
+// per-descriptor table (16 bytes a number) stays small and the kernel's table
+// grows to 512 entries at most: select() ignores a descriptor beyond the
+// kernel's table, and a program selecting on a high number it never opened
+// sees that as without green.
 int runtime_fd_floor() noexcept;
 // The marked descriptors from `first` to `last`, in order.
 std::vector<int> runtime_fds_between(unsigned first, unsigned last);
