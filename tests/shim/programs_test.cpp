@@ -37,11 +37,6 @@ namespace {
 // ---------------------------------------------------------------------------
 // Files, servers.
 
-std::string write_file(const std::string& name, const std::string& content) {
-    const std::string path = test::temp_path(name);
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-}
 
 bool exists(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
 
@@ -160,9 +155,9 @@ std::vector<std::string> zone_options() {
 
 // The files netns_run bind-mounts, and the dnsmasq configuration it starts.
 struct NetnsFiles {
-    std::string hosts = write_file("netns-hosts", kHosts);
-    std::string resolv = write_file("netns-resolv.conf", "nameserver 127.0.0.1\nsearch test.green\noptions timeout:2 attempts:2\n");
-    std::string conf = write_file("netns-dnsmasq.conf", [] {
+    std::string hosts = test::write_temp_file("netns-hosts", kHosts);
+    std::string resolv = test::write_temp_file("netns-resolv.conf", "nameserver 127.0.0.1\nsearch test.green\noptions timeout:2 attempts:2\n");
+    std::string conf = test::write_temp_file("netns-dnsmasq.conf", [] {
         // Authoritative for everything: a name not in the zone is NXDOMAIN.
         std::string c = "local=/#/\n";
         for (const auto& r : kZone) c += r + "\n";
@@ -393,7 +388,7 @@ TEST_CASE("shim: redis-cli against a local redis-server") {
     for (Way w : {Way::green, Way::always}) {
         INFO(way_name(w));
         const bool same = transcript[w] == ref;
-        CHECK_MESSAGE(same, first_difference(ref, transcript[w]));
+        CHECK_MESSAGE(same, test::first_difference(ref, transcript[w], "shim"));
     }
 }
 
@@ -512,7 +507,7 @@ const std::vector<std::string> kLookupNames = {"hosts4.test.green", "a4.test.gre
 // where namespaces work, with glibc in netns_run.
 void check_lookups(const std::string& mode) {
     test::Dnsmasq dns(zone_options());
-    const std::vector<std::string> env = {"GREEN_HOSTS_FILE=" + write_file("hosts", kHosts),
+    const std::vector<std::string> env = {"GREEN_HOSTS_FILE=" + test::write_temp_file("hosts", kHosts),
                                           "GREEN_DNS_SERVERS=" + dns.server()};
     std::vector<std::string> argv{PROBE_DNS, mode};
     argv.insert(argv.end(), kLookupNames.begin(), kLookupNames.end());
@@ -523,7 +518,7 @@ void check_lookups(const std::string& mode) {
     CHECK(green.signal == 0);
     CHECK(always.signal == 0);
     const bool same_ways = always.out == green.out;
-    CHECK_MESSAGE(same_ways, first_difference(green.out, always.out));
+    CHECK_MESSAGE(same_ways, test::first_difference(green.out, always.out, "shim"));
     // The zone's data, in every section of the output (before/after, parent/child).
     std::size_t sections = 0;
     for (const auto& labelled : labelled_lines(always.out)) {
@@ -543,7 +538,7 @@ void check_lookups(const std::string& mode) {
     const auto plain = in_netns(argv);
     CHECK(plain.exit_code == 0);
     const bool same_as_glibc = green.out == plain.out;
-    CHECK_MESSAGE(same_as_glibc, "glibc vs green " << first_difference(plain.out, green.out));
+    CHECK_MESSAGE(same_as_glibc, "glibc vs green " << test::first_difference(plain.out, green.out, "shim"));
 }
 
 }  // namespace
@@ -565,7 +560,7 @@ TEST_CASE("shim: lookups in a forked child") {
 // which reads the namespace's /etc/hosts; both find the zone's names in DNS.
 TEST_CASE("shim: GREEN_DNS=system leaves lookups to glibc") {
     if (!shim_loads() || !glibc_comparable()) return;
-    const std::string green_hosts = write_file("green-only-hosts", "127.0.0.77\tgreen-only.test.green\n");
+    const std::string green_hosts = test::write_temp_file("green-only-hosts", "127.0.0.77\tgreen-only.test.green\n");
     const std::vector<std::string> argv = {PROBE_DNS, "lookup", "green-only.test.green", "a4.test.green"};
     std::vector<std::string> env = env_for(Way::always, {"GREEN_HOSTS_FILE=" + green_hosts});
     std::erase_if(env, [](const std::string& e) { return e.starts_with("GREEN_DNS_SERVERS="); });

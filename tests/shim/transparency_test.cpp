@@ -24,16 +24,11 @@ using namespace ways;
 
 namespace {
 
-std::string write_file(const std::string& name, const std::string& content) {
-    const std::string path = test::temp_path(name);
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-}
 
 struct Netns {
-    std::string hosts = write_file("hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
-    std::string resolv = write_file("resolv.conf", "nameserver 127.0.0.1\n");
-    std::string conf = write_file("dnsmasq.conf", "local=/#/\nhost-record=a.test.green,192.0.2.10\n");
+    std::string hosts = test::write_temp_file("hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
+    std::string resolv = test::write_temp_file("resolv.conf", "nameserver 127.0.0.1\n");
+    std::string conf = test::write_temp_file("dnsmasq.conf", "local=/#/\nhost-record=a.test.green,192.0.2.10\n");
 };
 
 const Netns& netns() {

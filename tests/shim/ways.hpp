@@ -89,17 +89,6 @@ inline test::RunResult run_way(Way w, const std::vector<std::string>& argv, cons
     return test::run_env(argv_for(w, argv), env_for(w, env), input);
 }
 
-// The first line where `a` and `b` differ, for failure messages.
-inline std::string first_difference(const std::string& a, const std::string& b) {
-    std::istringstream sa(a), sb(b);
-    std::string la, lb;
-    for (int line = 1;; ++line) {
-        const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
-        if (!ga && !gb) return "(same lines; a difference in the final newline)";
-        if (la != lb || ga != gb)
-            return "differs at line " + std::to_string(line) + ":\n  plain: " + (ga ? la : "<end>") + "\n  shim:  " + (gb ? lb : "<end>");
-    }
-}
 
 inline std::string describe(const test::RunResult& r) {
     return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\n--- stdout\n" +
@@ -118,13 +107,13 @@ inline void check_same(const test::RunResult& ref, const test::RunResult& got, W
     CHECK_MESSAGE(got.exit_code == ref.exit_code, "plain: " << describe(ref) << "\nshim: " << describe(got));
     CHECK_MESSAGE(got.signal == ref.signal, "plain: " << describe(ref) << "\nshim: " << describe(got));
     const bool same_stdout = got.out == ref.out;
-    CHECK_MESSAGE(same_stdout, "stdout " << first_difference(ref.out, got.out)
+    CHECK_MESSAGE(same_stdout, "stdout " << test::first_difference(ref.out, got.out, "shim")
                                           << "\nshim stderr: " << got.err.substr(0, 2000));
     if (how.err) {
         const std::string a = how.normalize ? how.normalize(ref.err) : ref.err;
         const std::string b = how.normalize ? how.normalize(got.err) : got.err;
         const bool same_stderr = a == b;
-        CHECK_MESSAGE(same_stderr, "stderr " << first_difference(a, b));
+        CHECK_MESSAGE(same_stderr, "stderr " << test::first_difference(a, b, "shim"));
     }
 }
 

@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -291,6 +293,24 @@ std::string temp_path(const std::string& name) {
         return std::filesystem::path(path);
     }();
     return (dir / name).string();
+}
+
+std::string write_temp_file(const std::string& name, const std::string& content) {
+    const std::string path = temp_path(name);
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+}
+
+std::string first_difference(const std::string& a, const std::string& b, const std::string& b_name) {
+    std::istringstream sa(a), sb(b);
+    std::string la, lb;
+    for (int line = 1;; ++line) {
+        const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
+        if (!ga && !gb) return "(same lines; a difference in the final newline)";
+        if (la != lb || ga != gb)
+            return "differs at line " + std::to_string(line) + ":\n  plain: " + (ga ? la : "<end>") + "\n  " +
+                   b_name + ": " + (gb ? lb : "<end>");
+    }
 }
 
 }  // namespace test

@@ -106,5 +106,11 @@ void wait_for_port(int port, double seconds = 5);
 
 // A path in a fresh temporary directory (removed at exit).
 std::string temp_path(const std::string& name);
+// temp_path(name), with `content` written to it.
+std::string write_temp_file(const std::string& name, const std::string& content);
+
+// The first line where `a` and `b` differ, for failure messages; `b_name` names
+// the second run ("plain" is the first).
+std::string first_difference(const std::string& a, const std::string& b, const std::string& b_name);
 
 }  // namespace test

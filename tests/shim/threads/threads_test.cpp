@@ -100,18 +100,6 @@ test::RunResult run_way(Way w, const std::vector<std::string>& argv, const std::
     return test::run_env(argv_for(w, argv), env_for(w, env));
 }
 
-// The first line where `a` and `b` differ, for failure messages.
-std::string first_difference(const std::string& a, const std::string& b) {
-    std::istringstream sa(a), sb(b);
-    std::string la, lb;
-    for (int line = 1;; ++line) {
-        const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
-        if (!ga && !gb) return "(same lines; a difference in the final newline)";
-        if (la != lb || ga != gb)
-            return "differs at line " + std::to_string(line) + ":\n  plain: " + (ga ? la : "<end>") +
-                   "\n  green: " + (gb ? lb : "<end>");
-    }
-}
 
 std::string describe(const test::RunResult& r) {
     return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\n--- stdout\n" +
@@ -133,7 +121,7 @@ void check_same(const test::RunResult& ref, const test::RunResult& got, Way way,
     const bool same_end = got.exit_code == ref.exit_code && got.signal == ref.signal;
     CHECK_MESSAGE(same_end, "plain: exit " << ref.exit_code << " signal " << ref.signal << "\ngreen: " << describe(got));
     const bool same_stdout = got.out == ref.out;
-    CHECK_MESSAGE(same_stdout, "stdout " << first_difference(ref.out, got.out)
+    CHECK_MESSAGE(same_stdout, "stdout " << test::first_difference(ref.out, got.out, "green")
                                          << (same_end ? "\ngreen stderr: " + got.err.substr(0, 2000) : ""));
 }
 
@@ -328,7 +316,7 @@ TEST_CASE("threads: a thread-per-connection echo server") {
         const EchoRun got = echo_run(w, kConnections);
         CHECK_MESSAGE(got.server.exit_code == ref.server.exit_code, "server: " << describe(got.server));
         CHECK_MESSAGE(got.server.signal == 0, "server: " << describe(got.server));
-        CHECK_MESSAGE(got.server_out == ref.server_out, "server stdout " << first_difference(ref.server_out, got.server_out));
+        CHECK_MESSAGE(got.server_out == ref.server_out, "server stdout " << test::first_difference(ref.server_out, got.server_out, "green"));
         check_same(ref.client, got.client, w, "echo client");
         CHECK_MESSAGE(got.server_tasks >= 1, "the client never had all connections open: " << describe(got.client));
         CHECK_MESSAGE(got.server_tasks <= most_tasks(w), "server OS threads with all connections open: " << got.server_tasks);
