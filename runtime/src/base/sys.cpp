@@ -84,6 +84,17 @@ pid_t waitpid(pid_t pid, int* status, int options) noexcept {
     return (pid_t)call(SYS_wait4, pid, status, options, nullptr);
 }
 int pidfd_open(pid_t pid) noexcept { return (int)call(SYS_pidfd_open, pid, 0); }
+int pipe2(int fds[2], int flags) noexcept { return (int)call(SYS_pipe2, fds, flags); }
+int open(const char* path, int flags) noexcept { return (int)call(SYS_openat, AT_FDCWD, path, flags, 0); }
+// The kernel's sigset_t is 8 bytes (_NSIG / 8), not glibc's 128.
+int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+    return (int)call(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+int sigpending(sigset_t* set) noexcept { return (int)call(SYS_rt_sigpending, set, _NSIG / 8); }
+int take_pending_signal(const sigset_t* set) noexcept {
+    const timespec zero{};
+    return (int)call(SYS_rt_sigtimedwait, set, nullptr, &zero, _NSIG / 8);
+}
 int fcntl(int fd, int cmd, long arg) noexcept { return (int)call(SYS_fcntl, fd, cmd, arg); }
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept {
     return (int)call(SYS_getsockopt, fd, level, name, value, len);

@@ -5,6 +5,7 @@
 // re-enter a hook. Each returns what the kernel returned: -1 with errno set.
 #pragma once
 
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -42,6 +43,13 @@ int shutdown(int fd, int how) noexcept;
 int close(int fd) noexcept;
 pid_t waitpid(pid_t pid, int* status, int options) noexcept;
 int pidfd_open(pid_t pid) noexcept;
+int pipe2(int fds[2], int flags) noexcept;
+int open(const char* path, int flags) noexcept;
+// The calling OS thread's signal mask (rt_sigprocmask), and a pending signal of
+// `set` taken without waiting (rt_sigtimedwait with a zero timeout).
+int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept;
+int sigpending(sigset_t* set) noexcept;
+int take_pending_signal(const sigset_t* set) noexcept;
 int fcntl(int fd, int cmd, long arg = 0) noexcept;
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept;
