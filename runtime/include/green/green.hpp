@@ -16,6 +16,7 @@
 #include "green/semaphore.hpp"
 #include "green/server.hpp"
 #include "green/sleep.hpp"
+#include "green/subprocess.hpp"
 #include "green/thread_pool.hpp"
 #include "green/address.hpp"
 #include "green/dns.hpp"

@@ -1,0 +1,167 @@
+// Child processes whose pipes and exit a greenlet waits for without blocking the
+// thread (gevent.subprocess).
+//
+//   green::Popen p({"sort"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+//   auto [out, err] = p.communicate("b\na\n", 5s);   // out == "a\nb\n"
+//
+//   auto r = green::run({"git", "status"}, {.check = true, .timeout = 10s});
+//
+// No shell: argv[0] is looked up in PATH as execvp does (in the PATH of `env`
+// when one is given). Errors are std::system_error carrying the errno, also for
+// a program that cannot be run (ENOENT, EACCES, ENOEXEC: never an exit status
+// of 127); bad arguments throw std::invalid_argument. The child starts with no
+// signal blocked and SIGPIPE at its default, whatever this process does.
+//
+// A child is always reaped: by wait(), poll() or communicate(), or, when its
+// Popen is destroyed first (also by a kill unwinding the greenlet), by a
+// greenlet of this thread's hub that waits for it in the background. The Popen's
+// pipe ends are close-on-exec and non-blocking, so other children never hold them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "green/detail/config.hpp"
+#include "green/detail/time.hpp"
+#include "green/errors.hpp"
+
+namespace green {
+
+// Where one of the child's standard streams goes.
+enum class Stdio {
+    inherit,    // the parent's own descriptor
+    pipe,       // a pipe to this process, read or written by communicate()
+    devnull,    // /dev/null
+    to_stdout,  // stderr only: wherever stdout goes
+};
+
+struct PopenOptions {
+    std::optional<std::vector<std::string>> env = {};  // the whole environment, "NAME=value"; none: inherit this one
+    std::string cwd = {};                              // the child's working directory; empty: this one's
+    Stdio in = Stdio::inherit;
+    Stdio out = Stdio::inherit;
+    Stdio err = Stdio::inherit;
+};
+
+// What communicate() collected from the piped stdout and stderr.
+struct Output {
+    std::string out;
+    std::string err;
+};
+
+
+namespace detail {
+struct PopenState;
+}
+
+class GREEN_API Popen {
+public:
+    // Starts argv[0] with arguments argv. Throws std::invalid_argument for an
+    // empty argv, a NUL byte in an argument, an env entry without '=', or
+    // Stdio::to_stdout for in or out; std::system_error when the program or the
+    // working directory cannot be used (the message names it) or a pipe cannot
+    // be made. Needs this thread's hub (made on first use).
+    explicit Popen(std::vector<std::string> argv, PopenOptions options = {});
+    // Closes the pipes. A child still running goes on running and is reaped in
+    // the background when it exits (Python leaves it running too).
+    ~Popen();
+    Popen(Popen&&) noexcept;
+    Popen& operator=(Popen&&) noexcept;
+    Popen(const Popen&) = delete;
+    Popen& operator=(const Popen&) = delete;
+
+    pid_t pid() const;
+    const std::vector<std::string>& args() const;
+    // Set once the child has been reaped; none while it runs.
+    std::optional<int> returncode() const;
+
+    // Reaps the child if it has exited, without waiting; returns returncode().
+    std::optional<int> poll();
+
+    // Waits for the child to exit and returns its return code; with a timeout,
+    // throws TimeoutError when it runs out (the child keeps running). May switch;
+    // a kill or an expired Timeout throws here and leaves the child running;
+    // must not be called from the hub.
+    int wait() { return wait_for(detail::kForever); }
+    template <class Rep, class Period>
+    int wait(std::chrono::duration<Rep, Period> timeout) {
+        return wait_for(detail::to_seconds(timeout));
+    }
+
+    // Writes `input` to the piped stdin and closes it, reads the piped stdout and
+    // stderr to their end, all at once (no deadlock, whatever sizes), then waits
+    // for the child. A child that exits or closes its stdin before reading all
+    // of `input` is not an error (as in Python). On timeout throws TimeoutError;
+    // the child keeps running and calling communicate() again goes on where the
+    // first call stopped, losing no output (its input is then ignored). May
+    // switch; a kill or an expired Timeout throws here like a timeout does. Input
+    // without a piped stdin, or new input after communication has started, throws
+    // std::logic_error.
+    Output communicate(std::string input = {}) { return communicate_for(std::move(input), detail::kForever); }
+    template <class Rep, class Period>
+    Output communicate(std::string input, std::chrono::duration<Rep, Period> timeout) {
+        return communicate_for(std::move(input), detail::to_seconds(timeout));
+    }
+
+    // kill(2) of the child; nothing once it has been reaped (its pid may name
+    // another process by then). An invalid signal number throws std::invalid_argument.
+    void send_signal(int signum);
+    void terminate();  // SIGTERM
+    void kill();       // SIGKILL
+
+private:
+    int wait_for(double timeout);
+    Output communicate_for(std::string input, double timeout);
+
+    std::unique_ptr<detail::PopenState> state_;
+};
+
+// run()'s settings: PopenOptions' plus input, checking and a timeout. Output is
+// captured by default.
+struct RunOptions {
+    std::optional<std::vector<std::string>> env = {};
+    std::string cwd = {};
+    std::optional<std::string> input = {};  // written to a piped stdin; none: stdin is inherited
+    Stdio out = Stdio::pipe;
+    Stdio err = Stdio::pipe;
+    bool check = false;                             // a non-zero return code throws CalledProcessError
+    std::chrono::nanoseconds timeout = green::forever;  // then the child is killed and reaped, and TimeoutError thrown
+};
+
+struct CompletedProcess {
+    std::vector<std::string> args;
+    int returncode = 0;
+    std::string out;  // what a piped stdout said
+    std::string err;  // what a piped stderr said
+};
+
+// run() with check = true: the child ended with a non-zero return code.
+class GREEN_API CalledProcessError : public std::runtime_error {
+public:
+    CalledProcessError(std::vector<std::string> args, int returncode, std::string out, std::string err);
+    int returncode() const noexcept { return returncode_; }
+    const std::vector<std::string>& args() const noexcept { return args_; }
+    const std::string& out() const noexcept { return out_; }
+    const std::string& err() const noexcept { return err_; }
+
+private:
+    std::vector<std::string> args_;
+    int returncode_;
+    std::string out_, err_;
+};
+
+// Runs argv to its end (subprocess.run) and returns its return code and
+// captured output. When the timeout runs out, or the greenlet is killed or an
+// outer Timeout expires while it waits, the child is killed (SIGKILL) and reaped
+// (in the background after a kill) and the exception goes on. Throws what Popen
+// throws, CalledProcessError (with the last lines of stderr in what()) under
+// `check`, TimeoutError. May switch; must not be called from the hub.
+GREEN_API CompletedProcess run(std::vector<std::string> argv, RunOptions options = {});
+
+}  // namespace green

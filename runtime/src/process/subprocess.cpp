@@ -1,0 +1,245 @@
+#include "green/subprocess.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include "base/sys.hpp"
+#include "bridge/shim_api.hpp"
+#include "core/fd_table.hpp"
+#include "core/hub.hpp"
+#include "diag/report.hpp"
+#include "green/greenlet.hpp"
+#include "green/process.hpp"
+#include "green/timeout.hpp"
+#include "process/child_wait.hpp"
+#include "process/spawn_child.hpp"
+
+namespace green {
+
+namespace detail {
+
+// A Popen's child, its pipe ends and what communicate() has done so far (kept
+// across a timeout so that the next call goes on from there).
+struct PopenState {
+    std::vector<std::string> args;
+    pid_t pid = -1;
+    int in = -1, out = -1, err = -1;
+    std::optional<int> returncode;
+    bool communicating = false;
+    std::string input;
+    std::size_t input_written = 0;
+    Output collected;
+
+    ~PopenState();
+    std::optional<int> poll();
+};
+
+}  // namespace detail
+
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;  // a pipe's default capacity
+
+void close_pipe(int& fd) noexcept {
+    if (fd < 0) return;
+    if (detail::Hub* hub = detail::Hub::current_if_any()) hub->fds().forget(fd);
+    detail::sys::close(fd);
+    fd = -1;
+}
+
+int returncode_of(int status) { return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status); }
+
+// write(2) to a pipe whose reader may be gone: EPIPE comes back as an error and
+// the SIGPIPE the kernel sends this thread for it is taken before it is
+// delivered (it would end the whole process by default).
+long write_without_sigpipe(int fd, const char* data, std::size_t len) {
+    sigset_t sigpipe, old;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    sigemptyset(&old);
+    detail::sys::sigprocmask(SIG_BLOCK, &sigpipe, &old);
+    bool already_pending = false;  // then it is not ours to take
+    if (sigismember(&old, SIGPIPE)) {
+        sigset_t pending;
+        sigemptyset(&pending);
+        detail::sys::sigpending(&pending);
+        already_pending = sigismember(&pending, SIGPIPE);
+    }
+    const long r = detail::sys::write(fd, data, len);
+    const int error = errno;
+    if (r < 0 && error == EPIPE && !already_pending) detail::sys::take_pending_signal(&sigpipe);
+    detail::sys::sigprocmask(SIG_SETMASK, &old, nullptr);
+    errno = error;
+    return r;
+}
+
+// Reads what `fd` has now into `to`; closes `fd` at its end. Returns without
+// waiting once it would block.
+void drain(int& fd, std::string& to) {
+    for (;;) {
+        const std::size_t had = to.size();
+        to.resize(had + kChunk);
+        const long r = detail::sys::read(fd, to.data() + had, kChunk);
+        const int error = errno;
+        to.resize(had + (r > 0 ? std::size_t(r) : 0));
+        if (r > 0) continue;
+        if (r == 0) return close_pipe(fd);
+        if (error == EINTR) continue;
+        if (error == EAGAIN) return;
+        detail::throw_errno(error, "green::Popen::communicate: read");
+    }
+}
+
+// Writes what the child's stdin takes now; closes it once all is written or
+// the child stopped reading (EPIPE).
+void feed(detail::PopenState& s) {
+    while (s.input_written < s.input.size()) {
+        const std::size_t n = std::min(kChunk, s.input.size() - s.input_written);
+        const long r = write_without_sigpipe(s.in, s.input.data() + s.input_written, n);
+        if (r >= 0) {
+            s.input_written += std::size_t(r);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return;
+        if (errno == EPIPE) break;
+        detail::throw_errno(errno, "green::Popen::communicate: write");
+    }
+    close_pipe(s.in);
+    s.input = {};
+}
+
+}  // namespace
+
+detail::PopenState::~PopenState() {
+    close_pipe(in);
+    close_pipe(out);
+    close_pipe(err);
+    try {
+        if (pid <= 0 || poll()) return;
+    } catch (const std::system_error&) {
+        return;  // not ours to wait for
+    }
+    Hub* hub = Hub::current_if_any();
+    if (!hub) return;  // the thread is going away: the child is left to init
+    try {
+        green::spawn(SpawnOptions{.name = "reaper of child " + std::to_string(pid)}, [pid = pid] {
+            try {
+                green::waitpid(pid, nullptr, 0);
+            } catch (const std::system_error&) {  // ECHILD: someone else reaped it
+            }
+        });
+    } catch (...) {
+        report_exception("starting the reaper of a child process", std::current_exception());
+    }
+}
+
+std::optional<int> detail::PopenState::poll() {
+    while (!returncode) {
+        int status = 0;
+        const pid_t r = sys::waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            returncode = returncode_of(status);
+        } else if (r == 0) {
+            break;
+        } else if (errno == ECHILD) {
+            returncode = 0;  // reaped elsewhere (SIGCHLD ignored, a wait for any child): Python says 0 too
+        } else if (errno != EINTR) {
+            throw_errno(errno, "green::Popen: waitpid");
+        }
+    }
+    return returncode;
+}
+
+Popen::Popen(std::vector<std::string> argv, PopenOptions options) {
+    detail::Hub::current();  // every wait needs it; made now, not in the middle of one
+    const detail::SpawnedChild child = detail::spawn_child(argv, options);
+    state_ = std::make_unique<detail::PopenState>();
+    state_->args = std::move(argv);
+    state_->pid = child.pid;
+    state_->in = child.in;
+    state_->out = child.out;
+    state_->err = child.err;
+}
+
+Popen::~Popen() = default;
+Popen::Popen(Popen&&) noexcept = default;
+Popen& Popen::operator=(Popen&&) noexcept = default;
+
+namespace {
+detail::PopenState& checked(const std::unique_ptr<detail::PopenState>& s) {
+    if (!s) throw std::logic_error("green::Popen: used after a move");
+    return *s;
+}
+}  // namespace
+
+pid_t Popen::pid() const { return checked(state_).pid; }
+const std::vector<std::string>& Popen::args() const { return checked(state_).args; }
+std::optional<int> Popen::returncode() const { return checked(state_).returncode; }
+std::optional<int> Popen::poll() { return checked(state_).poll(); }
+
+int Popen::wait_for(double timeout) {
+    detail::PopenState& s = checked(state_);
+    if (s.poll()) return *s.returncode;
+    if (timeout <= 0) throw TimeoutError();
+    std::optional<Timeout> limit;
+    if (timeout != detail::kForever) limit.emplace(std::chrono::duration<double>(timeout));
+    try {
+        detail::ChildWait wait;
+        while (!s.poll()) detail::wait_for_child(s.pid, wait);
+    } catch (const TimeoutError& e) {
+        if (limit && e.source() == &*limit) throw TimeoutError();  // the call's own timeout, as the others report it
+        throw;
+    }
+    return *s.returncode;
+}
+
+Output Popen::communicate_for(std::string input, double timeout) {
+    detail::PopenState& s = checked(state_);
+    if (s.communicating) {
+        if (!input.empty()) throw std::logic_error("green::Popen::communicate: new input after communication started");
+    } else {
+        if (!input.empty() && s.in < 0) throw std::logic_error("green::Popen::communicate: input, but stdin is not a pipe");
+        s.input = std::move(input);
+        s.communicating = true;
+    }
+    const auto deadline = detail::Deadline::after(timeout);
+    detail::FdTable& fds = detail::Hub::current().fds();
+    for (;;) {
+        if (s.in >= 0) feed(s);
+        if (s.out >= 0) drain(s.out, s.collected.out);
+        if (s.err >= 0) drain(s.err, s.collected.err);
+        detail::FdTable::Interested waiting[3];
+        std::size_t n = 0;
+        if (s.in >= 0) waiting[n++] = {s.in, detail::Interest::write};
+        if (s.out >= 0) waiting[n++] = {s.out, detail::Interest::read};
+        if (s.err >= 0) waiting[n++] = {s.err, detail::Interest::read};
+        if (n == 0) break;
+        const double left = deadline.remaining();
+        if (left == 0) throw TimeoutError();
+        const detail::WakeReason why = fds.wait_many(waiting, n, left, nullptr, "Popen::communicate");
+        if (why == detail::WakeReason::closed) detail::throw_errno(EBADF, "green::Popen::communicate");
+        if (why == detail::WakeReason::deadline) throw TimeoutError();
+    }
+    wait_for(deadline.remaining());
+    return std::exchange(s.collected, {});
+}
+
+void Popen::send_signal(int signum) {
+    if (signum < 0 || signum >= NSIG) throw std::invalid_argument("green::Popen::send_signal: no signal " + std::to_string(signum));
+    detail::PopenState& s = checked(state_);
+    if (s.poll()) return;
+    if (::kill(s.pid, signum) != 0) detail::throw_errno(errno, "green::Popen::send_signal");
+}
+
+void Popen::terminate() { send_signal(SIGTERM); }
+void Popen::kill() { send_signal(SIGKILL); }
+
+}  // namespace green

@@ -1,0 +1,411 @@
+#include <doctest/doctest.h>
+
+#include <green/green.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "support/bystander.hpp"
+#include "support/support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Whether `pid` is gone, zombie included (kill(2) still finds a zombie),
+// within `seconds`: then someone reaped it.
+bool reaped_within(pid_t pid, double seconds) {
+    test::Stopwatch w;
+    while (w.seconds() < seconds) {
+        if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+        green::sleep(5ms);
+    }
+    return false;
+}
+
+// The pid a child wrote into `path` (sh -c 'echo $$ > path; ...'), waiting for it.
+pid_t pid_written_to(const std::string& path) {
+    test::Stopwatch w;
+    while (w.seconds() < 5) {
+        std::ifstream f(path);
+        pid_t pid = 0;
+        if (f >> pid && pid > 0) return pid;
+        green::sleep(5ms);
+    }
+    return -1;
+}
+
+// The errno of the std::system_error that `fn` throws (0 if none), and its message.
+template <class Fn>
+std::pair<int, std::string> system_error_of(Fn&& fn) {
+    try {
+        fn();
+    } catch (const std::system_error& e) {
+        return {e.code().value(), e.what()};
+    }
+    return {0, ""};
+}
+
+// Whether this process has no child left, not even a zombie.
+bool no_children() { return ::waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD; }
+
+std::string pattern(std::size_t size) {
+    std::string s(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) s[i] = char('a' + (i * 7 + i / 4093) % 26);
+    return s;
+}
+
+}  // namespace
+
+// Both piped outputs come back apart, with the exit status.
+TEST_CASE("subprocess: communicate returns stdout, stderr and the exit status") {
+    green::Popen p({"sh", "-c", "echo out; echo err >&2; exit 3"}, {.out = green::Stdio::pipe, .err = green::Stdio::pipe});
+    CHECK(p.pid() > 0);
+    CHECK(p.args().at(0) == "sh");
+    const green::Output o = p.communicate();
+    CHECK(o.out == "out\n");
+    CHECK(o.err == "err\n");
+    REQUIRE(p.returncode().has_value());
+    CHECK(*p.returncode() == 3);
+    CHECK(p.wait() == 3);
+    CHECK(p.poll() == 3);
+}
+
+// 10 MB in and out of cat, and 20 MB on each of stdout and stderr written at
+// once: no deadlock, nothing lost.
+TEST_CASE("subprocess: large outputs both ways") {
+    const std::string input = pattern(10 << 20);
+    green::Popen cat({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    const green::Output o = cat.communicate(input, 60s);
+    CHECK(o.out.size() == input.size());
+    CHECK(o.out == input);
+    CHECK(cat.returncode() == 0);
+
+    green::Popen both({"sh", "-c", "head -c 20000000 /dev/zero >&2 & head -c 20000000 /dev/zero; wait"},
+                      {.out = green::Stdio::pipe, .err = green::Stdio::pipe});
+    const green::Output b = both.communicate({}, 60s);
+    CHECK(b.out.size() == 20000000);
+    CHECK(b.err.size() == 20000000);
+    CHECK(both.returncode() == 0);
+}
+
+// communicate parks only its greenlet: others run while the child sleeps.
+TEST_CASE("subprocess: other greenlets run while communicate waits") {
+    bool ticked = false;
+    auto ticker = green::spawn([&] {
+        green::sleep(10ms);
+        ticked = true;
+    });
+    test::Bystander others;
+    green::Popen p({"sh", "-c", "sleep 0.3; echo done"}, {.out = green::Stdio::pipe});
+    CHECK(p.communicate().out == "done\n");
+    CHECK(others.ran());
+    CHECK(ticked);
+}
+
+// On timeout the child keeps running and a second communicate() goes on where
+// the first stopped, losing no output.
+TEST_CASE("subprocess: communicate timeout, then again") {
+    green::Popen p({"sh", "-c", "echo first; sleep 0.5; echo second >&2; echo third"},
+                   {.out = green::Stdio::pipe, .err = green::Stdio::pipe});
+    test::Stopwatch w;
+    CHECK_THROWS_AS(p.communicate({}, 50ms), green::TimeoutError);
+    CHECK(w.seconds() < 2);
+    CHECK_FALSE(p.poll().has_value());
+    const green::Output o = p.communicate({}, 10s);
+    CHECK(o.out == "first\nthird\n");
+    CHECK(o.err == "second\n");
+    CHECK(p.returncode() == 0);
+}
+
+// A kill of the greenlet in communicate leaves the child running and the Popen
+// usable: output read so far is kept.
+TEST_CASE("subprocess: communicate killed while waiting") {
+    green::Popen p({"sh", "-c", "echo early; exec sleep 10"}, {.out = green::Stdio::pipe});
+    auto waiter = green::spawn([&] { return p.communicate(); });
+    green::sleep(100ms);
+    waiter.kill();
+    CHECK(waiter.killed());
+    CHECK_FALSE(p.poll().has_value());
+    p.kill();
+    const green::Output o = p.communicate({}, 10s);
+    CHECK(o.out == "early\n");
+    CHECK(p.returncode() == -SIGKILL);
+}
+
+// A child that exits without reading its input: EPIPE is not an error for
+// communicate, and no SIGPIPE reaches this process (it would end it).
+TEST_CASE("subprocess: a child that closes stdin early") {
+    struct sigaction dfl {}, before {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, &before);
+    green::Popen p({"head", "-c", "3"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    const green::Output o = p.communicate(pattern(4 << 20), 30s);
+    CHECK(o.out == "aho");
+    CHECK(p.returncode() == 0);
+    sigset_t pending;
+    sigpending(&pending);
+    CHECK_FALSE(sigismember(&pending, SIGPIPE));
+    sigaction(SIGPIPE, &before, nullptr);
+}
+
+// wait, poll, returncode, terminate, kill, send_signal as in Python; a wait
+// with a timeout throws TimeoutError and leaves the child running.
+TEST_CASE("subprocess: wait, poll and signals") {
+    green::Popen p({"sleep", "10"});
+    CHECK_FALSE(p.poll().has_value());
+    CHECK_FALSE(p.returncode().has_value());
+    test::Stopwatch w;
+    CHECK_THROWS_AS(p.wait(50ms), green::TimeoutError);
+    CHECK(w.seconds() < 2);
+    CHECK_FALSE(p.poll().has_value());
+    test::Bystander others;
+    auto stopper = green::spawn([&] {
+        green::sleep(20ms);
+        p.terminate();
+    });
+    CHECK(p.wait(10s) == -SIGTERM);
+    CHECK(others.ran());
+    CHECK(p.returncode() == -SIGTERM);
+    p.send_signal(SIGKILL);  // reaped: nothing is sent (its pid may be another's by now)
+    p.kill();
+
+    green::Popen q({"sleep", "10"});
+    q.send_signal(SIGUSR1);
+    CHECK(q.wait() == -SIGUSR1);
+    green::Popen r({"sleep", "10"});
+    r.kill();
+    CHECK(r.wait() == -SIGKILL);
+    green::Popen s({"sh", "-c", "exit 42"});
+    CHECK(s.wait(10s) == 42);
+}
+
+// A kill of a greenlet waiting in wait(): the child goes on, and once the
+// Popen is destroyed it is reaped in the background.
+TEST_CASE("subprocess: wait killed while waiting") {
+    pid_t pid = -1;
+    auto waiter = green::spawn([&] {
+        green::Popen p({"sleep", "0.3"});
+        pid = p.pid();
+        p.wait();
+    });
+    green::sleep(50ms);
+    waiter.kill();
+    CHECK(waiter.killed());
+    REQUIRE(pid > 0);
+    CHECK(::kill(pid, 0) == 0);  // still running (or not yet reaped)
+    CHECK(reaped_within(pid, 10));
+}
+
+// A Popen destroyed without a wait leaves no zombie: its child is reaped as it
+// exits, whether already done or still running then.
+TEST_CASE("subprocess: destroyed without a wait, reaped in the background") {
+    pid_t done = -1, running = -1;
+    {
+        green::Popen p({"true"});
+        done = p.pid();
+        green::Popen q({"sleep", "0.2"});
+        running = q.pid();
+        green::sleep(50ms);
+    }
+    CHECK(reaped_within(done, 10));
+    CHECK(reaped_within(running, 10));
+    green::sleep(20ms);
+    CHECK(no_children());
+}
+
+// The environment is inherited or exactly the given one, and the program is
+// looked up in that environment's PATH; cwd sets the working directory.
+TEST_CASE("subprocess: environment, PATH and working directory") {
+    ::setenv("GREEN_SUBPROCESS_TEST", "inherited", 1);
+    green::Popen inherit({"sh", "-c", "echo $GREEN_SUBPROCESS_TEST"}, {.out = green::Stdio::pipe});
+    CHECK(inherit.communicate().out == "inherited\n");
+
+    green::Popen given({"/usr/bin/env"}, {.env = std::vector<std::string>{"A=1", "B=two words"}, .out = green::Stdio::pipe});
+    CHECK(given.communicate().out == "A=1\nB=two words\n");
+
+    const std::string script = test::temp_path("green-subprocess-probe");
+    {
+        std::ofstream f(script);
+        f << "#!/bin/sh\necho probe in $(pwd)\n";
+    }
+    REQUIRE(::chmod(script.c_str(), 0755) == 0);
+    const std::string dir = script.substr(0, script.rfind('/'));
+    green::Popen found({"green-subprocess-probe"},
+                       {.env = std::vector<std::string>{"PATH=/nonexistent:" + dir + ":/usr/bin:/bin"}, .cwd = "/", .out = green::Stdio::pipe});
+    CHECK(found.communicate().out == "probe in /\n");
+    CHECK(found.returncode() == 0);
+
+    green::Popen relative({"./green-subprocess-probe"}, {.cwd = dir, .out = green::Stdio::pipe});
+    CHECK(relative.communicate().out == "probe in " + dir + "\n");
+}
+
+// stdin/stdout/stderr inherited, piped, /dev/null, or stderr into stdout.
+TEST_CASE("subprocess: inherited, devnull and merged streams") {
+    green::Popen merged({"sh", "-c", "echo a; echo b >&2; echo c"},
+                        {.out = green::Stdio::pipe, .err = green::Stdio::to_stdout});
+    CHECK(merged.communicate().out == "a\nb\nc\n");
+
+    green::Popen null_in({"cat"}, {.in = green::Stdio::devnull, .out = green::Stdio::pipe});
+    CHECK(null_in.communicate({}, 10s).out == "");
+    CHECK(null_in.returncode() == 0);
+
+    green::Popen null_out({"sh", "-c", "echo lost; echo kept >&2"}, {.out = green::Stdio::devnull, .err = green::Stdio::pipe});
+    const green::Output o = null_out.communicate();
+    CHECK(o.out == "");
+    CHECK(o.err == "kept\n");
+
+    // Inherited: the child writes to this process's fd 1, here a file for a moment.
+    const std::string file = test::temp_path("green-subprocess-inherit");
+    const int saved = ::dup(1);
+    const int f = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(f >= 0);
+    ::dup2(f, 1);
+    ::close(f);
+    green::Popen inherit({"sh", "-c", "echo to-parent-stdout; echo also >&2"}, {.err = green::Stdio::to_stdout});
+    const int status = inherit.wait(10s);
+    ::dup2(saved, 1);
+    ::close(saved);
+    CHECK(status == 0);
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    CHECK(text.str() == "to-parent-stdout\nalso\n");
+}
+
+// Pipe ends are close-on-exec: a child started later does not hold the first
+// child's stdin open, so the first one still sees its end of input.
+TEST_CASE("subprocess: pipes are not inherited by sibling children") {
+    green::Popen first({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    green::Popen sibling({"sleep", "10"});
+    CHECK(first.communicate("x", 10s).out == "x");
+    sibling.kill();
+    CHECK(sibling.wait() == -SIGKILL);
+
+    green::Popen fds({"sh", "-c", "ls /proc/$$/fd; exit 0"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe, .err = green::Stdio::pipe});
+    CHECK(fds.communicate().out == "0\n1\n2\n");  // ls's own directory fd lives in ls, not in the shell
+}
+
+// Bad arguments throw std::invalid_argument; a program or directory that cannot
+// be used throws std::system_error with the errno and its name, leaving no
+// child and no descriptor behind.
+TEST_CASE("subprocess: bad input") {
+    green::yield();  // the hub exists from here, with its own descriptors
+    const int fds_before = test::open_fds();
+    CHECK_THROWS_AS(green::Popen({}), std::invalid_argument);
+    CHECK_THROWS_AS(green::Popen({std::string("ec\0ho", 5)}), std::invalid_argument);
+    CHECK_THROWS_AS(green::Popen({"true"}, {.env = std::vector<std::string>{"NOEQUALS"}}), std::invalid_argument);
+    CHECK_THROWS_AS(green::Popen({"true"}, {.cwd = std::string("/\0tmp", 5)}), std::invalid_argument);
+    CHECK_THROWS_AS(green::Popen({"true"}, {.out = green::Stdio::to_stdout}), std::invalid_argument);
+    CHECK_THROWS_AS(green::Popen({"true"}, {.in = green::Stdio::to_stdout}), std::invalid_argument);
+
+    auto [missing, missing_what] = system_error_of([] { green::Popen({"green-no-such-program-xyz"}, {.out = green::Stdio::pipe}); });
+    CHECK(missing == ENOENT);
+    CHECK(test::contains(missing_what, "green-no-such-program-xyz"));
+    CHECK(system_error_of([] { green::Popen({"/nonexistent/prog"}); }).first == ENOENT);
+    CHECK(system_error_of([] { green::Popen({"/tmp"}); }).first == EACCES);
+    const std::string plain = test::temp_path("green-not-executable");
+    std::ofstream(plain) << "echo no\n";
+    CHECK(system_error_of([&] { green::Popen({plain}, {.in = green::Stdio::pipe}); }).first == EACCES);
+    auto [nodir, nodir_what] = system_error_of([] { green::Popen({"true"}, {.cwd = "/nonexistent-dir"}); });
+    CHECK(nodir == ENOENT);
+    CHECK(test::contains(nodir_what, "/nonexistent-dir"));
+    CHECK(no_children());
+    CHECK(test::open_fds() == fds_before);
+
+    green::Popen p({"cat"}, {.out = green::Stdio::pipe});
+    CHECK_THROWS_AS(p.communicate("input without a stdin pipe"), std::logic_error);
+    CHECK_THROWS_AS(p.send_signal(-1), std::invalid_argument);
+    CHECK_THROWS_AS(p.send_signal(NSIG), std::invalid_argument);
+    CHECK_THROWS_AS(p.wait(-1s), std::invalid_argument);
+    green::Popen q({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    CHECK_THROWS_AS(q.communicate({}, 0s), green::TimeoutError);
+    CHECK_THROWS_AS(q.communicate("late input", 1s), std::logic_error);
+    green::Popen moved = std::move(q);
+    CHECK_THROWS_AS((void)q.pid(), std::logic_error);
+    moved.kill();
+    CHECK(moved.wait() == -SIGKILL);
+}
+
+// run() returns the status and the captured output, feeding `input`.
+TEST_CASE("subprocess: run") {
+    const green::CompletedProcess r = green::run({"sh", "-c", "echo hi; echo oops >&2; exit 2"});
+    CHECK(r.returncode == 2);
+    CHECK(r.out == "hi\n");
+    CHECK(r.err == "oops\n");
+    CHECK(r.args.at(0) == "sh");
+    CHECK(green::run({"cat"}, {.input = "abc"}).out == "abc");
+    CHECK(green::run({"pwd"}, {.cwd = "/"}).out == "/\n");
+    CHECK(green::run({"true"}, {.check = true}).returncode == 0);
+}
+
+// check: a non-zero status throws CalledProcessError with the status and the
+// end of stderr; a death by signal is a negative status.
+TEST_CASE("subprocess: run with check") {
+    try {
+        green::run({"sh", "-c", "echo early >&2; echo boom >&2; echo out; exit 5"}, {.check = true});
+        FAIL("no exception");
+    } catch (const green::CalledProcessError& e) {
+        CHECK(e.returncode() == 5);
+        CHECK(e.out() == "out\n");
+        CHECK(e.err() == "early\nboom\n");
+        CHECK(test::contains(e.what(), "status 5"));
+        CHECK(test::contains(e.what(), "boom"));
+    }
+    try {
+        green::run({"sh", "-c", "kill -9 $$"}, {.check = true});
+        FAIL("no exception");
+    } catch (const green::CalledProcessError& e) {
+        CHECK(e.returncode() == -SIGKILL);
+        CHECK(test::contains(e.what(), "signal 9"));
+    }
+}
+
+// run's timeout kills the child and reaps it before TimeoutError comes out.
+TEST_CASE("subprocess: run timeout kills and reaps the child") {
+    const std::string file = test::temp_path("green-run-timeout-pid");
+    test::Stopwatch w;
+    CHECK_THROWS_AS(green::run({"sh", "-c", "echo $$ > " + file + "; exec sleep 10"}, {.timeout = 300ms}),
+                    green::TimeoutError);
+    CHECK(w.seconds() < 5);
+    const pid_t pid = pid_written_to(file);
+    REQUIRE(pid > 0);
+    CHECK(::kill(pid, 0) != 0);  // already reaped: not even a zombie
+    CHECK(no_children());
+}
+
+// A greenlet killed inside run(): its child is killed too, and reaped.
+TEST_CASE("subprocess: run killed while waiting") {
+    const std::string file = test::temp_path("green-run-killed-pid");
+    auto runner = green::spawn([&] { return green::run({"sh", "-c", "echo $$ > " + file + "; exec sleep 10"}); });
+    const pid_t pid = pid_written_to(file);
+    REQUIRE(pid > 0);
+    runner.kill();
+    CHECK(runner.killed());
+    CHECK(reaped_within(pid, 10));
+    CHECK(no_children());
+}
+
+// run's bad input: what Popen refuses, and a negative timeout.
+TEST_CASE("subprocess: run bad input") {
+    green::yield();
+    const int fds_before = test::open_fds();
+    CHECK_THROWS_AS(green::run({}), std::invalid_argument);
+    CHECK(system_error_of([] { green::run({"green-no-such-program-xyz"}); }).first == ENOENT);
+    CHECK_THROWS_AS(green::run({"true"}, {.timeout = -1s}), std::invalid_argument);
+    CHECK(green::run({"true"}, {.input = ""}).returncode == 0);
+    CHECK(test::open_fds() == fds_before);
+    green::sleep(20ms);
+    CHECK(no_children());
+}
