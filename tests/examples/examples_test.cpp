@@ -50,6 +50,14 @@ TEST_CASE("examples: producer_consumer") {
     CHECK(test::run({example("producer_consumer"), "1", "0"}).exit_code == 2);  // bad input: usage
 }
 
+// subprocess: five 0.3 s commands run at once, and sort's output comes back.
+TEST_CASE("examples: subprocess") {
+    auto r = test::run({example("subprocess")});
+    CHECK(r.exit_code == 0);
+    for (int i = 1; i <= 5; ++i) CHECK(test::contains(r.out, "job " + std::to_string(i) + "\n"));
+    CHECK(test::contains(r.out, "sorted:\napple\nfig\npear\nexit status 0"));
+}
+
 // http_hello answers keep-alive and pipelined requests.
 TEST_CASE("examples: http_hello") {
     const int port = test::free_port();
