@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -223,6 +224,23 @@ TEST_CASE("subprocess: destroyed without a wait, reaped in the background") {
     CHECK(reaped_within(running, 10));
     green::sleep(20ms);
     CHECK(no_children());
+}
+
+// Destroying a Popen under a greenlet that waits on it is misuse: the waiter
+// gets std::logic_error (not freed memory), the child is still reaped.
+TEST_CASE("subprocess: destroyed while a greenlet waits on it") {
+    auto waited = std::make_unique<green::Popen>(std::vector<std::string>{"sleep", "0.2"});
+    auto read = std::make_unique<green::Popen>(std::vector<std::string>{"sleep", "0.2"},
+                                               green::PopenOptions{.out = green::Stdio::pipe});
+    const pid_t pids[] = {waited->pid(), read->pid()};
+    auto waiter = green::spawn([&] { return waited->wait(); });
+    auto reader = green::spawn([&] { return read->communicate(); });
+    green::sleep(20ms);
+    waited.reset();
+    read.reset();
+    CHECK_THROWS_AS(waiter.get(5s), std::logic_error);
+    CHECK_THROWS_AS(reader.get(5s), std::logic_error);
+    for (pid_t pid : pids) CHECK(reaped_within(pid, 10));
 }
 
 // The environment is inherited or exactly the given one, and the program is

@@ -69,7 +69,8 @@ public:
     // be made. Needs this thread's hub (made on first use).
     explicit Popen(std::vector<std::string> argv, PopenOptions options = {});
     // Closes the pipes. A child still running goes on running and is reaped in
-    // the background when it exits (Python leaves it running too).
+    // the background when it exits (Python leaves it running too). A greenlet
+    // still waiting in this Popen's wait() or communicate() gets std::logic_error.
     ~Popen();
     Popen(Popen&&) noexcept;
     Popen& operator=(Popen&&) noexcept;
@@ -119,7 +120,9 @@ private:
     int wait_for(double timeout);
     Output communicate_for(std::string input, double timeout);
 
-    std::unique_ptr<detail::PopenState> state_;
+    void abandon() noexcept;
+
+    std::shared_ptr<detail::PopenState> state_;  // shared with the calls waiting on it
 };
 
 // run()'s settings: PopenOptions' plus input, checking and a timeout. Output is

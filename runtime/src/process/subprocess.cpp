@@ -32,12 +32,12 @@ struct PopenState {
     pid_t pid = -1;
     int in = -1, out = -1, err = -1;
     std::optional<int> returncode;
+    bool abandoned = false;  // its Popen is gone: a call still waiting must not go on
     bool communicating = false;
     std::string input;
     std::size_t input_written = 0;
     Output collected;
 
-    ~PopenState();
     std::optional<int> poll();
 };
 
@@ -118,26 +118,28 @@ void feed(detail::PopenState& s) {
 
 }  // namespace
 
-detail::PopenState::~PopenState() {
-    close_pipe(in);
-    close_pipe(out);
-    close_pipe(err);
+void Popen::abandon() noexcept {
+    if (!state_) return;
+    detail::PopenState& s = *state_;
+    s.abandoned = true;
+    close_pipe(s.in);  // a communicate() waiting on them wakes with EBADF
+    close_pipe(s.out);
+    close_pipe(s.err);
     try {
-        if (pid <= 0 || poll()) return;
+        if (s.poll()) return;
     } catch (const std::system_error&) {
         return;  // not ours to wait for
     }
-    Hub* hub = Hub::current_if_any();
-    if (!hub) return;  // the thread is going away: the child is left to init
+    if (!detail::Hub::current_if_any()) return;  // the thread is going away: the child is left to init
     try {
-        green::spawn(SpawnOptions{.name = "reaper of child " + std::to_string(pid)}, [pid = pid] {
+        green::spawn(SpawnOptions{.name = "reaper of child " + std::to_string(s.pid)}, [pid = s.pid] {
             try {
                 green::waitpid(pid, nullptr, 0);
             } catch (const std::system_error&) {  // ECHILD: someone else reaped it
             }
         });
     } catch (...) {
-        report_exception("starting the reaper of a child process", std::current_exception());
+        detail::report_exception("starting the reaper of a child process", std::current_exception());
     }
 }
 
@@ -161,7 +163,7 @@ std::optional<int> detail::PopenState::poll() {
 Popen::Popen(std::vector<std::string> argv, PopenOptions options) {
     detail::Hub::current();  // every wait needs it; made now, not in the middle of one
     const detail::SpawnedChild child = detail::spawn_child(argv, options);
-    state_ = std::make_unique<detail::PopenState>();
+    state_ = std::make_shared<detail::PopenState>();
     state_->args = std::move(argv);
     state_->pid = child.pid;
     state_->in = child.in;
@@ -169,15 +171,29 @@ Popen::Popen(std::vector<std::string> argv, PopenOptions options) {
     state_->err = child.err;
 }
 
-Popen::~Popen() = default;
+Popen::~Popen() { abandon(); }
+
 Popen::Popen(Popen&&) noexcept = default;
-Popen& Popen::operator=(Popen&&) noexcept = default;
+
+Popen& Popen::operator=(Popen&& other) noexcept {
+    if (this != &other) {
+        abandon();
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
 
 namespace {
-detail::PopenState& checked(const std::unique_ptr<detail::PopenState>& s) {
+
+detail::PopenState& checked(const std::shared_ptr<detail::PopenState>& s) {
     if (!s) throw std::logic_error("green::Popen: used after a move");
     return *s;
 }
+
+void check_not_abandoned(const detail::PopenState& s) {
+    if (s.abandoned) throw std::logic_error("green::Popen: destroyed while a greenlet waited on it");
+}
+
 }  // namespace
 
 pid_t Popen::pid() const { return checked(state_).pid; }
@@ -186,14 +202,18 @@ std::optional<int> Popen::returncode() const { return checked(state_).returncode
 std::optional<int> Popen::poll() { return checked(state_).poll(); }
 
 int Popen::wait_for(double timeout) {
-    detail::PopenState& s = checked(state_);
+    const std::shared_ptr<detail::PopenState> keep = state_;  // this Popen may go while it waits
+    detail::PopenState& s = checked(keep);
     if (s.poll()) return *s.returncode;
     if (timeout <= 0) throw TimeoutError();
     std::optional<Timeout> limit;
     if (timeout != detail::kForever) limit.emplace(std::chrono::duration<double>(timeout));
     try {
         detail::ChildWait wait;
-        while (!s.poll()) detail::wait_for_child(s.pid, wait);
+        while (!s.poll()) {
+            detail::wait_for_child(s.pid, wait);
+            check_not_abandoned(s);
+        }
     } catch (const TimeoutError& e) {
         if (limit && e.source() == &*limit) throw TimeoutError();  // the call's own timeout, as the others report it
         throw;
@@ -202,7 +222,8 @@ int Popen::wait_for(double timeout) {
 }
 
 Output Popen::communicate_for(std::string input, double timeout) {
-    detail::PopenState& s = checked(state_);
+    const std::shared_ptr<detail::PopenState> keep = state_;  // this Popen may go while it waits
+    detail::PopenState& s = checked(keep);
     if (s.communicating) {
         if (!input.empty()) throw std::logic_error("green::Popen::communicate: new input after communication started");
     } else {
@@ -225,6 +246,7 @@ Output Popen::communicate_for(std::string input, double timeout) {
         const double left = deadline.remaining();
         if (left == 0) throw TimeoutError();
         const detail::WakeReason why = fds.wait_many(waiting, n, left, nullptr, "Popen::communicate");
+        check_not_abandoned(s);
         if (why == detail::WakeReason::closed) detail::throw_errno(EBADF, "green::Popen::communicate");
         if (why == detail::WakeReason::deadline) throw TimeoutError();
     }
