@@ -118,7 +118,7 @@ TEST_CASE("subprocess: other greenlets run while communicate waits") {
 // On timeout the child keeps running and a second communicate() goes on where
 // the first stopped, losing no output.
 TEST_CASE("subprocess: communicate timeout, then again") {
-    green::Popen p({"sh", "-c", "echo first; sleep 0.5; echo second >&2; echo third"},
+    green::Popen p({"sh", "-c", "echo first; sleep 1; echo second >&2; echo third"},
                    {.out = green::Stdio::pipe, .err = green::Stdio::pipe});
     test::Stopwatch w;
     CHECK_THROWS_AS(p.communicate({}, 50ms), green::TimeoutError);
@@ -197,7 +197,7 @@ TEST_CASE("subprocess: wait, poll and signals") {
 TEST_CASE("subprocess: wait killed while waiting") {
     pid_t pid = -1;
     auto waiter = green::spawn([&] {
-        green::Popen p({"sleep", "0.3"});
+        green::Popen p({"sleep", "1"});
         pid = p.pid();
         p.wait();
     });
