@@ -367,6 +367,14 @@ TEST_CASE("subprocess: bad input") {
     green::Popen q({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
     CHECK_THROWS_AS(q.communicate({}, 0s), green::TimeoutError);
     CHECK_THROWS_AS(q.communicate("late input", 1s), std::logic_error);
+    green::Popen busy({"sleep", "10"}, {.out = green::Stdio::pipe});
+    auto first = green::spawn([&] { return busy.communicate(); });
+    green::yield();
+    CHECK_THROWS_AS(busy.communicate({}, 1s), std::logic_error);  // one greenlet at a time
+    CHECK_FALSE(first.ready());
+    first.kill();
+    busy.kill();
+    CHECK(busy.wait() == -SIGKILL);
     green::Popen moved = std::move(q);
     CHECK_THROWS_AS((void)q.pid(), std::logic_error);
     moved.kill();

@@ -102,8 +102,8 @@ public:
     // the child keeps running and calling communicate() again goes on where the
     // first call stopped, losing no output (its input is then ignored). May
     // switch; a kill or an expired Timeout throws here like a timeout does. Input
-    // without a piped stdin, or new input after communication has started, throws
-    // std::logic_error.
+    // without a piped stdin, new input after communication has started, or a
+    // second greenlet calling it meanwhile throws std::logic_error.
     Output communicate(std::string input = {}) { return communicate_for(std::move(input), detail::kForever); }
     template <class Rep, class Period>
     Output communicate(std::string input, std::chrono::duration<Rep, Period> timeout) {

@@ -33,7 +33,8 @@ struct PopenState {
     int in = -1, out = -1, err = -1;
     std::optional<int> returncode;
     bool abandoned = false;  // its Popen is gone: a call still waiting must not go on
-    bool communicating = false;
+    bool communicating = false;  // communicate() has begun: its input is taken
+    bool in_communicate = false;  // a greenlet is in communicate() now
     std::string input;
     std::size_t input_written = 0;
     Output collected;
@@ -224,6 +225,7 @@ int Popen::wait_for(double timeout) {
 Output Popen::communicate_for(std::string input, double timeout) {
     const std::shared_ptr<detail::PopenState> keep = state_;  // this Popen may go while it waits
     detail::PopenState& s = checked(keep);
+    if (s.in_communicate) throw std::logic_error("green::Popen::communicate: another greenlet is in it");
     if (s.communicating) {
         if (!input.empty()) throw std::logic_error("green::Popen::communicate: new input after communication started");
     } else {
@@ -231,6 +233,11 @@ Output Popen::communicate_for(std::string input, double timeout) {
         s.input = std::move(input);
         s.communicating = true;
     }
+    s.in_communicate = true;
+    struct Leave {
+        detail::PopenState& s;
+        ~Leave() { s.in_communicate = false; }
+    } leave{s};
     const auto deadline = detail::Deadline::after(timeout);
     detail::FdTable& fds = detail::Hub::current().fds();
     for (;;) {
