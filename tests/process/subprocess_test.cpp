@@ -364,7 +364,7 @@ TEST_CASE("subprocess: bad input") {
     CHECK_THROWS_AS(p.send_signal(-1), std::invalid_argument);
     CHECK_THROWS_AS(p.send_signal(NSIG), std::invalid_argument);
     CHECK_THROWS_AS(p.wait(-1s), std::invalid_argument);
-    green::Popen q({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    green::Popen q({"sleep", "10"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
     CHECK_THROWS_AS(q.communicate({}, 0s), green::TimeoutError);
     CHECK_THROWS_AS(q.communicate("late input", 1s), std::logic_error);
     green::Popen busy({"sleep", "10"}, {.out = green::Stdio::pipe});
