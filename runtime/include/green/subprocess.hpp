@@ -10,11 +10,12 @@
 // when one is given). Errors are std::system_error carrying the errno, also for
 // a program that cannot be run (ENOENT, EACCES, ENOEXEC: never an exit status
 // of 127); bad arguments throw std::invalid_argument. The child starts with no
-// signal blocked and SIGPIPE at its default, whatever this process does.
+// signal blocked and SIGPIPE, SIGXFSZ at their defaults, whatever this process does.
 //
 // A child is always reaped: by wait(), poll() or communicate(), or, when its
 // Popen is destroyed first (also by a kill unwinding the greenlet), by a
-// greenlet of this thread's hub that waits for it in the background. The Popen's
+// greenlet of this thread's hub that waits for it in the background (until the
+// child exits, that greenlet keeps the hub from reporting LoopExit). The Popen's
 // pipe ends are close-on-exec and non-blocking, so other children never hold them.
 #pragma once
 
@@ -83,6 +84,8 @@ public:
     std::optional<int> returncode() const;
 
     // Reaps the child if it has exited, without waiting; returns returncode().
+    // A child that something else reaped first (SIGCHLD ignored, a wait for any
+    // child) reads as 0, as in Python.
     std::optional<int> poll();
 
     // Waits for the child to exit and returns its return code; with a timeout,

@@ -1,5 +1,11 @@
 // Starting a child process for green::Popen: the PATH lookup, the pipes and the
 // posix_spawn call.
+//
+// posix_spawn (a vfork-like clone, cheaper than fork for a large parent) serves
+// every option Popen has: dup2 file actions, addchdir_np (glibc 2.29), the
+// signal mask and defaults, exec errors returned to the caller. A fork+exec
+// path would be needed only for what it cannot do (code run in the child before
+// the exec), which Popen does not offer.
 #pragma once
 
 #include <sys/types.h>
