@@ -381,6 +381,117 @@ TEST_CASE("subprocess: bad input") {
     CHECK(moved.wait() == -SIGKILL);
 }
 
+// What read() returns until `want` has come (or the stream ends).
+template <class Read>
+std::string read_until(Read&& read, const std::string& want) {
+    std::string got;
+    while (got.find(want) == std::string::npos) {
+        const std::string part = read();
+        if (part.empty()) break;
+        got += part;
+    }
+    return got;
+}
+
+// A conversation: write, read the answer, write again, close, read to the end.
+TEST_CASE("subprocess: write_stdin, read_stdout, read_stderr") {
+    green::Popen cat({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    test::Bystander others;
+    cat.write_stdin("hello\n");
+    CHECK(read_until([&] { return cat.read_stdout(); }, "\n") == "hello\n");
+    CHECK(others.ran());
+    const std::string big = pattern(1 << 20);
+    auto writer = green::spawn([&] {
+        cat.write_stdin(big, 30s);  // more than the pipe holds: the reader drains it meanwhile
+        cat.close_stdin();
+    });
+    std::string rest;
+    for (std::string part; !(part = cat.read_stdout(4096, 30s)).empty();) rest += part;
+    writer.get();
+    CHECK(rest == big);
+    CHECK(cat.read_stdout() == "");  // the end, again
+    CHECK(cat.wait(10s) == 0);
+
+    green::Popen echo_err({"sh", "-c", "read line; echo \"err: $line\" >&2"}, {.in = green::Stdio::pipe, .err = green::Stdio::pipe});
+    echo_err.write_stdin("x\n", 5s);
+    CHECK(read_until([&] { return echo_err.read_stderr(100, 10s); }, "\n") == "err: x\n");
+    CHECK(echo_err.wait() == 0);
+}
+
+// A stream call that runs out of time throws TimeoutError; the Popen stays usable.
+TEST_CASE("subprocess: stream timeouts") {
+    green::Popen p({"sleep", "10"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe, .err = green::Stdio::pipe});
+    test::Stopwatch w;
+    CHECK_THROWS_AS(p.read_stdout(100, 50ms), green::TimeoutError);
+    CHECK_THROWS_AS(p.read_stderr(100, 50ms), green::TimeoutError);
+    CHECK_THROWS_AS(p.write_stdin(pattern(4 << 20), 50ms), green::TimeoutError);  // nobody reads: the pipe fills
+    CHECK(w.seconds() < 5);
+    CHECK_THROWS_AS(p.read_stdout(100, 0ms), green::TimeoutError);
+    p.kill();
+    CHECK(p.wait() == -SIGKILL);
+    CHECK(p.read_stdout(100, 5s) == "");
+}
+
+// A kill of a greenlet in a stream call ends it; the Popen stays usable.
+TEST_CASE("subprocess: stream calls killed while waiting") {
+    green::Popen p({"sleep", "10"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    auto reader = green::spawn([&] { return p.read_stdout(); });
+    auto writer = green::spawn([&] { p.write_stdin(pattern(4 << 20)); });
+    green::sleep(50ms);
+    reader.kill();
+    writer.kill();
+    CHECK(reader.killed());
+    CHECK(writer.killed());
+    CHECK_THROWS_AS(p.read_stdout(100, 10ms), green::TimeoutError);  // usable again
+    p.kill();
+    CHECK(p.wait() == -SIGKILL);
+}
+
+// Streams that are not pipes, a closed stdin, max 0, two readers at once: clear
+// exceptions. A child that exited: write_stdin throws EPIPE and no SIGPIPE
+// reaches this process.
+TEST_CASE("subprocess: stream bad input") {
+    struct sigaction dfl {}, before {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, &before);
+    green::yield();
+    const int fds_before = test::open_fds();
+    {
+        green::Popen plain({"true"});
+        CHECK_THROWS_AS(plain.write_stdin("x"), std::logic_error);
+        CHECK_THROWS_AS((void)plain.read_stdout(), std::logic_error);
+        CHECK_THROWS_AS((void)plain.read_stderr(), std::logic_error);
+        plain.wait();
+
+        green::Popen gone({"true"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+        CHECK(gone.wait(10s) == 0);
+        CHECK_THROWS_AS((void)gone.read_stdout(0), std::invalid_argument);
+        auto [error, what] = system_error_of([&] { gone.write_stdin(pattern(1 << 20), 5s); });
+        CHECK(error == EPIPE);
+        CHECK(test::contains(what, "write_stdin"));
+        gone.close_stdin();
+        CHECK_THROWS_AS(gone.write_stdin("x"), std::logic_error);
+
+        green::Popen busy({"sleep", "10"}, {.out = green::Stdio::pipe});
+        auto first = green::spawn([&] { return busy.read_stdout(); });
+        green::yield();
+        CHECK_THROWS_AS((void)busy.read_stdout(100, 1s), std::logic_error);
+        CHECK_THROWS_AS((void)busy.communicate({}, 1s), std::logic_error);
+        first.kill();
+        auto talking = green::spawn([&] { return busy.communicate(); });
+        green::yield();
+        CHECK_THROWS_AS((void)busy.read_stdout(100, 1s), std::logic_error);
+        talking.kill();
+        busy.kill();
+        CHECK(busy.wait() == -SIGKILL);
+    }
+    sigset_t pending;
+    sigpending(&pending);
+    CHECK_FALSE(sigismember(&pending, SIGPIPE));
+    CHECK(test::open_fds() == fds_before);
+    sigaction(SIGPIPE, &before, nullptr);
+}
+
 // run() returns the status and the captured output, feeding `input`.
 TEST_CASE("subprocess: run") {
     const green::CompletedProcess r = green::run({"sh", "-c", "echo hi; echo oops >&2; exit 2"});

@@ -26,6 +26,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "green/detail/config.hpp"
@@ -113,6 +114,33 @@ public:
         return communicate_for(std::move(input), detail::to_seconds(timeout));
     }
 
+    // Streaming, for a conversation with the child instead of communicate().
+    // write_stdin writes all of `data` to the piped stdin, waiting while the pipe
+    // is full; std::system_error(EPIPE) when the child no longer reads it (no
+    // SIGPIPE reaches this process). close_stdin sends end-of-file. read_stdout
+    // and read_stderr return up to `max` bytes as soon as some have come, an
+    // empty string at the end. Each may switch; the timeout (for write_stdin:
+    // of the whole write) throws TimeoutError, a kill or an expired Timeout
+    // throws here, and what was written or read before stays done. A stream that
+    // is not a pipe (or stdin once closed), communicate() running in another
+    // greenlet, or max == 0 throw std::logic_error / std::invalid_argument.
+    void write_stdin(std::string_view data) { write_stdin_for(data, detail::kForever); }
+    template <class Rep, class Period>
+    void write_stdin(std::string_view data, std::chrono::duration<Rep, Period> timeout) {
+        write_stdin_for(data, detail::to_seconds(timeout));
+    }
+    void close_stdin();
+    std::string read_stdout(std::size_t max = 65536) { return read_for(false, max, detail::kForever); }
+    template <class Rep, class Period>
+    std::string read_stdout(std::size_t max, std::chrono::duration<Rep, Period> timeout) {
+        return read_for(false, max, detail::to_seconds(timeout));
+    }
+    std::string read_stderr(std::size_t max = 65536) { return read_for(true, max, detail::kForever); }
+    template <class Rep, class Period>
+    std::string read_stderr(std::size_t max, std::chrono::duration<Rep, Period> timeout) {
+        return read_for(true, max, detail::to_seconds(timeout));
+    }
+
     // kill(2) of the child; nothing once it has been reaped (its pid may name
     // another process by then). An invalid signal number throws std::invalid_argument.
     void send_signal(int signum);
@@ -121,6 +149,8 @@ public:
 
 private:
     int wait_for(double timeout);
+    void write_stdin_for(std::string_view data, double timeout);
+    std::string read_for(bool from_stderr, std::size_t max, double timeout);
     Output communicate_for(std::string input, double timeout);
 
     void abandon() noexcept;

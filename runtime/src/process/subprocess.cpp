@@ -18,6 +18,7 @@
 #include "green/greenlet.hpp"
 #include "green/process.hpp"
 #include "green/timeout.hpp"
+#include "net/io_retry.hpp"
 #include "process/child_wait.hpp"
 #include "process/spawn_child.hpp"
 
@@ -34,7 +35,9 @@ struct PopenState {
     std::optional<int> returncode;
     bool abandoned = false;  // its Popen is gone: a call still waiting must not go on
     bool communicating = false;  // communicate() has begun: its input is taken
-    bool in_communicate = false;  // a greenlet is in communicate() now
+    // A greenlet uses the stream now (communicate() uses all three): a second
+    // one would take part of what the first expects.
+    bool using_in = false, using_out = false, using_err = false;
     std::string input;
     std::size_t input_written = 0;
     Output collected;
@@ -195,6 +198,18 @@ void check_not_abandoned(const detail::PopenState& s) {
     if (s.abandoned) throw std::logic_error("green::Popen: destroyed while a greenlet waited on it");
 }
 
+// Marks a stream as used by the calling greenlet for the scope.
+class InUse {
+public:
+    explicit InUse(bool& flag) : flag_(flag) { flag_ = true; }
+    ~InUse() { flag_ = false; }
+    InUse(const InUse&) = delete;
+    InUse& operator=(const InUse&) = delete;
+
+private:
+    bool& flag_;
+};
+
 }  // namespace
 
 pid_t Popen::pid() const { return checked(state_).pid; }
@@ -225,7 +240,8 @@ int Popen::wait_for(double timeout) {
 Output Popen::communicate_for(std::string input, double timeout) {
     const std::shared_ptr<detail::PopenState> keep = state_;  // this Popen may go while it waits
     detail::PopenState& s = checked(keep);
-    if (s.in_communicate) throw std::logic_error("green::Popen::communicate: another greenlet is in it");
+    if (s.using_in || s.using_out || s.using_err)
+        throw std::logic_error("green::Popen::communicate: another greenlet uses the child's streams");
     if (s.communicating) {
         if (!input.empty()) throw std::logic_error("green::Popen::communicate: new input after communication started");
     } else {
@@ -233,11 +249,7 @@ Output Popen::communicate_for(std::string input, double timeout) {
         s.input = std::move(input);
         s.communicating = true;
     }
-    s.in_communicate = true;
-    struct Leave {
-        detail::PopenState& s;
-        ~Leave() { s.in_communicate = false; }
-    } leave{s};
+    const InUse in_use[] = {InUse(s.using_in), InUse(s.using_out), InUse(s.using_err)};
     const auto deadline = detail::Deadline::after(timeout);
     detail::FdTable& fds = detail::Hub::current().fds();
     for (;;) {
@@ -259,6 +271,60 @@ Output Popen::communicate_for(std::string input, double timeout) {
     }
     wait_for(deadline.remaining());
     return std::exchange(s.collected, {});
+}
+
+void Popen::write_stdin_for(std::string_view data, double timeout) {
+    const std::shared_ptr<detail::PopenState> keep = state_;  // this Popen may go while it waits
+    detail::PopenState& s = checked(keep);
+    if (s.in < 0) throw std::logic_error("green::Popen::write_stdin: stdin is not a pipe, or closed");
+    if (s.using_in) throw std::logic_error("green::Popen::write_stdin: another greenlet uses stdin");
+    const InUse in_use(s.using_in);
+    const int fd = s.in;
+    const auto deadline = detail::Deadline::after(timeout);
+    while (!data.empty()) {
+        long r;
+        try {
+            r = detail::retry_io(fd, detail::Interest::write, deadline, "Popen::write_stdin",
+                                 [&] { return write_without_sigpipe(fd, data.data(), std::min(data.size(), kChunk)); });
+        } catch (const std::system_error&) {
+            check_not_abandoned(s);  // closed under it by the Popen's end
+            throw;
+        }
+        if (r < 0 && (errno == ETIMEDOUT || errno == EAGAIN)) throw TimeoutError();  // EAGAIN: a timeout of 0
+        if (r < 0) detail::throw_errno(errno, "green::Popen::write_stdin");
+        data.remove_prefix(std::size_t(r));
+    }
+}
+
+void Popen::close_stdin() {
+    detail::PopenState& s = checked(state_);
+    if (s.using_in) throw std::logic_error("green::Popen::close_stdin: another greenlet uses stdin");
+    close_pipe(s.in);
+}
+
+std::string Popen::read_for(bool from_stderr, std::size_t max, double timeout) {
+    const std::shared_ptr<detail::PopenState> keep = state_;  // this Popen may go while it waits
+    detail::PopenState& s = checked(keep);
+    const char* what = from_stderr ? "green::Popen::read_stderr" : "green::Popen::read_stdout";
+    if (max == 0) throw std::invalid_argument(std::string(what) + ": max is 0");
+    const int fd = from_stderr ? s.err : s.out;
+    bool& using_it = from_stderr ? s.using_err : s.using_out;
+    if (fd < 0) throw std::logic_error(std::string(what) + ": the stream is not a pipe");
+    if (using_it) throw std::logic_error(std::string(what) + ": another greenlet reads it");
+    const InUse in_use(using_it);
+    std::string got(max, '\0');
+    long r;
+    try {
+        r = detail::retry_io(fd, detail::Interest::read, detail::Deadline::after(timeout), what,
+                             [&] { return detail::sys::read(fd, got.data(), max); });
+    } catch (const std::system_error&) {
+        check_not_abandoned(s);
+        throw;
+    }
+    if (r < 0 && (errno == ETIMEDOUT || errno == EAGAIN)) throw TimeoutError();  // EAGAIN: a timeout of 0
+    if (r < 0) detail::throw_errno(errno, what);
+    got.resize(std::size_t(r));
+    return got;
 }
 
 void Popen::send_signal(int signum) {
