@@ -4,14 +4,12 @@
 #include <sys/wait.h>
 
 #include <cerrno>
-#include <cstring>
 #include <exception>
 #include <optional>
 #include <system_error>
 #include <utility>
 
 #include "base/sys.hpp"
-#include "bridge/shim_api.hpp"
 #include "core/fd_table.hpp"
 #include "core/hub.hpp"
 #include "diag/report.hpp"
