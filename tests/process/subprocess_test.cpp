@@ -434,13 +434,16 @@ TEST_CASE("subprocess: stream timeouts") {
 
 // A kill of a greenlet in a stream call ends it; the Popen stays usable.
 TEST_CASE("subprocess: stream calls killed while waiting") {
-    green::Popen p({"sleep", "10"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+    green::Popen p({"sleep", "10"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe, .err = green::Stdio::pipe});
     auto reader = green::spawn([&] { return p.read_stdout(); });
+    auto err_reader = green::spawn([&] { return p.read_stderr(); });
     auto writer = green::spawn([&] { p.write_stdin(pattern(4 << 20)); });
     green::sleep(50ms);
     reader.kill();
+    err_reader.kill();
     writer.kill();
     CHECK(reader.killed());
+    CHECK(err_reader.killed());
     CHECK(writer.killed());
     CHECK_THROWS_AS(p.read_stdout(100, 10ms), green::TimeoutError);  // usable again
     p.kill();
