@@ -1,5 +1,6 @@
 #include "green/subprocess.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -7,11 +8,13 @@
 #include <exception>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "base/sys.hpp"
 #include "core/fd_table.hpp"
 #include "core/hub.hpp"
+#include "core/runtime_fds.hpp"
 #include "diag/report.hpp"
 #include "green/greenlet.hpp"
 #include "green/process.hpp"
@@ -118,6 +121,43 @@ void feed(detail::PopenState& s) {
     s.input = {};
 }
 
+// The children this thread's reaper greenlets wait for. Those still listed
+// when the thread ends (its hub, and those greenlets, end with it) are each
+// waited for by a plain OS thread instead. At the process's end (its main
+// thread) there is no need: init takes them.
+struct Reaping {
+    std::vector<pid_t> pids;
+    ~Reaping() {
+        if (pids.empty() || detail::sys::gettid() == ::getpid()) return;
+        detail::RuntimeScope ours;  // plain OS threads, even under thread patching
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);  // the program's signals are not for them
+        for (const pid_t pid : pids) {
+            try {
+                std::thread([pid] {
+                    while (detail::sys::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+                    }
+                }).detach();
+            } catch (const std::system_error&) {  // no thread to be had: the child stays a zombie until we exit
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
+};
+thread_local Reaping reaping;
+
+void reap_in_background(pid_t pid) {
+    reaping.pids.push_back(pid);
+    green::spawn(SpawnOptions{.name = "reaper of child " + std::to_string(pid)}, [pid] {
+        try {
+            green::waitpid(pid, nullptr, 0);
+        } catch (const std::system_error&) {  // ECHILD: someone else reaped it
+        }
+        std::erase(reaping.pids, pid);
+    });
+}
+
 }  // namespace
 
 void Popen::abandon() noexcept {
@@ -134,12 +174,7 @@ void Popen::abandon() noexcept {
     }
     if (!detail::Hub::current_if_any()) return;  // the thread is going away: the child is left to init
     try {
-        green::spawn(SpawnOptions{.name = "reaper of child " + std::to_string(s.pid)}, [pid = s.pid] {
-            try {
-                green::waitpid(pid, nullptr, 0);
-            } catch (const std::system_error&) {  // ECHILD: someone else reaped it
-            }
-        });
+        reap_in_background(s.pid);
     } catch (...) {
         detail::report_exception("starting the reaper of a child process", std::current_exception());
     }
