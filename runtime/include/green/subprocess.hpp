@@ -15,7 +15,8 @@
 // A child is always reaped: by wait(), poll() or communicate(), or, when its
 // Popen is destroyed first (also by a kill unwinding the greenlet), by a
 // greenlet of this thread's hub that waits for it in the background (until the
-// child exits, that greenlet keeps the hub from reporting LoopExit). The Popen's
+// child exits, that greenlet keeps the hub from reporting LoopExit; if the
+// thread ends first, a plain thread takes over the wait). The Popen's
 // pipe ends are close-on-exec and non-blocking, so other children never hold them.
 #pragma once
 
