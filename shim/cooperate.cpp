@@ -47,10 +47,13 @@ bool SignalCheck::interrupted() const noexcept {
 Blocker::Blocker(int fd, bool write, Restart restart, Deadline deadline) noexcept
     : fd_(fd), write_(write), deadline_(deadline), signals_(restart) {}
 
+Blocker::Blocker(int fd, bool write, Restart restart, const fd_facts::Facts& facts) noexcept
+    : fd_(fd), write_(write), facts_known_(true), facts_(facts), signals_(restart) {}
+
 int Blocker::wait() noexcept {
     if (first_) {
         first_ = false;
-        const fd_facts::Facts f = fd_facts::of(fd_);
+        const fd_facts::Facts f = facts_known_ ? facts_ : fd_facts::of(fd_);
         // The program's own O_NONBLOCK (the shim never sets it) means: do not wait.
         if (f.nonblocking) {
             errno = EAGAIN;

@@ -82,6 +82,9 @@ public:
     // `deadline`: a limit of the call itself (recvmmsg's timeout), besides the
     // socket's own SO_RCVTIMEO / SO_SNDTIMEO.
     Blocker(int fd, bool write, Restart restart, Deadline deadline = {}) noexcept;
+    // For a call that has read the descriptor's facts already: the first wait
+    // uses them rather than look them up again.
+    Blocker(int fd, bool write, Restart restart, const fd_facts::Facts& facts) noexcept;
     // After the attempt said EAGAIN: 0 to try again, or -1 with errno set (EINTR
     // once a handler that interrupts the call has run since it began).
     int wait() noexcept;
@@ -92,6 +95,8 @@ private:
     int fd_;
     bool write_;
     bool first_ = true;
+    bool facts_known_ = false;
+    fd_facts::Facts facts_{};
     Deadline deadline_;
     SignalCheck signals_;
 };

@@ -118,14 +118,15 @@ long read_stream(int fd, const fd_facts::Facts& facts, Blocker& blocker, Attempt
 long read_any(int fd, const iovec* iov, int n) noexcept {
     const fd_facts::Facts facts = fd_facts::of(fd);
     Transfer attempt(fd, false, facts);
-    Blocker blocker(fd, false, Restart::if_sa_restart);
+    Blocker blocker(fd, false, Restart::if_sa_restart, facts);
     return read_stream(fd, facts, blocker, [&] { return attempt(iov, n); }, [&] { return total(iov, n); });
 }
 
 // A blocking write: everything, or what was written before an error or a signal.
 long write_any(int fd, const iovec* iov, int n) noexcept {
-    Transfer attempt(fd, true, fd_facts::of(fd));
-    Blocker blocker(fd, true, Restart::if_sa_restart);
+    const fd_facts::Facts facts = fd_facts::of(fd);
+    Transfer attempt(fd, true, facts);
+    Blocker blocker(fd, true, Restart::if_sa_restart, facts);
     const std::size_t want = total(iov, n);
     long r = cooperate(blocker, [&] { return attempt(iov, n); });
     if (r < 0 || static_cast<std::size_t>(r) == want) return r;
@@ -144,12 +145,13 @@ long write_any(int fd, const iovec* iov, int n) noexcept {
 
 // recv / recvfrom, including MSG_WAITALL on stream sockets.
 long receive(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
-    Blocker blocker(fd, false, Restart::if_sa_restart);
+    const fd_facts::Facts facts = fd_facts::of(fd);
+    Blocker blocker(fd, false, Restart::if_sa_restart, facts);
     char* const base = static_cast<char*>(buf);
     size_t got = 0;
     auto attempt = [&] { return real::recvfrom(fd, base + got, len - got, flags | MSG_DONTWAIT, from, fromlen); };
     const long r = flags & MSG_PEEK ? cooperate(blocker, attempt)
-                                    : read_stream(fd, fd_facts::of(fd), blocker, attempt, [&] { return len; });
+                                    : read_stream(fd, facts, blocker, attempt, [&] { return len; });
     if (!(flags & MSG_WAITALL) || r <= 0 || static_cast<size_t>(r) == len) return r;
     got = static_cast<size_t>(r);
     while (got < len) {
