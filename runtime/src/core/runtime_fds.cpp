@@ -76,7 +76,7 @@ int runtime_fd_floor() noexcept {
     if (floor > 0) return floor;
     rlimit limit{};
     const rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
-    floor = static_cast<int>(std::min<rlim_t>(soft * 3 / 4, 256));
+    floor = static_cast<int>(std::min<rlim_t>(std::min<rlim_t>(soft, 1024) * 3 / 4, 256));  // no overflow
     floor = std::max(floor, 3);
     cached.store(floor, std::memory_order_relaxed);
     return floor;
