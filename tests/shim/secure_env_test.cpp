@@ -40,6 +40,8 @@ struct Probe {
     std::string hosts;
 
     Probe() {
+        // A directory of its own, not temp_path's (mode 0700): nobody must reach the
+        // probe and its hosts file, and a setuid copy must not outlive the test.
         char pattern[] = "/tmp/green-secure-XXXXXX";
         REQUIRE(::mkdtemp(pattern) != nullptr);
         dir = pattern;

@@ -132,15 +132,15 @@ enum { kTokens = 100000 };
 
 static void* post_tokens(void* unused) {
     (void)unused;
-    unsigned pause = 1;
+    unsigned seed = 1;
     for (int r = 0; r < kTokens; ++r) {
         sem_post(&s_tokens);
         int left = 1;
         for (int spin = 0; left > 0 && spin < 100000; ++spin) sem_getvalue(&s_tokens, &left);
         // Then a pause of 0 to ~4 µs, so that the post lands anywhere in the
         // taker's wait, its timing out included.
-        pause = pause * 1103515245u + 12345u;
-        for (volatile unsigned k = (pause >> 16) % 4000; k > 0; --k) {
+        seed = seed * 1103515245u + 12345u;
+        for (volatile unsigned k = (seed >> 16) % 4000; k > 0; --k) {
         }
     }
     atomic_store(&s_posting_done, 1);
