@@ -133,7 +133,9 @@ std::size_t checked_stack_size(std::size_t requested) {
 StackPool::SizeClass& StackPool::size_class(std::size_t size, std::size_t guard) {
     for (auto& c : classes_)
         if (c.size == size && c.guard == guard) return c;
-    classes_.push_back(SizeClass{size, guard, {}, {}, {}});
+    SizeClass c{size, guard, {}, {}, {}};
+    c.hot.reserve(kHotStacks);  // once: release() then pushes there without allocating
+    classes_.push_back(std::move(c));
     return classes_.back();
 }
 
@@ -144,8 +146,6 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
         c.hot.pop_back();
         return in_use(s);
     }
-    // A new stack: room for it in the free lists first (this may throw; release may not).
-    make_room(c.hot, std::min(c.stacks + 1, kHotStacks));
     if (guard != 0 && take_guard()) {
         void* p = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -163,7 +163,6 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
         if (size >= (std::size_t{2} << 20)) madvise(p, size + guard, MADV_NOHUGEPAGE);
         Stack s{static_cast<char*>(p) + guard, size, stack_guarded, guard};
         register_with_valgrind(s);
-        ++c.stacks;
         return in_use(s);
     }
     if (!c.cold.empty()) {  // unguarded
@@ -171,6 +170,7 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
         c.cold.pop_back();
         return in_use(s);
     }
+    // A new unguarded stack: room for it in the cold list first (this may throw; release may not).
     make_room(c.cold, c.carved + 1);
     if (c.slab_cursor == c.slab_end) {
         const std::size_t bytes = size * kSlabStacks;
@@ -185,7 +185,6 @@ Stack StackPool::allocate(std::size_t size, std::size_t guard) {
     }
     Stack s{c.slab_cursor, size, stack_unguarded, guard};  // `guard` names the class it returns to
     c.slab_cursor += size;
-    ++c.stacks;
     ++c.carved;
     register_with_valgrind(s);
     return in_use(s);
@@ -204,7 +203,6 @@ void StackPool::release(const Stack& s) noexcept {
     if (s.kind == stack_guarded) {
         munmap(static_cast<char*>(s.lo) - s.guard, s.size + s.guard);
         guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
-        --c->stacks;
         return;
     }
     madvise(s.lo, s.size, MADV_DONTNEED);

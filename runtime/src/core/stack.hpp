@@ -54,8 +54,9 @@ public:
     // Throws std::system_error when the kernel refuses memory.
     Stack allocate(std::size_t size) { return allocate(size, page_size()); }
     Stack allocate(std::size_t size, std::size_t guard);
-    // Never allocates: allocate() made room in the free lists for every stack
-    // it made, so a greenlet's end cannot fail for want of memory.
+    // Never allocates (a greenlet's end cannot fail for want of memory): the
+    // hot list has room for kHotStacks from its size class's start, and
+    // allocate() makes room in the cold list for every unguarded stack it carves.
     void release(const Stack& s) noexcept;
 
     // Number of stacks kept ready for reuse per size before memory is returned.
@@ -70,7 +71,6 @@ private:
         std::vector<void*> slabs;       // slab mappings, unmapped with the pool
         char* slab_cursor = nullptr;    // next unused stack in the newest slab
         char* slab_end = nullptr;
-        std::size_t stacks = 0;         // made and not unmapped: room for min(this, kHotStacks) in hot
         std::size_t carved = 0;         // unguarded stacks made: room for this many in cold
     };
     SizeClass& size_class(std::size_t size, std::size_t guard);
