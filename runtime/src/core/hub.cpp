@@ -32,7 +32,7 @@ extern "C" void* glibc_uselocale(void*) noexcept __asm__("__uselocale");
 
 namespace green::detail {
 
-thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]] = nullptr;
 
 namespace {
 
@@ -77,10 +77,11 @@ constexpr std::size_t kHubStack = 256 * 1024;
     std::abort();
 }
 
-bool can_interrupt() noexcept {
-    // An exception thrown while the greenlet is already unwinding (a destructor
-    // that blocks) would call std::terminate; the interruption waits instead.
-    return std::uncaught_exceptions() == 0;
+// Throws what is pending for `g` at a suspension point, unless `g` is already
+// unwinding (a destructor that blocks), where a throw would call std::terminate:
+// the interruption then waits for the next one.
+[[gnu::cold, gnu::noinline]] void throw_pending_if_due(GreenletCore& g) {
+    if (std::uncaught_exceptions() == 0) Hub::throw_pending(g);
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] void throw_blocking_in_hub(const char* what) {
@@ -204,14 +205,13 @@ void Hub::keep_locale_per_fiber() noexcept {
     keep_locale_ = true;
 }
 
-void Hub::switch_to(FiberContext& from, GreenletCore* next) {
+void Hub::switch_to(FiberContext& from, GreenletCore* next) noexcept {
     FiberContext* to = &hub_ctx_;
     if (next) {
         next->state = State::running;
         to = &next->ctx;
     }
     running_ = next;
-    switches_.store(switches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (keep_libc_state_) [[unlikely]]
         swap_libc_state(from, *to);
     switch_context(from, *to);
@@ -221,27 +221,17 @@ void Hub::switch_to(FiberContext& from, GreenletCore* next) {
 void Hub::switch_out(GreenletCore& self) {
     check_stack(self);
     GreenletCore* next = nullptr;
-    if (ready_count_ != 0 && budget_ != 0) {
+    if (ready_count_ != 0 && budget_ != 0) [[likely]] {
         --budget_;
         next = &pop_ready();
-        if (next == &self) {  // yield() with nothing else ready
+        if (next == &self) [[unlikely]] {  // yield() with nothing else ready
             self.state = State::running;
             return;
         }
-    } else {
-        ensure_hub_fiber();
+    } else if (!hub_ctx_.fctx) [[unlikely]] {
+        make_hub_fiber();
     }
     switch_to(self.ctx, next);
-}
-
-void Hub::push_ready(GreenletCore& g) noexcept {
-    ready_.push_back(g);
-    ++ready_count_;
-}
-
-GreenletCore& Hub::pop_ready() noexcept {
-    --ready_count_;
-    return ready_.pop_front();
 }
 
 void Hub::start(GreenletCore& g, std::size_t stack_size) { adopt(g, allocate_stack(stack_size, page_size())); }
@@ -286,8 +276,7 @@ void Hub::adopt(GreenletCore& g, const Stack& stack) noexcept {
 
 void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
 
-void Hub::ensure_hub_fiber() {
-    if (hub_ctx_.fctx) return;
+void Hub::make_hub_fiber() {
     making_hub_fiber_ = true;
     struct Made {
         bool& flag;
@@ -310,60 +299,59 @@ WakeReason Hub::park(WaitList* list, double timeout, const char* what, const voi
     GreenletCore* self = running_;
     if (!self) [[unlikely]]
         throw_blocking_in_hub(what);
-    if (self->pending && can_interrupt()) [[unlikely]]
-        throw_pending(*self);
+    if (self->pending) [[unlikely]]
+        throw_pending_if_due(*self);
     Waiter waiter(self);
     waiter.slot = slot;
     if (list) list->push_back(waiter);
     self->state = State::parked;
     self->wait_what = what;
     self->wait_on = on;
-    if (timeout == kForever) {
+    if (timeout == kForever) [[likely]]
         switch_out(*self);
-    } else {
-        WatcherSlot deadline;
-        timer_start(loop_, deadline, timeout, on_park_deadline, self);
-        switch_out(*self);
-        if (timer_active(deadline)) timer_stop(loop_, deadline);
-    }
+    else
+        park_timed(*self, timeout);
     self->wait_what = nullptr;
     const WakeReason reason = self->wake_reason;
-    if (self->pending && reason != WakeReason::handoff && can_interrupt()) [[unlikely]]
-        throw_pending(*self);
+    if (self->pending && reason != WakeReason::handoff) [[unlikely]]
+        throw_pending_if_due(*self);
     return reason;
 }
 
-void Hub::wake(GreenletCore& g, WakeReason reason) noexcept {
-    if (g.state == State::parked) {
-        g.state = State::ready;
-        g.wake_reason = reason;
-        push_ready(g);
-    } else if (g.state == State::ready) {
+void Hub::park_timed(GreenletCore& self, double timeout) {
+    WatcherSlot deadline;
+    timer_start(loop_, deadline, timeout, on_park_deadline, &self);
+    switch_out(self);
+    if (timer_active(deadline)) timer_stop(loop_, deadline);
+}
+
+void Hub::wake_unparked(GreenletCore& g, WakeReason reason) noexcept {
+    if (g.state == State::ready) {
         // Woken twice before it ran (its deadline, then a handoff): keep the stronger.
         if (reason > g.wake_reason) g.wake_reason = reason;
-    } else {
-        // Not started, running or dead: nothing may wake it, and a wake-up left
-        // behind by a wait that has ended is a bug in the primitive. Except in a
-        // forked child: the greenlets left behind in the parent are dead here,
-        // yet still on the wait lists and timers they were parked on.
-#ifndef NDEBUG
-        if (!(forked_child_ && g.state == State::dead)) fail_wake(g);
-#endif
+        return;
     }
+    // Not started, running or dead: nothing may wake it, and a wake-up left
+    // behind by a wait that has ended is a bug in the primitive. Except in a
+    // forked child: the greenlets left behind in the parent are dead here,
+    // yet still on the wait lists and timers they were parked on.
+#ifndef NDEBUG
+    if (!(forked_child_ && g.state == State::dead)) fail_wake(g);
+#endif
 }
 
 void Hub::yield_now() {
     GreenletCore* self = running_;
     if (!self) [[unlikely]]
         throw_blocking_in_hub("yield()");
-    if (self->pending && can_interrupt()) [[unlikely]]
-        throw_pending(*self);
+    if (self->pending) [[unlikely]]
+        throw_pending_if_due(*self);
     self->state = State::ready;
     self->wake_reason = WakeReason::woken;
     push_ready(*self);
     switch_out(*self);
-    if (self->pending && can_interrupt()) [[unlikely]]
-        throw_pending(*self);
+    if (self->pending) [[unlikely]]
+        throw_pending_if_due(*self);
 }
 
 void Hub::call_soon(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
@@ -528,7 +516,7 @@ void Hub::greenlet_entry(FiberContext& ctx) {
         to = &next->ctx;
     } else if (!hub_ctx_.fctx) {
         try {
-            ensure_hub_fiber();
+            make_hub_fiber();
         } catch (...) {
             fail_transition("no memory for the hub's stack");
         }
@@ -606,6 +594,7 @@ void Hub::on_deadlock() noexcept {
 void Hub::run() {
     for (;;) {
         reap();
+        loop_rounds_.store(loop_rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         const bool idle = ready_count_ == 0 && callbacks_.empty();
         waiting_.store(idle, std::memory_order_relaxed);
         const bool alive = loop_.run_once(idle);
@@ -637,14 +626,13 @@ WakeReason wait_on(WaitList& list, double timeout, const char* what, const void*
     return Hub::current().park(&list, timeout, what, on, slot);
 }
 
-void wake(GreenletCore& g, WakeReason reason) noexcept {
-    if (g.hub != tls_hub) [[unlikely]] {
-        std::fprintf(stderr,
-                     "green: a greenlet of another thread was woken; green primitives belong to one thread "
-                     "(use run_in_thread or ThreadPool to cross threads)\n");
-        std::abort();
-    }
-    g.hub->wake(g, reason);
+void fail_foreign_wake() noexcept {
+    std::fprintf(stderr,
+                 "green: a greenlet of another thread was woken; green primitives belong to one thread "
+                 "(use run_in_thread or ThreadPool to cross threads)\n");
+    std::abort();
 }
+
+void wake(GreenletCore& g, WakeReason reason) noexcept { wake_here(g, reason); }
 
 }  // namespace green::detail

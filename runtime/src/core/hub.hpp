@@ -74,7 +74,7 @@ struct ThreadStackSpec {
 
 // Read on every switch and from the SIGSEGV handler: initial-exec TLS is a plain
 // load, and safe in a signal handler.
-extern thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]];
+extern constinit thread_local Hub* tls_hub [[gnu::tls_model("initial-exec")]];
 
 class Hub {
 public:
@@ -127,7 +127,17 @@ public:
 
     // Parks the running greenlet, queued on `list` (if any) meanwhile; see core.hpp.
     WakeReason park(WaitList* list, double timeout, const char* what, const void* on, void* slot = nullptr);
-    void wake(GreenletCore& g, WakeReason reason) noexcept;
+    // Inline: every primitive's wake-up is this, and it is almost always a
+    // parked greenlet made ready.
+    void wake(GreenletCore& g, WakeReason reason) noexcept {
+        if (g.state == State::parked) [[likely]] {
+            g.state = State::ready;
+            g.wake_reason = reason;
+            push_ready(g);
+        } else {
+            wake_unparked(g, reason);
+        }
+    }
     void yield_now();
 
     // Ends a greenlet that never ran (killed before it started).
@@ -171,9 +181,11 @@ public:
     // The inbox other threads post to, created on first use.
     std::shared_ptr<Inbox> inbox();
 
-    // For the monitor thread (monitor.hpp): switches so far, and whether the hub
-    // is idle, waiting in its loop.
-    std::uint64_t switches() const noexcept { return switches_.load(std::memory_order_relaxed); }
+    // For the monitor thread (monitor.hpp): how many times the hub ran its loop,
+    // and whether it is idle, waiting in it. Greenlets that keep switching among
+    // themselves reach the loop at least every batch (kMinBatch switches or more),
+    // so a count that stays put means one greenlet holds the thread.
+    std::uint64_t loop_rounds() const noexcept { return loop_rounds_.load(std::memory_order_relaxed); }
     bool waiting_in_loop() const noexcept { return waiting_.load(std::memory_order_relaxed); }
 
     // Greenlets alive on this hub (the thread's main greenlet included).
@@ -233,7 +245,7 @@ private:
     void settle(GreenletCore& g) noexcept;
     void adopt(GreenletCore& g, const Stack& stack) noexcept;
     [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
-    [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next);
+    [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next) noexcept;
     // Releases the stack of the greenlet that ended last, once off it. Inline:
     // every switch asks, and almost never finds one.
     void reap() noexcept {
@@ -241,15 +253,23 @@ private:
             reap_zombie();
     }
     void reap_zombie() noexcept;
-    void push_ready(GreenletCore& g) noexcept;
-    GreenletCore& pop_ready() noexcept;
+    void push_ready(GreenletCore& g) noexcept {
+        ready_.push_back(g);
+        ++ready_count_;
+    }
+    GreenletCore& pop_ready() noexcept {
+        --ready_count_;
+        return ready_.pop_front();
+    }
+    [[gnu::cold, gnu::noinline]] void wake_unparked(GreenletCore& g, WakeReason reason) noexcept;
+    [[gnu::cold, gnu::noinline]] void park_timed(GreenletCore& self, double timeout);
     void check_stack(const GreenletCore& g) const noexcept;
-    void ensure_hub_fiber();
+    [[gnu::cold, gnu::noinline]] void make_hub_fiber();
     void on_deadlock() noexcept;
     bool others_may_wake() const noexcept;
     void run_callbacks();
     void drain_remote_work() noexcept;
-    void swap_libc_state(FiberContext& from, const FiberContext& to) noexcept;
+    [[gnu::cold, gnu::noinline]] void swap_libc_state(FiberContext& from, const FiberContext& to) noexcept;
     // The pool is locked only once other threads may allocate from it (a carrier).
     Stack allocate_stack(std::size_t size, std::size_t guard) {
         if (!carrier_) [[likely]]
@@ -287,7 +307,7 @@ private:
     std::unique_ptr<DnsChannel> dns_;
     std::atomic<std::size_t> live_{1};  // written by this thread only; the monitor reads it
     std::size_t hub_users_ = 0;
-    std::atomic<std::uint64_t> switches_{0};  // written by this thread only
+    std::atomic<std::uint64_t> loop_rounds_{0};  // written by this thread only
     std::atomic<bool> waiting_{false};
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
@@ -304,5 +324,25 @@ private:
     int* errno_slot_;
     int* h_errno_slot_;
 };
+
+// A wake-up from code running on this thread (the primitives of libgreen):
+// detail::wake() inlined, refusing a greenlet of another thread as it does.
+[[noreturn, gnu::cold, gnu::noinline]] void fail_foreign_wake() noexcept;
+
+inline void wake_here(GreenletCore& g, WakeReason reason) noexcept {
+    if (g.hub != tls_hub) [[unlikely]]
+        fail_foreign_wake();
+    g.hub->wake(g, reason);
+}
+
+inline void wake_all_here(WaitList& list, WakeReason reason) noexcept {
+    while (!list.empty()) {
+        Waiter& w = list.pop_front();
+        if (w.notify)
+            w.notify(w, reason);
+        else
+            wake_here(*w.greenlet, reason);
+    }
+}
 
 }  // namespace green::detail

@@ -25,7 +25,7 @@ namespace {
 struct Watched {
     Hub* hub;
     pthread_t thread;
-    std::uint64_t last_switches = 0;
+    std::uint64_t last_rounds = 0;
     std::chrono::steady_clock::time_point since{};
     bool reported = false;
 };
@@ -83,10 +83,10 @@ void run() {
         const auto now = std::chrono::steady_clock::now();
         RawLockGuard lock(watched_mutex);
         for (Watched& w : watched()) {
-            const std::uint64_t s = w.hub->switches();
+            const std::uint64_t s = w.hub->loop_rounds();
             // A lone greenlet that blocks its thread keeps nothing else from running.
-            if (s != w.last_switches || w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2) {
-                w.last_switches = s;
+            if (s != w.last_rounds || w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2) {
+                w.last_rounds = s;
                 w.since = now;
                 if (w.reported) w.hub->set_pinned(false);
                 w.reported = false;
@@ -124,7 +124,7 @@ void monitor_hub(Hub& hub) {
         started_threads.store(1, std::memory_order_relaxed);
     });
     RawLockGuard lock(watched_mutex);
-    watched().push_back(Watched{&hub, pthread_self(), hub.switches(), std::chrono::steady_clock::now()});
+    watched().push_back(Watched{&hub, pthread_self(), hub.loop_rounds(), std::chrono::steady_clock::now()});
 }
 
 void unmonitor_hub(Hub& hub) {

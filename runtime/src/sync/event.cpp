@@ -2,17 +2,19 @@
 
 #include <stdexcept>
 
+#include "core/hub.hpp"
+
 namespace green {
 
 void Event::set() noexcept {
     flag_ = true;
-    waiters_.wake_all(detail::WakeReason::woken);
+    detail::wake_all_here(waiters_, detail::WakeReason::woken);
 }
 
 bool Event::wait_for(double timeout) {
     if (flag_) return true;
     if (timeout == 0) return false;
-    switch (detail::wait_on(waiters_, timeout, "Event::wait", this)) {
+    switch (detail::Hub::current().park(&waiters_, timeout, "Event::wait", this)) {
     case detail::WakeReason::deadline: return false;
     case detail::WakeReason::closed: throw std::logic_error("green: Event destroyed while a greenlet waited on it");
     default: return true;
