@@ -47,9 +47,9 @@ std::atomic<std::uint64_t>* word_for(unsigned fd, bool create, std::uint64_t& bi
     return &p->words[(fd % kPageFds) / kWordBits];
 }
 
-thread_local int scope_depth = 0;
-
 }  // namespace
+
+constinit thread_local int runtime_scope_depth [[gnu::tls_model("initial-exec")]] = 0;
 
 void mark_runtime_fd(int fd) noexcept {
     std::uint64_t bit = 0;
@@ -112,9 +112,5 @@ std::vector<int> runtime_fds_between(unsigned first, unsigned last) {
     }
     return out;
 }
-
-RuntimeScope::RuntimeScope() noexcept { ++scope_depth; }
-RuntimeScope::~RuntimeScope() { --scope_depth; }
-bool RuntimeScope::active() noexcept { return scope_depth > 0; }
 
 }  // namespace green::detail

@@ -44,13 +44,16 @@ std::vector<int> runtime_fds_between(unsigned first, unsigned last);
 // descriptors the shim sees opened belong to the runtime (libev's), threads
 // created are plain OS threads even under thread patching (the monitor, the
 // thread pool's workers), and signal handlers installed are not wrapped.
+// Initial-exec, as the hub pointer is: every loop poll opens a scope.
+extern constinit thread_local int runtime_scope_depth [[gnu::tls_model("initial-exec")]];
+
 class RuntimeScope {
 public:
-    RuntimeScope() noexcept;
-    ~RuntimeScope();
+    RuntimeScope() noexcept { ++runtime_scope_depth; }
+    ~RuntimeScope() { --runtime_scope_depth; }
     RuntimeScope(const RuntimeScope&) = delete;
     RuntimeScope& operator=(const RuntimeScope&) = delete;
-    static bool active() noexcept;
+    static bool active() noexcept { return runtime_scope_depth > 0; }
 };
 
 }  // namespace green::detail
