@@ -1,6 +1,7 @@
 // green's side of the runtime-core benchmarks. Prints "RESULT name value unit".
-// Usage: core_bench switch|spawn|park|million [N]
+// Usage: core_bench switch|queue|lock|io|spawn|park|million [N]
 #include <green/green.hpp>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -54,6 +55,58 @@ void bench_switch(long rounds) {
     std::printf("RESULT green_switch_ns %.2f ns\n", ns_since(t0) / (2.0 * rounds));
 }
 
+// Two greenlets hand a number back and forth through two Queues: every get
+// waits, and every put hands its item straight to the waiting getter.
+void bench_queue(long rounds) {
+    green::Queue<long> there, back;
+    auto t0 = Clock::now();
+    auto other = green::spawn([&] {
+        for (long i = 0; i < rounds; ++i) back.put(there.get());
+    });
+    for (long i = 0; i < rounds; ++i) {
+        there.put(i);
+        back.get();
+    }
+    other.join();
+    std::printf("RESULT green_queue_handoff_ns %.2f ns\n", ns_since(t0) / (2.0 * rounds));
+}
+
+// Two greenlets take turns holding a Lock: each release hands it to the
+// other, which waits in acquire, and the releaser's next acquire waits.
+void bench_lock(long rounds) {
+    green::Lock lock;
+    lock.lock();
+    auto other = green::spawn([&] {
+        for (long i = 0; i < rounds; ++i) {
+            lock.lock();
+            lock.unlock();
+        }
+    });
+    green::sleep(0s);  // the other greenlet now waits for the lock
+    auto t0 = Clock::now();
+    for (long i = 0; i < rounds; ++i) {
+        lock.unlock();
+        lock.lock();
+    }
+    const double ns = ns_since(t0);
+    lock.unlock();
+    other.join();
+    std::printf("RESULT green_lock_handoff_ns %.2f ns\n", ns / (2.0 * rounds));
+}
+
+// A greenlet waits for a pipe that stays readable: each wait parks, the hub
+// polls the loop, which finds the pipe ready and wakes the greenlet.
+void bench_io(long rounds) {
+    int p[2];
+    if (pipe(p) != 0 || write(p[1], "x", 1) != 1) {
+        std::perror("pipe");
+        std::exit(1);
+    }
+    auto t0 = Clock::now();
+    for (long i = 0; i < rounds; ++i) green::wait_readable(p[0]);
+    std::printf("RESULT green_io_wait_ns %.2f ns\n", ns_since(t0) / double(rounds));
+}
+
 // Spawn 1000 greenlets, let them run, join them all; repeat.
 void bench_spawn(long batches) {
     constexpr int kBatch = 1000;
@@ -102,11 +155,14 @@ int main(int argc, char** argv) {
     const char* what = argc > 1 ? argv[1] : "";
     const long n = argc > 2 ? std::atol(argv[2]) : 0;
     if (!std::strcmp(what, "switch")) bench_switch(n ? n : 5'000'000);
+    else if (!std::strcmp(what, "queue")) bench_queue(n ? n : 2'000'000);
+    else if (!std::strcmp(what, "lock")) bench_lock(n ? n : 2'000'000);
+    else if (!std::strcmp(what, "io")) bench_io(n ? n : 1'000'000);
     else if (!std::strcmp(what, "spawn")) bench_spawn(n ? n : 1000);
     else if (!std::strcmp(what, "park")) bench_park(n ? n : 100'000);
     else if (!std::strcmp(what, "million")) bench_million(n ? n : 1'000'000);
     else {
-        std::fprintf(stderr, "usage: core_bench switch|spawn|park|million [N]\n");
+        std::fprintf(stderr, "usage: core_bench switch|queue|lock|io|spawn|park|million [N]\n");
         return 2;
     }
 }
