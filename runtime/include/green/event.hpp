@@ -24,7 +24,7 @@ public:
     // first. May switch; a kill or an expired Timeout throws here; must not be
     // called from the hub; destroying the Event under a waiter throws
     // std::logic_error in the waiter.
-    bool wait() { return wait_for(detail::kForever); }
+    bool wait() { return flag_ || wait_forever(); }
     template <class Rep, class Period>
     bool wait(std::chrono::duration<Rep, Period> timeout) {
         return wait_for(detail::to_seconds(timeout));
@@ -32,6 +32,7 @@ public:
 
 private:
     bool wait_for(double timeout);
+    bool wait_forever();
 
     bool flag_ = false;
     detail::WaitList waiters_;

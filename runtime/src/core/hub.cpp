@@ -15,6 +15,7 @@
 
 #include "core/carriers.hpp"
 #include "core/context.hpp"
+#include "core/park.hpp"
 #include "core/greenlet_parts.hpp"
 #include "base/sys.hpp"
 #include "bridge/shim_api.hpp"
@@ -77,16 +78,7 @@ constexpr std::size_t kHubStack = 256 * 1024;
     std::abort();
 }
 
-// Throws what is pending for `g` at a suspension point, unless `g` is already
-// unwinding (a destructor that blocks), where a throw would call std::terminate:
-// the interruption then waits for the next one.
-[[gnu::cold, gnu::noinline]] void throw_pending_if_due(GreenletCore& g) {
-    if (std::uncaught_exceptions() == 0) Hub::throw_pending(g);
-}
 
-[[noreturn, gnu::cold, gnu::noinline]] void throw_blocking_in_hub(const char* what) {
-    throw std::logic_error(std::string("green: ") + what + " would block the hub; rawlink and loop callbacks must not block");
-}
 
 void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
 
@@ -104,6 +96,17 @@ void set_stack(FiberContext& c, const Stack& s) noexcept {
 }
 
 }  // namespace
+
+void Hub::throw_blocking_in_hub(const char* what) {
+    throw std::logic_error(std::string("green: ") + what + " would block the hub; rawlink and loop callbacks must not block");
+}
+
+void Hub::throw_pending_if_due(GreenletCore& g) {
+    // Not while `g` is already unwinding (a destructor that blocks), where a
+    // throw would call std::terminate: the interruption then waits for the next
+    // suspension point.
+    if (std::uncaught_exceptions() == 0) throw_pending(g);
+}
 
 void Hub::set_deadlock_handler(void (*handler)()) noexcept { deadlock_handler.store(handler); }
 
@@ -178,13 +181,6 @@ Hub::~Hub() {
     release(main_);
 }
 
-void Hub::check_stack(const GreenletCore& g) const noexcept {
-    // Past the end of its stack: an unguarded stack overflowed (a guarded one
-    // would have faulted already).
-    if (static_cast<void*>(__builtin_frame_address(0)) < g.ctx.stack_lo) [[unlikely]]
-        report_stack_overflow(g.ctx);
-}
-
 void Hub::swap_libc_state(FiberContext& from, const FiberContext& to) noexcept {
     from.saved_errno = *errno_slot_;
     from.saved_h_errno = *h_errno_slot_;
@@ -203,35 +199,6 @@ void Hub::keep_locale_per_fiber() noexcept {
     hub_ctx_.locale = current;
     all_.for_each([&](GreenletCore& g) { g.ctx.locale = current; });
     keep_locale_ = true;
-}
-
-void Hub::switch_to(FiberContext& from, GreenletCore* next) noexcept {
-    FiberContext* to = &hub_ctx_;
-    if (next) {
-        next->state = State::running;
-        to = &next->ctx;
-    }
-    running_ = next;
-    if (keep_libc_state_) [[unlikely]]
-        swap_libc_state(from, *to);
-    switch_context(from, *to);
-    reap();
-}
-
-void Hub::switch_out(GreenletCore& self) {
-    check_stack(self);
-    GreenletCore* next = nullptr;
-    if (ready_count_ != 0 && budget_ != 0) [[likely]] {
-        --budget_;
-        next = &pop_ready();
-        if (next == &self) [[unlikely]] {  // yield() with nothing else ready
-            self.state = State::running;
-            return;
-        }
-    } else if (!hub_ctx_.fctx) [[unlikely]] {
-        make_hub_fiber();
-    }
-    switch_to(self.ctx, next);
 }
 
 void Hub::start(GreenletCore& g, std::size_t stack_size) { adopt(g, allocate_stack(stack_size, page_size())); }
@@ -296,26 +263,7 @@ void Hub::reap_zombie() noexcept {
 }
 
 WakeReason Hub::park(WaitList* list, double timeout, const char* what, const void* on, void* slot) {
-    GreenletCore* self = running_;
-    if (!self) [[unlikely]]
-        throw_blocking_in_hub(what);
-    if (self->pending) [[unlikely]]
-        throw_pending_if_due(*self);
-    Waiter waiter(self);
-    waiter.slot = slot;
-    if (list) list->push_back(waiter);
-    self->state = State::parked;
-    self->wait_what = what;
-    self->wait_on = on;
-    if (timeout == kForever) [[likely]]
-        switch_out(*self);
-    else
-        park_timed(*self, timeout);
-    self->wait_what = nullptr;
-    const WakeReason reason = self->wake_reason;
-    if (self->pending && reason != WakeReason::handoff) [[unlikely]]
-        throw_pending_if_due(*self);
-    return reason;
+    return park_inline(list, timeout, what, on, slot);
 }
 
 void Hub::park_timed(GreenletCore& self, double timeout) {
@@ -464,8 +412,7 @@ void Hub::end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) no
         delete g.start_timer;
         g.start_timer = nullptr;
     } else {
-        List<GreenletCore, RunTag>::erase(g);
-        --ready_count_;
+        remove_ready(g);
     }
     g.killed = killed;
     g.error = std::move(why);
@@ -536,7 +483,7 @@ void Hub::after_fork() noexcept {
     loop_.after_fork();
     fds_.after_fork();
     dns_.reset();  // closes the child's copies of the resolver's sockets
-    while (!ready_.empty()) pop_ready();
+    while (ready_count_ != 0) pop_ready();
     // Every other greenlet stays behind in the parent: here it ends as killed,
     // without running again (its stack is never resumed or unwound).
     std::vector<GreenletCore*> others;

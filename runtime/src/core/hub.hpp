@@ -127,6 +127,9 @@ public:
 
     // Parks the running greenlet, queued on `list` (if any) meanwhile; see core.hpp.
     WakeReason park(WaitList* list, double timeout, const char* what, const void* on, void* slot = nullptr);
+    // park() inlined into the caller (core/park.hpp): for the hot waits.
+    [[gnu::always_inline]] inline WakeReason park_inline(WaitList* list, double timeout, const char* what,
+                                                         const void* on, void* slot = nullptr);
     // Inline: every primitive's wake-up is this, and it is almost always a
     // parked greenlet made ready.
     void wake(GreenletCore& g, WakeReason reason) noexcept {
@@ -244,8 +247,12 @@ private:
     [[noreturn]] void finish(GreenletCore& g) noexcept;
     void settle(GreenletCore& g) noexcept;
     void adopt(GreenletCore& g, const Stack& stack) noexcept;
+    // These three are defined in core/park.hpp.
     [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
     [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next) noexcept;
+    inline void check_stack(const GreenletCore& g) const noexcept;
+    [[noreturn, gnu::cold, gnu::noinline]] static void throw_blocking_in_hub(const char* what);
+    [[gnu::cold, gnu::noinline]] static void throw_pending_if_due(GreenletCore& g);
     // Releases the stack of the greenlet that ended last, once off it. Inline:
     // every switch asks, and almost never finds one.
     void reap() noexcept {
@@ -253,17 +260,32 @@ private:
             reap_zombie();
     }
     void reap_zombie() noexcept;
+    // The ready queue is first_ followed by ready_. A greenlet made ready while
+    // none is waits in first_, so the common case (one wakes another, then
+    // parks) touches no list; the order stays first in, first out.
     void push_ready(GreenletCore& g) noexcept {
-        ready_.push_back(g);
-        ++ready_count_;
+        if (ready_count_++ == 0)
+            first_ = &g;
+        else
+            ready_.push_back(g);
     }
     GreenletCore& pop_ready() noexcept {
         --ready_count_;
+        if (GreenletCore* g = first_) {
+            first_ = nullptr;
+            return *g;
+        }
         return ready_.pop_front();
+    }
+    void remove_ready(GreenletCore& g) noexcept {
+        --ready_count_;
+        if (first_ == &g)
+            first_ = nullptr;
+        else
+            List<GreenletCore, RunTag>::erase(g);
     }
     [[gnu::cold, gnu::noinline]] void wake_unparked(GreenletCore& g, WakeReason reason) noexcept;
     [[gnu::cold, gnu::noinline]] void park_timed(GreenletCore& self, double timeout);
-    void check_stack(const GreenletCore& g) const noexcept;
     [[gnu::cold, gnu::noinline]] void make_hub_fiber();
     void on_deadlock() noexcept;
     bool others_may_wake() const noexcept;
@@ -290,6 +312,7 @@ private:
     GreenletCore* running_ = nullptr;
     GreenletCore* main_ = nullptr;
     GreenletCore* zombie_ = nullptr;  // finished greenlet whose stack awaits release
+    GreenletCore* first_ = nullptr;
     List<GreenletCore, RunTag> ready_;
     std::size_t ready_count_ = 0;
     std::size_t budget_ = 0;

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "core/hub.hpp"
+#include "core/park.hpp"
 
 namespace green {
 
@@ -11,14 +11,27 @@ void Event::set() noexcept {
     detail::wake_all_here(waiters_, detail::WakeReason::woken);
 }
 
-bool Event::wait_for(double timeout) {
-    if (flag_) return true;
-    if (timeout == 0) return false;
-    switch (detail::Hub::current().park(&waiters_, timeout, "Event::wait", this)) {
+namespace {
+
+bool woken_by_set(detail::WakeReason reason) {
+    switch (reason) {
     case detail::WakeReason::deadline: return false;
     case detail::WakeReason::closed: throw std::logic_error("green: Event destroyed while a greenlet waited on it");
     default: return true;
     }
+}
+
+}  // namespace
+
+bool Event::wait_for(double timeout) {
+    if (flag_) return true;
+    if (timeout == 0) return false;
+    return woken_by_set(detail::Hub::current().park(&waiters_, timeout, "Event::wait", this));
+}
+
+// wait() without a deadline, the common case, with the park inlined.
+bool Event::wait_forever() {
+    return woken_by_set(detail::Hub::current().park_inline(&waiters_, detail::kForever, "Event::wait", this));
 }
 
 }  // namespace green

@@ -1,0 +1,73 @@
+// The suspension fast path: Hub::park's body, the switch to the next ready
+// greenlet and the stack check, inline for the primitives whose waits are the
+// hot path (Event, Lock, the fd table) and for hub.cpp, whose Hub::park is this
+// for everyone else. Everything rare (a timed wait, a pending interruption,
+// errno kept per fiber) is out of line.
+#pragma once
+
+#include "core/context.hpp"
+#include "core/hub.hpp"
+#include "diag/overflow.hpp"
+
+namespace green::detail {
+
+inline void Hub::check_stack(const GreenletCore& g) const noexcept {
+    // Past the end of its stack: an unguarded stack overflowed (a guarded one
+    // would have faulted already).
+    if (static_cast<void*>(__builtin_frame_address(0)) < g.ctx.stack_lo) [[unlikely]]
+        report_stack_overflow(g.ctx);
+}
+
+inline void Hub::switch_to(FiberContext& from, GreenletCore* next) noexcept {
+    FiberContext* to = &hub_ctx_;
+    if (next) {
+        next->state = State::running;
+        to = &next->ctx;
+    }
+    running_ = next;
+    if (keep_libc_state_) [[unlikely]]
+        swap_libc_state(from, *to);
+    switch_context(from, *to);
+    reap();
+}
+
+inline void Hub::switch_out(GreenletCore& self) {
+    check_stack(self);
+    GreenletCore* next = nullptr;
+    if (ready_count_ != 0 && budget_ != 0) [[likely]] {
+        --budget_;
+        next = &pop_ready();
+        if (next == &self) [[unlikely]] {  // yield() with nothing else ready
+            self.state = State::running;
+            return;
+        }
+    } else if (!hub_ctx_.fctx) [[unlikely]] {
+        make_hub_fiber();
+    }
+    switch_to(self.ctx, next);
+}
+
+inline WakeReason Hub::park_inline(WaitList* list, double timeout, const char* what, const void* on, void* slot) {
+    GreenletCore* self = running_;
+    if (!self) [[unlikely]]
+        throw_blocking_in_hub(what);
+    if (self->pending) [[unlikely]]
+        throw_pending_if_due(*self);
+    Waiter waiter(self);
+    waiter.slot = slot;
+    if (list) list->push_back(waiter);
+    self->state = State::parked;
+    self->wait_what = what;
+    self->wait_on = on;
+    if (timeout == kForever) [[likely]]
+        switch_out(*self);
+    else
+        park_timed(*self, timeout);
+    self->wait_what = nullptr;
+    const WakeReason reason = self->wake_reason;
+    if (self->pending && reason != WakeReason::handoff) [[unlikely]]
+        throw_pending_if_due(*self);
+    return reason;
+}
+
+}  // namespace green::detail
