@@ -5,7 +5,7 @@
 
 #include "base/sys.hpp"
 
-#include "core/hub.hpp"
+#include "core/park.hpp"
 #include "core/loop.hpp"
 
 namespace green::detail {
@@ -18,7 +18,7 @@ FdTable::~FdTable() {
     }
 }
 
-FdState& FdTable::state(int fd) {
+FdState& FdTable::add_state(int fd) {
     const auto index = static_cast<std::size_t>(fd);
     if (index >= states_.size()) states_.resize(index + 1 + index / 2);
     auto& s = states_[index];
@@ -32,7 +32,7 @@ FdState& FdTable::state(int fd) {
 
 void FdTable::on_ready(void* arg) noexcept {
     auto& side = *static_cast<FdState::Side*>(arg);
-    side.waiters.wake_all(WakeReason::woken);
+    wake_all_here(side.waiters, WakeReason::woken);
     // Woken waiters that still find nothing to do start it again; until then an
     // unread readable fd must not keep the loop spinning.
     io_stop(side.table->loop_, side.watcher);
@@ -63,7 +63,7 @@ WakeReason FdTable::wait_one(int fd, Interest what, double timeout, WaitList* al
     Hub& hub = Hub::current();
     Waiter extra(hub.running());
     if (also) also->push_back(extra);
-    const WakeReason reason = hub.park(&side.waiters, timeout, description, &st);
+    const WakeReason reason = hub.park_inline(&side.waiters, timeout, description, &st);
     return st.generation != generation ? WakeReason::closed : reason;
 }
 

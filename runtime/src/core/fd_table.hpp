@@ -75,7 +75,13 @@ public:
     void after_fork() noexcept;
 
 private:
-    FdState& state(int fd);
+    FdState& state(int fd) {
+        const auto index = static_cast<std::size_t>(fd);
+        if (index < states_.size() && states_[index]) [[likely]]
+            return *states_[index];
+        return add_state(fd);
+    }
+    FdState& add_state(int fd);
     // Starts the side's watcher unless it runs; false if `fd` is not an open descriptor.
     bool watch(int fd, Interest what, FdState::Side& side) noexcept;
     WakeReason wait_one(int fd, Interest what, double timeout, WaitList* also, const char* description);

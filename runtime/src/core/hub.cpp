@@ -380,8 +380,7 @@ void Hub::note_signal(bool restart) noexcept {
     async_send(loop_, signal_wakeup_);
 }
 
-void Hub::run_callbacks() {
-    if (callbacks_.empty()) return;
+void Hub::run_callbacks_now() {
     std::vector<std::function<void()>> batch;
     batch.swap(callbacks_);
     for (auto& fn : batch) {

@@ -289,7 +289,11 @@ private:
     [[gnu::cold, gnu::noinline]] void make_hub_fiber();
     void on_deadlock() noexcept;
     bool others_may_wake() const noexcept;
-    void run_callbacks();
+    void run_callbacks() {
+        if (!callbacks_.empty()) [[unlikely]]
+            run_callbacks_now();
+    }
+    void run_callbacks_now();
     void drain_remote_work() noexcept;
     [[gnu::cold, gnu::noinline]] void swap_libc_state(FiberContext& from, const FiberContext& to) noexcept;
     // The pool is locked only once other threads may allocate from it (a carrier).
@@ -358,14 +362,17 @@ inline void wake_here(GreenletCore& g, WakeReason reason) noexcept {
     g.hub->wake(g, reason);
 }
 
+inline void deliver_here(Waiter& w, WakeReason reason) noexcept {
+    if (w.notify)
+        w.notify(w, reason);
+    else
+        wake_here(*w.greenlet, reason);
+}
+
+inline void wake_one_here(WaitList& list, WakeReason reason) noexcept { deliver_here(list.pop_front(), reason); }
+
 inline void wake_all_here(WaitList& list, WakeReason reason) noexcept {
-    while (!list.empty()) {
-        Waiter& w = list.pop_front();
-        if (w.notify)
-            w.notify(w, reason);
-        else
-            wake_here(*w.greenlet, reason);
-    }
+    while (!list.empty()) deliver_here(list.pop_front(), reason);
 }
 
 }  // namespace green::detail

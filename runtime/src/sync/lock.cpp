@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "core/park.hpp"
+
 namespace green {
 namespace detail {
 
@@ -19,7 +21,7 @@ bool OwnedLock::take(GreenletCore& self, double timeout, const char* what) {
         return true;
     }
     if (timeout == 0) return false;
-    switch (wait_on(waiters_, timeout, what, this)) {
+    switch (Hub::current().park_inline(&waiters_, timeout, what, this)) {
     case WakeReason::handoff: return true;  // hand_on made us the owner
     case WakeReason::closed: throw std::logic_error("green: lock destroyed while a greenlet waited on it");
     default: return false;
@@ -32,7 +34,7 @@ void OwnedLock::hand_on() noexcept {
         return;
     }
     set_owner(waiters_.front().greenlet);
-    waiters_.wake_one(WakeReason::handoff);
+    wake_one_here(waiters_, WakeReason::handoff);
 }
 
 }  // namespace detail
