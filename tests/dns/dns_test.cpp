@@ -2,7 +2,9 @@
 
 #include <green/green.hpp>
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/support.hpp"
@@ -145,6 +148,57 @@ TEST_CASE("dns: hosts file takes precedence") {
     ::unsetenv("GREEN_HOSTS_FILE");
     CHECK(hosts(green::dns::getaddrinfo("alpha.test.green", "80", {.family = AF_INET, .socktype = SOCK_STREAM})) ==
           std::vector<std::string>{"127.0.0.10"});
+}
+
+// Only a regular file is read as the hosts file: a FIFO would block the thread
+// (no Timeout could fire) and /dev/zero never ends. Both are ignored, and the
+// lookup goes on to DNS at once.
+TEST_CASE("dns: a hosts file that is not a regular file is ignored") {
+    UseZone z;
+    const std::string fifo = test::temp_path("hosts-fifo");
+    ::unlink(fifo.c_str());
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Unblocks an open() of the FIFO after 3 s, so a reader stuck there ends.
+    std::thread opener([&] {
+        std::this_thread::sleep_for(3s);
+        int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+        if (fd >= 0) ::close(fd);
+    });
+    for (const std::string& path : {fifo, std::string("/dev/zero"), std::string("/dev/null")}) {
+        CAPTURE(path);
+        ::setenv("GREEN_HOSTS_FILE", path.c_str(), 1);
+        test::Stopwatch w;
+        CHECK(hosts(green::dns::getaddrinfo("alpha.test.green", "80", {.family = AF_INET, .socktype = SOCK_STREAM})) ==
+              std::vector<std::string>{"127.0.0.10"});
+        CHECK(w.seconds() < 2);
+    }
+    ::unsetenv("GREEN_HOSTS_FILE");
+    opener.join();
+    ::unlink(fifo.c_str());
+}
+
+// A NUL byte ends a line's text, as for glibc, which reads lines as C strings;
+// a runaway file is read only up to 16 MiB (whole lines), not into gigabytes.
+TEST_CASE("dns: hosts file with a NUL byte, and one past the size cap") {
+    using namespace std::string_literals;
+    UseZone z;
+    const std::string path = test::temp_path("hosts-odd");
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << "127.0.0.55 early.test.green\0late.test.green\n"s;
+        const std::string filler(1023, '#');
+        for (int i = 0; i < 17 * 1024; ++i) out << filler << '\n';  // 17 MiB of comments
+        out << "127.0.0.56 beyond.test.green\n";
+    }
+    ::setenv("GREEN_HOSTS_FILE", path.c_str(), 1);
+    test::Stopwatch w;
+    CHECK(hosts(green::dns::getaddrinfo("early.test.green", "80", {.family = AF_INET, .socktype = SOCK_STREAM})) ==
+          std::vector<std::string>{"127.0.0.55"});
+    CHECK(eai_of([] { green::dns::getaddrinfo("late.test.green", "80", {.family = AF_INET}); }) == EAI_NONAME);
+    CHECK(eai_of([] { green::dns::getaddrinfo("beyond.test.green", "80", {.family = AF_INET}); }) == EAI_NONAME);
+    CHECK(w.seconds() < 10);
+    ::unsetenv("GREEN_HOSTS_FILE");
+    ::unlink(path.c_str());
 }
 
 // Hundreds of lookups in flight share one channel: they finish together and use

@@ -3,10 +3,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -57,12 +62,18 @@ bool parse_address(const std::string& text, Address& out) {
     return false;
 }
 
-HostsFile parse(std::istream& in) {
+// glibc reads the file a line at a time into a C string: a NUL byte ends the
+// line's text there (the bytes after it up to the newline are never seen).
+HostsFile parse(std::string_view content) {
     HostsFile file;
-    std::string text;
-    while (std::getline(in, text)) {
+    while (!content.empty()) {
+        const std::size_t newline = content.find('\n');
+        const std::size_t length = newline == std::string_view::npos ? content.size() : newline + 1;
+        std::string text(content.substr(0, length - (newline == std::string_view::npos ? 0 : 1)));
+        content.remove_prefix(length);
         Line line;
-        line.length = text.size() + (in.eof() ? 0 : 1);
+        line.length = length;
+        if (auto nul = text.find('\0'); nul != std::string::npos) text.resize(nul);
         if (auto hash = text.find('#'); hash != std::string::npos) text.resize(hash);
         std::istringstream words(text);
         std::string addr;
@@ -72,6 +83,49 @@ HostsFile parse(std::istream& in) {
         file.lines.push_back(std::move(line));
     }
     return file;
+}
+
+// Past this many bytes the file is not read: what a real hosts file never
+// reaches, and what keeps a runaway one from costing gigabytes.
+constexpr std::size_t kMaxHostsBytes = 16 << 20;
+
+void warn_once(const std::string& path, const char* why) {
+    static std::string warned;  // under the cache's mutex
+    if (warned == path) return;
+    warned = path;
+    std::fprintf(stderr, "green: hosts file %s %s\n", path.c_str(), why);
+}
+
+// The file's bytes, if it is a regular file: a FIFO or a device (/dev/zero)
+// could block the thread forever or never end. Opened non-blocking and checked
+// on the open descriptor, so a file swapped for a FIFO meanwhile is refused too.
+// Only whole lines of the first kMaxHostsBytes are kept.
+bool read_regular(const std::string& path, std::string& out) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (!ok) warn_once(path, "is not a regular file: ignored");
+    while (ok && out.size() < kMaxHostsBytes + 1) {
+        const std::size_t at = out.size();
+        out.resize(std::min<std::size_t>(at + 65536, kMaxHostsBytes + 1));
+        const ssize_t n = ::read(fd, out.data() + at, out.size() - at);
+        if (n < 0 && errno == EINTR) {
+            out.resize(at);
+            continue;
+        }
+        out.resize(at + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+    }
+    ::close(fd);
+    if (ok && out.size() > kMaxHostsBytes) {
+        warn_once(path, "is larger than 16 MiB: only its first 16 MiB are read");
+        out.resize(out.rfind('\n', kMaxHostsBytes - 1) + 1);  // npos + 1 == 0: no whole line
+    }
+    return ok;
 }
 
 std::shared_ptr<const HostsFile> current_file() {
@@ -86,8 +140,8 @@ std::shared_ptr<const HostsFile> current_file() {
     }
     if (path != c.path || st.st_size != c.size || st.st_mtim.tv_sec != c.mtime.tv_sec ||
         st.st_mtim.tv_nsec != c.mtime.tv_nsec) {
-        std::ifstream in(path);
-        c.file = std::make_shared<HostsFile>(parse(in));
+        std::string content;
+        c.file = std::make_shared<HostsFile>(read_regular(path, content) ? parse(content) : HostsFile{});
         c.path = path;
         c.size = st.st_size;
         c.mtime = st.st_mtim;
