@@ -191,15 +191,23 @@ std::string dir_of(const std::string& path) {
     return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-// libgreen_preload.so beside this greenrun (build tree or installed prefix).
+// The library to preload: GREEN_PRELOAD, or else the one found from where this
+// greenrun is (BUILD/tools/greenrun -> BUILD/shim, PREFIX/bin/greenrun ->
+// PREFIX/LIBDIR, so a prefix that was moved or unpacked elsewhere still works),
+// or else the configured prefix's. An absolute path: the loader would take a
+// relative one relative to the program's working directory. The library finds
+// libgreen.so.0 beside it by its RUNPATH ($ORIGIN), with no LD_LIBRARY_PATH.
 std::string find_preload() {
     // secure_getenv: were greenrun ever installed setuid, its caller must not choose the library.
     if (const char* p = secure_getenv("GREEN_PRELOAD"); p && *p) return p;
+    std::vector<std::string> candidates;
     char self[4096] = {};
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    const std::string here = n > 0 ? dir_of(std::string(self, static_cast<std::size_t>(n))) : ".";
-    for (const std::string& candidate : {here + "/../shim/libgreen_preload.so", here + "/../" GREEN_LIBDIR "/libgreen_preload.so",
-                                         std::string(GREEN_INSTALLED_PRELOAD)})
+    if (const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1); n > 0 && self[0] == '/') {
+        const std::string here = dir_of(std::string(self, static_cast<std::size_t>(n)));
+        candidates = {here + "/../shim/libgreen_preload.so", here + "/../" GREEN_LIBDIR "/libgreen_preload.so"};
+    }
+    candidates.push_back(GREEN_INSTALLED_PRELOAD);
+    for (const std::string& candidate : candidates)
         if (access(candidate.c_str(), R_OK) == 0) return candidate;
     fail(1, "cannot find libgreen_preload.so (set GREEN_PRELOAD to its path)");
 }
