@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -107,6 +108,42 @@ TEST_CASE("examples: fetch") {
     CHECK(r.out.find("13 bytes received from http://localhost:") != std::string::npos);
     auto bad = test::run({example("fetch"), "http://127.0.0.1:1/nothing"});
     CHECK(bad.exit_code == 1);  // connection refused: reported, not a crash
+}
+
+// fetch prints each page as it arrives and, at the end, the total time next to
+// the sum of the single fetches' times; slow_server answers /delay/MS/... after
+// MS ms, other paths at once, and sleeps through the delays of ten requests
+// together: ten 300 ms pages arrive in well under the 3 s of one after another.
+TEST_CASE("examples: slow_server and fetch's progress") {
+    const int port = test::free_port();
+    test::Process server({example("slow_server"), std::to_string(port)});
+    test::wait_for_port(port);
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    std::vector<std::string> argv = {example("fetch")};
+    for (int i = 1; i <= 10; ++i) argv.push_back(base + "/delay/300/page/" + std::to_string(i));
+    test::Stopwatch watch;
+    const auto r = test::run(argv);
+    const double took = watch.seconds();
+    CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+    CHECK(took < 2.5);  // one after another: 3 s at least
+    for (int i = 1; i <= 10; ++i) {
+        const std::string body = "page /delay/300/page/" + std::to_string(i) + ", after 300 ms\n";
+        CHECK(test::contains(r.out, " s  " + std::to_string(body.size()) + " bytes received from " + argv[i] + "\n"));
+    }
+    // "10 of 10 pages in T s; one after another they would take S s (the sum of their times)"
+    const std::size_t summary = r.out.find("10 of 10 pages in ");
+    REQUIRE_MESSAGE(summary != std::string::npos, r.out);
+    double total = 0, sum = 0;
+    REQUIRE(std::sscanf(r.out.c_str() + summary, "10 of 10 pages in %lf s; one after another they would take %lf s",
+                        &total, &sum) == 2);
+    CHECK(total >= 0.29);
+    CHECK(total < 2.5);
+    CHECK(sum >= 2.99);  // ten fetches of at least 0.3 s each
+    CHECK(total < sum / 1.5);
+    // No delay asked (or a malformed one): at once.
+    const auto quick = test::run({"/usr/bin/curl", "-s", "--max-time", "5", base + "/delay/x/y", base + "/other"});
+    CHECK(quick.out == "page /delay/x/y, after 0 ms\npage /other, after 0 ms\n");
+    CHECK(test::run({example("slow_server"), "1", "2"}).exit_code == 2);  // usage
 }
 
 // crawler follows every link of a local site served by python3's http.server.
