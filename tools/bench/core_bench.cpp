@@ -1,5 +1,5 @@
 // green's side of the runtime-core benchmarks. Prints "RESULT name value unit".
-// Usage: core_bench switch|queue|lock|io|spawn|park|million [N]
+// Usage: core_bench switch|queue|lock|io|spawn|park|million|run [N]
 #include <green/green.hpp>
 #include <unistd.h>
 
@@ -149,6 +149,19 @@ void bench_million(long n) {
     std::printf("RESULT green_million_peak_rss_per_greenlet_bytes %.0f bytes\n", double(peak_rss_bytes()) / double(n));
 }
 
+// green::run({"true"}) N times: a child started, its (piped, empty) output
+// collected and the child reaped, while the thread's hub stays free.
+void bench_run(long n) {
+    auto t0 = Clock::now();
+    for (long i = 0; i < n; ++i) {
+        if (green::run({"true"}).returncode != 0) {
+            std::fprintf(stderr, "core_bench: true failed\n");
+            std::exit(1);
+        }
+    }
+    std::printf("RESULT green_run_true_ns %.0f ns\n", ns_since(t0) / double(n));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -161,8 +174,9 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(what, "spawn")) bench_spawn(n ? n : 1000);
     else if (!std::strcmp(what, "park")) bench_park(n ? n : 100'000);
     else if (!std::strcmp(what, "million")) bench_million(n ? n : 1'000'000);
+    else if (!std::strcmp(what, "run")) bench_run(n ? n : 2000);
     else {
-        std::fprintf(stderr, "usage: core_bench switch|queue|lock|io|spawn|park|million [N]\n");
+        std::fprintf(stderr, "usage: core_bench switch|queue|lock|io|spawn|park|million|run [N]\n");
         return 2;
     }
 }
