@@ -131,13 +131,21 @@ TEST_CASE("subprocess: other greenlets run while communicate waits") {
     CHECK(ticked);
 }
 
-// On timeout the child keeps running and a second communicate() goes on where
-// the first stopped, losing no output.
+// On timeout the child keeps running, the TimeoutExpired carries the output so
+// far, and a second communicate() goes on where the first stopped, losing no output.
 TEST_CASE("subprocess: communicate timeout, then again") {
     green::Popen p({"sh", "-c", "echo first; sleep 1; echo second >&2; echo third"},
                    {.out = green::Stdio::pipe, .err = green::Stdio::pipe});
     test::Stopwatch w;
-    CHECK_THROWS_AS(p.communicate({}, 50ms), green::TimeoutError);
+    try {
+        p.communicate({}, 500ms);
+        FAIL("no timeout");
+    } catch (const green::TimeoutExpired& e) {
+        CHECK(e.out() == "first\n");
+        CHECK(e.err() == "");
+        CHECK(e.args().at(0) == "sh");
+        CHECK(e.source() == nullptr);
+    }
     CHECK(w.seconds() < 2);
     CHECK_FALSE(p.poll().has_value());
     const green::Output o = p.communicate({}, 10s);
@@ -344,10 +352,79 @@ TEST_CASE("subprocess: pipes are not inherited by sibling children") {
     sibling.kill();
     CHECK(sibling.wait() == -SIGKILL);
 
-    // The shell has its three streams and what this process lets every child
-    // inherit (a test runner's descriptors), none of the Popen's own pipe ends.
-    green::Popen fds({"sh", "-c", "ls /proc/$$/fd; exit 0"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe, .err = green::Stdio::pipe});
+    // The shell has its three streams and, under close_fds = false, what this
+    // process lets every child inherit (a test runner's descriptors), none of
+    // the Popen's own pipe ends.
+    green::Popen fds({"sh", "-c", "ls /proc/$$/fd; exit 0"},
+                     {.in = green::Stdio::pipe, .out = green::Stdio::pipe, .err = green::Stdio::pipe, .close_fds = false});
     CHECK(fds.communicate().out == inheritable_fds());
+}
+
+namespace {
+
+// The descriptors of the shell `options` start, as `ls` lists them.
+std::string child_fds(green::PopenOptions options) {
+    options.out = green::Stdio::pipe;
+    green::Popen p({"sh", "-c", "ls /proc/$$/fd; exit 0"}, std::move(options));  // exit: no exec of ls
+    return p.communicate({}, 10s).out;
+}
+
+std::string listing(std::set<std::string> names) {
+    std::string list;
+    for (const std::string& n : names) list += n + "\n";
+    return list;
+}
+
+}  // namespace
+
+// By default (close_fds) the child has 0, 1, 2 and pass_fds, which keep their
+// numbers, close-on-exec here or not, and work; close_fds = false also lets it
+// inherit what is not close-on-exec. A negative or closed descriptor in
+// pass_fds is refused before anything starts.
+TEST_CASE("subprocess: close_fds and pass_fds") {
+    int open_pipe[2], cloexec_pipe[2];
+    REQUIRE(::pipe(open_pipe) == 0);  // not close-on-exec: inherited under close_fds = false
+    REQUIRE(::pipe2(cloexec_pipe, O_CLOEXEC) == 0);
+    const std::string open_end = std::to_string(open_pipe[1]), cloexec_end = std::to_string(cloexec_pipe[1]);
+    CHECK(child_fds({}) == "0\n1\n2\n");
+    CHECK(child_fds({.pass_fds = {open_pipe[1], cloexec_pipe[1], 2, cloexec_pipe[1]}}) ==
+          listing({"0", "1", "2", open_end, cloexec_end}));
+    CHECK(child_fds({.pass_fds = {cloexec_pipe[1]}}) == listing({"0", "1", "2", cloexec_end}));
+    const std::string inherited = child_fds({.close_fds = false});
+    CHECK(inherited == inheritable_fds());
+    CHECK(test::contains(inherited, "\n" + open_end + "\n"));
+    CHECK_FALSE(test::contains(inherited, "\n" + cloexec_end + "\n"));
+    CHECK(test::contains(child_fds({.close_fds = false, .pass_fds = {cloexec_pipe[1]}}), "\n" + cloexec_end + "\n"));
+
+    // The passed descriptor is the same pipe.
+    CHECK(green::run({"sh", "-c", "echo through >&" + cloexec_end}, {.pass_fds = {cloexec_pipe[1]}}).returncode == 0);
+    char got[16] = {};
+    CHECK(::read(cloexec_pipe[0], got, sizeof got) == 8);
+    CHECK(std::string(got) == "through\n");
+
+    CHECK_THROWS_AS(green::Popen({"true"}, {.pass_fds = {-1}}), std::invalid_argument);
+    const int closed = ::dup(0);
+    ::close(closed);
+    CHECK(system_error_of([&] { green::Popen({"true"}, {.pass_fds = {closed}}); }).first == EBADF);
+    for (int fd : {open_pipe[0], open_pipe[1], cloexec_pipe[0], cloexec_pipe[1]}) ::close(fd);
+}
+
+// start_new_session: the child leads a session of its own (its session id is
+// its pid); without it, it stays in this one.
+TEST_CASE("subprocess: start_new_session") {
+    auto session_of = [](bool new_session) {
+        green::Popen p({"sh", "-c", "cat /proc/$$/stat"}, {.out = green::Stdio::pipe, .start_new_session = new_session});
+        const std::string stat = p.communicate({}, 10s).out;
+        // "pid (comm) state ppid pgrp session ...": the fields after the name.
+        std::istringstream rest(stat.substr(stat.rfind(')') + 1));
+        std::string state;
+        long ppid = 0, pgrp = 0, session = 0;
+        rest >> state >> ppid >> pgrp >> session;
+        return std::pair<long, long>(session, p.pid());
+    };
+    const auto [own, pid] = session_of(true);
+    CHECK(own == pid);
+    CHECK(session_of(false).first == ::getsid(0));
 }
 
 // Bad arguments throw std::invalid_argument; a program or directory that cannot
@@ -545,6 +622,19 @@ TEST_CASE("subprocess: run with check") {
         CHECK(e.returncode() == -SIGKILL);
         CHECK(test::contains(e.what(), "signal 9"));
     }
+}
+
+// run's timeout comes out as TimeoutExpired with what the child had said by then.
+TEST_CASE("subprocess: run timeout gives the output so far") {
+    try {
+        green::run({"sh", "-c", "echo partial; echo oops >&2; exec sleep 10"}, {.timeout = 500ms});
+        FAIL("no timeout");
+    } catch (const green::TimeoutExpired& e) {
+        CHECK(e.out() == "partial\n");
+        CHECK(e.err() == "oops\n");
+        CHECK(e.args() == std::vector<std::string>{"sh", "-c", "echo partial; echo oops >&2; exec sleep 10"});
+    }
+    CHECK(no_children());
 }
 
 // run's timeout kills the child and reaps it before TimeoutError comes out.

@@ -50,12 +50,35 @@ struct PopenOptions {
     Stdio in = Stdio::inherit;
     Stdio out = Stdio::inherit;
     Stdio err = Stdio::inherit;
+    // The child gets descriptors 0, 1 and 2 and pass_fds (at the same numbers,
+    // close-on-exec or not here); every other descriptor of this process is
+    // closed in the child. close_fds = false: it also inherits every descriptor
+    // that is not close-on-exec. (Python's close_fds and pass_fds.)
+    bool close_fds = true;
+    std::vector<int> pass_fds = {};
+    bool start_new_session = false;  // the child calls setsid(): a session and process group of its own
 };
 
 // What communicate() collected from the piped stdout and stderr.
 struct Output {
     std::string out;
     std::string err;
+};
+
+// A Popen's or run()'s own timeout ran out (subprocess.TimeoutExpired): what
+// the child's piped stdout and stderr had said by then comes with it. Catching
+// TimeoutError catches it too. (An outer green::Timeout that expires throws its
+// own TimeoutError, without output.)
+class GREEN_API TimeoutExpired : public TimeoutError {
+public:
+    TimeoutExpired(std::vector<std::string> args, std::string out, std::string err);
+    const std::vector<std::string>& args() const noexcept { return args_; }
+    const std::string& out() const noexcept { return out_; }
+    const std::string& err() const noexcept { return err_; }
+
+private:
+    std::vector<std::string> args_;
+    std::string out_, err_;
 };
 
 
@@ -103,9 +126,10 @@ public:
     // Writes `input` to the piped stdin and closes it, reads the piped stdout and
     // stderr to their end, all at once (no deadlock, whatever sizes), then waits
     // for the child. A child that exits or closes its stdin before reading all
-    // of `input` is not an error (as in Python). On timeout throws TimeoutError;
-    // the child keeps running and calling communicate() again goes on where the
-    // first call stopped, losing no output (its input is then ignored). May
+    // of `input` is not an error (as in Python). On timeout throws TimeoutExpired
+    // (a TimeoutError) with a copy of the output so far; the child keeps running
+    // and calling communicate() again goes on where the first call stopped,
+    // returning all the output (its input is then ignored). May
     // switch; a kill or an expired Timeout throws here like a timeout does. Input
     // without a piped stdin, new input after communication has started, or a
     // second greenlet calling it meanwhile throws std::logic_error.
@@ -168,7 +192,11 @@ struct RunOptions {
     Stdio out = Stdio::pipe;
     Stdio err = Stdio::pipe;
     bool check = false;                             // a non-zero return code throws CalledProcessError
-    std::chrono::nanoseconds timeout = green::forever;  // then the child is killed and reaped, and TimeoutError thrown
+    std::chrono::nanoseconds timeout = green::forever;  // then the child is killed and reaped, and TimeoutExpired
+                                                        // thrown with the output collected until then
+    bool close_fds = true;                          // as PopenOptions'
+    std::vector<int> pass_fds = {};
+    bool start_new_session = false;
 };
 
 struct CompletedProcess {
@@ -198,7 +226,8 @@ private:
 // outer Timeout expires while it waits, the child is killed (SIGKILL) and reaped
 // (in the background after a kill) and the exception goes on. Throws what Popen
 // throws, CalledProcessError (with the last lines of stderr in what()) under
-// `check`, TimeoutError. May switch; must not be called from the hub.
+// `check`, TimeoutExpired for its own timeout (with what the child said until
+// then), an outer Timeout's TimeoutError. May switch; must not be called from the hub.
 GREEN_API CompletedProcess run(std::vector<std::string> argv, RunOptions options = {});
 
 }  // namespace green

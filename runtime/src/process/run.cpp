@@ -44,19 +44,25 @@ CalledProcessError::CalledProcessError(std::vector<std::string> args, int return
       out_(std::move(out)),
       err_(std::move(err)) {}
 
+TimeoutExpired::TimeoutExpired(std::vector<std::string> args, std::string out, std::string err)
+    : TimeoutError(nullptr), args_(std::move(args)), out_(std::move(out)), err_(std::move(err)) {}
+
 CompletedProcess run(std::vector<std::string> argv, RunOptions options) {
     (void)detail::to_seconds(options.timeout);  // a bad timeout is refused before anything starts
     Popen child(std::move(argv), PopenOptions{.env = std::move(options.env),
                                               .cwd = std::move(options.cwd),
                                               .in = options.input ? Stdio::pipe : Stdio::inherit,
                                               .out = options.out,
-                                              .err = options.err});
+                                              .err = options.err,
+                                              .close_fds = options.close_fds,
+                                              .pass_fds = std::move(options.pass_fds),
+                                              .start_new_session = options.start_new_session});
     Output output;
     try {
         output = child.communicate(options.input.value_or(std::string()), options.timeout);
     } catch (const TimeoutError& e) {
         child.kill();
-        if (e.source() == nullptr) {  // run's own timeout: reap it here, then say so
+        if (e.source() == nullptr) {  // run's own timeout: reap it here, then say so (TimeoutExpired, with the output)
             child.wait();
             throw;
         }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
@@ -48,6 +49,8 @@ void check_arguments(const std::vector<std::string>& argv, const PopenOptions& o
     if (has_nul(options.cwd)) throw std::invalid_argument("green::Popen: cwd contains a NUL byte");
     if (options.in == Stdio::to_stdout || options.out == Stdio::to_stdout)
         throw std::invalid_argument("green::Popen: only stderr can go to stdout");
+    for (const int fd : options.pass_fds)
+        if (fd < 0) throw std::invalid_argument("green::Popen: a negative descriptor in pass_fds");
 }
 
 // The child's PATH: from its own environment when one is given.
@@ -143,13 +146,44 @@ struct SpawnSetup {
     void dup2(int from, int to) {
         if (int e = posix_spawn_file_actions_adddup2(&actions, from, to)) throw_errno(e, "green::Popen: file actions");
     }
+    void close(int fd) {
+        if (int e = posix_spawn_file_actions_addclose(&actions, fd)) throw_errno(e, "green::Popen: file actions");
+    }
+    void close_from(int fd) {
+        if (int e = posix_spawn_file_actions_addclosefrom_np(&actions, fd)) throw_errno(e, "green::Popen: file actions");
+    }
 };
+
+// The child's descriptors beyond 0, 1 and 2, done after the dup2s onto those:
+// each of pass_fds is dup2'd onto itself, which posix_spawn takes to mean
+// "clear its close-on-exec flag" (a bad one fails the spawn with EBADF); under
+// close_fds every other descriptor is closed: those between the passed ones
+// that are open here one by one, the rest at once (close_range in the child).
+void arrange_descriptors(SpawnSetup& setup, const PopenOptions& options) {
+    std::vector<int> passed;
+    for (const int fd : options.pass_fds)
+        if (fd > 2) passed.push_back(fd);
+    std::sort(passed.begin(), passed.end());
+    passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
+    for (const int fd : passed) setup.dup2(fd, fd);
+    if (!options.close_fds) return;
+    int next = 3;
+    for (const int fd : passed) {
+        for (; next < fd; ++next)
+            if (sys::fcntl(next, F_GETFD) >= 0) setup.close(next);
+        next = fd + 1;
+    }
+    setup.close_from(next);
+}
 
 }  // namespace
 
 SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOptions& options) {
     check_arguments(argv, options);
     check_cwd(options.cwd);
+    // Before any descriptor is made here, which could take a closed one's number.
+    for (const int fd : options.pass_fds)
+        if (sys::fcntl(fd, F_GETFD) < 0) throw_errno(EBADF, "green::Popen: pass_fds: descriptor " + std::to_string(fd));
     const std::string program = find_program(argv[0], options);
 
     SpawnSetup setup;
@@ -182,6 +216,7 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
     } else if (options.err == Stdio::to_stdout) {
         setup.dup2(1, 2);
     }
+    arrange_descriptors(setup, options);
     if (!options.cwd.empty())
         if (int e = posix_spawn_file_actions_addchdir_np(&setup.actions, options.cwd.c_str()))
             throw_errno(e, "green::Popen: file actions");
@@ -196,7 +231,8 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
     sigaddset(&defaults, SIGXFSZ);
     posix_spawnattr_setsigmask(&setup.attr, &none);
     posix_spawnattr_setsigdefault(&setup.attr, &defaults);
-    posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&setup.attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                             (options.start_new_session ? POSIX_SPAWN_SETSID : 0)));
 
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -243,6 +243,12 @@ private:
     bool& flag_;
 };
 
+// communicate()'s own timeout ran out: what it has collected so far goes with
+// the exception (and stays for the next call).
+[[noreturn]] void expired(const detail::PopenState& s) {
+    throw TimeoutExpired(s.args, s.collected.out, s.collected.err);
+}
+
 }  // namespace
 
 pid_t Popen::pid() const { return checked(state_).pid; }
@@ -296,13 +302,18 @@ Output Popen::communicate_for(std::string input, double timeout) {
         if (s.err >= 0) waiting[n++] = {s.err, detail::Interest::read};
         if (n == 0) break;
         const double left = deadline.remaining();
-        if (left == 0) throw TimeoutError();
+        if (left == 0) expired(s);
         const detail::WakeReason why = fds.wait_many(waiting, n, left, nullptr, "Popen::communicate");
         check_not_abandoned(s);
         if (why == detail::WakeReason::closed) detail::throw_errno(EBADF, "green::Popen::communicate");
-        if (why == detail::WakeReason::deadline) throw TimeoutError();
+        if (why == detail::WakeReason::deadline) expired(s);
     }
-    wait_for(deadline.remaining());
+    try {
+        wait_for(deadline.remaining());
+    } catch (const TimeoutError& e) {
+        if (e.source() == nullptr) expired(s);  // this call's timeout, not an outer Timeout's
+        throw;
+    }
     return std::exchange(s.collected, {});
 }
 
