@@ -49,6 +49,7 @@ lib=$prefix/$libdir
 for so in libgreen.so libgreen_preload.so; do
   [ -e "$lib/$so" ] || fail "$lib/$so was not installed"
   runpath=$(readelf -d "$lib/$so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+  # shellcheck disable=SC2016  # the literal $ORIGIN
   [ "$runpath" = '$ORIGIN' ] || fail "$so has RUNPATH '$runpath', not \$ORIGIN"
 done
 [ -f "$lib/cmake/green/greenConfig.cmake" ] || fail "no CMake package in $lib/cmake/green"
