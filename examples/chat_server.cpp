@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: chat_server [PORT]\n");
         return 2;
     }
-    green::StreamServer server(green::Address::ip("127.0.0.1", static_cast<std::uint16_t>(port)), serve);
+    // Chatters may sit quietly for a while, but not hold a connection forever.
+    green::StreamServer server(green::Address::ip("127.0.0.1", static_cast<std::uint16_t>(port)), serve,
+                               green::ServerOptions{.idle_timeout = std::chrono::minutes(10)});
     auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(); });
     auto on_int = green::signal_handler(SIGINT, [&] { server.stop(); });
     server.start();

@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
                                [](green::Socket conn, green::Address) {
                                    char buf[4096];
                                    while (std::size_t n = conn.recv_into(buf, sizeof buf)) conn.sendall(buf, n);
-                               });
+                               },
+                               // A client silent for a minute gives its slot back.
+                               green::ServerOptions{.idle_timeout = std::chrono::minutes(1)});
     auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(); });
     auto on_int = green::signal_handler(SIGINT, [&] { server.stop(); });
     server.start();

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     green::StreamServer server(green::Address::ip("127.0.0.1", static_cast<std::uint16_t>(port)), serve,
-                               green::ServerOptions{.workers = workers});
+                               green::ServerOptions{.workers = workers, .idle_timeout = std::chrono::minutes(1)});
     auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(std::chrono::seconds(1)); });
     auto on_int = green::signal_handler(SIGINT, [&] { server.stop(std::chrono::seconds(1)); });
     if (workers == 1) server.start();

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: slow_server [PORT]\n");
         return 2;
     }
-    green::StreamServer server(green::Address::ip("127.0.0.1", static_cast<std::uint16_t>(port)), serve);
+    green::StreamServer server(green::Address::ip("127.0.0.1", static_cast<std::uint16_t>(port)), serve,
+                               green::ServerOptions{.idle_timeout = std::chrono::minutes(1)});
     auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(1s); });
     auto on_int = green::signal_handler(SIGINT, [&] { server.stop(1s); });
     server.start();

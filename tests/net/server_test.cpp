@@ -193,6 +193,94 @@ TEST_CASE("server: a failing handler does not stop it") {
     server.stop();
 }
 
+// A client that connects and says nothing holds its handler only until
+// idle_timeout: the server closes the connection and counts it.
+TEST_CASE("server: idle_timeout closes a silent connection") {
+    green::StreamServer server(green::Address::parse("127.0.0.1:0"), http("x"),
+                               {.idle_timeout = 200ms});
+    server.start();
+    auto silent = green::create_connection("127.0.0.1", server.address().port(), 2s);
+    silent.set_timeout(5s);
+    test::Stopwatch w;
+    CHECK(silent.recv(10).empty());  // closed by the server, not by our 5 s
+    CHECK(w.seconds() < 3);
+    CHECK(server.timed_out() == 1);
+    CHECK(server.connections() == 0);
+    server.stop();
+}
+
+// A client that keeps the connection busy a byte at a time is still cut off
+// at connection_timeout.
+TEST_CASE("server: connection_timeout bounds a trickling client") {
+    green::StreamServer server(
+        green::Address::parse("127.0.0.1:0"),
+        [](green::Socket c, green::Address) {
+            for (std::string part; !(part = c.recv(100)).empty();) c.sendall(part);
+        },
+        {.idle_timeout = 1000ms, .connection_timeout = 300ms});
+    server.start();
+    auto trickle = green::create_connection("127.0.0.1", server.address().port(), 2s);
+    trickle.set_timeout(5s);
+    test::Stopwatch w;
+    bool cut = false;
+    for (int i = 0; i < 100 && !cut; ++i) {
+        try {
+            trickle.sendall("a");
+            cut = trickle.recv(1).empty();
+        } catch (const std::system_error&) {
+            cut = true;  // reset while sending
+        }
+        green::sleep(50ms);
+    }
+    CHECK(cut);
+    CHECK(w.seconds() < 3);
+    CHECK(server.timed_out() == 1);
+    server.stop();
+}
+
+// Slowloris: idle clients that fill max_connections no longer deny service;
+// each frees its slot at idle_timeout and a real client is served.
+TEST_CASE("server: idle clients cannot hold every slot") {
+    green::StreamServer server(green::Address::parse("127.0.0.1:0"), http("served"),
+                               {.max_connections = 2, .idle_timeout = 200ms});
+    server.start();
+    const auto port = server.address().port();
+    std::vector<green::Socket> idle;
+    for (int i = 0; i < 2; ++i) idle.push_back(green::create_connection("127.0.0.1", port, 2s));
+    green::sleep(50ms);  // both slots taken
+    auto client = green::create_connection("127.0.0.1", port, 2s);
+    client.set_timeout(3s);
+    client.sendall("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string reply;
+    for (std::string part; !(part = client.recv(4096)).empty();) reply += part;
+    CHECK(reply.find("served") != std::string::npos);
+    CHECK(server.timed_out() == 2);
+    server.stop();
+}
+
+// A TimeoutError of the handler's own Timeout is the handler's failure: it is
+// reported, not counted as a limit that fired; bad limits are refused.
+TEST_CASE("server: timeouts, bad input and a handler's own Timeout") {
+    CHECK_THROWS_AS(green::StreamServer(green::Address::parse("127.0.0.1:0"), http("x"), {.idle_timeout = -1ms}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(
+        green::StreamServer(green::Address::parse("127.0.0.1:0"), http("x"), {.connection_timeout = -5ms}),
+        std::invalid_argument);
+    green::StreamServer server(
+        green::Address::parse("127.0.0.1:0"),
+        [](green::Socket, green::Address) {
+            green::Timeout mine(10ms);
+            green::sleep(1s);
+        },
+        {.idle_timeout = 500ms, .connection_timeout = 2000ms});
+    server.start();
+    auto c = green::create_connection("127.0.0.1", server.address().port(), 2s);
+    c.set_timeout(3s);
+    CHECK(c.recv(10).empty());
+    CHECK(server.timed_out() == 0);
+    server.stop();
+}
+
 // Bad construction and an address in use fail clearly.
 TEST_CASE("server: bad input") {
     CHECK_THROWS_AS(green::StreamServer(green::Address::parse("127.0.0.1:0"), nullptr), std::invalid_argument);

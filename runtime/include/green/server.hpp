@@ -32,6 +32,16 @@ struct ServerOptions {
     unsigned workers = 1;             // > 1: pre-forked processes sharing the port
     bool reuse_port = false;          // SO_REUSEPORT (implied by workers > 1)
     std::chrono::milliseconds worker_grace{2000};  // how long a worker lets handlers finish on stop
+    // Against idle and slow clients (slowloris), which otherwise hold a handler,
+    // a descriptor and a max_connections slot for as long as they like; 0: none.
+    // idle_timeout is the connection socket's timeout: a recv or send that
+    // waits this long throws TimeoutError in the handler (gevent's pywsgi).
+    // connection_timeout bounds the whole handler, however busy the client
+    // keeps it (Go's http.Server ReadTimeout, for a protocol-free server).
+    // A handler ended by either, and not catching it, closes its connection
+    // quietly: the server counts it in timed_out() instead of reporting it.
+    std::chrono::milliseconds idle_timeout{0};
+    std::chrono::milliseconds connection_timeout{0};
 };
 
 class GREEN_API StreamServer {
@@ -39,7 +49,8 @@ public:
     // Called in a new greenlet for each connection, which it owns.
     using Handler = std::function<void(Socket, Address)>;
 
-    // Throws std::invalid_argument for an empty handler or zero workers.
+    // Throws std::invalid_argument for an empty handler, zero workers or a
+    // negative timeout.
     StreamServer(const Address& listen, Handler handler, ServerOptions options = {});
     // Stops without a grace period.
     ~StreamServer();
@@ -65,6 +76,8 @@ public:
     bool started() const noexcept;
     // Handlers running now (in this process).
     std::size_t connections() const;
+    // Connections ended by idle_timeout or connection_timeout so far.
+    std::size_t timed_out() const noexcept;
     std::vector<pid_t> worker_pids() const;
 
     struct Impl;

@@ -15,6 +15,7 @@
 #include "green/pool.hpp"
 #include "green/process.hpp"
 #include "green/sleep.hpp"
+#include "green/timeout.hpp"
 
 namespace green {
 
@@ -30,6 +31,7 @@ struct StreamServer::Impl {
     AnyGreenlet acceptor;
     Event stopped;
     bool stopping = false;
+    std::size_t timed_out = 0;
     std::vector<pid_t> workers;
 
     Socket open_listener(const Address& at) {
@@ -78,7 +80,24 @@ struct StreamServer::Impl {
                 sleep(10ms);
                 continue;
             }
-            handlers->spawn([this, c = std::move(conn), peer]() mutable { handler(std::move(c), peer); });
+            handlers->spawn([this, c = std::move(conn), peer]() mutable { serve(std::move(c), peer); });
+        }
+    }
+
+    void serve(Socket conn, const Address& peer) {
+        if (options.idle_timeout.count() > 0) conn.set_timeout(options.idle_timeout);
+        std::optional<Timeout> deadline;
+        if (options.connection_timeout.count() > 0) deadline.emplace(options.connection_timeout);
+        try {
+            handler(std::move(conn), peer);
+        } catch (const TimeoutError& e) {
+            // A socket's timeout (no source: the connection's, or another socket's
+            // of the handler) or our deadline: the limits did their work. Any
+            // other Timeout is the handler's business, and reported as a failure.
+            const bool ours = (e.source() == nullptr && options.idle_timeout.count() > 0) ||
+                              (deadline && e.source() == &*deadline);
+            if (!ours) throw;
+            ++timed_out;
         }
     }
 
@@ -133,6 +152,8 @@ StreamServer::StreamServer(const Address& listen, Handler handler, ServerOptions
     : impl_(std::make_unique<Impl>()) {
     if (!handler) throw std::invalid_argument("green: StreamServer needs a handler");
     if (options.workers == 0) throw std::invalid_argument("green: StreamServer needs at least one worker");
+    if (options.idle_timeout.count() < 0 || options.connection_timeout.count() < 0)
+        throw std::invalid_argument("green: StreamServer timeouts must not be negative");
     impl_->requested = listen;
     impl_->handler = std::move(handler);
     impl_->options = options;
@@ -187,5 +208,7 @@ bool StreamServer::started() const noexcept { return impl_->listener.is_open() |
 std::size_t StreamServer::connections() const { return impl_->handlers ? impl_->handlers->size() : 0; }
 
 std::vector<pid_t> StreamServer::worker_pids() const { return impl_->workers; }
+
+std::size_t StreamServer::timed_out() const noexcept { return impl_->timed_out; }
 
 }  // namespace green
