@@ -64,6 +64,52 @@ struct SilentServer {
     std::string address() const { return socket.local_address().to_string(); }
 };
 
+// A DNS server on loopback, UDP and TCP on one port, written with green: names
+// starting "trunc" get a truncated answer (TC) and the TCP retry is closed at
+// once; names starting "slow" are answered after 300 ms; others at once. Every
+// answer is one A record, 127.0.0.21.
+struct HostileServer {
+    green::Socket udp{AF_INET, SOCK_DGRAM};
+    green::Socket tcp{AF_INET, SOCK_STREAM};
+    green::Group serving;
+
+    HostileServer() {
+        udp.bind(green::Address::parse("127.0.0.1:0"));
+        tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
+        tcp.bind(udp.local_address());
+        tcp.listen(16);
+        serving.spawn([this] {
+            for (;;) tcp.accept().close();  // every TCP retry fails
+        });
+        serving.spawn([this] {
+            for (;;) {
+                std::string query(512, '\0');
+                green::Address from;
+                query.resize(udp.recvfrom(query.data(), query.size(), from));
+                serving.spawn([this, query, from] { answer(query, from); });
+            }
+        });
+    }
+    ~HostileServer() { serving.kill(); }
+    std::string address() const { return udp.local_address().to_string(); }
+
+    void answer(const std::string& query, const green::Address& to) {
+        if (query.size() < 17) return;
+        const std::string first_label = query.substr(13, static_cast<unsigned char>(query[12]));
+        const bool trunc = first_label.rfind("trunc", 0) == 0;
+        if (first_label.rfind("slow", 0) == 0) green::sleep(300ms);
+        const std::size_t question_end = query.find('\0', 12) + 5;  // the name's root label, type, class
+        std::string reply = query.substr(0, question_end);
+        reply[2] = static_cast<char>(0x80 | (trunc ? 0x02 : 0) | (query[2] & 0x01));  // QR, TC, RD
+        reply[3] = static_cast<char>(0x80);                                           // RA, NOERROR
+        reply[6] = 0;
+        reply[7] = trunc ? 0 : 1;  // ANCOUNT
+        reply[8] = reply[9] = reply[10] = reply[11] = 0;
+        if (!trunc) reply += std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x15", 16);
+        udp.sendto(reply.data(), reply.size(), to);
+    }
+};
+
 }  // namespace
 
 // A and AAAA records come back for the family asked, and a CNAME gives the
@@ -199,6 +245,26 @@ TEST_CASE("dns: hosts file with a NUL byte, and one past the size cap") {
     CHECK(w.seconds() < 10);
     ::unsetenv("GREEN_HOSTS_FILE");
     ::unlink(path.c_str());
+}
+
+// One bad answer fails only its own lookup, as with glibc: a truncated answer
+// whose TCP retry the server closes must not fail the other lookups in flight
+// on the same thread (c-ares marks the server failed for all of them).
+TEST_CASE("dns: a failed TCP retry fails only its own lookup") {
+    HostileServer server;
+    green::dns::set_servers(server.address());
+    green::dns::set_timeout(2s);
+    green::dns::set_tries(1);
+    const green::dns::Hints v4{.family = AF_INET, .socktype = SOCK_STREAM};
+    CHECK(hosts(green::dns::getaddrinfo("plain.test.green", "80", v4)) == std::vector<std::string>{"127.0.0.21"});
+    std::vector<green::Greenlet<std::string>> innocent;
+    for (int i = 0; i < 3; ++i)
+        innocent.push_back(green::spawn([&v4, i] {
+            return hosts(green::dns::getaddrinfo("slow" + std::to_string(i) + ".test.green", "80", v4)).at(0);
+        }));
+    green::sleep(50ms);  // all three asked and waiting
+    CHECK(eai_of([&] { green::dns::getaddrinfo("trunc.test.green", "80", v4); }) != 0);
+    for (auto& g : innocent) CHECK(g.get() == "127.0.0.21");
 }
 
 // Hundreds of lookups in flight share one channel: they finish together and use

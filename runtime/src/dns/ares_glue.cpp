@@ -261,6 +261,20 @@ struct DnsChannel::Impl {
         return c;
     }
 
+    // A channel of its own for one lookup: retired from the start, so it goes
+    // once that lookup is answered.
+    Channel& private_channel() {
+        retired.push_back(open_channel());
+        return *retired.back();
+    }
+
+    // Destroys a retired channel with no query left, if `c` still is one (it may
+    // have gone already). Never from inside its own callbacks.
+    void release_if_drained(Channel* c) {
+        for (auto& r : retired)
+            if (r.get() == c && r->in_flight == 0) return release(c);
+    }
+
     // Destroys a retired channel (never from inside its own callbacks).
     void release(Channel* c) {
         for (auto it = retired.begin(); it != retired.end(); ++it)
@@ -340,6 +354,7 @@ struct DnsChannel::Impl {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
         q->answer.timed_out = status == ARES_ETIMEOUT;
+        q->answer.connection_lost = status == ARES_ECONNREFUSED;
         if (status == ARES_SUCCESS && res && !q->abandoned) {
             for (int family : {AF_INET, AF_INET6})  // glibc lists the A answer first
                 for (auto* n = res->nodes; n; n = n->ai_next)
@@ -359,6 +374,7 @@ struct DnsChannel::Impl {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
         q->answer.timed_out = status == ARES_ETIMEOUT;
+        q->answer.connection_lost = status == ARES_ECONNREFUSED;
         if (abuf && alen > 0 && !q->abandoned && q->raw) q->raw->assign(abuf, abuf + alen);
         finish(q);
     }
@@ -367,6 +383,7 @@ struct DnsChannel::Impl {
         auto* q = static_cast<Query*>(arg);
         q->answer.status = to_eai(status);
         q->answer.timed_out = status == ARES_ETIMEOUT;
+        q->answer.connection_lost = status == ARES_ECONNREFUSED;
         if (status == ARES_SUCCESS && h && h->h_name && !q->abandoned) q->answer.canonical = h->h_name;
         finish(q);
     }
@@ -397,14 +414,26 @@ DnsChannel::~DnsChannel() = default;
 template <class Issue>
 DnsAnswer DnsChannel::ask(const std::string* searched_name, const char* what, Issue issue) {
     InFlight slot(impl_->slots);
+    bool isolated = false;
     for (int round = 1;; ++round) {
-        Impl::Channel& c = impl_->ready_channel();
+        Impl::Channel& c = isolated ? impl_->private_channel() : impl_->ready_channel();
         auto* q = new Impl::Query(&c, &current());
         ++c.in_flight;
         issue(c, q);
         c.read_refusals();
+        const int rounds = c.rounds(searched_name);
         DnsAnswer a = Impl::wait(q, what);
-        if (!a.timed_out || round >= c.rounds(searched_name)) return a;
+        if (isolated) impl_->release_if_drained(&c);
+        // c-ares (1.18) ends every query on a server whose connection failed
+        // when one query's TCP retry is refused or closed, say. glibc fails only
+        // that query: each is asked again on a channel of its own, where only
+        // the one at fault fails.
+        if (a.connection_lost && !isolated) {
+            isolated = true;
+            --round;
+            continue;
+        }
+        if (!a.timed_out || round >= rounds) return a;
     }
 }
 

@@ -32,6 +32,7 @@ struct DnsAnswer {
     std::string canonical;             // the last CNAME target, or the name asked for
     std::vector<std::string> aliases;  // the CNAME owners along the chain
     bool timed_out = false;            // no server answered in time
+    bool connection_lost = false;      // c-ares lost its server connection while asking
 };
 
 class DnsChannel;
