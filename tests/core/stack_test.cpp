@@ -32,6 +32,16 @@ TEST_CASE("stack: overflow is reported by name") {
     CHECK(r.out.empty());
 }
 
+// The report does not depend on where the fault lands: an unguarded stack (no
+// guard budget) runs through its neighbours' memory before anything faults,
+// far below its own end. It is judged by the faulting code's stack pointer.
+TEST_CASE("stack: overflow of an unguarded stack is reported") {
+    const auto r = test::run({HELPER_PATH, "overflow"}, {"GREEN_GUARDED_STACKS=0"});
+    CHECK(r.signal == SIGABRT);
+    CHECK(r.err.find("green: stack overflow in greenlet deep (stack 64 KiB)") != std::string::npos);
+    CHECK(r.out.empty());
+}
+
 // Releasing a stack never allocates: greenlets end, and their stacks go back to
 // the pool (guarded or from slabs, past what the pool keeps hot), while every
 // operator new fails. Before, the pool's free lists grew there, and the

@@ -1,6 +1,7 @@
 #include "diag/overflow.hpp"
 
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -37,12 +38,31 @@ void chain(int sig, siginfo_t* info, void* uc) {
     previous_segv.sa_handler(sig);
 }
 
+// The stack pointer of the code that faulted, or null where unknown.
+const char* faulting_stack_pointer(const void* uc) noexcept {
+    const auto* context = static_cast<const ucontext_t*>(uc);
+#if defined(__x86_64__)
+    return reinterpret_cast<const char*>(context->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+    return reinterpret_cast<const char*>(context->uc_mcontext.sp);
+#else
+    (void)context;
+    return nullptr;
+#endif
+}
+
 void on_segv(int sig, siginfo_t* info, void* uc) {
     if (Hub* hub = Hub::current_if_any()) {
         const FiberContext& c = hub->running_context();
         const auto* addr = static_cast<const char*>(info->si_addr);
         const auto* lo = static_cast<const char*>(c.stack_lo);
-        if (c.stack_kind != stack_thread && lo && addr < lo && addr + kGuardReach >= lo)
+        const char* sp = uc ? faulting_stack_pointer(uc) : nullptr;
+        // The fault is an overflow when the running fiber's stack pointer is
+        // below its stack: a frame bigger than the guard jumped it, or an
+        // unguarded stack ran through its neighbours' into unmapped memory.
+        // Or when it hit just under the stack (the guard page).
+        const bool sp_below = sp && sp < lo;
+        if (c.stack_kind != stack_thread && lo && (sp_below || (addr < lo && addr + kGuardReach >= lo)))
             report_stack_overflow(c);
     }
     chain(sig, info, uc);
