@@ -247,7 +247,7 @@ private:
     [[noreturn]] void finish(GreenletCore& g) noexcept;
     void settle(GreenletCore& g) noexcept;
     void adopt(GreenletCore& g, const Stack& stack) noexcept;
-    // These three are defined in core/park.hpp.
+    // Defined in core/park.hpp, with park_inline.
     [[gnu::always_inline]] inline void switch_out(GreenletCore& self);
     [[gnu::always_inline]] inline void switch_to(FiberContext& from, GreenletCore* next) noexcept;
     inline void check_stack(const GreenletCore& g) const noexcept;
