@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "base/sys.hpp"
 
@@ -61,8 +62,8 @@ WakeReason FdTable::wait_one(int fd, Interest what, double timeout, WaitList* al
         ~StopWhenUnwatched() { table.stop_if_unwatched(side); }
     } stop{*this, side};
     Hub& hub = Hub::current();
-    Waiter extra(hub.running());
-    if (also) also->push_back(extra);
+    std::optional<Waiter> extra;  // only for the rare `also`
+    if (also) also->push_back(extra.emplace(hub.running()));
     const WakeReason reason = hub.park_inline(&side.waiters, timeout, description, &st);
     return st.generation != generation ? WakeReason::closed : reason;
 }
