@@ -18,6 +18,7 @@
 #include "green/sleep.hpp"
 #include "green/subprocess.hpp"
 #include "green/thread_pool.hpp"
+#include "green/tls.hpp"
 #include "green/address.hpp"
 #include "green/dns.hpp"
 #include "green/io.hpp"
