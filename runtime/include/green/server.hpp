@@ -5,6 +5,11 @@
 //       [](green::Socket conn, green::Address peer) { ... });
 //   server.serve_forever();
 //
+// Given a server tls::Context it speaks TLS: each connection's handshake runs
+// in its own greenlet, within `handshake_timeout`, and the handler gets the
+// tls::Stream only when it succeeded (a failed handshake is logged on stderr
+// and the connection closed; the server goes on serving).
+//
 // With `workers = N` it pre-forks N processes, each with its own hub and its own
 // listener on the same port (SO_REUSEPORT): the multi-process + greenlets model
 // for using every core. stop() stops them all.
@@ -23,6 +28,7 @@
 #include "green/detail/config.hpp"
 #include "green/detail/time.hpp"
 #include "green/socket.hpp"
+#include "green/tls.hpp"
 
 namespace green {
 
@@ -42,16 +48,21 @@ struct ServerOptions {
     // quietly: the server counts it in timed_out() instead of reporting it.
     std::chrono::milliseconds idle_timeout{0};
     std::chrono::milliseconds connection_timeout{0};
+    std::chrono::milliseconds handshake_timeout{10000};  // TLS only: a slower handshake is dropped
 };
 
 class GREEN_API StreamServer {
 public:
     // Called in a new greenlet for each connection, which it owns.
     using Handler = std::function<void(Socket, Address)>;
+    // The same, for a TLS server: called after a successful handshake.
+    using TlsHandler = std::function<void(tls::Stream, Address)>;
 
     // Throws std::invalid_argument for an empty handler, zero workers or a
     // negative timeout.
     StreamServer(const Address& listen, Handler handler, ServerOptions options = {});
+    // A TLS server; also throws std::invalid_argument for a client context.
+    StreamServer(const Address& listen, const tls::Context& tls, TlsHandler handler, ServerOptions options = {});
     // Stops without a grace period.
     ~StreamServer();
     StreamServer(const StreamServer&) = delete;
