@@ -2,7 +2,7 @@
 // each page as it arrives, with the time since the start; then the total time
 // next to the sum of the single fetches' times, which is what fetching them one
 // after another would take.
-// Usage: fetch URL...   (http:// only)
+// Usage: fetch URL...   (http:// or https://)
 #include <green/green.hpp>
 
 #include <chrono>

@@ -1,5 +1,6 @@
 // A tiny HTTP/1.1 GET shared by the fetch and crawler examples:
-// http://host[:port]/path only, one request per connection.
+// http:// and https://host[:port]/path, one request per connection. https
+// trusts the system's CAs (SSL_CERT_FILE / SSL_CERT_DIR override them).
 #pragma once
 
 #include <green/green.hpp>
@@ -13,14 +14,22 @@ struct Url {
     std::string host;
     std::uint16_t port = 80;
     std::string path = "/";
+    bool tls = false;
 };
 
-// Throws std::invalid_argument for anything but http://host[:port][/path].
+// Throws std::invalid_argument for anything but http(s)://host[:port][/path].
 inline Url parse_url(const std::string& url) {
-    const std::string scheme = "http://";
-    if (url.rfind(scheme, 0) != 0) throw std::invalid_argument("not an http:// URL: " + url);
     Url u;
-    std::string rest = url.substr(scheme.size());
+    std::string rest;
+    if (url.rfind("http://", 0) == 0) {
+        rest = url.substr(7);
+    } else if (url.rfind("https://", 0) == 0) {
+        rest = url.substr(8);
+        u.port = 443;
+        u.tls = true;
+    } else {
+        throw std::invalid_argument("not an http:// or https:// URL: " + url);
+    }
     if (auto slash = rest.find('/'); slash != std::string::npos) {
         u.path = rest.substr(slash);
         rest.resize(slash);
@@ -34,17 +43,14 @@ inline Url parse_url(const std::string& url) {
     return u;
 }
 
-// The response body (headers stripped): Content-Length bytes, or everything up
-// to the end of the connection. Throws on network errors and timeouts.
-inline std::string http_get(const std::string& url, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    const Url u = parse_url(url);
-    green::Timeout deadline(timeout);
-    green::Socket s = green::create_connection(u.host, u.port);
-    s.sendall("GET " + u.path + " HTTP/1.1\r\nHost: " + u.host + "\r\nConnection: close\r\n\r\n");
+// The response body (headers stripped) as `read` (which returns "" at the end
+// of the stream) delivers it: Content-Length bytes, or everything to the end.
+template <class Read>
+std::string read_response(Read read) {
     std::string reply;
     std::size_t header_end = std::string::npos, want = std::string::npos;
     while (reply.size() < want) {
-        std::string part = s.recv(65536);
+        std::string part = read();
         if (part.empty()) break;
         reply += part;
         if (header_end == std::string::npos && (header_end = reply.find("\r\n\r\n")) != std::string::npos) {
@@ -54,6 +60,23 @@ inline std::string http_get(const std::string& url, std::chrono::seconds timeout
         }
     }
     return header_end == std::string::npos ? std::string() : reply.substr(header_end + 4);
+}
+
+// The response body of a GET. Throws on network errors, TLS errors (a
+// certificate that does not verify) and timeouts.
+inline std::string http_get(const std::string& url, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    const Url u = parse_url(url);
+    green::Timeout deadline(timeout);
+    const std::string request = "GET " + u.path + " HTTP/1.1\r\nHost: " + u.host + "\r\nConnection: close\r\n\r\n";
+    if (u.tls) {
+        static const green::tls::Context ctx = green::tls::Context::client();  // one for every connection
+        green::tls::Stream s = green::tls::connect(u.host, u.port, ctx);
+        s.write(request);
+        return read_response([&] { return s.read(65536); });
+    }
+    green::Socket s = green::create_connection(u.host, u.port);
+    s.sendall(request);
+    return read_response([&] { return s.recv(65536); });
 }
 
 }  // namespace example
