@@ -17,9 +17,10 @@ namespace {
 
 // Certificates made for this process with the openssl CLI (EC P-256: fast):
 // a CA; a server certificate for localhost and 127.0.0.1 signed by it; the same
-// expired; one for another host; and a self-signed one for localhost.
+// expired; one for another host; a self-signed one for localhost; and a client
+// certificate signed by the CA.
 struct Certs {
-    std::string ca, key, server, expired, wrong_host, self_signed, self_key;
+    std::string ca, key, server, expired, wrong_host, self_signed, self_key, client;
 };
 
 const Certs& certs() {
@@ -29,7 +30,8 @@ const Certs& certs() {
             "[ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
             "[server]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n"
             "subjectAltName = DNS:localhost,IP:127.0.0.1\n"
-            "[wrong]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:wrong.example\n");
+            "[wrong]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:wrong.example\n"
+            "[client]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\n");
         Certs c;
         auto path = [](const char* name) { return test::temp_path(name); };
         c.ca = path("ca.pem");
@@ -39,6 +41,7 @@ const Certs& certs() {
         c.wrong_host = path("wrong_host.pem");
         c.self_signed = path("self_signed.pem");
         c.self_key = path("self_signed.key");
+        c.client = path("client.pem");
         const std::string csr = path("server.csr"), ca_key = path("ca.key");
         const std::vector<std::string> newkey = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
         auto openssl = [&](std::vector<std::string> args, bool key = false) {
@@ -57,6 +60,7 @@ const Certs& certs() {
         sign(c.server, "30", "server", "1");
         sign(c.expired, "-1", "server", "2");  // not after < not before: expired from the start
         sign(c.wrong_host, "30", "wrong", "3");
+        sign(c.client, "30", "client", "4");
         openssl({"req", "-x509", "-config", cnf, "-extensions", "server", "-keyout", c.self_key, "-out", c.self_signed,
                  "-days", "30", "-subj", "/CN=localhost"}, true);
         return c;
@@ -217,6 +221,33 @@ TEST_CASE("tls: verification failures name the certificate problem") {
     CHECK(expired->handled == 0);
     CHECK(wrong->handled == 0);
     CHECK(good->handled == 0);
+}
+
+// A server with verify_peer(true) requires a client certificate from a CA it
+// trusts: without one the client learns it from the server's alert, with one
+// the connection works.
+TEST_CASE("tls: client certificates") {
+    auto srv_ctx = green::tls::Context::server(certs().server, certs().key);
+    srv_ctx.load_verify_file(certs().ca).verify_peer(true);
+    LineServer srv(srv_ctx, "client ok: ");
+    std::string e;
+    try {
+        // TLS 1.3 ends the client's side of the handshake before the server has
+        // checked the client: the refusal arrives with the first read.
+        auto s = green::tls::connect("localhost", srv.port(), client(), 5s);
+        s.write("no certificate\n");
+        s.read(100);
+    } catch (const green::tls::Error& x) {
+        e = x.what();
+    }
+    CHECK_MESSAGE(test::contains(e, "certificate required"), e);
+
+    auto with_cert = client();
+    with_cert.use_certificate(certs().client, certs().key);
+    auto s = green::tls::connect("localhost", srv.port(), with_cert, 5s);
+    s.write("mine\n");
+    CHECK(read_all(s) == "client ok: mine\n");
+    CHECK(srv.handled == 1);
 }
 
 // Context::client() trusts OpenSSL's default verify paths, which SSL_CERT_FILE
