@@ -216,6 +216,23 @@ TEST_CASE("tls: verification failures name the certificate problem") {
     auto s = green::tls::connect("localhost", self_signed->port(), unverified, 5s);
     s.write("anyway\n");
     CHECK(read_all(s) == "anyway\n");
+    // ...and a later failure on such a connection is not blamed on the certificate.
+    green::StreamServer truncating(green::Address::parse("127.0.0.1:0"),
+                                   green::tls::Context::server(certs().self_signed, certs().self_key),
+                                   [](green::tls::Stream t, green::Address) {
+                                       t.write("x");
+                                       t.close();  // no close_notify
+                                   });
+    truncating.start();
+    auto t = green::tls::connect("localhost", truncating.address().port(), unverified, 5s);
+    try {
+        read_all(t);
+        FAIL("no error");
+    } catch (const green::tls::Error& x) {
+        CHECK(x.reason() == "unexpected eof while reading");
+        CHECK(x.verify_result() == 0);
+        CHECK_MESSAGE(!test::contains(x.what(), "self-signed"), x.what());
+    }
 
     CHECK(self_signed->handled == 1);
     CHECK(expired->handled == 0);

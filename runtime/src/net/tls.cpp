@@ -72,11 +72,19 @@ int bio_read(BIO* b, char* data, int len) {
     do r = green::detail::sys::recvfrom(fd, data, static_cast<size_t>(len), 0, nullptr, nullptr);
     while (r < 0 && errno == EINTR);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
+    if (r == 0) BIO_set_flags(b, BIO_FLAGS_IN_EOF);  // so OpenSSL can tell a truncation from an OS error
     return static_cast<int>(r);
 }
 
-long bio_ctrl(BIO*, int cmd, long, void*) {
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;  // nothing is buffered here
+long bio_ctrl(BIO* b, int cmd, long, void*) {
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1;  // nothing is buffered here
+    case BIO_CTRL_EOF:
+        return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    default:
+        return 0;
+    }
 }
 
 int bio_create(BIO* b) {
@@ -285,11 +293,13 @@ int Stream::drive(Op op, green::detail::Deadline deadline, const char* what) {
         }
         default: {
             failed_ = true;
+            const bool verify_failed = ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_CERTIFICATE_VERIFY_FAILED;
             std::string reason = take_reason();
             if (reason.empty()) reason = "error " + std::to_string(err);
             long verify = 0;
             std::string text = reason;
-            if (SSL_get_verify_result(ssl_) != X509_V_OK) {
+            // (The result is kept even when verification is off; it only explains this failure.)
+            if (verify_failed && SSL_get_verify_result(ssl_) != X509_V_OK) {
                 verify = SSL_get_verify_result(ssl_);
                 text += std::string(": ") + X509_verify_cert_error_string(verify);
             }
