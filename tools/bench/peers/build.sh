@@ -14,6 +14,7 @@ run() { echo "+ $*" >&2; "$@" || { echo "FAILED: $*" >&2; fail=1; }; }
 for f in epoll_http epoll_echo echo_load idle_load blocking_client blocking_getaddrinfo spawn_wait; do
     run gcc -O2 -Wall -o "$out/$f" "$here/$f.c"
 done
+run gcc -O2 -Wall -o "$out/epoll_https" "$here/epoll_https.c" -lssl -lcrypto
 run gcc -O2 -Wall -pthread -o "$out/thread_echo" "$here/thread_echo.c"
 run gcc -O2 -Wall -pthread -o "$out/thread_bench" "$here/thread_bench.c"
 run g++ -O2 -std=c++20 -Wall -o "$out/raw_switch" "$here/raw_switch.cpp" -lboost_context
