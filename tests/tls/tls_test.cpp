@@ -596,3 +596,17 @@ TEST_CASE("tls: examples/fetch over https") {
     CHECK(r.exit_code == 1);
     CHECK_MESSAGE(test::contains(r.err, "certificate verify failed"), r.err);
 }
+
+// examples/http_hello serves HTTPS given a certificate and key: curl gets two
+// answers over one kept-alive TLS connection.
+TEST_CASE("tls: examples/http_hello over https") {
+    const int port = test::free_port();
+    test::Process server({std::string(EXAMPLES_DIR) + "/http_hello", std::to_string(port), "1", certs().server, certs().key});
+    test::wait_for_port(port);
+    const std::string url = "https://localhost:" + std::to_string(port) + "/";
+    auto r = run_client({"/usr/bin/curl", "-sS", "--max-time", "10", "--cacert", certs().ca, "-w", " %{num_connects}",
+                         url, url},
+                        {"-SSL_CERT_FILE", "-SSL_CERT_DIR"});
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out == "Hello, World! 1Hello, World! 0");  // the second request reused the connection
+}
