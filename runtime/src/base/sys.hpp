@@ -16,11 +16,13 @@
 
 #include <string>
 
+#include "green/detail/config.hpp"
+
 namespace green::detail {
 
 // The one way the runtime reports an OS error: std::system_error carrying the
 // errno value in std::generic_category() (the shim turns it back into errno).
-[[noreturn]] void throw_errno(int error, const std::string& what);
+[[noreturn]] GREEN_API void throw_errno(int error, const std::string& what);
 
 }  // namespace green::detail
 
@@ -32,8 +34,9 @@ int connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
 int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept;
 int bind(int fd, const sockaddr* addr, socklen_t len) noexcept;
 int listen(int fd, int backlog) noexcept;
-ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) noexcept;
-ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) noexcept;
+// (Exported for libgreen_tls, whose BIO reads and writes with these two.)
+GREEN_API ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) noexcept;
+GREEN_API ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) noexcept;
 ssize_t recvmsg(int fd, msghdr* msg, int flags) noexcept;
 ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept;
 ssize_t read(int fd, void* buf, size_t len) noexcept;

@@ -1,4 +1,7 @@
-// green::tls on OpenSSL 3: the only file that includes OpenSSL's headers.
+// green::tls on OpenSSL 3: the only file that includes OpenSSL's headers. It is
+// built into libgreen_tls.so (with tls_server.cpp), not libgreen.so, so that the
+// shim, which every program run under greenrun loads, does not load OpenSSL;
+// hence it uses only what libgreen exports (wait_fd, sys::recvfrom/sendto).
 //
 // The SSL object is non-blocking and talks to the socket through a BIO of
 // our own (below) that calls the runtime's unhooked recvfrom/sendto with
@@ -19,9 +22,8 @@
 #include <utility>
 
 #include "base/sys.hpp"
-#include "core/fd_table.hpp"
-#include "core/hub.hpp"
 #include "green/errors.hpp"
+#include "green/io.hpp"
 
 namespace green::tls {
 
@@ -273,13 +275,13 @@ int Stream::drive(Op op, green::detail::Deadline deadline, const char* what) {
         const int r = op();
         if (r > 0) return r;
         const int err = SSL_get_error(ssl_, r);
-        green::detail::Interest interest;
+        bool for_write;
         switch (err) {
         case SSL_ERROR_WANT_READ:
-            interest = green::detail::Interest::read;
+            for_write = false;
             break;
         case SSL_ERROR_WANT_WRITE:
-            interest = green::detail::Interest::write;
+            for_write = true;
             break;
         case SSL_ERROR_ZERO_RETURN:
             return 0;
@@ -308,7 +310,7 @@ int Stream::drive(Op op, green::detail::Deadline deadline, const char* what) {
         }
         if (deadline.never_wait()) green::detail::throw_errno(EAGAIN, std::string("green::") + what);
         const double left = deadline.remaining();
-        if (left == 0 || !green::detail::Hub::current().fds().wait(socket_.fd(), interest, left, what)) throw TimeoutError();
+        if (left == 0 || !green::detail::wait_fd(socket_.fd(), for_write, left)) throw TimeoutError();
     }
 }
 
@@ -327,7 +329,7 @@ std::size_t Stream::read_some(void* buf, std::size_t len) {
     if (drained_ && !deadline.never_wait()) {
         drained_ = false;
         const double left = deadline.remaining();
-        if (left == 0 || !green::detail::Hub::current().fds().wait(socket_.fd(), green::detail::Interest::read, left, "tls::Stream::read"))
+        if (left == 0 || !green::detail::wait_fd(socket_.fd(), false, left))
             throw TimeoutError();
     }
     std::size_t got = 0;
