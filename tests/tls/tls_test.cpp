@@ -404,9 +404,9 @@ TEST_CASE("tls: bad peers do not reach the handler and the server serves on") {
 }
 
 // A client whose server never answers times out in the handshake (its own
-// timeout, or an enclosing green::Timeout); one whose server hangs up
-// mid-handshake gets a tls::Error. No descriptor leaks either way.
-TEST_CASE("tls: client handshake timeout and a peer that hangs up") {
+// timeout, or an enclosing green::Timeout) or is killed there; one whose server
+// hangs up mid-handshake gets a tls::Error. No descriptor leaks in any case.
+TEST_CASE("tls: client handshake timeout, kill, and a peer that hangs up") {
     std::vector<green::Socket> held;
     green::StreamServer mute(green::Address::parse("127.0.0.1:0"), [&](green::Socket c, green::Address) {
         held.push_back(std::move(c));  // keeps it open, says nothing
@@ -440,6 +440,12 @@ TEST_CASE("tls: client handshake timeout and a peer that hangs up") {
             CHECK(e.source() == &t);
         }
     }
+    auto connecting = green::spawn([&] { green::tls::connect("localhost", mute.address().port(), client()); });
+    green::sleep(50ms);
+    CHECK(!connecting.ready());
+    connecting.kill();  // parked in the handshake
+    CHECK(connecting.killed());
+
     std::string e = connect_error("localhost", rude.address().port(), client());
     CHECK_MESSAGE(test::contains(e, "unexpected eof while reading"), e);
 
