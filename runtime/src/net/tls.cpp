@@ -316,7 +316,11 @@ int Stream::drive(Op op, green::detail::Deadline deadline, const char* what) {
 
 void Stream::handshake_for(double timeout) {
     if (handshaken_) return;
-    drive([this] { return SSL_do_handshake(ssl_); }, green::detail::Deadline::after(timeout), "tls::Stream::handshake");
+    if (drive([this] { return SSL_do_handshake(ssl_); }, green::detail::Deadline::after(timeout),
+              "tls::Stream::handshake") == 0) {
+        failed_ = true;  // a close_notify instead of a handshake
+        throw Error("green::tls::Stream::handshake: the peer closed the session", "closed during handshake");
+    }
     handshaken_ = true;
 }
 
