@@ -5,7 +5,7 @@
 #   - the installed libraries carry RUNPATH $ORIGIN, and greenrun from the moved
 #     prefix preloads the moved prefix's shim (by absolute path), which loads the
 #     moved prefix's libgreen.so.0: /bin/true runs, /proc/self/maps of a program
-#     shows both, and curl fetches a page from a loopback server under it;
+#     shows both (and neither libgreen_tls nor OpenSSL), and curl fetches a page from a loopback server under it;
 #   - examples/hello.cpp builds out of tree against the moved prefix three ways
 #     (CMake's find_package(green CONFIG), pkg-config with a plain compiler
 #     command, meson's dependency('green')) and runs; green::preload stays linked.
@@ -46,7 +46,7 @@ else
 fi
 lib=$prefix/$libdir
 
-for so in libgreen.so libgreen_preload.so; do
+for so in libgreen.so libgreen_tls.so libgreen_preload.so; do
   [ -e "$lib/$so" ] || fail "$lib/$so was not installed"
   runpath=$(readelf -d "$lib/$so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
   # shellcheck disable=SC2016  # the literal $ORIGIN
@@ -63,6 +63,9 @@ maps=$("$greenrun" /bin/cat /proc/self/maps)
 grep -qF "$lib/libgreen_preload.so" <<<"$maps" || fail "the shim is not mapped into a program under greenrun"
 grep -qF "$lib/libgreen.so.0" <<<"$maps" || fail "the shim did not load the prefix's libgreen.so.0:
 $(grep -F libgreen <<<"$maps")"
+# green::tls is a library of its own so that the shim never brings OpenSSL along.
+! grep -qE 'libgreen_tls|libssl|libcrypto' <<<"$maps" || fail "the shim loaded OpenSSL or libgreen_tls:
+$(grep -E 'libgreen_tls|libssl|libcrypto' <<<"$maps")"
 
 # A real client under greenrun against a loopback server (the build's http_hello).
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
