@@ -403,6 +403,36 @@ TEST_CASE("tls: bad peers do not reach the handler and the server serves on") {
     CHECK(test::open_fds() == before);
 }
 
+// The server's idle_timeout reaches the handler's stream, and its
+// connection_timeout covers the handshake: both end such connections quietly
+// (counted in timed_out()), and a handshake timeout of its own is logged instead.
+TEST_CASE("tls: idle_timeout and connection_timeout of a TLS server") {
+    green::ServerOptions idle;
+    idle.idle_timeout = 200ms;
+    LineServer lazy(green::tls::Context::server(certs().server, certs().key), "", idle);
+    auto s = green::tls::connect("localhost", lazy.port(), client(), 5s);
+    s.set_timeout(5s);
+    test::Stopwatch w;
+    CHECK_THROWS_AS(read_all(s), green::tls::Error);  // closed without close_notify, after the idle time
+    CHECK(w.seconds() >= 0.15);
+    CHECK(w.seconds() < 4.5);
+    settle(lazy.server);
+    CHECK(lazy.handled == 1);
+    CHECK(lazy.server.timed_out() == 1);
+
+    green::ServerOptions bounded;
+    bounded.connection_timeout = 200ms;
+    LineServer strict(green::tls::Context::server(certs().server, certs().key), "", bounded);
+    green::Socket silent = green::create_connection("127.0.0.1", strict.port(), 5s);  // never says hello
+    silent.set_timeout(5s);
+    w = test::Stopwatch();
+    CHECK(silent.recv(100).empty());
+    CHECK(w.seconds() < 4.5);
+    settle(strict.server);
+    CHECK(strict.handled == 0);
+    CHECK(strict.server.timed_out() == 1);
+}
+
 // A client whose server never answers times out in the handshake (its own
 // timeout, or an enclosing green::Timeout) or is killed there; one whose server
 // hangs up mid-handshake gets a tls::Error. No descriptor leaks in any case.

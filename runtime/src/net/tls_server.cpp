@@ -24,7 +24,8 @@ StreamServer::Handler over_tls(const tls::Context& ctx, StreamServer::TlsHandler
         std::string detail;
         try {
             stream.handshake(std::chrono::duration<double>(limit));
-        } catch (const TimeoutError&) {
+        } catch (const TimeoutError& e) {
+            if (e.source()) throw;  // connection_timeout's (the server counts it), or the handler's caller's
             why = "timed out";
         } catch (const std::exception& e) {  // tls::Error, std::system_error
             why = "failed";
