@@ -43,23 +43,49 @@ inline Url parse_url(const std::string& url) {
     return u;
 }
 
+// What a response may bring: a hostile server could otherwise send headers or
+// a body until memory runs out.
+inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024 * 1024;
+
+// A Content-Length value: digits only, at most `limit`. Anything else (a sign,
+// junk, a number past the limit or past what size_t holds) is refused.
+inline std::size_t parse_content_length(const std::string& headers, std::size_t at, std::size_t limit) {
+    std::size_t end = headers.find("\r\n", at);
+    std::string value = headers.substr(at, end - at);
+    while (!value.empty() && value.back() == ' ') value.pop_back();
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+        throw std::runtime_error("bad Content-Length: '" + value + "'");
+    if (value.size() > 19 || std::stoull(value) > limit)
+        throw std::runtime_error("Content-Length " + value + " is larger than " + std::to_string(limit) + " bytes");
+    return static_cast<std::size_t>(std::stoull(value));
+}
+
 // The response body (headers stripped) as `read` (which returns "" at the end
-// of the stream) delivers it: Content-Length bytes, or everything to the end.
+// of the stream) delivers it: Content-Length bytes, or everything to the end;
+// at most kMaxBodyBytes, after at most kMaxHeaderBytes of headers.
 template <class Read>
-std::string read_response(Read read) {
+std::string read_response(Read read, std::size_t max_body = kMaxBodyBytes) {
     std::string reply;
     std::size_t header_end = std::string::npos, want = std::string::npos;
     while (reply.size() < want) {
         std::string part = read();
         if (part.empty()) break;
         reply += part;
-        if (header_end == std::string::npos && (header_end = reply.find("\r\n\r\n")) != std::string::npos) {
-            for (const char* name : {"Content-Length: ", "content-length: "})
+        if (header_end == std::string::npos) {
+            header_end = reply.find("\r\n\r\n");
+            if (header_end == std::string::npos) {
+                if (reply.size() > kMaxHeaderBytes) throw std::runtime_error("response headers larger than 64 KiB");
+                continue;
+            }
+            for (const char* name : {"Content-Length:", "content-length:", "Content-length:"})
                 if (auto at = reply.find(name); at != std::string::npos && at < header_end)
-                    want = header_end + 4 + std::stoul(reply.substr(at + 16));
+                    want = header_end + 4 + parse_content_length(reply, reply.find_first_not_of(' ', at + 15), max_body);
         }
+        if (reply.size() - header_end - 4 > max_body)
+            throw std::runtime_error("response body larger than " + std::to_string(max_body) + " bytes");
     }
-    return header_end == std::string::npos ? std::string() : reply.substr(header_end + 4);
+    return header_end == std::string::npos ? std::string() : reply.substr(header_end + 4, want - header_end - 4);
 }
 
 // The response body of a GET. Throws on network errors, TLS errors (a

@@ -110,6 +110,46 @@ TEST_CASE("examples: fetch") {
     CHECK(bad.exit_code == 1);  // connection refused: reported, not a crash
 }
 
+// fetch against a hostile server: a negative or overflowing Content-Length is
+// refused, and a body without end stops at 64 MiB instead of filling memory.
+TEST_CASE("examples: fetch refuses hostile responses") {
+    green::StreamServer hostile(green::Address::parse("127.0.0.1:0"), [](green::Socket c, green::Address) {
+        std::string request;
+        while (request.find("\r\n\r\n") == std::string::npos) {
+            std::string part = c.recv(4096);
+            if (part.empty()) return;
+            request += part;
+        }
+        const std::string path = request.substr(4, request.find(' ', 4) - 4);
+        try {
+            if (path == "/negative") {
+                c.sendall("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nhello");
+            } else if (path == "/overflow") {
+                c.sendall("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nhello");
+            } else if (path == "/endless") {
+                c.sendall("HTTP/1.1 200 OK\r\n\r\n");
+                const std::string chunk(1 << 20, 'x');
+                for (int i = 0; i < 200; ++i) c.sendall(chunk);  // 200 MiB, if nobody stops it
+            } else {
+                c.sendall("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, and more than asked");
+            }
+        } catch (const std::system_error&) {
+            // the client hung up
+        }
+    });
+    hostile.start();
+    const std::string base = "http://" + hostile.address().to_string();
+    auto r = green::run_in_thread([&] {
+        return test::run({example("fetch"), base + "/negative", base + "/overflow", base + "/endless", base + "/ok"});
+    });
+    CHECK(r.exit_code == 1);
+    CHECK(test::contains(r.out, "/negative failed: bad Content-Length: '-5'"));
+    CHECK(test::contains(r.out, "/overflow failed: Content-Length 99999999999999999999999 is larger than"));
+    CHECK(test::contains(r.out, "/endless failed: response body larger than 67108864 bytes"));
+    CHECK(test::contains(r.out, "5 bytes received from " + base + "/ok"));
+    hostile.stop();
+}
+
 // fetch prints each page as it arrives and, at the end, the total time next to
 // the sum of the single fetches' times; slow_server answers /delay/MS/... after
 // MS ms, other paths at once, and sleeps through the delays of ten requests
