@@ -33,12 +33,12 @@ void sanitizer_on_stack(const FiberContext& running) noexcept {
 #endif
 }
 
-void exit_context(FiberContext& from, FiberContext& to) noexcept {
+void exit_context(FiberContext& from, FiberContext& to, ExceptionGlobals* eh) noexcept {
     Handover h{&from, &to};
 #ifdef GREEN_TSAN
     h.from_ended = true;
 #endif
-    swap_exception_state(from, to);
+    swap_exception_state(from, to, eh);
     asan_start(nullptr, to);
     tsan_switch(from, to);
     ctx::jump_fcontext(to.fctx, &h);

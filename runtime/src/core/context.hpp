@@ -94,8 +94,7 @@ struct Handover {
 #endif
 };
 
-inline void swap_exception_state(FiberContext& from, FiberContext& to) noexcept {
-    EhGlobals* g = eh_globals();
+inline void swap_exception_state(FiberContext& from, FiberContext& to, EhGlobals* g = eh_globals()) noexcept {
     std::memcpy(from.eh_state, g->words, sizeof g->words);
     std::memcpy(g->words, to.eh_state, sizeof g->words);
 }
@@ -155,12 +154,17 @@ inline void arrived(ctx::transfer_t t, void* fake_stack) noexcept {
 
 }  // namespace context_impl
 
-// Suspends `from` (the running context) and resumes `to`. Returns when some
-// context switches back to `from`.
-inline void switch_context(FiberContext& from, FiberContext& to) noexcept {
+// The running thread's C++ exception globals, for switch_context: the hub
+// keeps them, which spares every switch a TLS lookup.
+using ExceptionGlobals = context_impl::EhGlobals;
+inline ExceptionGlobals* this_thread_exception_globals() noexcept { return context_impl::eh_globals(); }
+
+// Suspends `from` (the running context) and resumes `to`, on the thread whose
+// exception globals are `eh`. Returns when some context switches back to `from`.
+inline void switch_context(FiberContext& from, FiberContext& to, ExceptionGlobals* eh) noexcept {
     using namespace context_impl;
     Handover h{&from, &to};
-    swap_exception_state(from, to);
+    swap_exception_state(from, to, eh);
     asan_start(&from, to);
     tsan_switch(from, to);
     ctx::transfer_t t = jump(to.fctx, &h);
@@ -178,7 +182,7 @@ void discard_context(FiberContext& ctx) noexcept;
 
 // Leaves `from` for good and resumes `to`; `from`'s stack may be released as
 // soon as `to` runs.
-[[noreturn]] void exit_context(FiberContext& from, FiberContext& to) noexcept;
+[[noreturn]] void exit_context(FiberContext& from, FiberContext& to, ExceptionGlobals* eh) noexcept;
 
 // Under AddressSanitizer (nothing otherwise): tells ASan's current thread that
 // it runs on `running`'s stack (which must be the running context's). ASan

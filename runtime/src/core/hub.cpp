@@ -119,7 +119,7 @@ Hub& Hub::create_for_thread() {
     return *h;
 }
 
-Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno) {
+Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno), exception_globals_(this_thread_exception_globals()) {
     os_thread_ = pthread_self();
     static std::once_flag atfork;
     std::call_once(atfork, [] {
@@ -241,7 +241,12 @@ void Hub::adopt(GreenletCore& g, const Stack& stack) noexcept {
     live_.store(live_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-void Hub::make_ready(GreenletCore& g) noexcept { push_ready(g); }
+// A new greenlet goes behind the others directly: spawning is done in batches,
+// where first_ would only cost every push a test.
+void Hub::make_ready(GreenletCore& g) noexcept {
+    ready_.push_back(g);
+    ++ready_count_;
+}
 
 void Hub::make_hub_fiber() {
     making_hub_fiber_ = true;
@@ -294,6 +299,10 @@ void Hub::yield_now() {
         throw_blocking_in_hub("yield()");
     if (self->pending) [[unlikely]]
         throw_pending_if_due(*self);
+    if (ready_count_ == 0 && budget_ != 0) {  // nothing else is ready, and no poll is due
+        --budget_;
+        return;
+    }
     self->state = State::ready;
     self->wake_reason = WakeReason::woken;
     push_ready(*self);
@@ -469,7 +478,7 @@ void Hub::greenlet_entry(FiberContext& ctx) {
     }
     running_ = next;
     if (keep_libc_state_) swap_libc_state(g.ctx, *to);
-    exit_context(g.ctx, *to);
+    exit_context(g.ctx, *to, exception_globals_);
 }
 
 void Hub::hub_entry(FiberContext&) {

@@ -27,6 +27,10 @@
 
 namespace green::detail {
 
+namespace context_impl {
+struct EhGlobals;
+}
+
 // Lets other threads run a callback in a hub (the thread pool's completions).
 // Shared with the posters, so a post after the hub is gone is refused, not a crash.
 class Inbox {
@@ -260,9 +264,10 @@ private:
             reap_zombie();
     }
     void reap_zombie() noexcept;
-    // The ready queue is first_ followed by ready_. A greenlet made ready while
-    // none is waits in first_, so the common case (one wakes another, then
-    // parks) touches no list; the order stays first in, first out.
+    // The ready queue is first_ followed by ready_. A greenlet woken while none
+    // is ready waits in first_, so the common case (one wakes another, then
+    // parks) touches no list; the order stays first in, first out, as first_
+    // is only filled when the list is empty (make_ready uses the list alone).
     void push_ready(GreenletCore& g) noexcept {
         if (ready_count_++ == 0)
             first_ = &g;
@@ -350,6 +355,7 @@ private:
     bool keep_locale_ = false;
     int* errno_slot_;
     int* h_errno_slot_;
+    context_impl::EhGlobals* exception_globals_;  // this thread's, for every switch
 };
 
 // A wake-up from code running on this thread (the primitives of libgreen):

@@ -27,7 +27,7 @@ inline void Hub::switch_to(FiberContext& from, GreenletCore* next) noexcept {
     running_ = next;
     if (keep_libc_state_) [[unlikely]]
         swap_libc_state(from, *to);
-    switch_context(from, *to);
+    switch_context(from, *to, exception_globals_);
     reap();
 }
 
@@ -36,11 +36,7 @@ inline void Hub::switch_out(GreenletCore& self) {
     GreenletCore* next = nullptr;
     if (ready_count_ != 0 && budget_ != 0) [[likely]] {
         --budget_;
-        next = &pop_ready();
-        if (next == &self) [[unlikely]] {  // yield() with nothing else ready
-            self.state = State::running;
-            return;
-        }
+        next = &pop_ready();  // never `self`: yield_now queues itself only behind another
     } else if (!hub_ctx_.fctx) [[unlikely]] {
         make_hub_fiber();
     }
