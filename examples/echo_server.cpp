@@ -1,5 +1,6 @@
 // An echo server: each connection gets a greenlet that sends back what it reads.
 // Usage: echo_server [PORT]   (default 7000; 0 picks a free port)
+// SIGUSR1 prints green::dump() (every greenlet and what it waits on) on stderr.
 #include <green/green.hpp>
 
 #include <cstdio>
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
                                green::ServerOptions{.idle_timeout = std::chrono::minutes(1)});
     auto on_term = green::signal_handler(SIGTERM, [&] { server.stop(); });
     auto on_int = green::signal_handler(SIGINT, [&] { server.stop(); });
+    auto on_usr1 = green::signal_handler(SIGUSR1, [] { std::fprintf(stderr, "%s", green::dump().c_str()); });
     server.start();
     std::printf("echo_server: listening on %s\n", server.address().to_string().c_str());
     std::fflush(stdout);

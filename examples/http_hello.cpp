@@ -2,6 +2,7 @@
 // request; the benchmarks measure it against a hand-written epoll server.
 // Usage: http_hello [PORT] [WORKERS] [CERT KEY]   (default 8080, 1; port 0 picks
 // a free one; with a PEM certificate chain and its key it serves HTTPS)
+// SIGUSR1 prints green::dump() (every greenlet and what it waits on) on stderr.
 #include <green/green.hpp>
 
 #include <cstdio>
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     }
     auto on_term = green::signal_handler(SIGTERM, [&] { server->stop(std::chrono::seconds(1)); });
     auto on_int = green::signal_handler(SIGINT, [&] { server->stop(std::chrono::seconds(1)); });
+    auto on_usr1 = green::signal_handler(SIGUSR1, [] { std::fprintf(stderr, "%s", green::dump().c_str()); });
     if (workers == 1) server->start();
     std::fprintf(stderr, "http_hello: listening on %s\n", workers == 1 ? server->address().to_string().c_str() : "(workers)");
     server->serve_forever();
