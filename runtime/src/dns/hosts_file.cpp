@@ -201,11 +201,12 @@ std::string hosts_file_path() {
     return p ? p : "/etc/hosts";
 }
 
-HostsMatch hosts_lookup(std::string_view name, int family) {
+namespace {
+
+HostsMatch lookup(const HostsFile& file, std::string_view name, int family) {
     HostsMatch m;
     const bool all = multi();
-    const auto file = current_file();
-    for (const Line& line : file->lines) {
+    for (const Line& line : file.lines) {
         Address a;
         if (!names(line, name) || !as_family(line.address, family, a)) continue;
         if (m.addresses.empty()) {
@@ -219,6 +220,14 @@ HostsMatch hosts_lookup(std::string_view name, int family) {
         if (!all) break;
     }
     return m;
+}
+
+}  // namespace
+
+HostsMatch hosts_lookup(std::string_view name, int family) { return lookup(*current_file(), name, family); }
+
+HostsMatch hosts_lookup_in(std::string_view content, std::string_view name, int family) {
+    return lookup(parse(content), name, family);
 }
 
 HostsMatch hosts_reverse(const Address& address) {

@@ -29,6 +29,10 @@ std::string hosts_file_path();
 // Empty addresses when no line names `name` for `family`.
 HostsMatch hosts_lookup(std::string_view name, int family);
 
+// hosts_lookup in `content` read as a hosts file, not in the file (for the
+// fuzz target fuzz/hosts_file_fuzz.cpp).
+HostsMatch hosts_lookup_in(std::string_view content, std::string_view name, int family);
+
 // The first line with `address` (as its family reads the file: AF_INET takes
 // ::1 as 127.0.0.1): its official name and aliases; an empty canonical if none.
 HostsMatch hosts_reverse(const Address& address);
