@@ -168,7 +168,7 @@ struct Link {
 // Throws std::system_error when either socket fails (or was aborted).
 void pump(Link& link, green::Socket& from, green::Socket& to, std::uint64_t& counter) {
     const Fault& f = link.fault;
-    std::vector<char> buf(65536);
+    std::vector<char> buf(16384);
     const auto started = std::chrono::steady_clock::now();
     std::uint64_t sent = 0;  // for the bandwidth limit
     const std::size_t piece = f.kind == Kind::fragment ? static_cast<std::size_t>(f.value)
