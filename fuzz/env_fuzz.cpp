@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <algorithm>
 #include <string>
 
 #include "base/env.hpp"
@@ -41,9 +43,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static constexpr long kBounds[] = {0, 1, 7, 64, 4096, 65536, 1L << 30, 0x7fffffffffffffffL};
     const long min = kBounds[data[0] % 8 % 4];
     const long max = kBounds[4 + data[1] % 8 % 4];
-    const std::string value(reinterpret_cast<const char*>(data + 2), size - 2);  // setenv stops at a NUL
-    if (::setenv("GREEN_FUZZ_VALUE", value.c_str(), 1) != 0) return 0;
-    const std::string seen = value.c_str();
+    // The variable lives in this buffer (putenv), rewritten for each input:
+    // setenv would keep every value ever set (glibc never frees them), a
+    // gigabyte in a few minutes. The value stops at a NUL byte, as in a real
+    // environment.
+    static char entry[sizeof "GREEN_FUZZ_VALUE=" + 4096] = "GREEN_FUZZ_VALUE=";
+    constexpr std::size_t kName = sizeof "GREEN_FUZZ_VALUE=" - 1;
+    static const bool put = ::putenv(entry) == 0;
+    if (!put) std::abort();
+    const std::size_t n = std::min(size - 2, sizeof entry - kName - 1);
+    std::memcpy(entry + kName, data + 2, n);
+    entry[kName + n] = '\0';
+    const std::string seen = entry + kName;
 
     unsigned long long plain = 0;
     const bool is_digits = digits_value(seen, plain);
