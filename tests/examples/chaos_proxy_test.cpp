@@ -386,19 +386,8 @@ TEST_CASE("chaos_proxy: a seeded mix of faults") {
 // whole site; through one that resets a third of them it reports each failure
 // and exits 1 (no crash), and the site then still serves everything.
 TEST_CASE("chaos_proxy: crawler through faults") {
-    const std::string root = test::temp_path("site");
-    ::mkdir(root.c_str(), 0755);
-    for (int i = 1; i <= 30; ++i) {
-        std::ofstream page(root + "/p" + std::to_string(i) + ".html");
-        page << "<html><body>page " << i;
-        for (int j : {2 * i, 2 * i + 1})
-            if (j <= 30) page << " <a href=\"/p" << j << ".html\">p" << j << "</a>";
-        page << "</body></html>";
-    }
-    const int port = test::free_port();
-    test::Process site({"/usr/bin/env", "python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
-                        "--directory", root});
-    test::wait_for_port(port);
+    test::LinkedSite site;
+    const int port = site.port();
     Proxy rough(port, {"fragment=16@0.5", "delay=10@0.5"});
     auto r = test::run({example("crawler"), "http://127.0.0.1:" + std::to_string(rough.port) + "/p1.html", "3"});
     CHECK_MESSAGE(test::contains(r.out, "crawled 30 pages, 0 failed"), r.out << r.err);

@@ -188,19 +188,8 @@ TEST_CASE("examples: slow_server and fetch's progress") {
 
 // crawler follows every link of a local site served by python3's http.server.
 TEST_CASE("examples: crawler") {
-    const std::string root = test::temp_path("site");
-    ::mkdir(root.c_str(), 0755);
-    for (int i = 1; i <= 30; ++i) {
-        std::ofstream page(root + "/p" + std::to_string(i) + ".html");
-        page << "<html><body>page " << i;
-        for (int j : {2 * i, 2 * i + 1})
-            if (j <= 30) page << " <a href=\"/p" << j << ".html\">p" << j << "</a>";
-        page << "</body></html>";
-    }
-    const int port = test::free_port();
-    test::Process site({"/usr/bin/env", "python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
-                        "--directory", root});
-    test::wait_for_port(port);
+    test::LinkedSite site;
+    const int port = site.port();
     auto r = test::run({example("crawler"), "http://127.0.0.1:" + std::to_string(port) + "/p1.html", "3"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("crawled 30 pages, 0 failed") != std::string::npos);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -282,6 +283,25 @@ Dnsmasq::Dnsmasq(const std::vector<std::string>& records)
     : port_(free_port()), process_(dnsmasq_argv(port_, records)) {
     wait_for_port(port_);  // dnsmasq answers TCP on the same port
 }
+
+namespace {
+
+std::vector<std::string> linked_site_argv(int port) {
+    const std::string root = temp_path("site");
+    ::mkdir(root.c_str(), 0755);
+    for (int i = 1; i <= 30; ++i) {
+        std::ofstream page(root + "/p" + std::to_string(i) + ".html");
+        page << "<html><body>page " << i;
+        for (int j : {2 * i, 2 * i + 1})
+            if (j <= 30) page << " <a href=\"/p" << j << ".html\">p" << j << "</a>";
+        page << "</body></html>";
+    }
+    return {"/usr/bin/env", "python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1", "--directory", root};
+}
+
+}  // namespace
+
+LinkedSite::LinkedSite() : port_(free_port()), process_(linked_site_argv(port_)) { wait_for_port(port_); }
 
 std::string temp_path(const std::string& name) {
     static const std::filesystem::path dir = [] {

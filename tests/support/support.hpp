@@ -101,6 +101,19 @@ private:
     Process process_;
 };
 
+// A site of 30 pages in a temporary directory, p1.html to p30.html, page i
+// linking to pages 2i and 2i+1, served by python3's http.server on
+// 127.0.0.1:port(): a crawler starting at /p1.html finds all 30.
+class LinkedSite {
+public:
+    LinkedSite();
+    int port() const { return port_; }
+
+private:
+    int port_;
+    Process process_;
+};
+
 // Waits until something accepts TCP connections on 127.0.0.1:port (or throws).
 void wait_for_port(int port, double seconds = 5);
 

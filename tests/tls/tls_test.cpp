@@ -133,6 +133,21 @@ void settle(const green::StreamServer& s) {
     for (int i = 0; i < 500 && s.connections() > 0; ++i) green::sleep(10ms);
 }
 
+// A TLS handler that reads one HTTP request, answers `body` and closes.
+auto answering(std::string body) {
+    return [body](green::tls::Stream s, green::Address) {
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+            std::string part = s.read(4096);
+            if (part.empty()) return;
+            req += part;
+        }
+        s.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                body);
+        s.shutdown();
+    };
+}
+
 }  // namespace
 
 // A green client and a green server agree on TLS 1.3, the client's SNI reaches
@@ -327,16 +342,7 @@ TEST_CASE("tls: python3 ssl clients against a green server") {
 // curl fetches https:// from a green server with --cacert, by name and by IP;
 // without it curl refuses the certificate (exit 60) and the server serves on.
 TEST_CASE("tls: curl https against a green server") {
-    auto handler = [](green::tls::Stream s, green::Address) {
-        std::string req;
-        while (req.find("\r\n\r\n") == std::string::npos) {
-            std::string part = s.read(4096);
-            if (part.empty()) return;
-            req += part;
-        }
-        s.write("HTTP/1.1 200 OK\r\nContent-Length: 16\r\nConnection: close\r\n\r\nhello over tls\r\n");
-        s.shutdown();
-    };
+    auto handler = answering("hello over tls\r\n");
     green::StreamServer server(green::Address::parse("127.0.0.1:0"),
                                green::tls::Context::server(certs().server, certs().key), handler);
     server.start();
@@ -611,16 +617,7 @@ TEST_CASE("tls: context errors") {
 
 // examples/fetch takes https:// URLs, trusting the CAs SSL_CERT_FILE names.
 TEST_CASE("tls: examples/fetch over https") {
-    auto handler = [](green::tls::Stream s, green::Address) {
-        std::string req;
-        while (req.find("\r\n\r\n") == std::string::npos) {
-            std::string part = s.read(4096);
-            if (part.empty()) return;
-            req += part;
-        }
-        s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
-        s.shutdown();
-    };
+    auto handler = answering("hello");
     green::StreamServer server(green::Address::parse("127.0.0.1:0"),
                                green::tls::Context::server(certs().server, certs().key), handler);
     server.start();
