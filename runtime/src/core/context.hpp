@@ -6,8 +6,8 @@
 // must be per fiber).
 #pragma once
 
-#include <cstddef>
 #include <boost/context/detail/fcontext.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <cxxabi.h>
@@ -44,12 +44,6 @@ struct EhGlobals {
     void* words[2];
 };
 
-inline EhGlobals* eh_globals() noexcept {
-    static thread_local EhGlobals* cached [[gnu::tls_model("initial-exec")]] = nullptr;
-    if (!cached) [[unlikely]]
-        cached = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
-    return cached;
-}
 
 // Enters jump_fcontext without a `call`. Boost's jump_fcontext leaves through an
 // indirect `jmp`, never a `ret`, so a `call` into it leaves one stale entry on
@@ -94,7 +88,7 @@ struct Handover {
 #endif
 };
 
-inline void swap_exception_state(FiberContext& from, FiberContext& to, EhGlobals* g = eh_globals()) noexcept {
+inline void swap_exception_state(FiberContext& from, FiberContext& to, EhGlobals* g) noexcept {
     std::memcpy(from.eh_state, g->words, sizeof g->words);
     std::memcpy(g->words, to.eh_state, sizeof g->words);
 }
@@ -157,7 +151,9 @@ inline void arrived(ctx::transfer_t t, void* fake_stack) noexcept {
 // The running thread's C++ exception globals, for switch_context: the hub
 // keeps them, which spares every switch a TLS lookup.
 using ExceptionGlobals = context_impl::EhGlobals;
-inline ExceptionGlobals* this_thread_exception_globals() noexcept { return context_impl::eh_globals(); }
+inline ExceptionGlobals* this_thread_exception_globals() noexcept {
+    return reinterpret_cast<ExceptionGlobals*>(abi::__cxa_get_globals());
+}
 
 // Suspends `from` (the running context) and resumes `to`, on the thread whose
 // exception globals are `eh`. Returns when some context switches back to `from`.
@@ -178,7 +174,6 @@ void make_context(FiberContext& ctx) noexcept;
 // A context made by make_context that will never run (again): the hub's own when
 // the hub goes, a greenlet's killed before it started.
 void discard_context(FiberContext& ctx) noexcept;
-
 
 // Leaves `from` for good and resumes `to`; `from`'s stack may be released as
 // soon as `to` runs.

@@ -78,8 +78,6 @@ constexpr std::size_t kHubStack = 256 * 1024;
     std::abort();
 }
 
-
-
 void on_park_deadline(void* g) { static_cast<GreenletCore*>(g)->hub->wake(*static_cast<GreenletCore*>(g), WakeReason::deadline); }
 
 std::atomic<void (*)()> deadlock_handler{nullptr};

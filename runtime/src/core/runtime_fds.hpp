@@ -40,13 +40,14 @@ int runtime_fd_floor() noexcept;
 // The marked descriptors from `first` to `last`, in order.
 std::vector<int> runtime_fds_between(unsigned first, unsigned last);
 
+// How many RuntimeScopes the thread is inside. Initial-exec, as the hub pointer
+// is: every loop poll opens a scope.
+extern constinit thread_local int runtime_scope_depth [[gnu::tls_model("initial-exec")]];
+
 // While one exists on a thread, the runtime is calling libc for itself there:
 // descriptors the shim sees opened belong to the runtime (libev's), threads
 // created are plain OS threads even under thread patching (the monitor, the
 // thread pool's workers), and signal handlers installed are not wrapped.
-// Initial-exec, as the hub pointer is: every loop poll opens a scope.
-extern constinit thread_local int runtime_scope_depth [[gnu::tls_model("initial-exec")]];
-
 class RuntimeScope {
 public:
     RuntimeScope() noexcept { ++runtime_scope_depth; }

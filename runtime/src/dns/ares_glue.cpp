@@ -350,11 +350,16 @@ struct DnsChannel::Impl {
         return std::move(q->answer);
     }
 
+    // What every c-ares callback records of its status first.
+    static void note_status(DnsAnswer& answer, int status) {
+        answer.status = to_eai(status);
+        answer.timed_out = status == ARES_ETIMEOUT;
+        answer.connection_lost = status == ARES_ECONNREFUSED;
+    }
+
     static void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
         auto* q = static_cast<Query*>(arg);
-        q->answer.status = to_eai(status);
-        q->answer.timed_out = status == ARES_ETIMEOUT;
-        q->answer.connection_lost = status == ARES_ECONNREFUSED;
+        note_status(q->answer, status);
         if (status == ARES_SUCCESS && res && !q->abandoned) {
             for (int family : {AF_INET, AF_INET6})  // glibc lists the A answer first
                 for (auto* n = res->nodes; n; n = n->ai_next)
@@ -372,18 +377,14 @@ struct DnsChannel::Impl {
 
     static void on_raw(void* arg, int status, int, unsigned char* abuf, int alen) {
         auto* q = static_cast<Query*>(arg);
-        q->answer.status = to_eai(status);
-        q->answer.timed_out = status == ARES_ETIMEOUT;
-        q->answer.connection_lost = status == ARES_ECONNREFUSED;
+        note_status(q->answer, status);
         if (abuf && alen > 0 && !q->abandoned && q->raw) q->raw->assign(abuf, abuf + alen);
         finish(q);
     }
 
     static void on_host(void* arg, int status, int, hostent* h) {
         auto* q = static_cast<Query*>(arg);
-        q->answer.status = to_eai(status);
-        q->answer.timed_out = status == ARES_ETIMEOUT;
-        q->answer.connection_lost = status == ARES_ECONNREFUSED;
+        note_status(q->answer, status);
         if (status == ARES_SUCCESS && h && h->h_name && !q->abandoned) q->answer.canonical = h->h_name;
         finish(q);
     }
