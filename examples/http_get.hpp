@@ -56,9 +56,10 @@ inline std::size_t parse_content_length(const std::string& headers, std::size_t 
     while (!value.empty() && value.back() == ' ') value.pop_back();
     if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
         throw std::runtime_error("bad Content-Length: '" + value + "'");
-    if (value.size() > 19 || std::stoull(value) > limit)
+    const unsigned long long length = value.size() > 19 ? ~0ULL : std::stoull(value);  // 19 digits always fit
+    if (length > limit)
         throw std::runtime_error("Content-Length " + value + " is larger than " + std::to_string(limit) + " bytes");
-    return static_cast<std::size_t>(std::stoull(value));
+    return static_cast<std::size_t>(length);
 }
 
 // The response body (headers stripped) as `read` (which returns "" at the end
