@@ -39,9 +39,11 @@ struct ThreadBody final : GreenletCore {
     void run() override {
         entry(record);
         // The thread has ended (key destructors ran, a sanitizer's own thread
-        // state among them); what is left of the greenlet runs as its carrier.
-        if (hub->remove_green_thread() == 0 && carriers::main_thread_gone()) std::exit(0);  // as its last thread would
+        // state among them); what is left of the greenlet runs as its carrier,
+        // which must learn this stack before anything calls a no-return function
+        // (an instrumented caller unpoisons by the carrier's idea of its stack).
         sanitizer_on_stack(ctx);
+        if (hub->remove_green_thread() == 0 && carriers::main_thread_gone()) std::exit(0);  // as its last thread would
     }
     void drop_body() noexcept override {}
     // A joiner may free a stack the caller supplied as soon as it is told: tell
