@@ -15,6 +15,7 @@
 
 #include "base/env.hpp"
 #include "base/raw_lock.hpp"
+#include "base/sys.hpp"
 #include "core/hub.hpp"
 #include "core/runtime_fds.hpp"
 #include "diag/report.hpp"
@@ -32,6 +33,7 @@ struct Watched {
 
 RawLock watched_mutex;
 std::atomic<unsigned> started_threads{0};
+std::atomic<std::uint32_t> thread_running{0};  // set by the monitor thread itself
 std::vector<Watched>& watched() {
     // Never destroyed: the monitor thread reads it until the process is gone.
     static auto* w = new std::vector<Watched>;
@@ -76,6 +78,8 @@ void run() {
     // The shim leaves this thread alone for its whole life: even with
     // GREEN_SHIM_COOPERATE=always its sleeps stay libc's, and it never gets a hub.
     RuntimeScope ours;
+    thread_running.store(1, std::memory_order_release);
+    sys::futex_wake(&thread_running, 1);
     const auto limit = std::chrono::milliseconds(threshold_ms());
     const auto tick = std::max(limit / 4, std::chrono::milliseconds(1));
     for (;;) {
@@ -121,6 +125,11 @@ void monitor_hub(Hub& hub) {
         pthread_sigmask(SIG_SETMASK, &all, &old);
         std::thread(run).detach();
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        // The caller goes on only once the thread runs: a fork while it is
+        // still starting (its sanitizer's start-up code inside the allocator;
+        // GCC 12's AddressSanitizer does not lock its allocator around fork)
+        // would leave the child a lock that nobody releases.
+        while (thread_running.load(std::memory_order_acquire) == 0) sys::futex_wait(&thread_running, 0, nullptr);
         started_threads.store(1, std::memory_order_relaxed);
     });
     RawLockGuard lock(watched_mutex);
