@@ -117,6 +117,20 @@ TEST_CASE("subprocess: large outputs both ways") {
     CHECK(both.returncode() == 0);
 }
 
+// Outputs of every size around the reader's buffers (a small one first, a
+// 64 KiB chunk after a read that filled it) arrive whole, byte for byte.
+TEST_CASE("subprocess: outputs of sizes around the read buffers") {
+    for (const std::size_t size : {std::size_t(0), std::size_t(1), std::size_t(1023), std::size_t(1024),
+                                   std::size_t(1025), std::size_t(2048), std::size_t(65535), std::size_t(65536),
+                                   std::size_t(65537), std::size_t(66560), std::size_t(200000)}) {
+        CAPTURE(size);
+        const std::string input = pattern(size);
+        green::Popen cat({"cat"}, {.in = green::Stdio::pipe, .out = green::Stdio::pipe});
+        CHECK(cat.communicate(input, 60s).out == input);
+        CHECK(cat.returncode() == 0);
+    }
+}
+
 // communicate parks only its greenlet: others run while the child sleeps.
 TEST_CASE("subprocess: other greenlets run while communicate waits") {
     bool ticked = false;

@@ -86,15 +86,28 @@ long write_without_sigpipe(int fd, const char* data, std::size_t len) {
 }
 
 // Reads what `fd` has now into `to`; closes `fd` at its end. Returns without
-// waiting once it would block.
+// waiting once it would block. A read goes into a small buffer on the stack
+// unless the one before filled its buffer: most children say little, and
+// growing `to` by a chunk zero-fills 64 KiB (four times per run({"true"}), 200,000
+// instructions, more than all the rest of it).
 void drain(int& fd, std::string& to) {
+    char small[1024];
+    bool expect_more = false;
     for (;;) {
         const std::size_t had = to.size();
-        to.resize(had + kChunk);
-        const long r = detail::sys::read(fd, to.data() + had, kChunk);
+        const std::size_t room = expect_more ? kChunk : sizeof small;
+        if (expect_more) to.resize(had + kChunk);
+        char* const into = expect_more ? to.data() + had : small;
+        const long r = detail::sys::read(fd, into, room);
         const int error = errno;
-        to.resize(had + (r > 0 ? std::size_t(r) : 0));
-        if (r > 0) continue;
+        if (expect_more)
+            to.resize(had + (r > 0 ? std::size_t(r) : 0));
+        else if (r > 0)
+            to.append(small, std::size_t(r));
+        if (r > 0) {
+            expect_more = std::size_t(r) == room;
+            continue;
+        }
         if (r == 0) return close_pipe(fd);
         if (error == EINTR) continue;
         if (error == EAGAIN) return;
