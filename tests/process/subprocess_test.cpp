@@ -324,6 +324,37 @@ TEST_CASE("subprocess: environment, PATH and working directory") {
     CHECK(relative.communicate().out == "probe in " + dir + "\n");
 }
 
+// Without an environment of its own, the program is looked up in this
+// process's PATH as execvp does: a candidate that cannot be run is passed
+// over for a later one, relative entries count from the child's cwd, and
+// EACCES is the error when a candidate existed but none could run.
+TEST_CASE("subprocess: this process's PATH") {
+    const std::string base = test::temp_path("green-path-search");
+    for (const char* sub : {"/locked", "/runs"}) std::filesystem::create_directories(base + sub);
+    for (const char* sub : {"/locked", "/runs"}) {
+        std::ofstream(base + sub + "/green-path-probe") << "#!/bin/sh\necho ran from " << sub << "\n";
+    }
+    REQUIRE(::chmod((base + "/locked/green-path-probe").c_str(), 0644) == 0);
+    REQUIRE(::chmod((base + "/runs/green-path-probe").c_str(), 0755) == 0);
+    const std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+    struct Restore {
+        std::string path;
+        ~Restore() { ::setenv("PATH", path.c_str(), 1); }
+    } restore{saved};
+
+    ::setenv("PATH", (base + "/nonexistent:" + base + "/locked:" + base + "/runs:/usr/bin:/bin").c_str(), 1);
+    CHECK(green::run({"green-path-probe"}).out == "ran from /runs\n");
+    ::setenv("PATH", "locked:runs:/usr/bin:/bin", 1);
+    CHECK(green::run({"green-path-probe"}, {.cwd = base}).out == "ran from /runs\n");
+    ::setenv("PATH", (base + "/locked:/usr/bin:/bin").c_str(), 1);
+    CHECK(system_error_of([] { green::run({"green-path-probe"}); }).first == EACCES);
+    ::setenv("PATH", "/usr/bin:/bin", 1);
+    auto [missing, what] = system_error_of([] { green::run({"green-path-probe"}); });
+    CHECK(missing == ENOENT);
+    CHECK(test::contains(what, "green-path-probe"));
+    CHECK(no_children());
+}
+
 // stdin/stdout/stderr inherited, piped, /dev/null, or stderr into stdout.
 TEST_CASE("subprocess: inherited, devnull and merged streams") {
     green::Popen merged({"sh", "-c", "echo a; echo b >&2; echo c"},

@@ -119,6 +119,7 @@ long futex(void* word, int op, std::uint32_t value, const void* timeout, void* w
 }
 
 pid_t gettid() noexcept { return (pid_t)call(SYS_gettid); }
+void yield() noexcept { call(SYS_sched_yield); }
 
 long thread_count() noexcept {
     const int fd = (int)call(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);

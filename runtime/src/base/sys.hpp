@@ -67,6 +67,8 @@ int futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept;
 // futex(2) with all its arguments, for the shim's syscall(SYS_futex) hook.
 long futex(void* word, int op, std::uint32_t value, const void* timeout, void* word2, std::uint32_t value3) noexcept;
 pid_t gettid() noexcept;
+// sched_yield(2), out of the shim's reach.
+void yield() noexcept;
 // Threads in this process now (/proc/self/stat), or -1 if it cannot be read.
 long thread_count() noexcept;
 int tgkill(pid_t pid, pid_t tid, int sig) noexcept;

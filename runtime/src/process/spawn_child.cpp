@@ -120,9 +120,9 @@ Pipe make_pipe() {
     return p;
 }
 
+// `fd` is a new pipe end: O_NONBLOCK is the only status flag it will have.
 void make_nonblocking(int fd) {
-    const int flags = sys::fcntl(fd, F_GETFL);
-    if (flags < 0 || sys::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_errno(errno, "green::Popen: fcntl");
+    if (sys::fcntl(fd, F_SETFL, O_NONBLOCK) < 0) throw_errno(errno, "green::Popen: fcntl");
 }
 
 // posix_spawn's file actions and attributes, destroyed with the object.
@@ -184,7 +184,11 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
     // Before any descriptor is made here, which could take a closed one's number.
     for (const int fd : options.pass_fds)
         if (sys::fcntl(fd, F_GETFD) < 0) throw_errno(EBADF, "green::Popen: pass_fds: descriptor " + std::to_string(fd));
-    const std::string program = find_program(argv[0], options);
+    // Without an environment of its own the child searches this process's PATH
+    // itself, as posix_spawnp's does (one execve per candidate, in the child);
+    // the search here is for a PATH that only the new environment names.
+    const bool child_searches = !options.env && argv[0].find('/') == std::string::npos;
+    const std::string program = child_searches ? argv[0] : find_program(argv[0], options);
 
     SpawnSetup setup;
     Pipe in, out, err;
@@ -248,8 +252,9 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
         if (mine->fd >= 0) make_nonblocking(mine->fd);
 
     SpawnedChild child;
-    if (int e = posix_spawn(&child.pid, program.c_str(), &setup.actions, &setup.attr, args.data(),
-                            options.env ? env.data() : environ))
+    const auto spawn = child_searches ? posix_spawnp : posix_spawn;
+    if (int e = spawn(&child.pid, program.c_str(), &setup.actions, &setup.attr, args.data(),
+                      options.env ? env.data() : environ))
         throw_errno(e, "green::Popen: cannot run " + argv[0]);
     // The child's ends close on leaving.
     child.in = in.write.release();
