@@ -303,16 +303,33 @@ std::vector<std::string> linked_site_argv(int port) {
 
 LinkedSite::LinkedSite() : port_(free_port()), process_(linked_site_argv(port_)) { wait_for_port(port_); }
 
+namespace {
+
+// The test process's temporary directory, removed when that process exits (a
+// forked child that calls exit leaves it to its parent).
+std::filesystem::path temp_dir;
+pid_t temp_dir_owner = 0;
+
+void remove_temp_dir() {
+    if (::getpid() != temp_dir_owner) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(temp_dir, ignored);
+}
+
+}  // namespace
+
 std::string temp_path(const std::string& name) {
-    static const std::filesystem::path dir = [] {
+    static const bool made = [] {
         char pattern[] = "/tmp/green-test-XXXXXX";
         const char* d = ::mkdtemp(pattern);
         if (!d) throw std::runtime_error("mkdtemp");
-        std::string path = d;
-        std::atexit([] {});
-        return std::filesystem::path(path);
+        temp_dir = d;
+        temp_dir_owner = ::getpid();
+        std::atexit(remove_temp_dir);
+        return true;
     }();
-    return (dir / name).string();
+    (void)made;
+    return (temp_dir / name).string();
 }
 
 std::string write_temp_file(const std::string& name, const std::string& content) {

@@ -117,7 +117,7 @@ private:
 // Waits until something accepts TCP connections on 127.0.0.1:port (or throws).
 void wait_for_port(int port, double seconds = 5);
 
-// A path in a fresh temporary directory (removed at exit).
+// A path in a fresh temporary directory, removed when the test process exits.
 std::string temp_path(const std::string& name);
 // temp_path(name), with `content` written to it.
 std::string write_temp_file(const std::string& name, const std::string& content);
