@@ -50,7 +50,7 @@ bool FdTable::watch(int fd, Interest what, FdState::Side& side) noexcept {
 
 // The hot path of every socket call and of the shim's every wait: one fd, so
 // the waiter is park()'s own and nothing is set up for the general case of
-// wait_many. `closed` if the fd was closed through close_fd meanwhile.
+// wait_many. `closed` if the fd was forgotten (closed through the runtime) meanwhile.
 WakeReason FdTable::wait_one(int fd, Interest what, double timeout, WaitList* also, const char* description) {
     FdState& st = state(fd);
     FdState::Side& side = st.side(what);

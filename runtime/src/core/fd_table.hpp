@@ -4,7 +4,7 @@
 // A watcher is started when the first greenlet waits and stopped as soon as no
 // one waits, so an idle readable fd never spins the loop; libev's epoll backend
 // keeps the kernel registration in between, so the steady state costs no
-// epoll_ctl. Closing an fd through the runtime (close_fd) stops its watchers,
+// epoll_ctl. Closing an fd through the runtime (forget, then close) stops its watchers,
 // wakes its waiters with EBADF and bumps the generation, so a waiter can tell
 // that the number it waited on now names another file.
 #pragma once
@@ -45,7 +45,7 @@ public:
     FdTable& operator=(const FdTable&) = delete;
 
     // Parks the running greenlet until `fd` is ready for `what`, `timeout` passes
-    // (returns false) or the fd is closed through close_fd (throws
+    // (returns false) or the fd is forgotten, i.e. closed through the runtime (throws
     // std::system_error(EBADF)). Throws std::system_error(EBADF) at once for a
     // descriptor that is not open.
     bool wait(int fd, Interest what, double timeout, const char* description);
@@ -53,7 +53,7 @@ public:
     // Parks the running greenlet until one of `n` descriptors is ready for its
     // interest, `timeout` passes, or a waiter on `also` is woken (then
     // WakeReason::woken too). Returns the wake reason; `closed` if one of them was
-    // closed through close_fd meanwhile, or is not an open descriptor. Negative
+    // forgotten (closed through the runtime) meanwhile, or is not an open descriptor. Negative
     // fds are ignored.
     struct Interested {
         int fd;
