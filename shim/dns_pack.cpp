@@ -26,7 +26,11 @@ addrinfo* make_list(const std::vector<green::dns::AddrInfo>& found, int flags) {
         node->ai_addrlen = len;
         node->ai_addr = reinterpret_cast<sockaddr*>(node + 1);
         std::memcpy(node->ai_addr, ai.address.data(), len);
-        if (!ai.canonname.empty()) node->ai_canonname = ::strdup(ai.canonname.c_str());
+        if (!ai.canonname.empty() && !(node->ai_canonname = ::strdup(ai.canonname.c_str()))) {
+            std::free(node);
+            ::freeaddrinfo(head);
+            return nullptr;  // EAI_MEMORY, not a list without the canonical name asked for
+        }
         *tail = node;
         tail = &node->ai_next;
     }
