@@ -11,7 +11,7 @@ out=$(cd "$out" && pwd)
 fail=0
 run() { echo "+ $*" >&2; "$@" || { echo "FAILED: $*" >&2; fail=1; }; }
 
-for f in epoll_http epoll_echo echo_load idle_load blocking_client blocking_getaddrinfo spawn_wait spawn_capture; do
+for f in epoll_http epoll_echo echo_load idle_load blocking_client blocking_getaddrinfo spawn_wait; do
     run gcc -O2 -Wall -o "$out/$f" "$here/$f.c"
 done
 run gcc -O2 -Wall -o "$out/epoll_https" "$here/epoll_https.c" -lssl -lcrypto
