@@ -306,31 +306,33 @@ LinkedSite::LinkedSite() : port_(free_port()), process_(linked_site_argv(port_))
 namespace {
 
 // The test process's temporary directory, removed when that process exits (a
-// forked child that calls exit leaves it to its parent).
-std::filesystem::path temp_dir;
-pid_t temp_dir_owner = 0;
+// forked child that calls exit leaves it to its parent). Made on first use and
+// never destroyed: static initialisers of other files (test fixtures) ask for
+// paths before this file's globals would be constructed.
+struct TempDir {
+    std::filesystem::path path;
+    pid_t owner;
+};
 
-void remove_temp_dir() {
-    if (::getpid() != temp_dir_owner) return;
-    std::error_code ignored;
-    std::filesystem::remove_all(temp_dir, ignored);
+TempDir& temp_dir() {
+    static TempDir* const dir = [] {
+        char pattern[] = "/tmp/green-test-XXXXXX";
+        const char* d = ::mkdtemp(pattern);
+        if (!d) throw std::runtime_error("mkdtemp");
+        auto* made = new TempDir{d, ::getpid()};
+        std::atexit([] {
+            if (::getpid() != temp_dir().owner) return;
+            std::error_code ignored;
+            std::filesystem::remove_all(temp_dir().path, ignored);
+        });
+        return made;
+    }();
+    return *dir;
 }
 
 }  // namespace
 
-std::string temp_path(const std::string& name) {
-    static const bool made = [] {
-        char pattern[] = "/tmp/green-test-XXXXXX";
-        const char* d = ::mkdtemp(pattern);
-        if (!d) throw std::runtime_error("mkdtemp");
-        temp_dir = d;
-        temp_dir_owner = ::getpid();
-        std::atexit(remove_temp_dir);
-        return true;
-    }();
-    (void)made;
-    return (temp_dir / name).string();
-}
+std::string temp_path(const std::string& name) { return (temp_dir().path / name).string(); }
 
 std::string write_temp_file(const std::string& name, const std::string& content) {
     const std::string path = temp_path(name);
