@@ -9,16 +9,12 @@
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
-#include <arpa/inet.h>
+
+#include "epoll_listen.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -126,35 +122,18 @@ int main(int argc, char **argv) {
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_read_ahead(ctx, 1);
 
-    struct rlimit rl;
-    getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    conns = calloc(rl.rlim_cur, sizeof *conns);
-
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, SOMAXCONN)) {
-        perror("bind/listen");
-        return 1;
-    }
-    ep = epoll_create1(0);
-    struct epoll_event e = {.events = EPOLLIN, .data.fd = ls};
-    epoll_ctl(ep, EPOLL_CTL_ADD, ls, &e);
-    fprintf(stderr, "listening\n");
+    const struct listener l = epoll_listen(atoi(argv[1]));
+    ep = l.ep;
+    conns = calloc(l.max_fds, sizeof *conns);
 
     struct epoll_event evs[512];
     for (;;) {
         int n = epoll_wait(ep, evs, 512, -1);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
-            if (fd == ls) {
+            if (fd == l.ls) {
                 int cfd;
-                while ((cfd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                    if ((rlim_t)cfd >= rl.rlim_cur) { close(cfd); continue; }
-                    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                while ((cfd = epoll_accept(&l)) >= 0) {
                     SSL *ssl = SSL_new(ctx);
                     if (!ssl || SSL_set_fd(ssl, cfd) != 1) { SSL_free(ssl); close(cfd); continue; }
                     SSL_set_accept_state(ssl);
