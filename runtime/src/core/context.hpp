@@ -44,7 +44,6 @@ struct EhGlobals {
     void* words[2];
 };
 
-
 // Enters jump_fcontext without a `call`. Boost's jump_fcontext leaves through an
 // indirect `jmp`, never a `ret`, so a `call` into it leaves one stale entry on
 // the CPU's return-stack buffer and every `ret` of the resumed fiber is then
