@@ -3,8 +3,13 @@
 #include <green/green.hpp>
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +17,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -470,6 +477,85 @@ TEST_CASE("subprocess: start_new_session") {
     const auto [own, pid] = session_of(true);
     CHECK(own == pid);
     CHECK(session_of(false).first == ::getsid(0));
+}
+
+namespace {
+
+// The signal masks `cat` reads from its /proc/self/status ("SigBlk:\t0000...").
+std::map<std::string, unsigned long long> signal_masks_of_child(const green::RunOptions& options = {}) {
+    std::istringstream lines(green::run({"cat", "/proc/self/status"}, options).out);  // cat handles no signal
+    std::map<std::string, unsigned long long> masks;
+    for (std::string line; std::getline(lines, line);)
+        if (line.starts_with("SigBlk:") || line.starts_with("SigIgn:") || line.starts_with("SigCgt:"))
+            masks[line.substr(0, 7)] = std::stoull(line.substr(7), nullptr, 16);
+    return masks;
+}
+
+unsigned long long bit(int sig) { return 1ULL << (sig - 1); }
+
+// Runs `fn` on a thread whose system calls pass a seccomp filter that refuses
+// clone3 with ENOSYS, as Docker's default profile does. False if filters
+// cannot be installed here.
+template <class Fn>
+bool without_clone3(Fn&& fn) {
+    bool installed = false;
+    std::thread([&] {
+        sock_filter filter[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+        installed = ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+        if (installed) fn();
+    }).join();
+    return installed;
+}
+
+}  // namespace
+
+// A child starts as a new program expects, whatever this process does with
+// signals: nothing blocked, no handler (they cannot survive an exec), SIGPIPE
+// and SIGXFSZ at their defaults, other ignored signals still ignored (as
+// Python's restore_signals). The same where the kernel cannot clear the
+// handlers for us (clone3 refused by a seccomp filter, as in Docker).
+TEST_CASE("subprocess: the signal dispositions and mask a child starts with") {
+    struct sigaction handled {}, ignored{}, before[4];
+    handled.sa_handler = [](int) {};
+    ignored.sa_handler = SIG_IGN;
+    const int changed[] = {SIGUSR1, SIGUSR2, SIGPIPE, SIGXFSZ};
+    ::sigaction(SIGUSR1, &handled, &before[0]);
+    ::sigaction(SIGUSR2, &ignored, &before[1]);
+    ::sigaction(SIGPIPE, &ignored, &before[2]);
+    ::sigaction(SIGXFSZ, &handled, &before[3]);
+    sigset_t term, old_mask;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &term, &old_mask);
+
+    const auto check = [](const std::map<std::string, unsigned long long>& m) {
+        REQUIRE(m.count("SigBlk:") == 1);
+        CHECK(m.at("SigBlk:") == 0);
+        CHECK(m.at("SigCgt:") == 0);
+        CHECK(m.at("SigIgn:") == bit(SIGUSR2));
+    };
+    check(signal_masks_of_child());
+    check(signal_masks_of_child({.cwd = "/", .start_new_session = true}));
+    std::map<std::string, unsigned long long> masks;
+    std::pair<int, std::string> missing;
+    const bool filtered = without_clone3([&] {
+        ::pthread_sigmask(SIG_BLOCK, &term, nullptr);
+        masks = signal_masks_of_child();
+        missing = system_error_of([] { green::run({"green-no-such-program-xyz"}); });
+    });
+
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    for (int i = 0; i < 4; ++i) ::sigaction(changed[i], &before[i], nullptr);
+    CHECK(no_children());
+    if (!filtered) return test::skip("seccomp filters cannot be installed here");
+    check(masks);
+    CHECK(missing.first == ENOENT);
 }
 
 // Bad arguments throw std::invalid_argument; a program or directory that cannot

@@ -1,8 +1,6 @@
 #include "process/spawn_child.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include <utility>
 
 #include "base/sys.hpp"
+#include "process/child_exec.hpp"
 
 extern char** environ;
 
@@ -64,30 +63,21 @@ std::string search_path(const PopenOptions& options) {
     return "/bin:/usr/bin";  // what execvp searches without a PATH (confstr's _CS_PATH)
 }
 
-// execvp's search, done here so that posix_spawn gets one path and the error of
-// the best candidate: the first executable file in PATH, else EACCES if one
-// existed but could not be run, else ENOENT. A relative candidate is checked
-// where the child will look for it, in its working directory.
-std::string find_program(const std::string& name, const PopenOptions& options) {
-    if (name.find('/') != std::string::npos) return name;
-    int error = ENOENT;
-    if (!name.empty()) {
-        const std::string path = search_path(options);
-        for (std::size_t start = 0; start <= path.size();) {
-            std::size_t end = path.find(':', start);
-            if (end == std::string::npos) end = path.size();
-            const std::string dir = path.substr(start, end - start);
-            start = end + 1;
-            const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-            const std::string seen_as =
-                candidate.front() != '/' && !options.cwd.empty() ? options.cwd + "/" + candidate : candidate;
-            struct stat st {};
-            if (::stat(seen_as.c_str(), &st) != 0) continue;
-            if (S_ISREG(st.st_mode) && ::faccessat(AT_FDCWD, seen_as.c_str(), X_OK, AT_EACCESS) == 0) return candidate;
-            error = EACCES;
-        }
+// execvp's candidates for `name`: the name itself if it contains a slash, else
+// the name in each PATH directory in order (an empty entry is the working
+// directory). The child tries them with execvp's rules.
+std::vector<std::string> candidates_for(const std::string& name, const PopenOptions& options) {
+    if (name.empty()) throw_errno(ENOENT, "green::Popen: cannot run an empty program name");
+    if (name.find('/') != std::string::npos) return {name};
+    std::vector<std::string> candidates;
+    const std::string path = search_path(options);
+    for (std::size_t start = 0; start <= path.size();) {
+        std::size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        candidates.push_back((end == start ? std::string(".") : path.substr(start, end - start)) + "/" + name);
+        start = end + 1;
     }
-    throw_errno(error, "green::Popen: cannot run " + name);
+    return candidates;
 }
 
 void check_cwd(const std::string& cwd) {
@@ -125,55 +115,25 @@ void make_nonblocking(int fd) {
     if (sys::fcntl(fd, F_SETFL, O_NONBLOCK) < 0) throw_errno(errno, "green::Popen: fcntl");
 }
 
-// posix_spawn's file actions and attributes, destroyed with the object.
-struct SpawnSetup {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    SpawnSetup() {
-        if (int e = posix_spawn_file_actions_init(&actions)) throw_errno(e, "green::Popen: posix_spawn_file_actions_init");
-        if (int e = posix_spawnattr_init(&attr)) {
-            posix_spawn_file_actions_destroy(&actions);
-            throw_errno(e, "green::Popen: posix_spawnattr_init");
-        }
-    }
-    ~SpawnSetup() {
-        posix_spawnattr_destroy(&attr);
-        posix_spawn_file_actions_destroy(&actions);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-    void dup2(int from, int to) {
-        if (int e = posix_spawn_file_actions_adddup2(&actions, from, to)) throw_errno(e, "green::Popen: file actions");
-    }
-    void close(int fd) {
-        if (int e = posix_spawn_file_actions_addclose(&actions, fd)) throw_errno(e, "green::Popen: file actions");
-    }
-    void close_from(int fd) {
-        if (int e = posix_spawn_file_actions_addclosefrom_np(&actions, fd)) throw_errno(e, "green::Popen: file actions");
-    }
-};
-
-// The child's descriptors beyond 0, 1 and 2, done after the dup2s onto those:
-// each of pass_fds is dup2'd onto itself, which posix_spawn takes to mean
-// "clear its close-on-exec flag" (a bad one fails the spawn with EBADF); under
-// close_fds every other descriptor is closed: those between the passed ones
-// that are open here one by one, the rest at once (close_range in the child).
-void arrange_descriptors(SpawnSetup& setup, const PopenOptions& options) {
+// The child's descriptors beyond 0, 1 and 2, after the dups onto those: each
+// of pass_fds loses its close-on-exec flag (a bad one fails the start with
+// EBADF); under close_fds every other descriptor is closed: those between the
+// passed ones that are open here one by one, the rest at once (close_range).
+void arrange_descriptors(std::vector<ChildFdStep>& steps, const PopenOptions& options) {
     std::vector<int> passed;
     for (const int fd : options.pass_fds)
         if (fd > 2) passed.push_back(fd);
     std::sort(passed.begin(), passed.end());
     passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
-    for (const int fd : passed) setup.dup2(fd, fd);
+    for (const int fd : passed) steps.push_back({ChildFdStep::keep_open, fd});
     if (!options.close_fds) return;
     int next = 3;
     for (const int fd : passed) {
         for (; next < fd; ++next)
-            if (sys::fcntl(next, F_GETFD) >= 0) setup.close(next);
+            if (sys::fcntl(next, F_GETFD) >= 0) steps.push_back({ChildFdStep::close, next});
         next = fd + 1;
     }
-    setup.close_from(next);
+    steps.push_back({ChildFdStep::close_from, next});
 }
 
 }  // namespace
@@ -184,13 +144,9 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
     // Before any descriptor is made here, which could take a closed one's number.
     for (const int fd : options.pass_fds)
         if (sys::fcntl(fd, F_GETFD) < 0) throw_errno(EBADF, "green::Popen: pass_fds: descriptor " + std::to_string(fd));
-    // Without an environment of its own the child searches this process's PATH
-    // itself, as posix_spawnp's does (one execve per candidate, in the child);
-    // the search here is for a PATH that only the new environment names.
-    const bool child_searches = !options.env && argv[0].find('/') == std::string::npos;
-    const std::string program = child_searches ? argv[0] : find_program(argv[0], options);
+    const std::vector<std::string> candidates = candidates_for(argv[0], options);
 
-    SpawnSetup setup;
+    ChildPlan plan;
     Pipe in, out, err;
     OwnedFd devnull;
     if (options.in == Stdio::devnull || options.out == Stdio::devnull || options.err == Stdio::devnull) {
@@ -198,64 +154,52 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
         if (devnull.fd < 0) throw_errno(errno, "green::Popen: /dev/null");
         devnull = above_stdio(std::move(devnull));
     }
-    // dup2 onto the target clears its close-on-exec flag; every other
+    // A dup onto the target clears its close-on-exec flag; every other
     // descriptor made here stays close-on-exec and vanishes at the exec.
+    const auto dup = [&](int fd, int target) { plan.fd_steps.push_back({ChildFdStep::dup, fd, target}); };
     if (options.in == Stdio::pipe) {
         in = make_pipe();
-        setup.dup2(in.read.fd, 0);
+        dup(in.read.fd, 0);
     } else if (options.in == Stdio::devnull) {
-        setup.dup2(devnull.fd, 0);
+        dup(devnull.fd, 0);
     }
     if (options.out == Stdio::pipe) {
         out = make_pipe();
-        setup.dup2(out.write.fd, 1);
+        dup(out.write.fd, 1);
     } else if (options.out == Stdio::devnull) {
-        setup.dup2(devnull.fd, 1);
+        dup(devnull.fd, 1);
     }
     if (options.err == Stdio::pipe) {
         err = make_pipe();
-        setup.dup2(err.write.fd, 2);
+        dup(err.write.fd, 2);
     } else if (options.err == Stdio::devnull) {
-        setup.dup2(devnull.fd, 2);
+        dup(devnull.fd, 2);
     } else if (options.err == Stdio::to_stdout) {
-        setup.dup2(1, 2);
+        dup(1, 2);
     }
-    arrange_descriptors(setup, options);
-    if (!options.cwd.empty())
-        if (int e = posix_spawn_file_actions_addchdir_np(&setup.actions, options.cwd.c_str()))
-            throw_errno(e, "green::Popen: file actions");
+    arrange_descriptors(plan.fd_steps, options);
+    plan.new_session = options.start_new_session;
+    if (!options.cwd.empty()) plan.cwd = options.cwd.c_str();
 
-    // The child starts as a new program expects: nothing blocked (the runtime
-    // may block signals in this thread) and SIGPIPE, SIGXFSZ at their defaults
-    // even if this process ignores them (Python's restore_signals).
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGXFSZ);
-    posix_spawnattr_setsigmask(&setup.attr, &none);
-    posix_spawnattr_setsigdefault(&setup.attr, &defaults);
-    posix_spawnattr_setflags(&setup.attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                             (options.start_new_session ? POSIX_SPAWN_SETSID : 0)));
-
+    for (const std::string& c : candidates) plan.candidates.push_back(c.c_str());
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    plan.argv = args.data();
     std::vector<char*> env;
     if (options.env) {
         for (const std::string& e : *options.env) env.push_back(const_cast<char*>(e.c_str()));
         env.push_back(nullptr);
     }
+    plan.envp = options.env ? env.data() : environ;
 
     // Our ends only (each end of a pipe has a file description of its own).
     for (const OwnedFd* mine : {&in.write, &out.read, &err.read})
         if (mine->fd >= 0) make_nonblocking(mine->fd);
 
     SpawnedChild child;
-    const auto spawn = child_searches ? posix_spawnp : posix_spawn;
-    if (int e = spawn(&child.pid, program.c_str(), &setup.actions, &setup.attr, args.data(),
-                      options.env ? env.data() : environ))
-        throw_errno(e, "green::Popen: cannot run " + argv[0]);
+    child.pid = start_child(plan);
+    if (child.pid < 0) throw_errno(errno, "green::Popen: cannot run " + argv[0]);
     // The child's ends close on leaving.
     child.in = in.write.release();
     child.out = out.read.release();

@@ -1,11 +1,5 @@
-// Starting a child process for green::Popen: the PATH lookup, the pipes and the
-// posix_spawn call.
-//
-// posix_spawn (a vfork-like clone, cheaper than fork for a large parent) serves
-// every option Popen has: dup2 file actions, addchdir_np (glibc 2.29), the
-// signal mask and defaults, exec errors returned to the caller. A fork+exec
-// path would be needed only for what it cannot do (code run in the child before
-// the exec), which Popen does not offer.
+// Starting a child process for green::Popen: checking the options, making the
+// pipes and planning the child's steps for start_child (process/child_exec.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -26,10 +20,10 @@ struct SpawnedChild {
     int err = -1;  // read: the child's stderr
 };
 
-// Checks the arguments (std::invalid_argument), finds the program, makes the
-// pipes and starts the child with posix_spawn. Throws std::system_error naming
-// the program (or the working directory) when it cannot be run; then nothing
-// is left open and no child is left behind (glibc reaps one whose exec failed).
+// Checks the arguments (std::invalid_argument), makes the pipes and starts the
+// child, which finds the program as execvp does. Throws std::system_error
+// naming the program (or the working directory) when it cannot be run; then
+// nothing is left open and no child is left behind.
 SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOptions& options);
 
 }  // namespace green::detail
