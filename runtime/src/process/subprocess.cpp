@@ -304,10 +304,21 @@ Output Popen::communicate_for(std::string input, double timeout) {
     const InUse in_use[] = {InUse(s.using_in), InUse(s.using_out), InUse(s.using_err)};
     const auto deadline = detail::Deadline::after(timeout);
     detail::FdTable& fds = detail::Hub::current().fds();
+    bool lingered = false;
     for (;;) {
         if (s.in >= 0) feed(s);
+        const bool both_open = s.out >= 0 && s.err >= 0;
         if (s.out >= 0) drain(s.out, s.collected.out);
         if (s.err >= 0) drain(s.err, s.collected.err);
+        if (both_open && (s.out < 0) != (s.err < 0) && !lingered) {
+            // One output just ended and the other is empty: most often the child
+            // is exiting and closing the other now. Giving it the CPU once costs
+            // less than parking and being woken for it (run({"true"}): 1.9 waits
+            // in epoll per child before, 1.0 after, and 11 us less CPU).
+            lingered = true;
+            detail::sys::yield();
+            continue;
+        }
         detail::FdTable::Interested waiting[3];
         std::size_t n = 0;
         if (s.in >= 0) waiting[n++] = {s.in, detail::Interest::write};
