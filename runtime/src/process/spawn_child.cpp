@@ -53,28 +53,31 @@ void check_arguments(const std::vector<std::string>& argv, const PopenOptions& o
 }
 
 // The child's PATH: from its own environment when one is given.
-std::string search_path(const PopenOptions& options) {
+std::string_view search_path(const PopenOptions& options) {
     if (options.env) {
         for (const std::string& e : *options.env)
-            if (e.starts_with("PATH=")) return e.substr(5);
+            if (e.starts_with("PATH=")) return std::string_view(e).substr(5);
     } else if (const char* path = std::getenv("PATH")) {
         return path;
     }
     return "/bin:/usr/bin";  // what execvp searches without a PATH (confstr's _CS_PATH)
 }
 
-// execvp's candidates for `name`: the name itself if it contains a slash, else
-// the name in each PATH directory in order (an empty entry is the working
-// directory). The child tries them with execvp's rules.
-std::vector<std::string> candidates_for(const std::string& name, const PopenOptions& options) {
+// execvp's candidates for `name`, one after another, each ended by a NUL: the
+// name itself if it contains a slash, else the name in each PATH directory in
+// order (an empty entry is the working directory). The child tries them with
+// execvp's rules.
+std::string candidates_for(const std::string& name, const PopenOptions& options) {
     if (name.empty()) throw_errno(ENOENT, "green::Popen: cannot run an empty program name");
-    if (name.find('/') != std::string::npos) return {name};
-    std::vector<std::string> candidates;
-    const std::string path = search_path(options);
+    if (name.find('/') != std::string::npos) return name + '\0';
+    const std::string_view path = search_path(options);
+    std::string candidates;
+    candidates.reserve(path.size() + (name.size() + 3) * (std::count(path.begin(), path.end(), ':') + 1));
     for (std::size_t start = 0; start <= path.size();) {
         std::size_t end = path.find(':', start);
-        if (end == std::string::npos) end = path.size();
-        candidates.push_back((end == start ? std::string(".") : path.substr(start, end - start)) + "/" + name);
+        if (end == std::string_view::npos) end = path.size();
+        candidates.append(end == start ? std::string_view(".") : path.substr(start, end - start));
+        candidates.append(1, '/').append(name).append(1, '\0');
         start = end + 1;
     }
     return candidates;
@@ -144,7 +147,7 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
     // Before any descriptor is made here, which could take a closed one's number.
     for (const int fd : options.pass_fds)
         if (sys::fcntl(fd, F_GETFD) < 0) throw_errno(EBADF, "green::Popen: pass_fds: descriptor " + std::to_string(fd));
-    const std::vector<std::string> candidates = candidates_for(argv[0], options);
+    const std::string candidates = candidates_for(argv[0], options);
 
     ChildPlan plan;
     Pipe in, out, err;
@@ -181,7 +184,8 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv, const PopenOption
     plan.new_session = options.start_new_session;
     if (!options.cwd.empty()) plan.cwd = options.cwd.c_str();
 
-    for (const std::string& c : candidates) plan.candidates.push_back(c.c_str());
+    for (std::size_t at = 0; at < candidates.size(); at = candidates.find('\0', at) + 1)
+        plan.candidates.push_back(candidates.c_str() + at);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
