@@ -167,13 +167,13 @@ TEST_CASE("transparency: greenrun runs PROGRAM as env does") {
 
 namespace {
 
-// Inside the namespace: a UDP socket on 127.0.0.2:53 that never answers (on
-// 127.0.0.3:53 nothing listens: it refuses), then PROGRAM; prints PROGRAM's
-// output and the seconds it took (at most 40).
+// Inside the namespace: UDP sockets on 127.0.0.2, .4, .5 and .6, port 53, that
+// never answer (on 127.0.0.3:53 nothing listens: it refuses), then PROGRAM;
+// prints PROGRAM's output and the seconds it took (at most 40).
 const char* const kSilentServer =
     "import socket, subprocess, sys, time\n"
-    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-    "s.bind(('127.0.0.2', 53))\n"
+    "silent = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]\n"
+    "for s, host in zip(silent, ('127.0.0.2', '127.0.0.4', '127.0.0.5', '127.0.0.6')): s.bind((host, 53))\n"
     "start = time.monotonic()\n"
     "try: out = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=40).stdout\n"
     "except subprocess.TimeoutExpired: out = 'still waiting after 40 s\\n'\n"
@@ -213,9 +213,10 @@ Timed timed_in_netns(Way way, const std::vector<std::string>& argv, const std::v
 
 // With a server that never answers, a lookup fails after the time glibc takes:
 // resolv.conf's `options timeout:N attempts:N` (also from RES_OPTIONS), rounds
-// over the servers without doubling, and one more candidate name when a
-// search list (`search`, `domain`, LOCALDOMAIN) applies; a server that refuses
-// costs nothing. Within a second.
+// over the first three servers without doubling from round to round, as long
+// as glibc's (whose wait differs from server to server), and one more
+// candidate name when a search list (`search`, `domain`, LOCALDOMAIN) applies;
+// a server that refuses costs nothing. Within a second.
 TEST_CASE("transparency: lookup timing with a server that never answers matches glibc") {
     if (!shim_loads() || !netns_available()) return;
     struct Case {
@@ -233,6 +234,13 @@ TEST_CASE("transparency: lookup timing with a server that never answers matches 
         {"nameserver 127.0.0.2\n", {}, "never.test.green", 10},  // glibc's defaults: 5 s, 2 attempts
         {"nameserver 127.0.0.3\n", {}, "never.test.green", 0},
         {"nameserver 127.0.0.3\nnameserver 127.0.0.2\noptions timeout:1 attempts:2\n", {}, "never.test.green", 2},
+        // Several servers: glibc waits 2 s, then 4/3 and 8/3 s (rounded down).
+        {"nameserver 127.0.0.2\nnameserver 127.0.0.4\nnameserver 127.0.0.5\noptions timeout:2 attempts:1\n", {},
+         "never.test.green", 5},
+        // glibc asks the first three servers only.
+        {"nameserver 127.0.0.2\nnameserver 127.0.0.4\nnameserver 127.0.0.5\nnameserver 127.0.0.6\n"
+         "options timeout:1 attempts:2\n",
+         {}, "never.test.green", 6},
     };
     for (const Case& c : cases) {
         const std::string resolv = test::temp_path("silent-resolv.conf");

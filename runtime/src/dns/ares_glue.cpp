@@ -16,6 +16,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include "base/sys.hpp"
 #include "core/hub.hpp"
@@ -31,6 +32,24 @@ namespace {
 std::mutex settings_mutex;
 DnsSettings settings;
 unsigned settings_generation = 1;
+
+// glibc reads at most three nameserver lines (MAXNS).
+constexpr int kGlibcMaxServers = 3;
+
+// glibc waits `timeout_s << i` seconds for server i of n, divided by n after
+// the first, and at least 1 s (res_send.c); c-ares 1.18 waits as long for each
+// server. The mean over the servers makes a round over them, and so a failure,
+// last as long as glibc's (to the millisecond; a single server waits the same).
+int glibc_per_server_ms(int timeout_s, int servers) {
+    if (servers <= 1) return timeout_s * 1000;
+    long total_s = 0;
+    for (int i = 0; i < servers; ++i) {
+        long wait = static_cast<long>(timeout_s) << i;
+        if (i > 0) wait /= servers;
+        total_s += std::max(wait, 1L);
+    }
+    return static_cast<int>(total_s * 1000 / servers);
+}
 
 int to_eai(int status) {
     switch (status) {
@@ -250,15 +269,41 @@ struct DnsChannel::Impl {
             opts.ndomains = static_cast<int>(domains.size());
             mask |= ARES_OPT_DOMAINS;
         }
-        const int rc = ares_init_options(&c->ch, &opts, mask);
+        init_ares(*c, opts, mask);
+        if (!s.servers.empty()) {
+            ares_set_servers_ports_csv(c->ch, s.servers.c_str());
+            return c;
+        }
+        // resolv.conf's servers, as glibc uses them: the first three (MAXNS),
+        // and a round over them as long as glibc's (glibc_per_server_ms).
+        ares_addr_port_node* servers = nullptr;
+        if (ares_get_servers_ports(c->ch, &servers) != ARES_SUCCESS) return c;
+        int count = 0;
+        ares_addr_port_node* last = servers;
+        for (ares_addr_port_node* n = servers; n && count < kGlibcMaxServers; n = n->next, ++count) last = n;
+        ares_addr_port_node* const beyond = last ? last->next : nullptr;
+        if (last) last->next = nullptr;
+        const int per_server_ms = s.timeout_ms > 0 ? opts.timeout : glibc_per_server_ms(std::max(conf.timeout_s, 1), count);
+        const bool again = per_server_ms != opts.timeout;
+        if (again) {  // c-ares 1.18 takes its timeout only here
+            ares_destroy(std::exchange(c->ch, nullptr));
+            opts.timeout = per_server_ms;
+            init_ares(*c, opts, mask);
+        }
+        if (beyond || again) ares_set_servers_ports(c->ch, servers);
+        if (last) last->next = beyond;
+        ares_free_data(servers);
+        return c;
+    }
+
+    static void init_ares(Channel& c, ares_options& opts, int mask) {
+        const int rc = ares_init_options(&c.ch, &opts, mask);
         if (rc != ARES_SUCCESS) {
-            c->ch = nullptr;
+            c.ch = nullptr;
             if (rc == ARES_ENOMEM) throw std::bad_alloc();
             throw dns::Error(EAI_FAIL, std::string("c-ares initialisation (") + ares_strerror(rc) + ")");
         }
-        ares_set_socket_functions(c->ch, &raw_socket_functions, &c->refused);
-        if (!s.servers.empty()) ares_set_servers_ports_csv(c->ch, s.servers.c_str());
-        return c;
+        ares_set_socket_functions(c.ch, &raw_socket_functions, &c.refused);
     }
 
     // A channel of its own for one lookup: retired from the start, so it goes
