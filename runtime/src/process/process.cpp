@@ -31,9 +31,7 @@ pid_t fork() {
 void detail::wait_for_child(pid_t pid, ChildWait& wait) {
     Hub& hub = Hub::current();
     if (wait.round++ == 0) {
-        // Most often the child is already ending (its pipes just closed): giving
-        // it the CPU first saves a pidfd, a wait and a switch (run({"true"})).
-        sys::yield();
+        give_child_the_cpu();
         return;
     }
     const double pause = std::min(0.001 * double(1u << std::min(wait.round - 1, 6u)), 0.05);
@@ -60,6 +58,10 @@ void detail::wait_for_child(pid_t pid, ChildWait& wait) {
         if (errno == ESRCH) return;  // already reaped, or never ours: waitpid says which
     }
     hub.park(&hub.interruptible(), pause, "waitpid", nullptr);
+}
+
+void detail::give_child_the_cpu() noexcept {
+    if (Hub::current().ready_count() == 0) sys::yield();
 }
 
 pid_t waitpid(pid_t pid, int* status, int options) {

@@ -36,7 +36,7 @@ struct PopenState {
     std::optional<int> returncode;
     bool abandoned = false;  // its Popen is gone: a call still waiting must not go on
     bool communicating = false;  // communicate() has begun: its input is taken
-    bool outputs_waited_for = false;  // communicate() has waited once: reading may find something
+    bool outputs_looked_at = false;  // by communicate(), once
     // A greenlet uses the stream now (communicate() uses all three): a second
     // one would take part of what the first expects.
     bool using_in = false, using_out = false, using_err = false;
@@ -309,18 +309,17 @@ Output Popen::communicate_for(std::string input, double timeout) {
     for (;;) {
         if (s.in >= 0) feed(s);
         const bool both_open = s.out >= 0 && s.err >= 0;
-        // A child just started has written nothing yet: the first look waits
-        // (two reads fewer per run({"true"})), unless the call may not wait.
-        const bool read_now = s.outputs_waited_for || deadline.never_wait();
-        if (s.out >= 0 && read_now) drain(s.out, s.collected.out);
-        if (s.err >= 0 && read_now) drain(s.err, s.collected.err);
+        if (!s.outputs_looked_at) {  // a child just started: it may be done in a moment
+            s.outputs_looked_at = true;
+            detail::give_child_the_cpu();
+        }
+        if (s.out >= 0) drain(s.out, s.collected.out);
+        if (s.err >= 0) drain(s.err, s.collected.err);
         if (both_open && (s.out < 0) != (s.err < 0) && !lingered) {
             // One output just ended and the other is empty: most often the child
-            // is exiting and closing the other now. Giving it the CPU once costs
-            // less than parking and being woken for it (run({"true"}): 1.9 waits
-            // in epoll per child before, 1.0 after, and 11 us less CPU).
+            // is exiting and closing the other now.
             lingered = true;
-            detail::sys::yield();
+            detail::give_child_the_cpu();
             continue;
         }
         detail::FdTable::Interested waiting[3];
@@ -332,7 +331,6 @@ Output Popen::communicate_for(std::string input, double timeout) {
         const double left = deadline.remaining();
         if (left == 0) expired(s);
         const detail::WakeReason why = fds.wait_many(waiting, n, left, nullptr, "Popen::communicate");
-        s.outputs_waited_for = true;
         check_not_abandoned(s);
         if (why == detail::WakeReason::closed) detail::throw_errno(EBADF, "green::Popen::communicate");
         if (why == detail::WakeReason::deadline) expired(s);
