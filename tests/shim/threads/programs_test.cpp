@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -565,7 +566,11 @@ TEST_CASE("threads: siege -c 200 -t 5S") {
         const double transactions = siege_value(r.result.out, "transactions");
         const double elapsed = siege_value(r.result.out, "elapsed_time");
         CHECK_MESSAGE(transactions >= kSiegeUsers, describe(r.result));
-        CHECK_MESSAGE(siege_value(r.result.out, "successful_transactions") == transactions, describe(r.result));
+        // siege counts a hit in its two totals apart: a user cancelled at the time
+        // limit in between counts its last hit in one only (seen plainly: 5294
+        // successful of 5293 transactions). No hit fails (the checks below).
+        CHECK_MESSAGE(std::abs(siege_value(r.result.out, "successful_transactions") - transactions) <= kSiegeUsers,
+                      describe(r.result));
         CHECK_MESSAGE(siege_value(r.result.out, "failed_transactions") == 0, describe(r.result));
         CHECK_MESSAGE(siege_value(r.result.out, "availability") == 100.0, describe(r.result));
         CHECK_MESSAGE(elapsed >= kSiegeSeconds - 1.05, describe(r.result));
