@@ -36,7 +36,6 @@ struct PopenState {
     std::optional<int> returncode;
     bool abandoned = false;  // its Popen is gone: a call still waiting must not go on
     bool communicating = false;  // communicate() has begun: its input is taken
-    bool outputs_looked_at = false;  // by communicate(), once
     // A greenlet uses the stream now (communicate() uses all three): a second
     // one would take part of what the first expects.
     bool using_in = false, using_out = false, using_err = false;
@@ -295,6 +294,7 @@ Output Popen::communicate_for(std::string input, double timeout) {
     detail::PopenState& s = checked(keep);
     if (s.using_in || s.using_out || s.using_err)
         throw std::logic_error("green::Popen::communicate: another greenlet uses the child's streams");
+    bool first_look = !s.communicating;  // a child just started: it may be done in a moment
     if (s.communicating) {
         if (!input.empty()) throw std::logic_error("green::Popen::communicate: new input after communication started");
     } else {
@@ -309,10 +309,7 @@ Output Popen::communicate_for(std::string input, double timeout) {
     for (;;) {
         if (s.in >= 0) feed(s);
         const bool both_open = s.out >= 0 && s.err >= 0;
-        if (!s.outputs_looked_at) {  // a child just started: it may be done in a moment
-            s.outputs_looked_at = true;
-            detail::give_child_the_cpu();
-        }
+        if (std::exchange(first_look, false)) detail::give_child_the_cpu();
         if (s.out >= 0) drain(s.out, s.collected.out);
         if (s.err >= 0) drain(s.err, s.collected.err);
         if (both_open && (s.out < 0) != (s.err < 0) && !lingered) {
