@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <cstring>
 #include <memory>
@@ -29,7 +28,9 @@ namespace {
 
 constexpr std::size_t child_stack_size = 16 << 10;
 
-// What the child reads (the plan, flattened to plain arrays) and writes (its error).
+// What the child reads (the plan, its vectors flattened to plain arrays: no
+// std::vector member, an instrumented call in an unoptimised build, runs in
+// the child) and writes (its error).
 struct ChildStart {
     const ChildFdStep* fd_steps;
     std::size_t fd_step_count;
