@@ -189,6 +189,19 @@ GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct
     return r;
 }
 
+// The preload stub (shim/stub) loads these hooks while the program runs: the
+// handlers it installed before then are wrapped now, as the hook above would
+// have, so that they too interrupt parked calls and are known to run.
+GREEN_HOOK void green_hooks_adopt_signal_handlers() noexcept {
+    for (int sig = 1; sig < NSIG; ++sig) {
+        struct sigaction act {};
+        if (!shim::wrappable(sig) || shim::real::sigaction(sig, nullptr, &act) != 0) continue;
+        void* const handler = (act.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act.sa_sigaction)
+                                                          : reinterpret_cast<void*>(act.sa_handler);
+        if (shim::is_function(handler) && act.sa_sigaction != shim::trampoline) sigaction(sig, &act, nullptr);
+    }
+}
+
 // glibc's signal(): BSD semantics, SA_RESTART (unless siginterrupt said
 // otherwise for the signal) and the signal blocked while its handler runs.
 GREEN_HOOK sighandler_t signal(int sig, sighandler_t handler) noexcept {

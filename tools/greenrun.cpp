@@ -140,6 +140,11 @@ bool same_file(const std::string& a, const std::string& b) {
     return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+std::string dir_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 // greenrun --check: asks the program's loader, as ldd does (`ld.so --list`),
 // whether the library `preload` (already in LD_PRELOAD) loads into it. Nothing
 // of the program runs, not even its constructors: only the system's own loader,
@@ -165,10 +170,15 @@ bool same_file(const std::string& a, const std::string& b) {
     if (!same_file(f.interpreter, loader))
         fail(1, "cannot check " + into + ": its loader is " + f.interpreter + ", not " + loader +
                     ", and greenrun --check runs no other");
+    // The preload stub loads the hooks beside it (and the C++ runtime behind
+    // them) when the program first needs them: the loader is asked about those too.
+    const std::string hooks = dir_of(preload) + "/libgreen_hooks.so.0";
+    const bool stub = ::access(hooks.c_str(), F_OK) == 0;
+    if (stub) setenv("LD_PRELOAD", (std::string(getenv("LD_PRELOAD")) + ":" + hooks).c_str(), 1);
     std::string listing;
     const int status = run_captured({loader, "--list", target}, listing);
     // One line per object: "\tNAME (0x...)", "\tNAME => PATH (0x...)" or "\tNAME => not found".
-    bool listed = false;
+    bool listed = false, hooks_listed = !stub;
     std::string trouble;
     std::size_t start = 0;
     while (start < listing.size()) {
@@ -176,19 +186,17 @@ bool same_file(const std::string& a, const std::string& b) {
         if (end == std::string::npos) end = listing.size();
         const std::string line = listing.substr(start, end - start);
         start = end + 1;
-        if (line.starts_with("\t" + preload + " ") && line.find("not found") == std::string::npos) listed = true;
+        if (line.find("not found") == std::string::npos) {
+            listed |= line.starts_with("\t" + preload + " ");
+            hooks_listed |= line.starts_with("\t" + hooks + " ");
+        }
         if (line.empty() || (line[0] == '\t' && line.find("not found") == std::string::npos)) continue;
         trouble += "\n  " + line.substr(line.find_first_not_of('\t'));
     }
-    if (status != 0 || !listed || !trouble.empty())
+    if (status != 0 || !listed || !hooks_listed || !trouble.empty())
         fail(1, "the shim did not load into " + into + (trouble.empty() ? "" : ":" + trouble));
     std::printf("greenrun: the shim loads into %s (%s)\n", into.c_str(), preload.c_str());
     std::exit(0);
-}
-
-std::string dir_of(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 // The library to preload: GREEN_PRELOAD, or else the one found from where this

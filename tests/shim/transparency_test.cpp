@@ -13,6 +13,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -141,6 +143,56 @@ TEST_CASE("transparency: a handler that installs itself again while signal() run
         CHECK(r.out == "done: handlers ran: yes, installs: yes\n");
         CHECK(clock.seconds() < 4);
     }
+}
+
+// greenrun's preload is a stub that loads green's hooks (and libstdc++ and
+// libgreen behind them) at the program's first need of them, so that an exec
+// under greenrun costs about what it costs without (tools/bench measures a
+// shell loop). A program that needs nothing of green never loads them; its
+// first name lookup does, and a signal handler installed before then is taken
+// over (the kernel runs green's trampoline), still reported and run as the
+// program's own. GREEN_DNS=system needs no hooks; GREEN_SHIM_COOPERATE=always
+// loads them at start.
+TEST_CASE("transparency: the hooks load at the first name lookup, not before") {
+    if (!shim_loads()) return;
+    if (::access(kHooks.c_str(), F_OK) != 0) return test::skip("no preload stub on this machine: the hooks are preloaded");
+    const auto facts = [](int before, int after) {
+        return "before the lookup: hooks " + std::to_string(before) + ", kernel runs the handler itself " +
+               std::to_string(1 - before) + "\ngetaddrinfo(localhost) = 0\nafter the lookup: hooks " +
+               std::to_string(after) + ", kernel runs the handler itself " + std::to_string(1 - after) +
+               "\nsigaction reports the handler 1, raise ran it 1\n";
+    };
+    struct Case {
+        Way way;
+        std::vector<std::string> env;
+        std::string out;
+    };
+    for (const Case& c : {Case{Way::plain, {}, facts(0, 0)}, Case{Way::green, {}, facts(0, 1)},
+                          Case{Way::green, {"GREEN_DNS=system"}, facts(0, 0)}, Case{Way::always, {}, facts(1, 1)}}) {
+        const auto r = run_way(c.way, {PROBE_LATE_HOOKS}, c.env);
+        INFO(way_name(c.way) << (c.env.empty() ? "" : " " + c.env[0]) << ": " << describe(r));
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == c.out);
+    }
+}
+
+// The stub forwards every libc symbol the hooks define, and defines no other.
+TEST_CASE("transparency: the preload stub forwards every symbol the hooks define") {
+    if (::access(kHooks.c_str(), F_OK) != 0) return test::skip("no preload stub on this machine: the hooks are preloaded");
+    const std::string nm = "/usr/bin/nm";
+    if (::access(nm.c_str(), X_OK) != 0) return test::skip("no " + nm + " (binutils) to list the symbols");
+    const auto symbols = [&](const std::string& library) {
+        const auto r = test::run({nm, "-D", "--defined-only", library});
+        REQUIRE_MESSAGE(r.exit_code == 0, "nm " << library << ": " << r.err);
+        std::set<std::string> names;
+        std::istringstream lines(r.out);
+        for (std::string address, type, name; lines >> address >> type >> name;)
+            if ((type == "T" || type == "W") && !name.starts_with("_Z") && !name.starts_with("green_")) names.insert(name);
+        return names;
+    };
+    const auto hooks = symbols(kHooks);
+    CHECK(hooks.size() > 150);
+    CHECK(symbols(kShim) == hooks);
 }
 
 // greenrun runs PROGRAM as env does (execvp): found through PATH, and a script

@@ -19,6 +19,9 @@ inline const std::string kGreenrun = GREENRUN_PATH;
 // The library as greenrun names it in LD_PRELOAD (it looks beside itself), so
 // that an LD_PRELOAD naming it already is recognised and kept as it is.
 inline const std::string kShim = kGreenrun.substr(0, kGreenrun.rfind('/')) + "/../shim/libgreen_preload.so";
+// What the shim's preload loads when the program first needs it (x86-64; elsewhere
+// the preload is the hooks themselves and this does not exist).
+inline const std::string kHooks = kGreenrun.substr(0, kGreenrun.rfind('/')) + "/../shim/libgreen_hooks.so.0";
 inline const std::string kPython = "/usr/bin/python3";
 
 

@@ -46,7 +46,7 @@ else
 fi
 lib=$prefix/$libdir
 
-for so in libgreen.so libgreen_tls.so libgreen_preload.so; do
+for so in libgreen.so libgreen_tls.so libgreen_preload.so libgreen_hooks.so; do
   [ -e "$lib/$so" ] || fail "$lib/$so was not installed"
   runpath=$(readelf -d "$lib/$so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
   # shellcheck disable=SC2016  # the literal $ORIGIN
@@ -61,7 +61,12 @@ greenrun=$prefix/bin/greenrun
   fail "greenrun --check /bin/true does not preload the prefix's libgreen_preload.so: $("$greenrun" --check /bin/true 2>&1)"
 maps=$("$greenrun" /bin/cat /proc/self/maps)
 grep -qF "$lib/libgreen_preload.so" <<<"$maps" || fail "the shim is not mapped into a program under greenrun"
-grep -qF "$lib/libgreen.so.0" <<<"$maps" || fail "the shim did not load the prefix's libgreen.so.0:
+! grep -qF libgreen_hooks <<<"$maps" || fail "the hooks were loaded into a program that needs none of them"
+# A name lookup (bash's /dev/tcp, to a closed loopback port) loads the hooks
+# and, behind them, the prefix's libgreen.so.0.
+maps=$("$greenrun" /bin/bash -c 'exec 2>/dev/null; : </dev/tcp/localhost/1; cat /proc/$$/maps; :')
+grep -qF "$lib/libgreen_hooks.so.0" <<<"$maps" && grep -qF "$lib/libgreen.so.0" <<<"$maps" ||
+  fail "a name lookup did not load the prefix's libgreen_hooks.so.0 and libgreen.so.0:
 $(grep -F libgreen <<<"$maps")"
 # green::tls is a library of its own so that the shim never brings OpenSSL along.
 ! grep -qE 'libgreen_tls|libssl|libcrypto' <<<"$maps" || fail "the shim loaded OpenSSL or libgreen_tls:

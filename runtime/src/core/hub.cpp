@@ -110,7 +110,12 @@ void Hub::set_deadlock_handler(void (*handler)()) noexcept { deadlock_handler.st
 
 Hub* Hub::current_if_any() noexcept { return tls_hub; }
 
+// Defined by the preload stub (shim/stub) when greenrun runs the program: it
+// loads the shim's hooks at the first need, and a hub is one.
+extern "C" [[gnu::weak, gnu::visibility("default")]] void green_preload_activate() noexcept;
+
 Hub& Hub::create_for_thread() {
+    if (green_preload_activate) green_preload_activate();
     auto* h = new Hub;
     tls_hub = h;
     tls_hub_owner.hub = h;
