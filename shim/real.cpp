@@ -19,13 +19,24 @@ struct Symbol {
 
 thread_local int resolving [[gnu::tls_model("initial-exec")]] = 0;
 
+}  // namespace
+}  // namespace shim::real
+
+// Defined by the preload stub (shim/stub), which loads these hooks: the
+// definition after the stub. Without the stub, this library is the preload and
+// its own RTLD_NEXT is that definition.
+extern "C" [[gnu::weak, gnu::visibility("default")]] void* green_preload_next(const char* name) noexcept;
+
+namespace shim::real {
+namespace {
+
 void* lookup(Symbol& s) noexcept {
     void* p = s.address.load(std::memory_order_acquire);
     if (p) [[likely]]
         return p;
     if (resolving) return nullptr;  // dlsym is running on this thread: use the fallback
     ++resolving;
-    p = dlsym(RTLD_NEXT, s.name);
+    p = green_preload_next ? green_preload_next(s.name) : dlsym(RTLD_NEXT, s.name);
     --resolving;
     s.address.store(p, std::memory_order_release);
     return p;

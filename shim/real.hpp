@@ -3,7 +3,8 @@
 // Hooks and the shim's own code call these, never the interposed names, so the
 // shim never re-enters itself.
 //
-// All are resolved with dlsym(RTLD_NEXT) when the library loads (resolve_all).
+// All are resolved when the library loads (resolve_all): the definition after
+// the preload stub, or with dlsym(RTLD_NEXT) where this library is the preload.
 // dlsym may allocate, and an interposed malloc (jemalloc, tcmalloc) may call read
 // or close while it initialises: a hook reached while its symbol is still being
 // resolved on this thread falls back to the raw system call instead of recursing.

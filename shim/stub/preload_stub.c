@@ -118,6 +118,17 @@ GREEN_STUB_VISIBLE void green_preload_activate(void) {
     loading = 0;
 }
 
+// For the hooks: the definition that follows this library, libc's, which a
+// hook calls for the plain call. Their own RTLD_NEXT would look among their
+// own dependencies, which may hold an interposer (a sanitizer's runtime) whose
+// calls come back through this stub to the hook.
+GREEN_STUB_VISIBLE void* green_preload_next(const char* name) {
+    void* next = dlsym(RTLD_NEXT, name);
+    // Not a tail call: RTLD_NEXT counts from the library dlsym returns to.
+    __asm__ volatile("" ::: "memory");
+    return next;
+}
+
 static int hooks_loaded(void) { return __atomic_load_n(&hooks, __ATOMIC_ACQUIRE) != NULL; }
 
 // Called by trampolines.S at the first call through `slot`: where it goes.
