@@ -35,8 +35,10 @@ static const unsigned char whens[] = {GREEN_STUB_SYMBOLS(GREEN_STUB_WHEN)};
 #undef GREEN_STUB_WHEN
 enum { symbol_count = sizeof names / sizeof names[0] };
 
-// In trampolines.S: one slot per row of stub_symbols.h, in its order.
+// In trampolines.S, one per row of stub_symbols.h, in its order: the slots,
+// and the lazy entry each starts at.
 extern void* green_stub_slots[];
+extern void* const green_stub_lazy_entries[];
 
 static const char hooks_name[] = "libgreen_hooks.so.0";
 
@@ -109,11 +111,15 @@ GREEN_STUB_VISIBLE void green_preload_activate(void) {
     }
     void* none = NULL;
     if (__atomic_compare_exchange_n(&hooks, &none, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        // Handlers the program installed before now: the hooks must see them run.
-        void (*adopt)(void);
-        void* p = dlsym(h, "green_hooks_adopt_signal_handlers");
-        memcpy(&adopt, &p, sizeof p);
-        if (adopt) adopt();
+        // What the program made through libc before now and the hooks must
+        // know: signal handlers (to see them run), thread-specific data keys.
+        static const char* const adopters[] = {"green_hooks_adopt_signal_handlers", "green_hooks_adopt_keys"};
+        for (size_t i = 0; i < sizeof adopters / sizeof adopters[0]; ++i) {
+            void (*adopt)(void);
+            void* p = dlsym(h, adopters[i]);
+            memcpy(&adopt, &p, sizeof p);
+            if (adopt) adopt();
+        }
     }
     loading = 0;
 }
@@ -131,14 +137,13 @@ GREEN_STUB_VISIBLE void* green_preload_next(const char* name) {
 
 static int hooks_loaded(void) { return __atomic_load_n(&hooks, __ATOMIC_ACQUIRE) != NULL; }
 
-// Called by trampolines.S at the first call through `slot`: where it goes.
-__attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
-    const int i = (int)(slot - green_stub_slots);
-    if (whens[i] == dns && dns_needs_hooks()) {
-        green_preload_activate();
-        if (hooks_loaded()) return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    }
-    void* lazy_entry = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+// Points slot `i` at the definition after this library (libc's), unless it
+// was pointed somewhere meanwhile. Returns where the slot points, or NULL if
+// there is no such definition.
+static void* bind_next(int i) {
+    void* lazy_entry = green_stub_lazy_entries[i];
+    void* const now = __atomic_load_n(&green_stub_slots[i], __ATOMIC_ACQUIRE);
+    if (now != lazy_entry) return now;  // resolved meanwhile, or the hooks loaded
     if (resolving > 8) {
         dprintf(2, "green: %s is called while it is being looked up\n", names[i]);
         abort();
@@ -146,22 +151,30 @@ __attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
     ++resolving;
     void* next = dlsym(RTLD_NEXT, names[i]);
     --resolving;
-    if (!next) {  // a symbol this libc lacks: only the hook defines it
-        green_preload_activate();
-        void* hook = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-        if (hook != lazy_entry) return hook;
-        dprintf(2, "green: %s is defined nowhere but in green's hooks, which did not load\n", names[i]);
-        abort();
-    }
+    if (!next) return NULL;
     // Unless the hooks were loaded meanwhile: then the slot is theirs.
-    if (!__atomic_compare_exchange_n(slot, &lazy_entry, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (!__atomic_compare_exchange_n(&green_stub_slots[i], &lazy_entry, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return lazy_entry;
     return next;
+}
+
+// Called by trampolines.S at the first call through `slot`: where it goes.
+__attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
+    const int i = (int)(slot - green_stub_slots);
+    if (whens[i] == dns && dns_needs_hooks()) green_preload_activate();
+    void* target = bind_next(i);
+    if (target) return target;
+    // A symbol this libc lacks (or keeps private): only the hook defines it.
+    green_preload_activate();
+    target = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (target != green_stub_lazy_entries[i]) return target;
+    dprintf(2, "green: %s is defined nowhere but in green's hooks, which did not load\n", names[i]);
+    abort();
 }
 
 __attribute__((constructor)) static void start(void) {
     if (wants_hooks_at_start()) green_preload_activate();
     if (hooks_loaded()) return;
     for (int i = 0; i < symbol_count; ++i)
-        if (whens[i] == eager) green_stub_resolve(&green_stub_slots[i]);
+        if (whens[i] == eager) bind_next(i);
 }

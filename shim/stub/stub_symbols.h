@@ -2,7 +2,8 @@
 // X(name, when), `when` saying when the stub looks up libc's definition before
 // the hooks are loaded:
 //   eager  from the stub's constructor: the calls a signal handler may make
-//          (async-signal-safe), which must never run dlsym;
+//          (async-signal-safe ones, and those profilers' handlers make:
+//          syscall, pthread_getspecific), which must never run dlsym;
 //   lazy   at the first call;
 //   dns    never: the first call loads the hooks (green's resolver), unless
 //          GREEN_DNS=system.
@@ -108,7 +109,7 @@
     X(pthread_getcpuclockid, lazy) \
     X(pthread_getname_np, lazy) \
     X(pthread_getschedparam, lazy) \
-    X(pthread_getspecific, lazy) \
+    X(pthread_getspecific, eager) \
     X(pthread_join, lazy) \
     X(pthread_key_create, lazy) \
     X(pthread_key_delete, lazy) \
@@ -140,9 +141,9 @@
     X(pthread_setname_np, lazy) \
     X(pthread_setschedparam, lazy) \
     X(pthread_setschedprio, lazy) \
-    X(pthread_setspecific, lazy) \
+    X(pthread_setspecific, eager) \
     X(pthread_sigmask, eager) \
-    X(pthread_sigqueue, lazy) \
+    X(pthread_sigqueue, eager) \
     X(pthread_spin_lock, lazy) \
     X(pthread_testcancel, lazy) \
     X(pthread_timedjoin_np, lazy) \
@@ -156,7 +157,7 @@
     X(recvmsg, eager) \
     X(res_query, dns) \
     X(res_search, dns) \
-    X(sched_yield, lazy) \
+    X(sched_yield, eager) \
     X(select, eager) \
     X(sem_clockwait, lazy) \
     X(sem_post, eager) \
@@ -183,7 +184,7 @@
     X(socket, eager) \
     X(socketpair, eager) \
     X(splice, lazy) \
-    X(syscall, lazy) \
+    X(syscall, eager) \
     X(sysv_signal, eager) \
     X(tee, lazy) \
     X(thrd_create, lazy) \
@@ -195,7 +196,7 @@
     X(thrd_yield, lazy) \
     X(tss_create, lazy) \
     X(tss_delete, lazy) \
-    X(tss_get, lazy) \
+    X(tss_get, eager) \
     X(tss_set, lazy) \
     X(uselocale, lazy) \
     X(usleep, eager) \

@@ -1,5 +1,6 @@
 // One entry point per interposed symbol (stub_symbols.h), each a jump through
-// its slot. A slot starts at the symbol's lazy entry, which hands the slot to
+// its slot. A slot starts at the symbol's lazy entry (kept in
+// green_stub_lazy_entries too), which hands the slot to
 // green_stub_resolve (preload_stub.c) and jumps to what that returns; after
 // that, the slot holds libc's function or the hook, and a call costs one
 // indirect jump. A jump, not a call in C: every signature, variadic ones and
@@ -9,6 +10,12 @@
 #if !defined(__x86_64__)
 #error "the preload stub is x86-64 only: other machines preload libgreen_hooks.so itself (shim/meson.build)"
 #endif
+
+        .section .data.rel.ro.green_stub_lazy_entries, "aw"
+        .balign 8
+        .globl green_stub_lazy_entries
+        .hidden green_stub_lazy_entries
+green_stub_lazy_entries:
 
         .section .data.rel.local.green_stub_slots, "aw"
         .balign 8
@@ -25,15 +32,13 @@ name:   jmp *green_stub_slot_##name(%rip);                  \
 green_stub_lazy_##name:                                     \
         leaq green_stub_slot_##name(%rip), %r11;            \
         jmp green_stub_lazy;                                \
+        .section .data.rel.ro.green_stub_lazy_entries, "aw"; \
+        .quad green_stub_lazy_##name;                       \
         .section .data.rel.local.green_stub_slots, "aw";    \
 green_stub_slot_##name:                                     \
         .quad green_stub_lazy_##name;
 
 GREEN_STUB_SYMBOLS(GREEN_STUB_ENTRY)
-
-        .globl green_stub_slots_end
-        .hidden green_stub_slots_end
-green_stub_slots_end:
 
 // %r11: the slot. Keeps every register a call may pass arguments in (and %al,
 // the vector register count of a variadic call) across the C resolver.

@@ -3,9 +3,11 @@
 // glibc runs their destructors when it ends); a green thread keeps its values
 // in its record, each stamped with the key's generation so that a deleted and
 // re-created key reads as empty, and its destructors run here when it ends.
+#include <dlfcn.h>
 #include <threads.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cerrno>
 #include <limits.h>
 
@@ -103,6 +105,25 @@ GREEN_HOOK int pthread_setspecific(pthread_key_t key, const void* value) noexcep
     }
     t->keys[key] = KeyValue{generation, const_cast<void*>(value)};
     return 0;
+}
+
+// The preload stub (shim/stub) loads these hooks at the program's first need
+// of them, and libraries may have made keys through glibc before then (in
+// their constructors, as AddressSanitizer's runtime does): those are taken from
+// glibc's own table of keys, which libthread_db reads too, destructors and all.
+GREEN_HOOK void green_hooks_adopt_keys() noexcept {
+    struct GlibcKey {
+        std::uintptr_t seq;  // odd while the key exists
+        void (*destructor)(void*);
+    };
+    const auto* glibc = static_cast<const GlibcKey*>(dlvsym(RTLD_DEFAULT, "__pthread_keys", "GLIBC_PRIVATE"));
+    if (!glibc) return;
+    for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; ++k) {
+        std::uint64_t generation = keys[k].generation.load(std::memory_order_acquire);
+        if (!(glibc[k].seq & 1) || (generation & 1)) continue;
+        keys[k].destructor.store(glibc[k].destructor, std::memory_order_relaxed);
+        keys[k].generation.compare_exchange_strong(generation, generation + 1, std::memory_order_acq_rel);
+    }
 }
 
 // The exported aliases old binaries may still reference.

@@ -10,9 +10,12 @@
 #include "probe_threads.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <semaphore.h>
 
 int probe_start_real_thread(pthread_t* t, void* (*fn)(void*), void* arg);
+pthread_key_t probe_constructor_key(void);
+int probe_constructor_key_destructions(void);
 
 enum { kRounds = 300, kGreens = 6 };
 
@@ -157,6 +160,17 @@ static void* green_rounds(void* p) {
     return NULL;
 }
 
+// A value of its own in the key the library made in its constructor.
+static void* green_keeps_value(void* p) {
+    (void)p;
+    int mine;
+    const pthread_key_t key = probe_constructor_key();
+    const int empty = pthread_getspecific(key) == NULL;
+    const int set = pthread_setspecific(key, &mine) == 0;
+    sched_yield();
+    return (void*)(long)(empty && set && pthread_getspecific(key) == &mine);
+}
+
 int main(void) {
     watchdog(30);
     sem_init(&s_ping, 0, 0);
@@ -223,5 +237,12 @@ int main(void) {
     check_yes("barrier of the library's thread and two others: one serial thread per round (10 rounds)", serial_ok);
 
     check_int("the library's thread joined a thread it created: value", (long)join(real), 17);
+
+    pthread_t keepers[3];
+    for (int i = 0; i < 3; ++i) keepers[i] = spawn(green_keeps_value, NULL);
+    long own = 0;
+    for (int i = 0; i < 3; ++i) own += (long)join(keepers[i]);
+    check_int("key made in the library's constructor: threads that kept their own value", own, 3);
+    check_int("key made in the library's constructor: destructor runs", probe_constructor_key_destructions(), 3);
     return finish();
 }

@@ -1,7 +1,27 @@
 // libprobe_realthread.so: a library that creates a thread itself. Under
 // greenrun --threads with GREEN_THREADS_EXCLUDE=libprobe_realthread.so the
 // thread it creates stays a real OS thread (probe_hybrid.c uses it).
+//
+// It also makes a thread-specific data key in its constructor, which runs
+// before greenrun's preload stub loads green's hooks (the stub's constructor
+// comes after those of the program's libraries): green threads still keep
+// their own values in it, and its destructor runs when each of them ends.
 #include <pthread.h>
+
+static pthread_key_t s_key;
+static int s_destroyed;
+
+static void count_destroyed(void* value) {
+    if (value) __atomic_add_fetch(&s_destroyed, 1, __ATOMIC_SEQ_CST);
+}
+
+__attribute__((constructor)) static void make_key(void) { pthread_key_create(&s_key, count_destroyed); }
+
+__attribute__((visibility("default"))) pthread_key_t probe_constructor_key(void) { return s_key; }
+
+__attribute__((visibility("default"))) int probe_constructor_key_destructions(void) {
+    return __atomic_load_n(&s_destroyed, __ATOMIC_SEQ_CST);
+}
 
 __attribute__((visibility("default"))) int probe_start_real_thread(pthread_t* t, void* (*fn)(void*), void* arg) {
     return pthread_create(t, NULL, fn, arg);
