@@ -2,11 +2,14 @@
 // gethostbyaddr(_r), res_query, res_search.
 //
 // These are replaced, not wrapped: glibc resolves with its own socket code inside
-// libc, where no hook reaches, so a wrapped lookup would block the thread. They
-// are answered by green's resolver (hosts file, then c-ares in the hub's loop),
-// which follows glibc's rules for results, their order and error codes.
-// GREEN_DNS=system hands them back to glibc (for nsswitch setups c-ares cannot
-// emulate); so does a call from a signal handler or from the hub itself.
+// libc, where no hook reaches, so a wrapped lookup would block the thread. Where
+// that matters (a greenlet's lookup while others need the hub, as under
+// --threads), they are answered by green's resolver (hosts file, then c-ares in
+// the hub's loop), which follows glibc's rules for results, their order and
+// error codes. Elsewhere glibc answers, as without green: nsswitch, resolv.conf
+// and all, and no hub. GREEN_DNS=ares, GREEN_DNS_SERVERS or GREEN_HOSTS_FILE
+// make green answer every lookup; GREEN_DNS=system, none. A call from a signal
+// handler or from the hub itself always goes to glibc.
 //
 // Lists and hostents are laid out as glibc lays them out (an addrinfo and its
 // sockaddr in one allocation, the canonical name in another), so glibc's
@@ -34,8 +37,10 @@ namespace {
 namespace api = green::detail::shim_api;
 
 bool use_green() noexcept {
-    return state::live.load(std::memory_order_relaxed) && !state::system_dns && state::handler_depth == 0 &&
-           api::can_resolve();
+    if (!state::live.load(std::memory_order_relaxed) || state::handler_depth != 0 || state::dns == state::Dns::system ||
+        !api::can_resolve())
+        return false;
+    return state::dns == state::Dns::ares || state::dns_configured || may_park();
 }
 
 // The EAI code for an interruption or failure caught at the boundary (with

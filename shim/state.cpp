@@ -13,7 +13,8 @@ namespace shim::state {
 
 std::atomic<bool> live{false};
 thread_local int handler_depth [[gnu::tls_model("initial-exec")]] = 0;
-bool system_dns = false;
+Dns dns = Dns::automatic;
+bool dns_configured = false;
 int log_level = 1;
 bool always_cooperate = false;
 
@@ -25,10 +26,14 @@ using green::detail::shim_api::env;
     real::resolve_all();
     if (const char* v = env("GREEN_DNS")) {
         if (!std::strcmp(v, "system"))
-            system_dns = true;
-        else if (std::strcmp(v, "ares") != 0)
-            std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (ares or system)\n", v);
+            dns = Dns::system;
+        else if (!std::strcmp(v, "ares"))
+            dns = Dns::ares;
+        else if (std::strcmp(v, "auto") != 0)
+            std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (auto, ares or system)\n", v);
     }
+    for (const char* v : {"GREEN_DNS_SERVERS", "GREEN_DNS_TIMEOUT", "GREEN_DNS_TRIES", "GREEN_HOSTS_FILE"})
+        dns_configured = dns_configured || env(v);
     log_level = static_cast<int>(green::detail::shim_api::env_long("GREEN_LOG", 0, 2, 1));
     if (const char* v = env("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
     if (log_level >= 2) std::fprintf(stderr, "green: shim active in pid %d\n", static_cast<int>(::getpid()));

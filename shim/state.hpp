@@ -15,8 +15,14 @@ extern std::atomic<bool> live;
 // Depth of the shim's signal-handler trampolines on this thread.
 extern thread_local int handler_depth [[gnu::tls_model("initial-exec")]];
 
-// GREEN_DNS=system: the DNS entry points call glibc.
-extern bool system_dns;
+// GREEN_DNS: who answers the DNS entry points. `automatic` (the default):
+// green's resolver where that helps, glibc's elsewhere (dns_hooks.cpp).
+enum class Dns : unsigned char { automatic, ares, system };
+extern Dns dns;
+// GREEN_DNS_SERVERS, GREEN_DNS_TIMEOUT, GREEN_DNS_TRIES or GREEN_HOSTS_FILE is
+// set: only green's resolver can follow them, so it answers every lookup
+// (unless GREEN_DNS=system).
+extern bool dns_configured;
 
 // GREEN_LOG: 0 quiet, 1 normal, 2 verbose.
 extern int log_level;

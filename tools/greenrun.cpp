@@ -35,8 +35,10 @@ const char* const kUsage =
     "      --stack-size=SIZE  greenlet stack size, e.g. 256K       (GREEN_STACK_SIZE)\n"
     "      --monitor=MS       report a greenlet that keeps its hub (GREEN_MONITOR_MS)\n"
     "                         busy for more than MS milliseconds\n"
-    "      --dns=ares|system  answer DNS with green's c-ares        (GREEN_DNS)\n"
-    "                         resolver (default) or with glibc\n"
+    "      --dns=WHO          who answers name lookups:            (GREEN_DNS)\n"
+    "                         auto (default): green's resolver where a\n"
+    "                         greenlet waits, glibc elsewhere; ares: green's\n"
+    "                         always; system: glibc always\n"
     "      --dns-servers=LIST DNS servers, e.g. 127.0.0.1:5353     (GREEN_DNS_SERVERS)\n"
     "      --check            prove that the shim loads into PROGRAM, without running it\n"
     "      --version          print green's version\n"
@@ -266,7 +268,7 @@ int main(int argc, char** argv) {
             setenv("GREEN_MONITOR_MS", v.c_str(), 1);
         } else if (a.starts_with("--dns=")) {
             const std::string v = value("--dns");
-            if (v != "ares" && v != "system") fail(2, "--dns is ares or system, not '" + v + "'");
+            if (v != "auto" && v != "ares" && v != "system") fail(2, "--dns is auto, ares or system, not '" + v + "'");
             setenv("GREEN_DNS", v.c_str(), 1);
         } else if (a.starts_with("--dns-servers=")) {
             const std::string v = value("--dns-servers");

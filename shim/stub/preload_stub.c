@@ -10,7 +10,9 @@
 // make the same plain call, since no hub exists. The hooks are loaded
 //   - at start under GREEN_THREADS, GREEN_SHIM_COOPERATE=always, GREEN_LOG=2
 //     (and a GREEN_LOG or GREEN_DNS the hooks would warn about),
-//   - at the first name lookup (green's resolver), unless GREEN_DNS=system,
+//   - at the first name lookup under GREEN_DNS=ares or another GREEN_DNS_* or
+//     GREEN_HOSTS_FILE setting (green's resolver; by default glibc's answers
+//     where no greenlet waits),
 //   - when the first hub starts (a program that uses green itself),
 //   - when a symbol has no definition after the stub (the hook supplies it);
 // from then on every symbol goes to its hook.
@@ -51,28 +53,38 @@ static __thread int loading __attribute__((tls_model("initial-exec")));
 // interposer gave the process may make an interposed call from inside dlsym).
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 
-static int env_is(const char* name, const char* value) {
+static int env_set(const char* name) {
     const char* v = secure_getenv(name);
-    return v && *v && !strcmp(v, value);
+    return v && *v;
 }
 
-// Set, and to none of the values that leave the hooks idle.
-static int env_other_than(const char* name, const char* idle, const char* also_idle) {
-    const char* v = secure_getenv(name);
-    return v && *v && strcmp(v, idle) != 0 && strcmp(v, also_idle) != 0;
+static int env_is(const char* name, const char* value) { return env_set(name) && !strcmp(secure_getenv(name), value); }
+
+// Set, and to none of `idle` (NULL-terminated): values that leave the hooks idle.
+static int env_other_than(const char* name, const char* const* idle) {
+    if (!env_set(name)) return 0;
+    for (; *idle; ++idle)
+        if (env_is(name, *idle)) return 0;
+    return 1;
 }
 
 // Green threads, the cooperative path forced, and what the hooks say when they
 // start (GREEN_LOG=2, or a warning about a value they ignore) need them at once.
 static int wants_hooks_at_start(void) {
-    return env_other_than("GREEN_THREADS", "0", "0") || env_is("GREEN_SHIM_COOPERATE", "always") ||
-           env_other_than("GREEN_LOG", "0", "1") || env_other_than("GREEN_DNS", "ares", "system");
+    static const char* const threads_idle[] = {"0", NULL}, *const log_idle[] = {"0", "1", NULL},
+                             *const dns_idle[] = {"auto", "ares", "system", NULL};
+    return env_other_than("GREEN_THREADS", threads_idle) || env_is("GREEN_SHIM_COOPERATE", "always") ||
+           env_other_than("GREEN_LOG", log_idle) || env_other_than("GREEN_DNS", dns_idle);
 }
 
-// GREEN_DNS=system: glibc answers, so a lookup does not need the hooks.
+// Whether green's resolver answers lookups made where no greenlet exists (none
+// does before the hooks load): only when told to (dns_hooks.cpp).
 static int dns_needs_hooks(void) {
     static int answer = -1;  // racy but idempotent
-    if (answer < 0) answer = !env_is("GREEN_DNS", "system");
+    if (answer < 0)
+        answer = !env_is("GREEN_DNS", "system") &&
+                 (env_is("GREEN_DNS", "ares") || env_set("GREEN_DNS_SERVERS") || env_set("GREEN_DNS_TIMEOUT") ||
+                  env_set("GREEN_DNS_TRIES") || env_set("GREEN_HOSTS_FILE"));
     return answer;
 }
 

@@ -5,10 +5,11 @@
 //          (async-signal-safe ones, and those profilers' handlers make:
 //          syscall, pthread_getspecific), which must never run dlsym;
 //   lazy   at the first call;
-//   dns    never: the first call loads the hooks (green's resolver), unless
-//          GREEN_DNS=system.
-// A hook added to the shim is a row here too; tests/shim/stub_test.sh fails
-// until it is.
+//   dns    at the first call, as lazy, unless green's resolver is asked for
+//          (GREEN_DNS=ares, GREEN_DNS_SERVERS, GREEN_HOSTS_FILE): then the first
+//          call loads the hooks.
+// A hook added to the shim is a row here too; a test in
+// tests/shim/transparency_test.cpp fails until it is.
 #pragma once
 
 #define GREEN_STUB_SYMBOLS(X) \
