@@ -62,9 +62,9 @@ greenrun=$prefix/bin/greenrun
 maps=$("$greenrun" /bin/cat /proc/self/maps)
 grep -qF "$lib/libgreen_preload.so" <<<"$maps" || fail "the shim is not mapped into a program under greenrun"
 ! grep -qF libgreen_hooks <<<"$maps" || fail "the hooks were loaded into a program that needs none of them"
-# A name lookup (bash's /dev/tcp, to a closed loopback port) loads the hooks
-# and, behind them, the prefix's libgreen.so.0.
-maps=$("$greenrun" /bin/bash -c 'exec 2>/dev/null; : </dev/tcp/localhost/1; cat /proc/$$/maps; :')
+# A name lookup green's resolver answers (--dns=ares; bash's /dev/tcp, to a
+# closed loopback port) loads the hooks and, behind them, the prefix's libgreen.so.0.
+maps=$("$greenrun" --dns=ares /bin/bash -c 'exec 2>/dev/null; : </dev/tcp/localhost/1; cat /proc/$$/maps; :')
 grep -qF "$lib/libgreen_hooks.so.0" <<<"$maps" && grep -qF "$lib/libgreen.so.0" <<<"$maps" ||
   fail "a name lookup did not load the prefix's libgreen_hooks.so.0 and libgreen.so.0:
 $(grep -F libgreen <<<"$maps")"
