@@ -8,8 +8,9 @@
 // Until then each interposed symbol (trampolines.S) goes to the definition
 // that follows the stub (libc's), as it would without greenrun; the hooks would
 // make the same plain call, since no hub exists. The hooks are loaded
-//   - at start under GREEN_THREADS, GREEN_SHIM_COOPERATE=always, GREEN_LOG=2
-//     (and a GREEN_LOG or GREEN_DNS the hooks would warn about),
+//   - at start under GREEN_SHIM_COOPERATE=always, GREEN_LOG=2 (and a GREEN_LOG
+//     or GREEN_DNS the hooks would warn about),
+//   - at the first pthread_create or thrd_create under GREEN_THREADS,
 //   - at the first name lookup under GREEN_DNS=ares or another GREEN_DNS_* or
 //     GREEN_HOSTS_FILE setting (green's resolver; by default glibc's answers
 //     where no greenlet waits),
@@ -27,7 +28,7 @@
 
 #define GREEN_STUB_VISIBLE __attribute__((visibility("default")))
 
-enum when { eager, lazy, dns };
+enum when { eager, lazy, dns, threads };
 
 #define GREEN_STUB_NAME(name, when) #name,
 static const char* const names[] = {GREEN_STUB_SYMBOLS(GREEN_STUB_NAME)};
@@ -68,13 +69,21 @@ static int env_other_than(const char* name, const char* const* idle) {
     return 1;
 }
 
-// Green threads, the cooperative path forced, and what the hooks say when they
-// start (GREEN_LOG=2, or a warning about a value they ignore) need them at once.
+// The cooperative path forced, and what the hooks say when they start
+// (GREEN_LOG=2, or a warning about a value they ignore) need them at once.
 static int wants_hooks_at_start(void) {
-    static const char* const threads_idle[] = {"0", NULL}, *const log_idle[] = {"0", "1", NULL},
-                             *const dns_idle[] = {"auto", "ares", "system", NULL};
-    return env_other_than("GREEN_THREADS", threads_idle) || env_is("GREEN_SHIM_COOPERATE", "always") ||
-           env_other_than("GREEN_LOG", log_idle) || env_other_than("GREEN_DNS", dns_idle);
+    static const char* const log_idle[] = {"0", "1", NULL}, *const dns_idle[] = {"auto", "ares", "system", NULL};
+    return env_is("GREEN_SHIM_COOPERATE", "always") || env_other_than("GREEN_LOG", log_idle) ||
+           env_other_than("GREEN_DNS", dns_idle);
+}
+
+// GREEN_THREADS: the threads the program creates are green threads, which the
+// hooks make (until the first, the program's one thread needs nothing of them).
+static int threads_need_hooks(void) {
+    static int answer = -1;  // racy but idempotent
+    static const char* const threads_idle[] = {"0", NULL};
+    if (answer < 0) answer = env_other_than("GREEN_THREADS", threads_idle);
+    return answer;
 }
 
 // Whether green's resolver answers lookups made where no greenlet exists (none
@@ -173,7 +182,7 @@ static void* bind_next(int i) {
 // Called by trampolines.S at the first call through `slot`: where it goes.
 __attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
     const int i = (int)(slot - green_stub_slots);
-    if (whens[i] == dns && dns_needs_hooks()) green_preload_activate();
+    if ((whens[i] == dns && dns_needs_hooks()) || (whens[i] == threads && threads_need_hooks())) green_preload_activate();
     void* target = bind_next(i);
     if (target) return target;
     // A symbol this libc lacks (or keeps private): only the hook defines it.

@@ -7,7 +7,9 @@
 //   lazy   at the first call;
 //   dns    at the first call, as lazy, unless green's resolver is asked for
 //          (GREEN_DNS=ares, GREEN_DNS_SERVERS, GREEN_HOSTS_FILE): then the first
-//          call loads the hooks.
+//          call loads the hooks;
+//   threads at the first call, as lazy, unless GREEN_THREADS asks for green
+//          threads: then the first call loads the hooks.
 // A hook added to the shim is a row here too; a test in
 // tests/shim/transparency_test.cpp fails until it is.
 #pragma once
@@ -102,7 +104,7 @@
     X(pthread_cond_signal, lazy) \
     X(pthread_cond_timedwait, lazy) \
     X(pthread_cond_wait, lazy) \
-    X(pthread_create, lazy) \
+    X(pthread_create, threads) \
     X(pthread_detach, lazy) \
     X(pthread_exit, lazy) \
     X(pthread_getaffinity_np, lazy) \
@@ -188,7 +190,7 @@
     X(syscall, eager) \
     X(sysv_signal, eager) \
     X(tee, lazy) \
-    X(thrd_create, lazy) \
+    X(thrd_create, threads) \
     X(thrd_current, lazy) \
     X(thrd_detach, lazy) \
     X(thrd_exit, lazy) \
