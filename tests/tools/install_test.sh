@@ -46,7 +46,11 @@ else
 fi
 lib=$prefix/$libdir
 
-for so in libgreen.so libgreen_tls.so libgreen_preload.so libgreen_hooks.so; do
+# On x86-64 the preload is a stub that loads the hooks, a library of their own
+# (shim/meson.build); elsewhere the preload is the hooks.
+hooks=libgreen_preload.so
+[ "$(uname -m)" = x86_64 ] && hooks=libgreen_hooks.so
+for so in libgreen.so libgreen_tls.so libgreen_preload.so $hooks; do
   [ -e "$lib/$so" ] || fail "$lib/$so was not installed"
   runpath=$(readelf -d "$lib/$so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
   # shellcheck disable=SC2016  # the literal $ORIGIN
@@ -61,12 +65,13 @@ greenrun=$prefix/bin/greenrun
   fail "greenrun --check /bin/true does not preload the prefix's libgreen_preload.so: $("$greenrun" --check /bin/true 2>&1)"
 maps=$("$greenrun" /bin/cat /proc/self/maps)
 grep -qF "$lib/libgreen_preload.so" <<<"$maps" || fail "the shim is not mapped into a program under greenrun"
-! grep -qF libgreen_hooks <<<"$maps" || fail "the hooks were loaded into a program that needs none of them"
+[ "$hooks" = libgreen_preload.so ] || ! grep -qF libgreen_hooks <<<"$maps" ||
+  fail "the hooks were loaded into a program that needs none of them"
 # A name lookup green's resolver answers (--dns=ares; bash's /dev/tcp, to a
 # closed loopback port) loads the hooks and, behind them, the prefix's libgreen.so.0.
 maps=$("$greenrun" --dns=ares /bin/bash -c 'exec 2>/dev/null; : </dev/tcp/localhost/1; cat /proc/$$/maps; :')
-grep -qF "$lib/libgreen_hooks.so.0" <<<"$maps" && grep -qF "$lib/libgreen.so.0" <<<"$maps" ||
-  fail "a name lookup did not load the prefix's libgreen_hooks.so.0 and libgreen.so.0:
+{ grep -qF "$lib/$hooks.0" <<<"$maps" && grep -qF "$lib/libgreen.so.0" <<<"$maps"; } ||
+  fail "a name lookup did not load the prefix's $hooks.0 and libgreen.so.0:
 $(grep -F libgreen <<<"$maps")"
 # green::tls is a library of its own so that the shim never brings OpenSSL along.
 ! grep -qE 'libgreen_tls|libssl|libcrypto' <<<"$maps" || fail "the shim loaded OpenSSL or libgreen_tls:
