@@ -8,9 +8,10 @@
 // Until then each interposed symbol (trampolines.S) goes to the definition
 // that follows the stub (libc's), as it would without greenrun; the hooks would
 // make the same plain call, since no hub exists. The hooks are loaded
-//   - at start under GREEN_SHIM_COOPERATE=always, GREEN_LOG=2 (and a GREEN_LOG
-//     or GREEN_DNS the hooks would warn about),
-//   - at the first pthread_create or thrd_create under GREEN_THREADS,
+//   - at start under GREEN_THREADS (objects the program used before its first
+//     thread, a read-write lock say, must have the hooks' layout from the
+//     start), GREEN_SHIM_COOPERATE=always, GREEN_LOG=2 (and a GREEN_LOG or
+//     GREEN_DNS the hooks would warn about),
 //   - at the first name lookup under GREEN_DNS=ares or another GREEN_DNS_* or
 //     GREEN_HOSTS_FILE setting (green's resolver; by default glibc's answers
 //     where no greenlet waits),
@@ -23,12 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "stub_symbols.h"
 
 #define GREEN_STUB_VISIBLE __attribute__((visibility("default")))
 
-enum when { eager, lazy, dns, threads };
+enum when { libc, dns };
 
 #define GREEN_STUB_NAME(name, when) #name,
 static const char* const names[] = {GREEN_STUB_SYMBOLS(GREEN_STUB_NAME)};
@@ -45,9 +47,13 @@ extern void* const green_stub_lazy_entries[];
 
 static const char hooks_name[] = "libgreen_hooks.so.0";
 
-// The hooks library once the slots point into it.
-static void* hooks;
-static int hooks_failed;
+// Where the hooks are: beside this library, as an absolute path.
+static char hooks_file[PATH_MAX];
+
+// The hooks: not loaded, being loaded (by one thread; the others wait),
+// loaded with what the program made before adopted, or failed to load.
+enum { hooks_absent, hooks_loading, hooks_ready, hooks_failed };
+static int hooks_state = hooks_absent;
 // Whether this thread is loading the hooks (their constructors may start a hub).
 static __thread int loading __attribute__((tls_model("initial-exec")));
 // How deep green_stub_resolve runs in itself on this thread (a malloc that an
@@ -69,21 +75,13 @@ static int env_other_than(const char* name, const char* const* idle) {
     return 1;
 }
 
-// The cooperative path forced, and what the hooks say when they start
-// (GREEN_LOG=2, or a warning about a value they ignore) need them at once.
+// Green threads, the cooperative path forced, and what the hooks say when they
+// start (GREEN_LOG=2, or a warning about a value they ignore) need them at once.
 static int wants_hooks_at_start(void) {
-    static const char* const log_idle[] = {"0", "1", NULL}, *const dns_idle[] = {"auto", "ares", "system", NULL};
-    return env_is("GREEN_SHIM_COOPERATE", "always") || env_other_than("GREEN_LOG", log_idle) ||
-           env_other_than("GREEN_DNS", dns_idle);
-}
-
-// GREEN_THREADS: the threads the program creates are green threads, which the
-// hooks make (until the first, the program's one thread needs nothing of them).
-static int threads_need_hooks(void) {
-    static int answer = -1;  // racy but idempotent
-    static const char* const threads_idle[] = {"0", NULL};
-    if (answer < 0) answer = env_other_than("GREEN_THREADS", threads_idle);
-    return answer;
+    static const char* const threads_idle[] = {"0", NULL}, *const log_idle[] = {"0", "1", NULL},
+                             *const dns_idle[] = {"auto", "ares", "system", NULL};
+    return env_other_than("GREEN_THREADS", threads_idle) || env_is("GREEN_SHIM_COOPERATE", "always") ||
+           env_other_than("GREEN_LOG", log_idle) || env_other_than("GREEN_DNS", dns_idle);
 }
 
 // Whether green's resolver answers lookups made where no greenlet exists (none
@@ -97,51 +95,72 @@ static int dns_needs_hooks(void) {
     return answer;
 }
 
-// The hooks library beside this one, as loaded (greenrun preloads by absolute
-// path); by name (this library's RUNPATH, $ORIGIN) if that path is unknown.
-static void hooks_path(char* out, size_t size) {
+// Finds the hooks beside this library, resolved now: the loader keeps the path
+// it was given, which may be relative to a directory the program leaves. By
+// name (this library's RUNPATH, $ORIGIN) if the path is unknown.
+static void find_hooks(void) {
+    if (hooks_file[0]) return;
     Dl_info self;
+    char dir[PATH_MAX];
     const char* slash = NULL;
     if (dladdr(hooks_name, &self) && self.dli_fname) slash = strrchr(self.dli_fname, '/');
-    const size_t dir = slash ? (size_t)(slash - self.dli_fname) + 1 : 0;
-    if (dir + sizeof hooks_name > size) {
-        snprintf(out, size, "%s", hooks_name);
-        return;
+    const size_t length = slash ? (size_t)(slash - self.dli_fname) : 0;
+    if (slash && length < sizeof dir) {
+        memcpy(dir, self.dli_fname, length);
+        dir[length] = '\0';
+        char real[PATH_MAX];
+        if (realpath(length ? dir : "/", real) && strlen(real) + 1 + sizeof hooks_name <= sizeof hooks_file) {
+            snprintf(hooks_file, sizeof hooks_file, "%s/%s", real, hooks_name);
+            return;
+        }
     }
-    memcpy(out, self.dli_fname, dir);
-    memcpy(out + dir, hooks_name, sizeof hooks_name);
+    snprintf(hooks_file, sizeof hooks_file, "%s", hooks_name);
+}
+
+// A scheduler yield that no hook sees.
+static void yield_cpu(void) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"((long)SYS_sched_yield) : "rcx", "r11", "memory");
+    (void)r;
+}
+
+// Calls the hooks' function `name` that takes and returns nothing, if it exists.
+static void call_hook(void* hooks, const char* name) {
+    void (*fn)(void);
+    void* p = dlsym(hooks, name);
+    memcpy(&fn, &p, sizeof p);
+    if (fn) fn();
 }
 
 GREEN_STUB_VISIBLE void green_preload_activate(void) {
-    if (__atomic_load_n(&hooks, __ATOMIC_ACQUIRE) || __atomic_load_n(&hooks_failed, __ATOMIC_RELAXED) || loading)
+    int state = __atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE);
+    if (state == hooks_ready || state == hooks_failed || loading) return;
+    if (state == hooks_loading ||
+        !__atomic_compare_exchange_n(&hooks_state, &state, hooks_loading, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        // Another thread loads them: returning earlier would let this one run
+        // green code before the program's handlers and keys are adopted.
+        while (__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) == hooks_loading) yield_cpu();
         return;
+    }
     loading = 1;
-    char path[PATH_MAX];
-    hooks_path(path, sizeof path);
-    void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    find_hooks();
+    void* h = dlopen(hooks_file, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        if (!__atomic_exchange_n(&hooks_failed, 1, __ATOMIC_RELAXED))
-            dprintf(2, "green: cannot load %s (%s): blocking calls stay blocking\n", path, dlerror());
+        dprintf(2, "green: cannot load %s (%s): blocking calls stay blocking\n", hooks_file, dlerror());
+        __atomic_store_n(&hooks_state, hooks_failed, __ATOMIC_RELEASE);
         loading = 0;
         return;
     }
-    // Another thread may fill the slots at the same time, with the same values.
     for (int i = 0; i < symbol_count; ++i) {
         void* hook = dlsym(h, names[i]);
         if (hook) __atomic_store_n(&green_stub_slots[i], hook, __ATOMIC_RELEASE);
     }
-    void* none = NULL;
-    if (__atomic_compare_exchange_n(&hooks, &none, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        // What the program made through libc before now and the hooks must
-        // know: signal handlers (to see them run), thread-specific data keys.
-        static const char* const adopters[] = {"green_hooks_adopt_signal_handlers", "green_hooks_adopt_keys"};
-        for (size_t i = 0; i < sizeof adopters / sizeof adopters[0]; ++i) {
-            void (*adopt)(void);
-            void* p = dlsym(h, adopters[i]);
-            memcpy(&adopt, &p, sizeof p);
-            if (adopt) adopt();
-        }
-    }
+    dlerror();  // a name the hooks lack is not the program's error
+    // What the program made through libc before now and the hooks must know:
+    // signal handlers (to see them run), thread-specific data keys.
+    call_hook(h, "green_hooks_adopt_signal_handlers");
+    call_hook(h, "green_hooks_adopt_keys");
+    __atomic_store_n(&hooks_state, hooks_ready, __ATOMIC_RELEASE);
     loading = 0;
 }
 
@@ -156,7 +175,15 @@ GREEN_STUB_VISIBLE void* green_preload_next(const char* name) {
     return next;
 }
 
-static int hooks_loaded(void) { return __atomic_load_n(&hooks, __ATOMIC_ACQUIRE) != NULL; }
+// The definition of `name` after this library: its default version, else its
+// first (glibc keeps some symbols only under the versions old binaries use).
+static void* next_definition(const char* name) {
+    void* next = dlsym(RTLD_NEXT, name);
+    if (!next) next = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
+    if (!next) dlerror();  // not the program's error
+    __asm__ volatile("" ::: "memory");  // not a tail call, as above
+    return next;
+}
 
 // Points slot `i` at the definition after this library (libc's), unless it
 // was pointed somewhere meanwhile. Returns where the slot points, or NULL if
@@ -170,7 +197,7 @@ static void* bind_next(int i) {
         abort();
     }
     ++resolving;
-    void* next = dlsym(RTLD_NEXT, names[i]);
+    void* next = next_definition(names[i]);
     --resolving;
     if (!next) return NULL;
     // Unless the hooks were loaded meanwhile: then the slot is theirs.
@@ -179,13 +206,14 @@ static void* bind_next(int i) {
     return next;
 }
 
-// Called by trampolines.S at the first call through `slot`: where it goes.
+// Called by trampolines.S at the first call through `slot` (before this
+// library's constructor, or a lookup that loads green's resolver): where it goes.
 __attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
     const int i = (int)(slot - green_stub_slots);
-    if ((whens[i] == dns && dns_needs_hooks()) || (whens[i] == threads && threads_need_hooks())) green_preload_activate();
+    if (whens[i] == dns && dns_needs_hooks()) green_preload_activate();
     void* target = bind_next(i);
     if (target) return target;
-    // A symbol this libc lacks (or keeps private): only the hook defines it.
+    // A symbol this libc lacks: only the hook defines it.
     green_preload_activate();
     target = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (target != green_stub_lazy_entries[i]) return target;
@@ -193,9 +221,14 @@ __attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
     abort();
 }
 
+// Binds every slot now, but those of the lookups green's resolver is to
+// answer: a first call never runs dlsym then, which takes the loader's lock (a
+// thread making its first call would wait for another's dlopen, which may wait
+// for it) and is no call for a signal handler.
 __attribute__((constructor)) static void start(void) {
+    find_hooks();
     if (wants_hooks_at_start()) green_preload_activate();
-    if (hooks_loaded()) return;
+    if (__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) == hooks_ready) return;
     for (int i = 0; i < symbol_count; ++i)
-        if (whens[i] == eager) bind_next(i);
+        if (!(whens[i] == dns && dns_needs_hooks())) bind_next(i);
 }

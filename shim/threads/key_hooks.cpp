@@ -30,6 +30,15 @@ bool live(pthread_key_t k, std::uint64_t& generation) noexcept {
     return generation & 1;
 }
 
+// Starts a new generation of key `k`, odd if it now exists: set, not toggled,
+// since green_hooks_adopt_keys may have marked a key glibc just made already.
+void new_generation(pthread_key_t k, bool exists) noexcept {
+    std::uint64_t g = keys[k].generation.load(std::memory_order_acquire);
+    while (!keys[k].generation.compare_exchange_weak(g, (g | 1) + (exists ? ((g & 1) ? 2 : 0) : 1),
+                                                     std::memory_order_acq_rel, std::memory_order_acquire)) {
+    }
+}
+
 // The green thread whose values live in its record (not an OS thread's own).
 GreenThread* green_current() noexcept {
     GreenThread* t = enabled() ? current() : nullptr;
@@ -72,14 +81,14 @@ GREEN_HOOK int pthread_key_create(pthread_key_t* key, void (*destructor)(void*))
     const int r = shim::real::pthread_key_create(key, destructor);
     if (r == 0 && *key < PTHREAD_KEYS_MAX) {
         keys[*key].destructor.store(destructor, std::memory_order_relaxed);
-        keys[*key].generation.fetch_add(1, std::memory_order_acq_rel);  // odd: in use
+        new_generation(*key, true);
     }
     return r;
 }
 
 GREEN_HOOK int pthread_key_delete(pthread_key_t key) noexcept {
     const int r = shim::real::pthread_key_delete(key);
-    if (r == 0 && key < PTHREAD_KEYS_MAX) keys[key].generation.fetch_add(1, std::memory_order_acq_rel);  // even: free
+    if (r == 0 && key < PTHREAD_KEYS_MAX) new_generation(key, false);
     return r;
 }
 

@@ -361,8 +361,24 @@ static void new_reader_while_writer_waits(const char* name, int kind, int reader
     pthread_cond_destroy(&s.c);
 }
 
+// A lock the program used before its first thread (OpenSSL takes read-write
+// locks as it initialises), taken for writing by a thread afterwards.
+static pthread_rwlock_t s_early = PTHREAD_RWLOCK_INITIALIZER;
+
+static int write_early_lock(void* unused) {
+    (void)unused;
+    const int rc = pthread_rwlock_trywrlock(&s_early);
+    if (rc == 0) pthread_rwlock_unlock(&s_early);
+    return rc;
+}
+
 int main(void) {
     watchdog(30);
+    must(pthread_rwlock_wrlock(&s_early), "wrlock before any thread");
+    must(pthread_rwlock_unlock(&s_early), "unlock before any thread");
+    must(pthread_rwlock_rdlock(&s_early), "rdlock before any thread");
+    must(pthread_rwlock_unlock(&s_early), "unlock before any thread");
+    check_err("trywrlock from a thread of a lock used before the first thread", in_thread(write_early_lock, NULL), 0);
     ticker_start(500);
     pthread_rwlock_t l;
     must(pthread_rwlock_init(&l, NULL), "rwlock_init");
