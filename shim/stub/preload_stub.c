@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "next_symbol.h"
 #include "stub_symbols.h"
 
 #define GREEN_STUB_VISIBLE __attribute__((visibility("default")))
@@ -105,6 +106,11 @@ static void find_hooks(void) {
     const char* slash = NULL;
     if (dladdr(hooks_name, &self) && self.dli_fname) slash = strrchr(self.dli_fname, '/');
     const size_t length = slash ? (size_t)(slash - self.dli_fname) : 0;
+    if (slash && self.dli_fname[0] == '/' && length + 1 + sizeof hooks_name <= sizeof hooks_file) {
+        memcpy(hooks_file, self.dli_fname, length + 1);
+        memcpy(hooks_file + length + 1, hooks_name, sizeof hooks_name);
+        return;
+    }
     if (slash && length < sizeof dir) {
         memcpy(dir, self.dli_fname, length);
         dir[length] = '\0';
@@ -177,8 +183,11 @@ GREEN_STUB_VISIBLE void* green_preload_next(const char* name) {
 
 // The definition of `name` after this library: its default version, else its
 // first (glibc keeps some symbols only under the versions old binaries use).
+// From the symbol tables once the constructor has found them, else dlsym's.
 static void* next_definition(const char* name) {
-    void* next = dlsym(RTLD_NEXT, name);
+    void* next = green_next_symbol(name);
+    if (next) return next;
+    next = dlsym(RTLD_NEXT, name);
     if (!next) next = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
     if (!next) dlerror();  // not the program's error
     __asm__ volatile("" ::: "memory");  // not a tail call, as above
@@ -227,6 +236,7 @@ __attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
 // for it) and is no call for a signal handler.
 __attribute__((constructor)) static void start(void) {
     find_hooks();
+    green_next_symbol_init(hooks_name);
     if (wants_hooks_at_start()) green_preload_activate();
     if (__atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) == hooks_ready) return;
     for (int i = 0; i < symbol_count; ++i)
