@@ -222,6 +222,18 @@ std::string find_preload() {
     fail(1, "cannot find libgreen_preload.so (set GREEN_PRELOAD to its path)");
 }
 
+// Under --threads (GREEN_THREADS) the preload stub loads the hooks at start
+// anyway (shim/stub/preload_stub.c): preloading them directly spares each
+// program the stub and a dlopen's costlier relocation (its symbol lookups try
+// the global scope first), 2.4 M instructions per exec against 4.4 M.
+std::string preload_for_threads(const std::string& preload) {
+    const char* threads = std::getenv("GREEN_THREADS");
+    if (!threads || !*threads || !std::strcmp(threads, "0") || !preload.ends_with("/libgreen_preload.so"))
+        return preload;
+    const std::string hooks = dir_of(preload) + "/libgreen_hooks.so.0";
+    return access(hooks.c_str(), R_OK) == 0 ? hooks : preload;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,7 +300,7 @@ int main(int argc, char** argv) {
     if (path.empty()) fail(127, program + ": command not found");
     if (const std::string why = unsuitable(path); !why.empty()) fail(126, "refusing to run " + path + ": " + why);
 
-    const std::string preload = find_preload();
+    const std::string preload = preload_for_threads(find_preload());
     std::string value = preload;
     if (const char* old = std::getenv("LD_PRELOAD"); old && *old) {
         if (std::string(old).find(preload) != std::string::npos)
