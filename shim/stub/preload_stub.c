@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,16 @@ __attribute__((visibility("hidden"))) void* green_stub_resolve(void** slot) {
 // answer: a first call never runs dlsym then, which takes the loader's lock (a
 // thread making its first call would wait for another's dlopen, which may wait
 // for it) and is no call for a signal handler.
+// A child forked while another thread loaded the hooks has no such thread:
+// it loads them again when it needs them (dlopen gives the same handle if the
+// load had ended; slots are filled only after it).
+static void after_fork_in_child(void) {
+    if (!loading && __atomic_load_n(&hooks_state, __ATOMIC_ACQUIRE) == hooks_loading)
+        __atomic_store_n(&hooks_state, hooks_absent, __ATOMIC_RELEASE);
+}
+
 __attribute__((constructor)) static void start(void) {
+    pthread_atfork(NULL, NULL, after_fork_in_child);
     find_hooks();
     green_next_symbol_init(hooks_name);
     if (wants_hooks_at_start()) green_preload_activate();
