@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "real.hpp"
+#include "resolver_settings.h"
 #include "shim_api.hpp"
 
 namespace shim::state {
@@ -32,8 +33,7 @@ using green::detail::shim_api::env;
         else if (std::strcmp(v, "auto") != 0)
             std::fprintf(stderr, "green: ignoring GREEN_DNS='%s' (auto, ares or system)\n", v);
     }
-    for (const char* v : {"GREEN_DNS_SERVERS", "GREEN_DNS_TIMEOUT", "GREEN_DNS_TRIES", "GREEN_HOSTS_FILE"})
-        dns_configured = dns_configured || env(v);
+    for (const char* v : {GREEN_RESOLVER_SETTINGS}) dns_configured = dns_configured || env(v);
     log_level = static_cast<int>(green::detail::shim_api::env_long("GREEN_LOG", 0, 2, 1));
     if (const char* v = env("GREEN_SHIM_COOPERATE")) always_cooperate = !std::strcmp(v, "always");
     if (log_level >= 2) std::fprintf(stderr, "green: shim active in pid %d\n", static_cast<int>(::getpid()));

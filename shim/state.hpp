@@ -19,9 +19,8 @@ extern thread_local int handler_depth [[gnu::tls_model("initial-exec")]];
 // green's resolver where that helps, glibc's elsewhere (dns_hooks.cpp).
 enum class Dns : unsigned char { automatic, ares, system };
 extern Dns dns;
-// GREEN_DNS_SERVERS, GREEN_DNS_TIMEOUT, GREEN_DNS_TRIES or GREEN_HOSTS_FILE is
-// set: only green's resolver can follow them, so it answers every lookup
-// (unless GREEN_DNS=system).
+// One of resolver_settings.h's variables is set: green's resolver answers
+// every lookup (unless GREEN_DNS=system).
 extern bool dns_configured;
 
 // GREEN_LOG: 0 quiet, 1 normal, 2 verbose.

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "../resolver_settings.h"
 #include "next_symbol.h"
 #include "stub_symbols.h"
 
@@ -90,10 +91,12 @@ static int wants_hooks_at_start(void) {
 // does before the hooks load): only when told to (dns_hooks.cpp).
 static int dns_needs_hooks(void) {
     static int answer = -1;  // racy but idempotent
-    if (answer < 0)
-        answer = !env_is("GREEN_DNS", "system") &&
-                 (env_is("GREEN_DNS", "ares") || env_set("GREEN_DNS_SERVERS") || env_set("GREEN_DNS_TIMEOUT") ||
-                  env_set("GREEN_DNS_TRIES") || env_set("GREEN_HOSTS_FILE"));
+    if (answer < 0) {
+        static const char* const settings[] = {GREEN_RESOLVER_SETTINGS};
+        int configured = env_is("GREEN_DNS", "ares");
+        for (size_t i = 0; i < sizeof settings / sizeof settings[0]; ++i) configured = configured || env_set(settings[i]);
+        answer = configured && !env_is("GREEN_DNS", "system");
+    }
     return answer;
 }
 
@@ -103,25 +106,16 @@ static int dns_needs_hooks(void) {
 static void find_hooks(void) {
     if (hooks_file[0]) return;
     Dl_info self;
-    char dir[PATH_MAX];
     const char* slash = NULL;
     if (dladdr(hooks_name, &self) && self.dli_fname) slash = strrchr(self.dli_fname, '/');
-    const size_t length = slash ? (size_t)(slash - self.dli_fname) : 0;
-    if (slash && self.dli_fname[0] == '/' && length + 1 + sizeof hooks_name <= sizeof hooks_file) {
-        memcpy(hooks_file, self.dli_fname, length + 1);
-        memcpy(hooks_file + length + 1, hooks_name, sizeof hooks_name);
-        return;
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char* where = NULL;
+    if (slash && (size_t)(slash - self.dli_fname) < sizeof dir) {
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - self.dli_fname), self.dli_fname);
+        where = dir[0] == '/' ? dir : !dir[0] ? "/" : realpath(dir, real);
     }
-    if (slash && length < sizeof dir) {
-        memcpy(dir, self.dli_fname, length);
-        dir[length] = '\0';
-        char real[PATH_MAX];
-        if (realpath(length ? dir : "/", real) && strlen(real) + 1 + sizeof hooks_name <= sizeof hooks_file) {
-            snprintf(hooks_file, sizeof hooks_file, "%s/%s", real, hooks_name);
-            return;
-        }
-    }
-    snprintf(hooks_file, sizeof hooks_file, "%s", hooks_name);
+    if (!where || snprintf(hooks_file, sizeof hooks_file, "%s/%s", where, hooks_name) >= (int)sizeof hooks_file)
+        snprintf(hooks_file, sizeof hooks_file, "%s", hooks_name);
 }
 
 // A scheduler yield that no hook sees.
