@@ -81,14 +81,13 @@ static enum found found_in(const struct tables* t, const ElfW(Sym)* s, void** ou
     return defined;
 }
 
-static enum found lookup_in(const struct tables* object, const char* name, uint32_t h, void** out) {
-    const struct tables t = *object;
+static enum found lookup_in(const struct tables* t, const char* name, uint32_t h, void** out) {
     // The vDSO defines none of the symbols interposed; any other object
     // without a GNU hash table is searched by the loader.
-    if (!t.gnu_hash) return t.object->l_name && strstr(t.object->l_name, "vdso") ? absent : loader_only;
-    const uint32_t buckets_count = t.gnu_hash[0], first_symbol = t.gnu_hash[1], bloom_words = t.gnu_hash[2],
-                   bloom_shift = t.gnu_hash[3];
-    const ElfW(Addr)* bloom = (const ElfW(Addr)*)&t.gnu_hash[4];
+    if (!t->gnu_hash) return t->object->l_name && strstr(t->object->l_name, "vdso") ? absent : loader_only;
+    const uint32_t buckets_count = t->gnu_hash[0], first_symbol = t->gnu_hash[1], bloom_words = t->gnu_hash[2],
+                   bloom_shift = t->gnu_hash[3];
+    const ElfW(Addr)* bloom = (const ElfW(Addr)*)&t->gnu_hash[4];
     const uint32_t* buckets = (const uint32_t*)&bloom[bloom_words];
     const uint32_t* chain = &buckets[buckets_count];
     const unsigned bits = sizeof(ElfW(Addr)) * 8;
@@ -99,15 +98,15 @@ static enum found lookup_in(const struct tables* object, const char* name, uint3
     const ElfW(Sym)* old = NULL;  // a definition under a version only old binaries ask for
     for (;; ++i) {
         const uint32_t link = chain[i - first_symbol];
-        const ElfW(Sym)* s = &t.symbols[i];
+        const ElfW(Sym)* s = &t->symbols[i];
         const unsigned bind = ELF64_ST_BIND(s->st_info);
-        const unsigned version = t.versions ? t.versions[i] : 1;
+        const unsigned version = t->versions ? t->versions[i] : 1;
         if ((link | 1) == (h | 1) && s->st_shndx != SHN_UNDEF && (bind == STB_GLOBAL || bind == STB_WEAK) &&
-            (version & 0x7fff) != 0 && !strcmp(name, t.strings + s->st_name)) {
-            if (!(version & 0x8000)) return found_in(&t, s, out);
+            (version & 0x7fff) != 0 && !strcmp(name, t->strings + s->st_name)) {
+            if (!(version & 0x8000)) return found_in(t, s, out);
             if (!old) old = s;
         }
-        if (link & 1) return old ? found_in(&t, old, out) : absent;
+        if (link & 1) return old ? found_in(t, old, out) : absent;
     }
 }
 

@@ -1,7 +1,7 @@
 // The definition of a symbol that the loader's RTLD_NEXT would give, found in
 // the loaded objects' own symbol tables (GNU hash), without the loader's lock
-// and at a tenth of dlsym's cost: the preload stub binds all its slots at every
-// exec, and dlsym was most of its cost.
+// and at about a third of dlsym's cost (290 instructions a symbol against
+// 1,000): the preload stub binds all its slots at every exec.
 #pragma once
 
 // Starts the search after the object that contains `self` (an address in it),
