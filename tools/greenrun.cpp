@@ -147,6 +147,10 @@ std::string dir_of(const std::string& path) {
     return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+// The hooks the preload stub loads, beside it (x86-64; elsewhere the preload
+// is the hooks, and this names no file).
+std::string hooks_beside(const std::string& preload) { return dir_of(preload) + "/libgreen_hooks.so.0"; }
+
 // greenrun --check: asks the program's loader, as ldd does (`ld.so --list`),
 // whether the library `preload` (already in LD_PRELOAD) loads into it. Nothing
 // of the program runs, not even its constructors: only the system's own loader,
@@ -174,7 +178,7 @@ std::string dir_of(const std::string& path) {
                     ", and greenrun --check runs no other");
     // The preload stub loads the hooks beside it (and the C++ runtime behind
     // them) when the program first needs them: the loader is asked about those too.
-    const std::string hooks = dir_of(preload) + "/libgreen_hooks.so.0";
+    const std::string hooks = hooks_beside(preload);
     const bool stub = ::access(hooks.c_str(), F_OK) == 0;
     if (stub) setenv("LD_PRELOAD", (std::string(getenv("LD_PRELOAD")) + ":" + hooks).c_str(), 1);
     std::string listing;
@@ -230,7 +234,7 @@ std::string preload_for_threads(const std::string& preload) {
     const char* threads = std::getenv("GREEN_THREADS");
     if (!threads || !*threads || !std::strcmp(threads, "0") || !preload.ends_with("/libgreen_preload.so"))
         return preload;
-    const std::string hooks = dir_of(preload) + "/libgreen_hooks.so.0";
+    const std::string hooks = hooks_beside(preload);
     return access(hooks.c_str(), R_OK) == 0 ? hooks : preload;
 }
 
