@@ -74,9 +74,20 @@ struct HostileServer {
     green::Group serving;
 
     HostileServer() {
-        udp.bind(green::Address::parse("127.0.0.1:0"));
-        tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
-        tcp.bind(udp.local_address());
+        // The kernel picks a free UDP port; another test's connection may hold
+        // the same TCP port meanwhile: then both are picked again.
+        for (int attempt = 1;; ++attempt) {
+            udp.bind(green::Address::parse("127.0.0.1:0"));
+            tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
+            try {
+                tcp.bind(udp.local_address());
+                break;
+            } catch (const std::system_error& e) {
+                if (e.code().value() != EADDRINUSE || attempt == 50) throw;
+            }
+            udp = green::Socket{AF_INET, SOCK_DGRAM};
+            tcp = green::Socket{AF_INET, SOCK_STREAM};
+        }
         tcp.listen(16);
         serving.spawn([this] {
             for (;;) tcp.accept().close();  // every TCP retry fails
