@@ -6,7 +6,7 @@
                                            # info greenlets, or "hub" for the hub's fiber)
 
 `greenlet bt` borrows the selected thread's registers: it loads the greenlet's
-saved Boost.Context registers, prints the backtrace and puts the thread's own
+saved stack, frame and resume address, prints the backtrace and puts the thread's own
 registers back. Both are tested on live processes (tests/tools/gdb_test.cpp);
 core files are not: `greenlet bt` cannot work there (gdb does not write a
 core file's registers). x86-64 only.
@@ -20,14 +20,11 @@ STATES = {"unstarted": "not started", "ready": "ready", "running": "running", "p
 FIBER_ENTRIES = ("green::detail::Hub::greenlet_entry", "green::detail::Hub::hub_entry")
 MAX_FRAMES = 256
 
-# Boost.Context's jump_fcontext on x86-64 (SysV) saves, from the continuation's
-# address: mxcsr/x87 control word, r12, r13, r14, r15, rbx, rbp, then the return
-# address; the suspended stack continues right after. green enters
-# jump_fcontext 128 bytes below its own stack pointer (it steps over the red
-# zone, see runtime/src/core/context.cpp), so the suspended frame's stack pointer is
-# 128 bytes higher still.
-SAVED = [("r12", 8), ("r13", 16), ("r14", 24), ("r15", 32), ("rbx", 40), ("rbp", 48), ("rip", 56)]
-RESUMED_SP = 64 + 128
+# A suspended fiber's context (green::detail::FiberContext, x86-64) keeps its
+# stack pointer, resume address and frame pointer; every other register live
+# across the switch was spilled by the compiler into the suspended frame, which
+# gdb's unwinder reads.
+SAVED = [("rsp", "sp"), ("rip", "pc"), ("rbp", "frame")]
 RESTORED = ["rip", "rsp", "rbp", "rbx", "r12", "r13", "r14", "r15"]
 
 
@@ -172,21 +169,15 @@ own fiber while a greenlet runs. Needs a live process."""
         if h is None:
             raise gdb.GdbError("this thread has no green hub")
         ctx = self.context(h, args[0])
-        fctx = int(ctx["fctx"])
-        if fctx == 0:
+        if int(ctx["sp"]) == 0:
             raise gdb.GdbError("greenlet %s has no saved context (it is running, or has not started)" % args[0])
-        inferior = gdb.selected_inferior()
-
-        def word(offset):
-            return int.from_bytes(inferior.read_memory(fctx + offset, 8).tobytes(), "little")
 
         gdb.execute("select-frame 0")
         frame = gdb.selected_frame()
         saved = {r: int(frame.read_register(r)) for r in RESTORED}
         try:
-            for reg, offset in SAVED:
-                gdb.execute("set $%s = %d" % (reg, word(offset)), to_string=True)
-            gdb.execute("set $rsp = %d" % (fctx + RESUMED_SP), to_string=True)
+            for reg, field in SAVED:
+                gdb.execute("set $%s = %d" % (reg, int(ctx[field])), to_string=True)
             gdb.execute("bt %s %d" % (" ".join(args[1:]), fiber_depth()), from_tty)
         except gdb.error as e:
             raise gdb.GdbError("green: cannot switch registers (a core file?): %s" % e)

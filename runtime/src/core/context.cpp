@@ -4,17 +4,39 @@ namespace green::detail {
 using namespace context_impl;
 namespace {
 
-void trampoline(ctx::transfer_t t) noexcept {
-    FiberContext& self = *static_cast<Handover*>(t.data)->to;
-    arrived(t, nullptr);
-    self.entry(self);
+// Where a fresh context starts, called by the first switch to it.
+[[noreturn]] void fiber_start(FiberContext* from, FiberContext* self) noexcept {
+    arrived(from, nullptr);
+    self->entry(*self);
     __builtin_unreachable();
 }
+
+#ifndef GREEN_OWN_SWITCH
+void boost_entry(ctx::transfer_t t) noexcept {
+    const Handover& h = *static_cast<Handover*>(t.data);
+    h.from->sp = t.fctx;
+    fiber_start(h.from, h.to);
+}
+#endif
 
 }  // namespace
 
 void make_context(FiberContext& c) noexcept {
-    c.fctx = ctx::make_fcontext(static_cast<char*>(c.stack_lo) + c.stack_size, c.stack_size, trampoline);
+    char* top = static_cast<char*>(c.stack_lo) + c.stack_size;
+#ifdef GREEN_OWN_SWITCH
+    // fiber_start is entered by a jump, as if called: the stack pointer 8 below
+    // a 16-byte boundary, on a null return address where unwinders stop.
+    auto** frame = reinterpret_cast<void**>(reinterpret_cast<std::uintptr_t>(top) & ~std::uintptr_t{15}) - 1;
+    *frame = nullptr;
+    c.sp = frame;
+    c.pc = reinterpret_cast<void*>(&fiber_start);
+    c.frame = nullptr;
+    // A new fiber starts with its creator's floating-point control, as a new
+    // thread starts with its creator's.
+    asm("stmxcsr %0\n\tfnstcw %1" : "=m"(c.mxcsr), "=m"(c.x87_cw));
+#else
+    c.sp = ctx::make_fcontext(top, c.stack_size, boost_entry);
+#endif
     c.eh_state[0] = c.eh_state[1] = nullptr;
 #ifdef GREEN_TSAN
     c.tsan_fiber = __tsan_create_fiber(0);
@@ -34,14 +56,13 @@ void sanitizer_on_stack(const FiberContext& running) noexcept {
 }
 
 void exit_context(FiberContext& from, FiberContext& to, ExceptionGlobals* eh) noexcept {
-    Handover h{&from, &to};
-#ifdef GREEN_TSAN
-    h.from_ended = true;
-#endif
     swap_exception_state(from, to, eh);
     asan_start(nullptr, to);
     tsan_switch(from, to);
-    ctx::jump_fcontext(to.fctx, &h);
+#ifdef GREEN_TSAN
+    tsan_ended = &from;
+#endif
+    jump(from, to);
     __builtin_unreachable();
 }
 

@@ -472,7 +472,7 @@ void Hub::greenlet_entry(FiberContext& ctx) {
         next = &pop_ready();
         next->state = State::running;
         to = &next->ctx;
-    } else if (!hub_ctx_.fctx) {
+    } else if (!hub_ctx_.sp) {
         try {
             make_hub_fiber();
         } catch (...) {

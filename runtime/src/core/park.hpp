@@ -37,7 +37,7 @@ inline void Hub::switch_out(GreenletCore& self) {
     if (ready_count_ != 0 && budget_ != 0) [[likely]] {
         --budget_;
         next = &pop_ready();  // never `self`: yield_now queues itself only behind another
-    } else if (!hub_ctx_.fctx) [[unlikely]] {
+    } else if (!hub_ctx_.sp) [[unlikely]] {
         make_hub_fiber();
     }
     switch_to(self.ctx, next);

@@ -110,7 +110,16 @@ private:
 
 // A suspended or running execution context; only context.cpp and hub.cpp use it.
 struct FiberContext {
-    void* fctx = nullptr;             // saved Boost.Context continuation
+    // The saved continuation, null until make_context. On x86-64 (core/context.hpp)
+    // the suspended stack pointer, with where it resumes, its frame pointer and
+    // its floating-point control words: a switch keeps these four, the compiler
+    // spills every other live register around it. Elsewhere Boost.Context's
+    // fcontext_t, and the four after it are unused.
+    void* sp = nullptr;
+    void* pc = nullptr;
+    void* frame = nullptr;
+    std::uint32_t mxcsr = 0;          // rounding mode and exception masks are per fiber,
+    std::uint16_t x87_cw = 0;         // as they are per thread
     void (*entry)(FiberContext&) = nullptr;
     GreenletCore* owner = nullptr;    // nullptr for the hub's own fiber
     void* stack_lo = nullptr;         // lowest usable byte of the stack
