@@ -593,4 +593,8 @@ void fail_foreign_wake() noexcept {
 
 void wake(GreenletCore& g, WakeReason reason) noexcept { wake_here(g, reason); }
 
+void wake_all_here_slowly(WaitList& list, WakeReason reason) noexcept {
+    while (!list.empty()) deliver_here(list.pop_front(), reason);
+}
+
 }  // namespace green::detail

@@ -137,13 +137,15 @@ public:
     // Inline: every primitive's wake-up is this, and it is almost always a
     // parked greenlet made ready.
     void wake(GreenletCore& g, WakeReason reason) noexcept {
-        if (g.state == State::parked) [[likely]] {
-            g.state = State::ready;
-            g.wake_reason = reason;
-            push_ready(g);
-        } else {
+        if (g.state == State::parked) [[likely]]
+            wake_parked(g, reason);
+        else
             wake_unparked(g, reason);
-        }
+    }
+    void wake_parked(GreenletCore& g, WakeReason reason) noexcept {
+        g.state = State::ready;
+        g.wake_reason = reason;
+        push_ready(g);
     }
     void yield_now();
 
@@ -377,8 +379,21 @@ inline void deliver_here(Waiter& w, WakeReason reason) noexcept {
 
 inline void wake_one_here(WaitList& list, WakeReason reason) noexcept { deliver_here(list.pop_front(), reason); }
 
+// Out of line: wake_all_here from the first waiter that is not a parked
+// greenlet of this thread on.
+[[gnu::cold, gnu::noinline]] void wake_all_here_slowly(WaitList& list, WakeReason reason) noexcept;
+
+// Inline and without a call while every waiter is a parked greenlet of this
+// thread, as Event::set's almost always are.
 inline void wake_all_here(WaitList& list, WakeReason reason) noexcept {
-    while (!list.empty()) deliver_here(list.pop_front(), reason);
+    while (!list.empty()) {
+        Waiter& w = list.front();
+        GreenletCore* g = w.greenlet;
+        if (w.notify || g->hub != tls_hub || g->state != State::parked) [[unlikely]]
+            return wake_all_here_slowly(list, reason);
+        list.pop_front();
+        g->hub->wake_parked(*g, reason);
+    }
 }
 
 }  // namespace green::detail

@@ -14,7 +14,15 @@ namespace green::detail {
 inline void Hub::check_stack(const GreenletCore& g) const noexcept {
     // Past the end of its stack: an unguarded stack overflowed (a guarded one
     // would have faulted already).
-    if (static_cast<void*>(__builtin_frame_address(0)) < g.ctx.stack_lo) [[unlikely]]
+    // The stack pointer, read without making the caller keep a frame pointer
+    // as __builtin_frame_address would.
+    void* sp;
+#if defined(__x86_64__)
+    asm("mov %%rsp, %0" : "=r"(sp));
+#else
+    sp = __builtin_frame_address(0);
+#endif
+    if (sp < g.ctx.stack_lo) [[unlikely]]
         report_stack_overflow(g.ctx);
 }
 
@@ -33,12 +41,20 @@ inline void Hub::switch_to(FiberContext& from, GreenletCore* next) noexcept {
 
 inline void Hub::switch_out(GreenletCore& self) {
     check_stack(self);
-    GreenletCore* next = nullptr;
-    if (ready_count_ != 0 && budget_ != 0) [[likely]] {
+    // The common case first: one greenlet woke another, which waits in first_.
+    GreenletCore* next = first_;
+    if (next && budget_ != 0) [[likely]] {
+        first_ = nullptr;
+        --ready_count_;
         --budget_;
-        next = &pop_ready();  // never `self`: yield_now queues itself only behind another
-    } else if (!hub_ctx_.sp) [[unlikely]] {
-        make_hub_fiber();
+    } else {
+        next = nullptr;
+        if (ready_count_ != 0 && budget_ != 0) {
+            --budget_;
+            next = &pop_ready();  // never `self`: yield_now queues itself only behind another
+        } else if (!hub_ctx_.sp) [[unlikely]] {
+            make_hub_fiber();
+        }
     }
     switch_to(self.ctx, next);
 }
@@ -59,7 +75,6 @@ inline WakeReason Hub::park_inline(WaitList* list, double timeout, const char* w
         switch_out(*self);
     else
         park_timed(*self, timeout);
-    self->wait_what = nullptr;
     const WakeReason reason = self->wake_reason;
     if (self->pending && reason != WakeReason::handoff) [[unlikely]]
         throw_pending_if_due(*self);
