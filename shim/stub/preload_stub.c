@@ -169,12 +169,9 @@ GREEN_STUB_VISIBLE void green_preload_activate(void) {
 // hook calls for the plain call. Their own RTLD_NEXT would look among their
 // own dependencies, which may hold an interposer (a sanitizer's runtime) whose
 // calls come back through this stub to the hook.
-GREEN_STUB_VISIBLE void* green_preload_next(const char* name) {
-    void* next = dlsym(RTLD_NEXT, name);
-    // Not a tail call: RTLD_NEXT counts from the library dlsym returns to.
-    __asm__ volatile("" ::: "memory");
-    return next;
-}
+static void* next_definition(const char* name);
+
+GREEN_STUB_VISIBLE void* green_preload_next(const char* name) { return next_definition(name); }
 
 // The definition of `name` after this library: its default version, else its
 // first (glibc keeps some symbols only under the versions old binaries use).

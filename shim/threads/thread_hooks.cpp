@@ -94,12 +94,23 @@ _Unwind_Reason_Code visit(_Unwind_Context* context, void* arg) {
     return ++f.frames > 32 ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
-// Decisions by caller address; a creator calls pthread_create from a few places.
-struct CacheEntry {
-    std::atomic<const void*> caller{nullptr};
-    std::atomic<bool> excluded{false};
-};
-CacheEntry decisions[64];
+// Decisions by code address (a creator's call site, a thread's start routine):
+// a program creates threads from a few places. One word each, the address
+// with the decision in its top bit, which no user-space address has: readers
+// never see one entry's address with another's decision.
+constexpr std::uintptr_t kExcludedBit = std::uintptr_t{1} << 63;
+std::atomic<std::uintptr_t> decisions[64];
+
+// Whether the code at `address` belongs to an excluded library.
+bool excluded_code(const void* address) {
+    const auto a = reinterpret_cast<std::uintptr_t>(address);
+    std::atomic<std::uintptr_t>& e = decisions[(a >> 4) % 64];
+    const std::uintptr_t known = e.load(std::memory_order_relaxed);
+    if ((known & ~kExcludedBit) == a) return (known & kExcludedBit) != 0;
+    const bool excluded = is_excluded(library_of(address));
+    e.store(a | (excluded ? kExcludedBit : 0), std::memory_order_relaxed);
+    return excluded;
+}
 
 // Whether the code that creates a thread from `caller` is excluded. A caller
 // inside a library that passes the call through stands for every program and
@@ -113,21 +124,20 @@ bool excluded_caller(const void* caller) {
         if (!f.found) return false;
         caller = f.found;
     }
-    CacheEntry& e = decisions[(reinterpret_cast<std::uintptr_t>(caller) >> 4) % 64];
-    if (e.caller.load(std::memory_order_acquire) == caller) return e.excluded.load(std::memory_order_relaxed);
-    const bool excluded = is_excluded(library_of(caller));
-    e.excluded.store(excluded, std::memory_order_relaxed);
-    e.caller.store(caller, std::memory_order_release);
-    return excluded;
+    return excluded_code(caller);
 }
 
 bool initial_thread() noexcept { return ::getpid() == ::gettid(); }
 
-// Whether pthread_create called from `caller` on this thread makes a green thread.
-bool makes_green_thread(const void* caller) {
+// Whether pthread_create called from `caller` on this thread for a thread that
+// starts in `start` makes a green thread. An excluded library's thread is known
+// by either: a library that ends a function with its call to pthread_create
+// (a tail call) leaves its caller's return address, but its threads start in
+// its own code.
+bool makes_green_thread(const void* caller, const void* start) {
     if (!enabled() || api::in_runtime_scope() || state::handler_depth != 0) return false;
     if (!api::running_greenlet() && !(initial_thread() && !api::main_greenlet())) return false;
-    return !excluded_caller(caller);
+    return !excluded_caller(caller) && !excluded_code(start);
 }
 
 // ---- records ------------------------------------------------------------------
@@ -430,7 +440,8 @@ GreenThread* record_of(pthread_t t) noexcept {
 using namespace shim::threads;
 
 GREEN_HOOK int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
-    if (!makes_green_thread(__builtin_return_address(0))) return shim::real::pthread_create(thread, attr, start, arg);
+    if (!makes_green_thread(__builtin_return_address(0), reinterpret_cast<const void*>(start)))
+        return shim::real::pthread_create(thread, attr, start, arg);
     return create_green(thread, attr, start, arg);
 }
 
@@ -645,7 +656,8 @@ GREEN_HOOK int yield_alias() noexcept { return sched_yield(); }
 // ---- C11 threads ----------------------------------------------------------------
 
 GREEN_HOOK int thrd_create(thrd_t* thread, thrd_start_t start, void* arg) {
-    if (!makes_green_thread(__builtin_return_address(0))) return shim::real::thrd_create(thread, start, arg);
+    if (!makes_green_thread(__builtin_return_address(0), reinterpret_cast<const void*>(start)))
+        return shim::real::thrd_create(thread, start, arg);
     auto* s = new (std::nothrow) C11Start{start, arg};
     if (!s) return thrd_nomem;
     pthread_t t{};

@@ -12,6 +12,8 @@
 #include <dirent.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int probe_start_real_thread(pthread_t* t, void* (*fn)(void*), void* arg);
 pthread_key_t probe_constructor_key(void);
@@ -69,9 +71,44 @@ static void* green_joined_by_real(void* p) {
     return (void*)17L;
 }
 
+// Binaries built against glibc before 2.3.3 push cancellation cleanup
+// handlers through _pthread_cleanup_push_defer and pop them through
+// _pthread_cleanup_pop_restore, which glibc 2.36 keeps under their old version
+// only: referenced here as such a binary does. Returns how often the handler
+// ran for a pop with `execute` 0, then 1 (expected: 1).
+static void count_run(void* p) { ++*(int*)p; }
+
+#if defined(__x86_64__)
+void old_push_defer(struct _pthread_cleanup_buffer*, void (*)(void*), void*);
+void old_pop_restore(struct _pthread_cleanup_buffer*, int);
+__asm__(".symver old_push_defer, _pthread_cleanup_push_defer@GLIBC_2.2.5");
+__asm__(".symver old_pop_restore, _pthread_cleanup_pop_restore@GLIBC_2.2.5");
+
+static int old_style_cleanup_runs(void) {
+    int runs = 0;
+    struct _pthread_cleanup_buffer buffer;
+    old_push_defer(&buffer, count_run, &runs);
+    old_pop_restore(&buffer, 0);
+    old_push_defer(&buffer, count_run, &runs);
+    old_pop_restore(&buffer, 1);
+    return runs;
+}
+#else
+static int old_style_cleanup_runs(void) { return 1; }  // no old binaries to stand for
+#endif
+
+static int s_real_old_cleanup_runs;
+static int s_real_is_its_own;  // the library's thread has a kernel thread of its own
+
+static void* green_old_cleanup(void* p) {
+    (void)p;
+    return (void*)(long)old_style_cleanup_runs();
+}
+
 // The library's thread.
 static void* real_main(void* p) {
     (void)p;
+    s_real_is_its_own = syscall(SYS_gettid) != getpid();
     phase();  // 0: counted
     phase();  // 1: condition variable ping-pong
     for (int i = 0; i < kRounds; ++i) {
@@ -102,6 +139,7 @@ static void* real_main(void* p) {
     phase();  // 6: barrier rounds
     barrier_rounds();
     phase();  // 7: join a green thread
+    s_real_old_cleanup_runs = old_style_cleanup_runs();
     pthread_t g = spawn(green_joined_by_real, NULL);
     return join(g);
 }
@@ -237,6 +275,11 @@ int main(void) {
     check_yes("barrier of the library's thread and two others: one serial thread per round (10 rounds)", serial_ok);
 
     check_int("the library's thread joined a thread it created: value", (long)join(real), 17);
+    check_yes("the library's thread has a kernel thread of its own", s_real_is_its_own);
+    check_int("old binaries' _pthread_cleanup_push_defer/_pop_restore on the library's thread: handler runs",
+              s_real_old_cleanup_runs, 1);
+    check_int("old binaries' _pthread_cleanup_push_defer/_pop_restore on a program's thread: handler runs",
+              (long)join(spawn(green_old_cleanup, NULL)), 1);
 
     pthread_t keepers[3];
     for (int i = 0; i < 3; ++i) keepers[i] = spawn(green_keeps_value, NULL);

@@ -23,6 +23,23 @@ __attribute__((visibility("default"))) int probe_constructor_key_destructions(vo
     return __atomic_load_n(&s_destroyed, __ATOMIC_SEQ_CST);
 }
 
+// The thread starts in this library, as a library's own threads do, and runs
+// the program's `fn`. probe_start_real_thread ends with its call to
+// pthread_create, which the compiler makes a jump (a tail call): the shim sees
+// the program's return address there, and must know the library's thread by
+// where it starts.
+static struct {
+    void* (*fn)(void*);
+    void* arg;
+} s_start;  // the probe starts one such thread
+
+static void* library_thread(void* unused) {
+    (void)unused;
+    return s_start.fn(s_start.arg);
+}
+
 __attribute__((visibility("default"))) int probe_start_real_thread(pthread_t* t, void* (*fn)(void*), void* arg) {
-    return pthread_create(t, NULL, fn, arg);
+    s_start.fn = fn;
+    s_start.arg = arg;
+    return pthread_create(t, NULL, library_thread, NULL);
 }

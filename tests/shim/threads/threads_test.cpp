@@ -293,6 +293,12 @@ TEST_CASE("threads: an excluded library's thread beside green threads") {
         CHECK_MESSAGE(tasks >= 2, runs[i].err);
         CHECK_MESSAGE(tasks <= most_tasks(kGreenWays[i - 1]) + 1, runs[i].err);
     }
+    // greenrun without --threads: the preload stub loads the hooks at start
+    // (GREEN_SHIM_COOPERATE=always) and every thread is an OS thread, whose
+    // calls the hooks pass on to what the stub finds after itself, old
+    // versions included.
+    const auto stub_run = test::run_env({kGreenrun, "--", PROBE_HYBRID}, env_for(Way::always, {kExclude}));
+    check_same(runs[0], stub_run, Way::always, "probe_hybrid under greenrun without --threads");
 }
 
 // std::threads of the program and of an excluded library come from the same code in libstdc++; the library's stays an OS thread of its own whether or not the program started one first.
