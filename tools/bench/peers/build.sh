@@ -18,6 +18,10 @@ run gcc -O2 -Wall -o "$out/epoll_https" "$here/epoll_https.c" -lssl -lcrypto
 run gcc -O2 -Wall -pthread -o "$out/thread_echo" "$here/thread_echo.c"
 run gcc -O2 -Wall -pthread -o "$out/thread_bench" "$here/thread_bench.c"
 run g++ -O2 -std=c++20 -Wall -o "$out/raw_switch" "$here/raw_switch.cpp" -lboost_context
+if [ "$(uname -m)" = x86_64 ]; then
+    run g++ -O2 -std=c++20 -Wall -I "$here/../../../runtime/include" -I "$here/../../../runtime/src" \
+        -o "$out/raw_own_switch" "$here/raw_own_switch.cpp"
+fi
 run g++ -O2 -std=c++20 -Wall -o "$out/fiber_spawn" "$here/fiber_spawn.cpp" -lboost_fiber -lboost_context
 
 # Offline, self-contained Go: no proxy, no user config, caches under $out.
