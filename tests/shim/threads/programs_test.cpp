@@ -478,7 +478,15 @@ TEST_CASE("threads: python3 -m http.server under ab -c 500") {
 
 // iperf -s / iperf -c -P 64 (Debian's iperf 2, a thread per stream on both sides) moves data on all 64 streams, the server counting exactly the bytes the client sent on each, both exiting 0; with dozens of OS threads each plainly and at most a handful each under greenrun --threads.
 TEST_CASE("threads: iperf -P 64 over loopback") {
-    const IperfRun plain = iperf_run(Way::plain);
+    // The reference run is iperf alone, and Debian's iperf 2 server sometimes
+    // aborts by itself under load ("free(): invalid pointer" as streams close,
+    // seen once in CI with no shim loaded): such a run is no reference, and is
+    // made again. The runs under greenrun get no second chance.
+    IperfRun plain = iperf_run(Way::plain);
+    for (int again = 0; again < 2 && plain.server.signal == SIGABRT; ++again) {
+        MESSAGE("iperf's server aborted without greenrun: " << plain.server.err.substr(0, 300));
+        plain = iperf_run(Way::plain);
+    }
     const IperfRun green = iperf_run(Way::green);
     const IperfRun carriers = iperf_run(Way::carriers);
     for (Way w : {Way::plain, Way::green, Way::carriers}) {
