@@ -25,6 +25,12 @@ MAX_FRAMES = 256
 # across the switch was spilled by the compiler into the suspended frame, which
 # gdb's unwinder reads.
 SAVED = [("rsp", "sp"), ("rip", "pc"), ("rbp", "frame")]
+# Built with the meson option boost_switch, `pc` stays null and `sp` is
+# Boost.Context's continuation: jump_fcontext saved, from that address, the
+# mxcsr/x87 control word, r12, r13, r14, r15, rbx, rbp and the return address
+# of its call; the suspended stack continues right after.
+BOOST_SAVED = [("r12", 8), ("r13", 16), ("r14", 24), ("r15", 32), ("rbx", 40), ("rbp", 48), ("rip", 56)]
+BOOST_RESUMED_SP = 64
 RESTORED = ["rip", "rsp", "rbp", "rbx", "r12", "r13", "r14", "r15"]
 
 
@@ -176,8 +182,16 @@ own fiber while a greenlet runs. Needs a live process."""
         frame = gdb.selected_frame()
         saved = {r: int(frame.read_register(r)) for r in RESTORED}
         try:
-            for reg, field in SAVED:
-                gdb.execute("set $%s = %d" % (reg, int(ctx[field])), to_string=True)
+            if int(ctx["pc"]) != 0:
+                for reg, field in SAVED:
+                    gdb.execute("set $%s = %d" % (reg, int(ctx[field])), to_string=True)
+            else:
+                fctx = int(ctx["sp"])
+                inferior = gdb.selected_inferior()
+                for reg, offset in BOOST_SAVED:
+                    word = int.from_bytes(inferior.read_memory(fctx + offset, 8).tobytes(), "little")
+                    gdb.execute("set $%s = %d" % (reg, word), to_string=True)
+                gdb.execute("set $rsp = %d" % (fctx + BOOST_RESUMED_SP), to_string=True)
             gdb.execute("bt %s %d" % (" ".join(args[1:]), fiber_depth()), from_tty)
         except gdb.error as e:
             raise gdb.GdbError("green: cannot switch registers (a core file?): %s" % e)

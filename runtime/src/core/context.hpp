@@ -70,6 +70,17 @@ static_assert(offsetof(FiberContext, sp) == 0 && offsetof(FiberContext, pc) == 8
 // The resumed side finds the switcher's rdi (its `from`) in its own rdi; a
 // fresh context enters fiber_start (context.cpp) with the switcher's rdi and
 // rsi as its two arguments. tools/gdb/green.py reads the four saved fields.
+// Where AVX-512 is enabled, its sixteen more vector registers and the mask
+// registers are the caller's to save too (glibc's string functions use them),
+// and GCC would otherwise keep values in them across the switch.
+#ifdef __AVX512F__
+#define GREEN_AVX512_CLOBBERS                                                                                         \
+    , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", \
+        "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"
+#else
+#define GREEN_AVX512_CLOBBERS
+#endif
+
 inline FiberContext* jump(FiberContext& from, FiberContext& to) noexcept {
     register FiberContext* rdi asm("rdi") = &from;
     register FiberContext* rsi asm("rsi") = &to;
@@ -91,7 +102,7 @@ inline FiberContext* jump(FiberContext& from, FiberContext& to) noexcept {
         : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "memory", "cc",
           "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
           "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",
-          "st(7)", "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7");
+          "st(7)", "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7" GREEN_AVX512_CLOBBERS);
     return rdi;
 }
 #else
