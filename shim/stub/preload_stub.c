@@ -165,14 +165,6 @@ GREEN_STUB_VISIBLE void green_preload_activate(void) {
     loading = 0;
 }
 
-// For the hooks: the definition that follows this library, libc's, which a
-// hook calls for the plain call. Their own RTLD_NEXT would look among their
-// own dependencies, which may hold an interposer (a sanitizer's runtime) whose
-// calls come back through this stub to the hook.
-static void* next_definition(const char* name);
-
-GREEN_STUB_VISIBLE void* green_preload_next(const char* name) { return next_definition(name); }
-
 // The definition of `name` after this library: its default version, else its
 // first (glibc keeps some symbols only under the versions old binaries use).
 // From the symbol tables once the constructor has found them, else dlsym's.
@@ -182,9 +174,16 @@ static void* next_definition(const char* name) {
     next = dlsym(RTLD_NEXT, name);
     if (!next) next = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
     if (!next) dlerror();  // not the program's error
-    __asm__ volatile("" ::: "memory");  // not a tail call, as above
+    // Not a tail call: RTLD_NEXT counts from the library dlsym returns to.
+    __asm__ volatile("" ::: "memory");
     return next;
 }
+
+// For the hooks: the definition that follows this library, libc's, which a
+// hook calls for the plain call. Their own RTLD_NEXT would look among their
+// own dependencies, which may hold an interposer (a sanitizer's runtime) whose
+// calls come back through this stub to the hook.
+GREEN_STUB_VISIBLE void* green_preload_next(const char* name) { return next_definition(name); }
 
 // Points slot `i` at the definition after this library (libc's), unless it
 // was pointed somewhere meanwhile. Returns where the slot points, or NULL if
