@@ -103,11 +103,22 @@ private:
 
 // Runs `attempt` (a call that does not wait, returning >= 0 or -1 with errno)
 // until it succeeds, fails otherwise than with EAGAIN, or the Blocker gives up.
+// Returns `r`, the result of a hooked call that did not wait: where a green
+// thread whose time slice is over lets the others run first, as the kernel would
+// have switched threads by now (a writer whose sends never fill the socket, a
+// loop of zero-timeout polls).
+template <class R>
+R without_waiting(R r) noexcept {
+    if (state::live.load(std::memory_order_relaxed) && state::handler_depth == 0)
+        green::detail::shim_api::take_turn_if_over();
+    return r;
+}
+
 template <class Attempt>
 long cooperate(Blocker& blocker, Attempt&& attempt) noexcept {
-    for (;;) {
+    for (bool waited = false;; waited = true) {
         const long r = attempt();
-        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return waited ? r : without_waiting(r);
         if (blocker.wait() < 0) return -1;
     }
 }

@@ -56,7 +56,7 @@ int multiplex(Interests&& interests, double timeout, const sigset_t* mask, bool 
     std::vector<api::FdInterest> fds;
     for (bool found_closed = false, listed = false;;) {
         const int r = check(0.0);
-        if (r != 0) return r;
+        if (r != 0) return listed ? r : without_waiting(r);
         const double left = deadline.remaining();
         if (left == 0) return 0;
         // After the descriptors, as the kernel does: ready ones win over a signal.
@@ -163,7 +163,8 @@ int epoll_like(int epfd, epoll_event* events, int max, double timeout, const sig
 using shim::may_park;
 
 GREEN_HOOK int poll(pollfd* fds, nfds_t n, int timeout) {
-    if (timeout == 0 || !may_park()) return shim::real::poll(fds, n, timeout);
+    if (timeout == 0) return shim::without_waiting(shim::real::poll(fds, n, timeout));
+    if (!may_park()) return shim::real::poll(fds, n, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::poll_like(fds, n, shim::seconds_ms(timeout), nullptr);
     });
@@ -175,8 +176,9 @@ GREEN_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
 }
 
 GREEN_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
-    if (!shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || !may_park())
-        return shim::real::ppoll(fds, n, timeout, mask);
+    if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
+        return shim::without_waiting(shim::real::ppoll(fds, n, timeout, mask));
+    if (!shim::valid(timeout) || !may_park()) return shim::real::ppoll(fds, n, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::poll_like(fds, n, shim::seconds(timeout), mask);
     });
@@ -189,8 +191,9 @@ GREEN_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* timeout, const
 
 GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
                       timeval* __restrict timeout) {
-    if (n < 0 || n > FD_SETSIZE || (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)) ||
-        (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0) || !may_park())
+    if (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0)
+        return shim::without_waiting(shim::real::select(n, r, w, e, timeout));
+    if (n < 0 || n > FD_SETSIZE || (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)) || !may_park())
         return shim::real::select(n, r, w, e, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         const double t = timeout ? green::detail::to_seconds(*timeout) : shim::kForever;
@@ -203,7 +206,9 @@ GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set*
 
 GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
                        const timespec* __restrict timeout, const sigset_t* __restrict mask) {
-    if (n < 0 || n > FD_SETSIZE || !shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || !may_park())
+    if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
+        return shim::without_waiting(shim::real::pselect(n, r, w, e, timeout, mask));
+    if (n < 0 || n > FD_SETSIZE || !shim::valid(timeout) || !may_park())
         return shim::real::pselect(n, r, w, e, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::select_like(n, r, w, e, shim::seconds(timeout), mask);
@@ -211,21 +216,25 @@ GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set
 }
 
 GREEN_HOOK int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
-    if (timeout == 0 || max <= 0 || !may_park()) return shim::real::epoll_wait(epfd, events, max, timeout);
+    if (timeout == 0) return shim::without_waiting(shim::real::epoll_wait(epfd, events, max, timeout));
+    if (max <= 0 || !may_park()) return shim::real::epoll_wait(epfd, events, max, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), nullptr);
     });
 }
 
 GREEN_HOOK int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, const sigset_t* mask) {
-    if (timeout == 0 || max <= 0 || !may_park()) return shim::real::epoll_pwait(epfd, events, max, timeout, mask);
+    if (timeout == 0) return shim::without_waiting(shim::real::epoll_pwait(epfd, events, max, timeout, mask));
+    if (max <= 0 || !may_park()) return shim::real::epoll_pwait(epfd, events, max, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), mask);
     });
 }
 
 GREEN_HOOK int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout, const sigset_t* mask) {
-    if (!shim::valid(timeout) || (timeout && shim::seconds(timeout) == 0) || max <= 0 || !may_park())
+    if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
+        return shim::without_waiting(shim::real::epoll_pwait2(epfd, events, max, timeout, mask));
+    if (!shim::valid(timeout) || max <= 0 || !may_park())
         return shim::real::epoll_pwait2(epfd, events, max, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::epoll_like(epfd, events, max, shim::seconds(timeout), mask);

@@ -1,6 +1,7 @@
 #include "bridge/shim_api.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
 
@@ -25,6 +26,18 @@ long env_long(const char* name, long min, long max, long fallback) noexcept {
 bool cooperative() noexcept {
     Hub* hub = Hub::current_if_any();
     return hub && hub->running() && hub->others_need_hub();
+}
+
+void take_turn_if_over() noexcept {
+    Hub* hub = Hub::current_if_any();
+    if (!hub || !hub->turn_over()) [[likely]]
+        return;
+    const int saved = errno;
+    try {
+        hub->take_turn();
+    } catch (...) {  // no memory for the hub's stack: go on without the turn
+    }
+    errno = saved;
 }
 
 bool can_use_runtime() noexcept {

@@ -42,6 +42,11 @@ GREEN_API long env_long(const char* name, long min, long max, long fallback) noe
 // the same thing, only cheaper.
 GREEN_API bool cooperative() noexcept;
 
+// Called after a hooked call that did not need to wait (cooperative() was true):
+// if the monitor says the running green thread has had its time slice, lets the
+// others run first (Go's preemption at a safe point). errno is kept.
+GREEN_API void take_turn_if_over() noexcept;
+
 // Whether green calls that need a hub (the resolver) may run here: not in the
 // hub's own fiber, not in the runtime's own scope (its monitor thread).
 // Creates the thread's hub if needed.

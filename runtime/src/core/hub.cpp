@@ -314,6 +314,17 @@ void Hub::yield_now() {
         throw_pending_if_due(*self);
 }
 
+void Hub::take_turn() {
+    GreenletCore* self = running_;
+    if (!self) return;
+    if (!hub_ctx_.sp) make_hub_fiber();  // may throw, before anything changed
+    self->state = State::ready;
+    self->wake_reason = WakeReason::woken;
+    behind_poll_ = self;
+    budget_ = 0;  // straight to the hub, which polls before anything runs
+    switch_out(*self);
+}
+
 void Hub::call_soon(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
 
 bool Inbox::post(std::function<void()> fn) {
@@ -553,11 +564,13 @@ void Hub::run() {
     for (;;) {
         reap();
         loop_rounds_.store(loop_rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        const bool idle = ready_count_ == 0 && callbacks_.empty();
+        if (turn_over_.load(std::memory_order_relaxed)) turn_over_.store(false, std::memory_order_relaxed);
+        const bool idle = ready_count_ == 0 && callbacks_.empty() && !behind_poll_;
         waiting_.store(idle, std::memory_order_relaxed);
         const bool alive = loop_.run_once(idle);
         waiting_.store(false, std::memory_order_relaxed);
         run_callbacks();
+        if (GreenletCore* g = std::exchange(behind_poll_, nullptr)) push_ready(*g);
         if (ready_count_ == 0 && callbacks_.empty() && !alive) on_deadlock();
         if (ready_count_ != 0) {
             budget_ = ready_count_ > kMinBatch ? ready_count_ : kMinBatch;

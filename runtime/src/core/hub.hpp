@@ -148,6 +148,11 @@ public:
         push_ready(g);
     }
     void yield_now();
+    // Lets every other ready greenlet, and what the loop's next poll wakes, run
+    // before the running greenlet goes on (the shim, once the monitor says its
+    // green thread has had its time slice). Not a suspension point: a pending
+    // kill waits for the next one.
+    void take_turn();
 
     // Ends a greenlet that never ran (killed before it started).
     void end_unstarted(GreenletCore& g, std::exception_ptr why, bool killed) noexcept;
@@ -170,6 +175,10 @@ public:
     // new green threads go to other carriers meanwhile.
     bool pinned() const noexcept { return pinned_.load(std::memory_order_relaxed); }
     void set_pinned(bool pinned) noexcept { pinned_.store(pinned, std::memory_order_relaxed); }
+    // Set by the monitor once one greenlet has run a whole time slice without
+    // switching (thread patching); cleared each time the loop runs.
+    bool turn_over() const noexcept { return turn_over_.load(std::memory_order_relaxed); }
+    void end_turn() noexcept { turn_over_.store(true, std::memory_order_relaxed); }
     // Greenlets parked in the parking lot, which another thread may wake: while
     // there are some, an idle hub waits for them instead of reporting a deadlock
     // if other threads exist.
@@ -347,6 +356,8 @@ private:
     bool forked_child_ = false;
     std::atomic<RemoteWork*> remote_work_{nullptr};
     std::atomic<bool> pinned_{false};
+    std::atomic<bool> turn_over_{false};
+    GreenletCore* behind_poll_ = nullptr;  // take_turn's greenlet, queued after the next poll
     bool carrier_ = false;
     pthread_t os_thread_{};
     RawLock stacks_lock_;  // held around stacks_ once carrier_

@@ -29,6 +29,7 @@ struct Watched {
     std::uint64_t last_rounds = 0;
     std::chrono::steady_clock::time_point since{};
     bool reported = false;
+    bool turn_ended = false;
 };
 
 RawLock watched_mutex;
@@ -40,6 +41,14 @@ std::vector<Watched>& watched() {
     return *w;
 }
 
+bool thread_patching() {
+    static const bool on = [] {
+        const char* threads = env("GREEN_THREADS");
+        return threads && std::strcmp(threads, "0") != 0;
+    }();
+    return on;
+}
+
 // Under thread patching (GREEN_THREADS) the monitor is on unless
 // GREEN_MONITOR_MS says otherwise: a green thread that blocks its carrier
 // outside the shim must be reported, never silent.
@@ -49,11 +58,19 @@ constexpr long kMaxThresholdMs = 3'600'000;  // an hour
 long threshold_ms() {
     static const long ms = [] {
         if (auto v = env_long("GREEN_MONITOR_MS", 0, kMaxThresholdMs)) return *v;
-        const char* threads = env("GREEN_THREADS");
-        return threads && std::strcmp(threads, "0") != 0 ? kThreadPatchingDefaultMs : 0L;
+        return thread_patching() ? kThreadPatchingDefaultMs : 0L;
     }();
     return ms;
 }
+
+// Under thread patching the kernel no longer time-slices the program's threads,
+// so the monitor does, as Go's sysmon does: a green thread that has run this
+// long without switching is asked to let the others run at its next hooked call
+// (Hub::end_turn; the shim takes the turn). A writer whose sends never fill the
+// socket would otherwise keep its carrier for as long as it writes.
+constexpr auto kTimeSlice = std::chrono::milliseconds(10);  // Go's forcePreemptNS
+
+bool monitoring() { return threshold_ms() > 0 || thread_patching(); }
 
 const int kReportSignal = SIGRTMAX - 1;
 
@@ -81,7 +98,9 @@ void run() {
     thread_running.store(1, std::memory_order_release);
     sys::futex_wake(&thread_running, 1);
     const auto limit = std::chrono::milliseconds(threshold_ms());
-    const auto tick = std::max(limit / 4, std::chrono::milliseconds(1));
+    const bool reports = threshold_ms() > 0, slices = thread_patching();
+    auto tick = reports ? std::max(limit / 4, std::chrono::milliseconds(1)) : kTimeSlice;
+    if (slices) tick = std::min<std::chrono::milliseconds>(tick, kTimeSlice);
     for (;;) {
         std::this_thread::sleep_for(tick);
         const auto now = std::chrono::steady_clock::now();
@@ -94,7 +113,14 @@ void run() {
                 w.since = now;
                 if (w.reported) w.hub->set_pinned(false);
                 w.reported = false;
-            } else if (!w.reported && now - w.since > limit) {
+                w.turn_ended = false;
+                continue;
+            }
+            if (slices && !w.turn_ended && now - w.since >= kTimeSlice) {
+                w.turn_ended = true;  // once per stretch: the flag stays until the loop runs
+                w.hub->end_turn();
+            }
+            if (reports && !w.reported && now - w.since > limit) {
                 w.reported = true;  // once per stretch
                 w.hub->set_pinned(true);  // new green threads go to other carriers meanwhile
                 pthread_kill(w.thread, kReportSignal);
@@ -108,7 +134,7 @@ void run() {
 unsigned monitor_threads() noexcept { return started_threads.load(std::memory_order_relaxed); }
 
 void monitor_hub(Hub& hub) {
-    if (threshold_ms() <= 0) return;
+    if (!monitoring()) return;
     static std::once_flag started;
     std::call_once(started, [] {
         void* warm[1];
@@ -137,7 +163,7 @@ void monitor_hub(Hub& hub) {
 }
 
 void unmonitor_hub(Hub& hub) {
-    if (threshold_ms() <= 0) return;
+    if (!monitoring()) return;
     RawLockGuard lock(watched_mutex);
     auto& w = watched();
     for (auto it = w.begin(); it != w.end(); ++it)

@@ -2,7 +2,8 @@
 // running without switching — for longer than that many milliseconds, and has
 // that thread print, on stderr, the greenlet's name and its backtrace (gevent's
 // monitor thread). The report comes from a signal (SIGRTMAX - 1) delivered to
-// the busy thread, so the backtrace is the greenlet's own.
+// the busy thread, so the backtrace is the greenlet's own. Under thread patching
+// the same thread also ends a greenlet's turn after a time slice (Hub::end_turn).
 #pragma once
 
 namespace green::detail {
@@ -10,7 +11,7 @@ namespace green::detail {
 class Hub;
 
 // Called as each hub is created and destroyed; the monitor starts with the first
-// hub when GREEN_MONITOR_MS is set, and does nothing otherwise.
+// hub when GREEN_MONITOR_MS or GREEN_THREADS is set, and does nothing otherwise.
 void monitor_hub(Hub& hub);
 void unmonitor_hub(Hub& hub);
 // The monitor's own thread, if it runs (0 or 1): not a thread of the program.

@@ -285,6 +285,12 @@ TEST_CASE("threads: a thread alone waits undisturbed") {
     }
 }
 
+// Threads whose calls never wait (datagrams sent to loopback, writes to /dev/null, zero-timeout polls) take turns with each other and with the main thread, as the kernel's time slices make OS threads do: the monitor ends a green thread's turn after its time slice.
+TEST_CASE("threads: threads that never wait still take turns") {
+    const auto runs = compare_ways({PROBE_TURNS});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // A thread created inside an excluded library (GREEN_THREADS_EXCLUDE) stays an OS thread and shares a mutex, condition variable, semaphores, a read-write lock and a barrier with green threads without losing a wake-up.
 TEST_CASE("threads: an excluded library's thread beside green threads") {
     const auto runs = compare_ways({PROBE_HYBRID}, kExclude);

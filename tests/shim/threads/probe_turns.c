@@ -1,0 +1,94 @@
+// Thread probe: threads whose calls never have to wait still take turns with
+// the others, as the kernel's time slices make OS threads do. Three threads
+// spin until the main thread stops them: one sends datagrams to a loopback
+// socket nobody reads (a send that never blocks: the kernel drops what does
+// not fit), one writes to /dev/null, one polls a pipe with a zero timeout.
+// The main thread sleeps, waits until each has made progress and stops them.
+// Under greenrun --threads, where the spinners share a carrier with each other
+// and with the main thread, this needs the monitor to end a green thread's
+// turn after its time slice (the shim then lets the others run at the next
+// call): without that the first spinner keeps its carrier and the watchdog
+// ends the probe.
+#include "probe_threads.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+enum { kSpinners = 3 };
+
+static int stop;
+static unsigned long rounds[kSpinners];
+
+static int running(void) { return !__atomic_load_n(&stop, __ATOMIC_SEQ_CST); }
+static void count(int i) { __atomic_add_fetch(&rounds[i], 1, __ATOMIC_SEQ_CST); }
+
+static int sink_fd;  // a bound UDP socket on 127.0.0.1 that nobody reads
+static struct sockaddr_in sink;
+
+static void* send_datagrams(void* unused) {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) must(-1, "socket");
+    while (running()) {
+        if (sendto(fd, "x", 1, 0, (const struct sockaddr*)&sink, sizeof sink) != 1) must(-1, "sendto");
+        count(0);
+    }
+    close(fd);
+    return unused;
+}
+
+static void* write_to_null(void* unused) {
+    const int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0) must(-1, "open /dev/null");
+    while (running()) {
+        if (write(fd, "x", 1) != 1) must(-1, "write /dev/null");
+        count(1);
+    }
+    close(fd);
+    return unused;
+}
+
+static void* poll_without_waiting(void* unused) {
+    int p[2];
+    must(pipe(p), "pipe");
+    while (running()) {
+        struct pollfd fd = {p[0], POLLIN, 0};
+        if (poll(&fd, 1, 0) != 0) must(-1, "poll of an empty pipe");
+        count(2);
+    }
+    close(p[0]);
+    close(p[1]);
+    return unused;
+}
+
+int main(void) {
+    watchdog(30);
+    sink_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (sink_fd < 0) must(-1, "socket");
+    sink.sin_family = AF_INET;
+    sink.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sink;
+    must(bind(sink_fd, (const struct sockaddr*)&sink, sizeof sink), "bind");
+    must(getsockname(sink_fd, (struct sockaddr*)&sink, &len), "getsockname");
+
+    void* (*const spinners[kSpinners])(void*) = {send_datagrams, write_to_null, poll_without_waiting};
+    pthread_t threads[kSpinners];
+    const double start = now();
+    for (int i = 0; i < kSpinners; ++i) threads[i] = spawn(spinners[i], NULL);
+    sleep_ms(50);
+    int all_ran = 0;
+    while (!all_ran && now() - start < 10.0) {
+        all_ran = 1;
+        for (int i = 0; i < kSpinners; ++i) all_ran &= __atomic_load_n(&rounds[i], __ATOMIC_SEQ_CST) != 0;
+        if (!all_ran) sleep_ms(1);
+    }
+    check_yes("each spinning thread made progress while the others spun", all_ran);
+    __atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < kSpinners; ++i) join(threads[i]);
+    // Generous: the point is "soon", not "after the watchdog".
+    check_str("the main thread stopped them soon", now() - start < 5.0 ? "yes" : "too slow", "yes");
+    close(sink_fd);
+    return finish();
+}
