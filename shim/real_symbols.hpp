@@ -148,6 +148,7 @@
     X(pthread_rwlock_unlock, int, (pthread_rwlock_t * r), (r), none)                                              \
     X(pthread_rwlock_destroy, int, (pthread_rwlock_t * r), (r), none)                                             \
     X(pthread_spin_lock, int, (pthread_spinlock_t * s), (s), none)                                                \
+    X(pthread_spin_trylock, int, (pthread_spinlock_t * s), (s), none)                                             \
     X(pthread_barrier_wait, int, (pthread_barrier_t * b), (b), none)                                              \
     X(pthread_barrier_destroy, int, (pthread_barrier_t * b), (b), none)                                           \
     X(pthread_once, int, (pthread_once_t * o, void (*f)()), (o, f), none)                                         \
@@ -160,6 +161,7 @@
     X(sem_timedwait, int, (sem_t * s, const timespec* at), (s, at), none)                                         \
     X(sem_clockwait, int, (sem_t * s, clockid_t c, const timespec* at), (s, c, at), none)                         \
     X(sem_post, int, (sem_t * s), (s), none)                                                                      \
+    X(sem_trywait, int, (sem_t * s), (s), none)                                                                   \
     X(thrd_create, int, (thrd_t * t, thrd_start_t f, void* a), (t, f, a), none)                                   \
     X(thrd_join, int, (thrd_t t, int* r), (t, r), none)                                                           \
     X(thrd_detach, int, (thrd_t t), (t), none)                                                                    \

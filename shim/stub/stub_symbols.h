@@ -142,6 +142,7 @@
     X(pthread_sigmask, libc) \
     X(pthread_sigqueue, libc) \
     X(pthread_spin_lock, libc) \
+    X(pthread_spin_trylock, libc) \
     X(pthread_testcancel, libc) \
     X(pthread_timedjoin_np, libc) \
     X(pthread_tryjoin_np, libc) \
@@ -159,6 +160,7 @@
     X(sem_clockwait, libc) \
     X(sem_post, libc) \
     X(sem_timedwait, libc) \
+    X(sem_trywait, libc) \
     X(sem_wait, libc) \
     X(send, libc) \
     X(sendfile, libc) \

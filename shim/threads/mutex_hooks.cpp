@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "../cooperate.hpp"
 #include "../real.hpp"
 #include "../state.hpp"
 #include "thread_state.hpp"
@@ -255,7 +256,8 @@ GREEN_HOOK int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
 
 GREEN_HOOK int pthread_mutex_trylock(pthread_mutex_t* m) noexcept {
     if (!ours(m)) return shim::real::pthread_mutex_trylock(m);
-    return lock(m, Deadline(), true);
+    const int r = lock(m, Deadline(), true);
+    return r == EBUSY ? shim::without_waiting(r) : r;  // a loop of tries takes turns with the holder
 }
 
 GREEN_HOOK int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock, const timespec* abstime) noexcept {

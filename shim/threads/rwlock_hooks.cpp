@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "../cooperate.hpp"
 #include "../real.hpp"
 #include "../state.hpp"
 #include "thread_state.hpp"
@@ -146,7 +147,8 @@ GREEN_HOOK int pthread_rwlock_rdlock(pthread_rwlock_t* r) noexcept {
 
 GREEN_HOOK int pthread_rwlock_tryrdlock(pthread_rwlock_t* r) noexcept {
     if (!ours(r)) return shim::real::pthread_rwlock_tryrdlock(r);
-    return rdlock(r, Deadline(), true);
+    const int e = rdlock(r, Deadline(), true);
+    return e == EBUSY ? shim::without_waiting(e) : e;  // a loop of tries takes turns with the holder
 }
 
 GREEN_HOOK int pthread_rwlock_clockrdlock(pthread_rwlock_t* r, clockid_t clock, const timespec* abstime) noexcept {
@@ -166,7 +168,8 @@ GREEN_HOOK int pthread_rwlock_wrlock(pthread_rwlock_t* r) noexcept {
 
 GREEN_HOOK int pthread_rwlock_trywrlock(pthread_rwlock_t* r) noexcept {
     if (!ours(r)) return shim::real::pthread_rwlock_trywrlock(r);
-    return wrlock(r, Deadline(), true);
+    const int e = wrlock(r, Deadline(), true);
+    return e == EBUSY ? shim::without_waiting(e) : e;
 }
 
 GREEN_HOOK int pthread_rwlock_clockwrlock(pthread_rwlock_t* r, clockid_t clock, const timespec* abstime) noexcept {

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "../cooperate.hpp"
 #include "../real.hpp"
 #include "../state.hpp"
 #include "thread_state.hpp"
@@ -142,6 +143,12 @@ GREEN_HOOK int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abstime)
 GREEN_HOOK int sem_timedwait(sem_t* s, const timespec* abstime) {
     if (!ours_to_wait(s)) return shim::real::sem_timedwait(s, abstime);
     return sem_clockwait(s, CLOCK_REALTIME, abstime);
+}
+
+// Not a wait, but a loop of tries must take turns with the thread that posts.
+GREEN_HOOK int sem_trywait(sem_t* s) noexcept {
+    const int r = shim::real::sem_trywait(s);
+    return r != 0 && errno == EAGAIN ? shim::without_waiting(r) : r;
 }
 
 GREEN_HOOK int sem_post(sem_t* s) noexcept {

@@ -1,9 +1,11 @@
 // Thread probe: threads whose calls never have to wait still take turns with
-// the others, as the kernel's time slices make OS threads do. Three threads
+// the others, as the kernel's time slices make OS threads do. First three threads
 // spin until the main thread stops them: one sends datagrams to a loopback
 // socket nobody reads (a send that never blocks: the kernel drops what does
 // not fit), one writes to /dev/null, one polls a pipe with a zero timeout.
 // The main thread sleeps, waits until each has made progress and stops them.
+// Then the main thread tries a mutex, a read-write lock, a spinlock and a
+// semaphore in a loop while another thread holds it and sleeps.
 // Under greenrun --threads, where the spinners share a carrier with each other
 // and with the main thread, this needs the monitor to end a green thread's
 // turn after its time slice (the shim then lets the others run at the next
@@ -15,6 +17,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <sys/socket.h>
 
 enum { kSpinners = 3 };
@@ -63,6 +67,63 @@ static void* poll_without_waiting(void* unused) {
     return unused;
 }
 
+// A loop of tries: the holder takes the lock, sleeps and lets it go; the
+// main thread tries until it gets it.
+static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rwlock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_spinlock_t spin;
+static sem_t sem;
+static int taken;  // the holder has the lock
+
+static void* hold_mutex(void* p) {
+    pthread_mutex_lock(&mutex);
+    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
+    sleep_ms(30);
+    pthread_mutex_unlock(&mutex);
+    return p;
+}
+
+static void* hold_rwlock(void* p) {
+    pthread_rwlock_wrlock(&rwlock);
+    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
+    sleep_ms(30);
+    pthread_rwlock_unlock(&rwlock);
+    return p;
+}
+
+static void* hold_spinlock(void* p) {
+    pthread_spin_lock(&spin);
+    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
+    sleep_ms(30);
+    pthread_spin_unlock(&spin);
+    return p;
+}
+
+static void* post_later(void* p) {
+    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
+    sleep_ms(30);
+    sem_post(&sem);
+    return p;
+}
+
+static int try_mutex(void) { return pthread_mutex_trylock(&mutex) == 0 ? (pthread_mutex_unlock(&mutex), 1) : 0; }
+static int try_rwlock(void) { return pthread_rwlock_tryrdlock(&rwlock) == 0 ? (pthread_rwlock_unlock(&rwlock), 1) : 0; }
+static int try_spinlock(void) { return pthread_spin_trylock(&spin) == 0 ? (pthread_spin_unlock(&spin), 1) : 0; }
+static int try_sem(void) { return sem_trywait(&sem) == 0; }
+
+static void tries(const char* what, void* (*holder)(void*), int (*try_once)(void)) {
+    __atomic_store_n(&taken, 0, __ATOMIC_SEQ_CST);
+    pthread_t t = spawn(holder, NULL);
+    while (!__atomic_load_n(&taken, __ATOMIC_SEQ_CST)) sched_yield();
+    const double start = now();
+    while (!try_once()) {
+    }
+    join(t);
+    char line[128];
+    snprintf(line, sizeof line, "a loop of %s gets it from a holder that sleeps", what);
+    check_str(line, now() - start < 5.0 ? "yes" : "too slow", "yes");
+}
+
 int main(void) {
     watchdog(30);
     sink_fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -90,5 +151,12 @@ int main(void) {
     // Generous: the point is "soon", not "after the watchdog".
     check_str("the main thread stopped them soon", now() - start < 5.0 ? "yes" : "too slow", "yes");
     close(sink_fd);
+
+    must(pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE), "pthread_spin_init");
+    must(sem_init(&sem, 0, 0), "sem_init");
+    tries("pthread_mutex_trylock", hold_mutex, try_mutex);
+    tries("pthread_rwlock_tryrdlock", hold_rwlock, try_rwlock);
+    tries("pthread_spin_trylock", hold_spinlock, try_spinlock);
+    tries("sem_trywait", post_later, try_sem);
     return finish();
 }
