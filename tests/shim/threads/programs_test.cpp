@@ -420,6 +420,66 @@ SiegeRun siege_run(Way w, int port, const std::string& limit, const std::string&
     return r;
 }
 
+// ---------------------------------------------------------------------------
+// tinyproxy
+
+// Debian's tinyproxy 1.11 (a thread per client, 256 KiB stacks) on
+// 127.0.0.1:port, in the foreground, logging only errors to stderr, without the
+// Via header (which names the host).
+std::string tinyproxy_conf(int port) {
+    const std::string path = test::temp_path("tinyproxy-" + std::to_string(port) + ".conf");
+    write_file(path, "Port " + std::to_string(port) +
+                         "\nListen 127.0.0.1\nTimeout 30\nMaxClients 1000\nLogLevel Error\n"
+                         "Allow 127.0.0.1\nDisableViaHeader Yes\n");
+    return path;
+}
+
+struct ProxyRun {
+    std::map<std::string, std::string> responses;  // URL -> response without Date
+    std::string ab;
+    int ab_exit = -1;
+    int idle_answered = 0;
+    int tasks = -1;
+    test::RunResult proxy;
+};
+
+constexpr int kProxyIdle = 100;
+constexpr int kProxyAbRequests = 2000;
+constexpr int kProxyAbConcurrency = 100;
+
+// tinyproxy relaying to `upstream` (http.server, run plainly): a few URLs byte
+// for byte, then ab -c 100 through it while 100 more clients each hold a
+// thread with an unfinished request.
+ProxyRun tinyproxy_run(Way w, int upstream) {
+    ProxyRun r;
+    const int port = test::free_port();
+    const std::string origin = "http://127.0.0.1:" + std::to_string(upstream);
+    Running proxy(argv_for(w, {"/usr/bin/tinyproxy", "-d", "-c", tinyproxy_conf(port)}), env_for(w), "tinyproxy");
+    test::wait_for_port(port, 20);
+    TaskSampler sampler(proxy.pid());
+    for (const char* path : {"/index.txt", "/data.bin", "/sub/a.txt", "/missing"})
+        r.responses[path] = http(port, "GET", origin + path);
+    std::vector<int> idle;
+    for (int i = 0; i < kProxyIdle; ++i) {
+        const int fd = connect_to(port);
+        if (fd >= 0 && send_all(fd, "GET " + origin + "/index.txt HTTP/1.0\r\n")) idle.push_back(fd);
+    }
+    const auto ab = test::run_env({"/usr/bin/ab", "-q", "-X", "127.0.0.1:" + std::to_string(port), "-n",
+                                   std::to_string(kProxyAbRequests), "-c", std::to_string(kProxyAbConcurrency),
+                                   origin + "/index.txt"},
+                                  env_for(Way::plain));
+    r.ab = ab.out + ab.err;
+    r.ab_exit = ab.exit_code;
+    for (int fd : idle) {
+        send_all(fd, "\r\n");
+        if (read_to_end(fd).ends_with("\r\n\r\nhello\n")) ++r.idle_answered;
+    }
+    r.tasks = sampler.stop();
+    proxy.signal(SIGTERM);
+    r.proxy = proxy.finish(30);
+    return r;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -430,8 +490,9 @@ TEST_SUITE_BEGIN("real programs");
 // Every program the cases run is installed (tools/setup installs them), so a missing one is named rather than failing the cases later.
 TEST_CASE("threads: the programs are there") {
     for (const std::string& p : {kGreenrun, std::string(SHIM_PATH), kPython, std::string("/usr/bin/ab"),
-                                std::string("/usr/bin/iperf"), std::string("/usr/bin/pigz"), std::string("/usr/bin/siege")}) {
-        INFO(p << " is missing (tools/setup installs apache2-utils, iperf, pigz, siege, libpython3.11-testsuite)");
+                                std::string("/usr/bin/iperf"), std::string("/usr/bin/pigz"), std::string("/usr/bin/siege"),
+                                std::string("/usr/bin/tinyproxy")}) {
+        INFO(p << " is missing (tools/setup installs apache2-utils, iperf, pigz, siege, tinyproxy-bin, libpython3.11-testsuite)");
         CHECK(::access(p.c_str(), F_OK) == 0);
     }
 }
@@ -603,6 +664,43 @@ TEST_CASE("threads: siege -c 200 -t 5S") {
         CHECK_MESSAGE(siege_value(r.result.out, "failed_transactions") == 0, describe(r.result));
         if (w == Way::green) CHECK(r.tasks <= kMostGreenTasks);
     }
+}
+
+// tinyproxy (a thread per client) relays every response byte for byte as plainly (files, a 404), serves ab -c 100 through it without a failure while 100 more clients each hold a thread, and exits 0 on SIGTERM; with over 100 OS threads plainly and at most a handful under greenrun --threads.
+TEST_CASE("threads: tinyproxy under ab -c 100") {
+    const int upstream = test::free_port();
+    Running origin(http_server_argv(served_dir(), upstream), env_for(Way::plain), "tinyproxy-origin");
+    test::wait_for_port(upstream, 20);
+    const ProxyRun plain = tinyproxy_run(Way::plain, upstream);
+    const ProxyRun green = tinyproxy_run(Way::green, upstream);
+    const ProxyRun carriers = tinyproxy_run(Way::carriers, upstream);
+    for (const ProxyRun* run : {&plain, &green, &carriers}) {
+        const Way w = run == &plain ? Way::plain : run == &green ? Way::green : Way::carriers;
+        INFO(way_name(w));
+        CHECK_MESSAGE(run->ab_exit == 0, run->ab);
+        CHECK_MESSAGE(field(run->ab, "Complete requests") == std::to_string(kProxyAbRequests), run->ab);
+        CHECK_MESSAGE(field(run->ab, "Failed requests") == "0", run->ab);
+        CHECK_MESSAGE(!contains(run->ab, "Non-2xx"), run->ab);
+        CHECK(run->idle_answered == kProxyIdle);
+        CHECK_MESSAGE(run->proxy.exit_code == 0, describe(run->proxy));
+        CHECK_MESSAGE(run->proxy.signal == 0, describe(run->proxy));
+        CHECK_MESSAGE(without_monitor_reports(run->proxy.err).empty(), describe(run->proxy));
+        MESSAGE(way_name(w) << ": " << run->tasks << " OS threads at most; ab: " << field(run->ab, "Requests per second"));
+    }
+    CHECK(plain.responses.at("/index.txt").ends_with("\r\n\r\nhello\n"));
+    CHECK(plain.responses.at("/data.bin").ends_with(test_data(100 * 1000)));
+    CHECK(plain.responses.at("/missing").starts_with("HTTP/1.0 404 "));
+    for (const ProxyRun* run : {&green, &carriers}) {
+        INFO(way_name(run == &green ? Way::green : Way::carriers));
+        for (const auto& exchange : plain.responses) {
+            INFO(exchange.first);
+            CHECK(run->responses.at(exchange.first) == exchange.second);
+        }
+        CHECK(field(run->ab, "Total transferred") == field(plain.ab, "Total transferred"));
+        CHECK_MESSAGE(run->tasks >= 1, run->tasks << " OS threads");
+        CHECK_MESSAGE(run->tasks <= most_tasks(run == &green ? Way::green : Way::carriers), run->tasks << " OS threads");
+    }
+    CHECK_MESSAGE(plain.tasks > kProxyIdle, "plain: " << plain.tasks << " OS threads");
 }
 
 TEST_SUITE_END();
