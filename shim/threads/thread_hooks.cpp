@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
@@ -142,10 +143,40 @@ bool makes_green_thread(const void* caller, const void* start) {
 
 // ---- records ------------------------------------------------------------------
 
+// The records of ended threads are kept for the threads created next, as
+// glibc keeps the descriptors of ended threads in its stack cache: a handle
+// the program still holds then names a record that says "ended, detached"
+// (joins and pthread_detach say EINVAL, as glibc's), never freed memory. stunnel
+// joins, at its exit, threads that may have detached themselves and ended
+// meanwhile. A record is reused whole, so memory stays at the most threads
+// alive at once. Spare records are linked through `arg`.
+std::atomic_flag spare_lock = ATOMIC_FLAG_INIT;
+GreenThread* spare_records = nullptr;
+
+void keep_spare(GreenThread* t) noexcept {
+    while (spare_lock.test_and_set(std::memory_order_acquire)) {
+    }
+    t->arg = spare_records;
+    spare_records = t;
+    spare_lock.clear(std::memory_order_release);
+}
+
+GreenThread* new_record() noexcept {
+    while (spare_lock.test_and_set(std::memory_order_acquire)) {
+    }
+    GreenThread* t = spare_records;
+    if (t) spare_records = static_cast<GreenThread*>(t->arg);
+    spare_lock.clear(std::memory_order_release);
+    if (!t) return new (std::nothrow) GreenThread;
+    std::destroy_at(t);
+    return std::construct_at(t);
+}
+
 void free_record(GreenThread* t) noexcept {
     api::release_greenlet(t->greenlet);
-    t->magic = 0;
-    delete t;
+    t->greenlet = nullptr;  // what tells an ended record from a live one
+    t->life.store(kExited | kDetached, std::memory_order_release);
+    keep_spare(t);
 }
 
 // OS threads' own records, by their real pthread_t (a handful: the carriers).
@@ -248,7 +279,7 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
     // glibc keeps the top of a caller-given stack, null if none: lo + size is that top.
     const bool caller_stack = reinterpret_cast<std::uintptr_t>(given_lo) + given_size != 0;
 
-    auto* t = new (std::nothrow) GreenThread;
+    GreenThread* t = new_record();
     if (!t) return EAGAIN;
     t->id = new_id();
     t->start = start;
@@ -281,7 +312,7 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
     static std::atomic<bool> handler_set{false};
     if (!handler_set.exchange(true)) api::set_deadlock_handler(report_deadlock);
     if (!start_carriers()) {
-        delete t;
+        keep_spare(t);
         return EAGAIN;
     }
     try {
@@ -291,7 +322,7 @@ int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
         t->stack_size = made.stack_size;
         t->carrier = made.carrier;
     } catch (...) {
-        delete t;
+        keep_spare(t);
         return EAGAIN;
     }
     *thread = handle(t);  // before it runs, as glibc does: its start routine may read it there
@@ -516,6 +547,7 @@ GREEN_HOOK int pthread_setname_np(pthread_t thread, const char* name) noexcept {
     const std::size_t n = std::strlen(name);
     if (n >= sizeof t->name) return ERANGE;
     std::memcpy(t->name, name, n + 1);
+    if (!t->greenlet) return 0;  // ended
     try {
         api::set_greenlet_name(*t->greenlet, name);
     } catch (...) {  // the name is only for reports
@@ -544,13 +576,14 @@ GREEN_HOOK int pthread_kill(pthread_t thread, int sig) noexcept {
     GreenThread* t = enabled() ? green_thread(thread) : nullptr;
     if (!t) return shim::real::pthread_kill(thread, sig);
     if (sig < 0 || sig >= NSIG) return EINVAL;
-    if (sig == 0) return 0;
+    if (sig == 0 || !t->greenlet) return 0;  // glibc 2.34+: an ended thread is no error
     if (t == current()) return shim::real::pthread_kill(shim::real::pthread_self(), sig);
     return send_signal(*t, sig);
 }
 
 GREEN_HOOK int pthread_sigqueue(pthread_t thread, int sig, const union sigval value) noexcept {
     GreenThread* t = enabled() ? green_thread(thread) : nullptr;
+    if (t && !t->greenlet) return ESRCH;  // ended, as glibc says for a thread without a TID
     return shim::real::pthread_sigqueue(t ? t->carrier : thread, sig, value);
 }
 
@@ -565,6 +598,7 @@ bool cancel_wanted(GreenletCore& g) {
 GREEN_HOOK int pthread_cancel(pthread_t thread) {
     GreenThread* t = enabled() ? record_of(thread) : nullptr;
     if (!t) return shim::real::pthread_cancel(thread);
+    if (!t->greenlet) return 0;  // ended: glibc 2.34+ says no error
     static std::atomic<bool> filter_set{false};
     if (!filter_set.exchange(true)) api::set_cancel_filter(cancel_wanted);
     t->cancel_requested = true;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,6 +125,26 @@ public:
     Running& operator=(const Running&) = delete;
 
     pid_t pid() const { return pid_; }
+
+    // Waits until nothing more was written on its stderr for `quiet` seconds
+    // (at most `seconds` in all): it has logged what it had to.
+    void wait_stderr_quiet(double quiet, double seconds) const {
+        const auto until = after(seconds);
+        struct stat st {};
+        off_t last = -1;
+        auto last_change = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() < until) {
+            const off_t size = ::stat(err_path_.c_str(), &st) == 0 ? st.st_size : 0;
+            const auto now = std::chrono::steady_clock::now();
+            if (size != last) {
+                last = size;
+                last_change = now;
+            } else if (now - last_change >= std::chrono::duration<double>(quiet)) {
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
 
     // The next line of its stdout (without the newline); "" at the end or after `seconds`.
     std::string line(double seconds = 30) {
