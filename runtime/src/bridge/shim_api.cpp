@@ -25,12 +25,15 @@ long env_long(const char* name, long min, long max, long fallback) noexcept {
 
 bool cooperative() noexcept {
     Hub* hub = Hub::current_if_any();
-    return hub && hub->running() && hub->others_need_hub();
+    // The runtime's own calls that reach the hooks (libev's write to a loop's
+    // eventfd, from a greenlet that wakes another thread's) never wait, and
+    // must never switch: they are made inside the runtime's protocols.
+    return hub && hub->running() && hub->others_need_hub() && !RuntimeScope::active();
 }
 
 void take_turn_if_over() noexcept {
     Hub* hub = Hub::current_if_any();
-    if (!hub || !hub->turn_over()) [[likely]]
+    if (!hub || !hub->turn_over() || RuntimeScope::active()) [[likely]]
         return;
     const int saved = errno;
     try {

@@ -38,8 +38,8 @@ GREEN_API long env_long(const char* name, long min, long max, long fallback) noe
 
 // Whether a hooked blocking call on this thread should park the running greenlet
 // rather than block the thread: a hub exists, a greenlet (not the hub) is running,
-// and some other greenlet could run meanwhile. Otherwise blocking the thread is
-// the same thing, only cheaper.
+// some other greenlet could run meanwhile, and the call is not the runtime's own
+// (RuntimeScope). Otherwise blocking the thread is the same thing, only cheaper.
 GREEN_API bool cooperative() noexcept;
 
 // Called after a hooked call that did not need to wait (cooperative() was true):

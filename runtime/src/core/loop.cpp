@@ -129,7 +129,10 @@ void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexc
     ev_unref(LoopGlue::raw(loop));
 }
 
-void async_send(Loop& loop, WatcherSlot& w) noexcept { ev_async_send(LoopGlue::raw(loop), reinterpret_cast<ev_async*>(w.watcher)); }
+void async_send(Loop& loop, WatcherSlot& w) noexcept {
+    RuntimeScope ours;  // libev writes to the loop's eventfd: a plain write, even from a greenlet
+    ev_async_send(LoopGlue::raw(loop), reinterpret_cast<ev_async*>(w.watcher));
+}
 
 void async_stop(Loop& loop, WatcherSlot& w) noexcept {
     auto* a = reinterpret_cast<ev_async*>(w.watcher);
