@@ -28,6 +28,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -484,20 +485,19 @@ void load_relay(RelayRun& r, Running& relay, int port, const std::string& openin
     r.relay = relay.finish(30);
 }
 
-// What a relay logged on stderr (but green's monitor reports), each line
-// without its time and connection number ("2026.12.01 01:40:39 LOG3[66]: "),
-// sorted: the connections' order differs from run to run. Left out: stunnel's
-// "pthread_join() failed", its exit joining threads that detach themselves as
-// they end (how many lose that race depends on timing, plainly too: 0 to 71 of
-// 100 seen).
-std::vector<std::string> log_messages(const std::string& err) {
-    std::vector<std::string> out;
+// The kinds of message a relay logged on stderr (but green's monitor
+// reports): each line without its time and connection number ("2026.12.01
+// 01:40:39 LOG3[66]: "), once each. How many of a kind depends on timing, and
+// so do two kinds, plainly too: stunnel's "pthread_join() failed" (its exit
+// joins threads that detach themselves as they end: 0 to 71 of 100 seen) and
+// a handshake cut short by a reset.
+std::set<std::string> log_messages(const std::string& err) {
+    std::set<std::string> out;
     for (std::string l : lines_of(without_monitor_reports(err))) {
         const auto prefix = l.find("]: ");
         if (prefix != std::string::npos) l = l.substr(prefix + 3);
-        if (l != "pthread_join() failed") out.push_back(l);
+        if (l != "pthread_join() failed" && !contains(l, "Connection reset by peer")) out.insert(l);
     }
-    std::sort(out.begin(), out.end());
     return out;
 }
 
