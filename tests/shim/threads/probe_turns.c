@@ -73,54 +73,48 @@ static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t rwlock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_spinlock_t spin;
 static sem_t sem;
-static int taken;  // the holder has the lock
 
-static void* hold_mutex(void* p) {
-    pthread_mutex_lock(&mutex);
+struct lockable {
+    const char* try_call;
+    void (*take)(void);  // by the holder
+    void (*give)(void);  // by the holder, 30 ms later
+    int (*try_once)(void);  // by the main thread: 1 once it got it (and let it go)
+};
+
+static void mutex_take(void) { pthread_mutex_lock(&mutex); }
+static void mutex_give(void) { pthread_mutex_unlock(&mutex); }
+static int mutex_try(void) { return pthread_mutex_trylock(&mutex) == 0 ? (pthread_mutex_unlock(&mutex), 1) : 0; }
+static void rwlock_take(void) { pthread_rwlock_wrlock(&rwlock); }
+static void rwlock_give(void) { pthread_rwlock_unlock(&rwlock); }
+static int rwlock_try(void) { return pthread_rwlock_tryrdlock(&rwlock) == 0 ? (pthread_rwlock_unlock(&rwlock), 1) : 0; }
+static void spin_take(void) { pthread_spin_lock(&spin); }
+static void spin_give(void) { pthread_spin_unlock(&spin); }
+static int spin_try(void) { return pthread_spin_trylock(&spin) == 0 ? (pthread_spin_unlock(&spin), 1) : 0; }
+static void sem_take(void) {}  // the semaphore starts at 0
+static void sem_give(void) { sem_post(&sem); }
+static int sem_try(void) { return sem_trywait(&sem) == 0; }
+
+static int taken;  // the holder has it
+
+static void* hold(void* p) {
+    const struct lockable* l = p;
+    l->take();
     __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
     sleep_ms(30);
-    pthread_mutex_unlock(&mutex);
-    return p;
+    l->give();
+    return NULL;
 }
 
-static void* hold_rwlock(void* p) {
-    pthread_rwlock_wrlock(&rwlock);
-    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
-    sleep_ms(30);
-    pthread_rwlock_unlock(&rwlock);
-    return p;
-}
-
-static void* hold_spinlock(void* p) {
-    pthread_spin_lock(&spin);
-    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
-    sleep_ms(30);
-    pthread_spin_unlock(&spin);
-    return p;
-}
-
-static void* post_later(void* p) {
-    __atomic_store_n(&taken, 1, __ATOMIC_SEQ_CST);
-    sleep_ms(30);
-    sem_post(&sem);
-    return p;
-}
-
-static int try_mutex(void) { return pthread_mutex_trylock(&mutex) == 0 ? (pthread_mutex_unlock(&mutex), 1) : 0; }
-static int try_rwlock(void) { return pthread_rwlock_tryrdlock(&rwlock) == 0 ? (pthread_rwlock_unlock(&rwlock), 1) : 0; }
-static int try_spinlock(void) { return pthread_spin_trylock(&spin) == 0 ? (pthread_spin_unlock(&spin), 1) : 0; }
-static int try_sem(void) { return sem_trywait(&sem) == 0; }
-
-static void tries(const char* what, void* (*holder)(void*), int (*try_once)(void)) {
+static void tries(const struct lockable* l) {
     __atomic_store_n(&taken, 0, __ATOMIC_SEQ_CST);
-    pthread_t t = spawn(holder, NULL);
+    pthread_t t = spawn(hold, (void*)l);
     while (!__atomic_load_n(&taken, __ATOMIC_SEQ_CST)) sched_yield();
     const double start = now();
-    while (!try_once()) {
+    while (!l->try_once()) {
     }
     join(t);
     char line[128];
-    snprintf(line, sizeof line, "a loop of %s gets it from a holder that sleeps", what);
+    snprintf(line, sizeof line, "a loop of %s gets it from a holder that sleeps", l->try_call);
     check_str(line, now() - start < 5.0 ? "yes" : "too slow", "yes");
 }
 
@@ -154,9 +148,12 @@ int main(void) {
 
     must(pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE), "pthread_spin_init");
     must(sem_init(&sem, 0, 0), "sem_init");
-    tries("pthread_mutex_trylock", hold_mutex, try_mutex);
-    tries("pthread_rwlock_tryrdlock", hold_rwlock, try_rwlock);
-    tries("pthread_spin_trylock", hold_spinlock, try_spinlock);
-    tries("sem_trywait", post_later, try_sem);
+    static const struct lockable kLockables[] = {
+        {"pthread_mutex_trylock", mutex_take, mutex_give, mutex_try},
+        {"pthread_rwlock_tryrdlock", rwlock_take, rwlock_give, rwlock_try},
+        {"pthread_spin_trylock", spin_take, spin_give, spin_try},
+        {"sem_trywait", sem_take, sem_give, sem_try},
+    };
+    for (size_t i = 0; i < sizeof kLockables / sizeof kLockables[0]; ++i) tries(&kLockables[i]);
     return finish();
 }

@@ -144,6 +144,15 @@ std::string field(const std::string& text, const std::string& name) {
     return "";
 }
 
+// ab's report says it made all `requests` requests, none failed and every
+// answer was a 2xx; ab exited 0.
+void check_ab_served(const std::string& report, int exit_code, int requests) {
+    CHECK_MESSAGE(exit_code == 0, report);
+    CHECK_MESSAGE(field(report, "Complete requests") == std::to_string(requests), report);
+    CHECK_MESSAGE(field(report, "Failed requests") == "0", report);
+    CHECK_MESSAGE(!contains(report, "Non-2xx"), report);
+}
+
 // ---------------------------------------------------------------------------
 // A plain HTTP client for the checks (the test's own, never under green).
 
@@ -509,10 +518,7 @@ void check_relay_runs(const RelayRun& plain, const RelayRun& green, const RelayR
     for (const RelayRun* run : {&plain, &green, &carriers}) {
         const Way w = run == &plain ? Way::plain : run == &green ? Way::green : Way::carriers;
         INFO(way_name(w));
-        CHECK_MESSAGE(run->ab_exit == 0, run->ab);
-        CHECK_MESSAGE(field(run->ab, "Complete requests") == std::to_string(kRelayAbRequests), run->ab);
-        CHECK_MESSAGE(field(run->ab, "Failed requests") == "0", run->ab);
-        CHECK_MESSAGE(!contains(run->ab, "Non-2xx"), run->ab);
+        check_ab_served(run->ab, run->ab_exit, kRelayAbRequests);
         CHECK(run->idle_answered == kRelayIdle);
         CHECK_MESSAGE(run->relay.exit_code == 0, describe(run->relay));
         CHECK_MESSAGE(run->relay.signal == 0, describe(run->relay));
@@ -627,10 +633,7 @@ TEST_CASE("threads: python3 -m http.server under ab -c 500") {
     for (const HttpServerRun* run : {&plain, &green, &carriers}) {
         const Way w = run == &plain ? Way::plain : run == &green ? Way::green : Way::carriers;
         INFO(way_name(w));
-        CHECK_MESSAGE(run->ab_exit == 0, run->ab);
-        CHECK_MESSAGE(field(run->ab, "Complete requests") == std::to_string(kAbRequests), run->ab);
-        CHECK_MESSAGE(field(run->ab, "Failed requests") == "0", run->ab);
-        CHECK_MESSAGE(!contains(run->ab, "Non-2xx"), run->ab);
+        check_ab_served(run->ab, run->ab_exit, kAbRequests);
         CHECK(run->idle_answered == kIdleConnections);
         CHECK_MESSAGE(run->server.exit_code == 0, describe(run->server));
         CHECK_MESSAGE(contains(run->server.out, "Keyboard interrupt received, exiting."), describe(run->server));
