@@ -114,13 +114,19 @@ R without_waiting(R r) noexcept {
     return r;
 }
 
+// (Its callers asked may_park() already: not inside a signal handler.)
 template <class Attempt>
 long cooperate(Blocker& blocker, Attempt&& attempt) noexcept {
-    for (bool waited = false;; waited = true) {
-        const long r = attempt();
-        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return waited ? r : without_waiting(r);
-        if (blocker.wait() < 0) return -1;
+    long r = attempt();
+    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+        green::detail::shim_api::take_turn_if_over();
+        return r;
     }
+    do {
+        if (blocker.wait() < 0) return -1;
+        r = attempt();
+    } while (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    return r;
 }
 
 template <class Attempt>

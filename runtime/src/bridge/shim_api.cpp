@@ -31,16 +31,22 @@ bool cooperative() noexcept {
     return hub && hub->running() && hub->others_need_hub() && !RuntimeScope::active();
 }
 
-void take_turn_if_over() noexcept {
-    Hub* hub = Hub::current_if_any();
-    if (!hub || !hub->turn_over() || RuntimeScope::active()) [[likely]]
-        return;
+namespace {
+[[gnu::noinline, gnu::cold]] void take_turn(Hub& hub) noexcept {
+    if (RuntimeScope::active()) return;
     const int saved = errno;
     try {
-        hub->take_turn();
+        hub.take_turn();
     } catch (...) {  // no memory for the hub's stack: go on without the turn
     }
     errno = saved;
+}
+}  // namespace
+
+void take_turn_if_over() noexcept {
+    Hub* hub = Hub::current_if_any();
+    if (hub && hub->turn_over()) [[unlikely]]
+        take_turn(*hub);
 }
 
 bool can_use_runtime() noexcept {

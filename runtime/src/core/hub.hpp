@@ -89,7 +89,7 @@ public:
         return create_for_thread();
     }
     // This thread's hub if it exists; safe in a signal handler.
-    static Hub* current_if_any() noexcept;
+    static Hub* current_if_any() noexcept { return tls_hub; }
 
     Hub();
     ~Hub();

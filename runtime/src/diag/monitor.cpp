@@ -67,10 +67,10 @@ long threshold_ms() {
 // so the monitor does, as Go's sysmon does: a green thread that has run this
 // long without switching is asked to let the others run at its next hooked call
 // (Hub::end_turn; the shim takes the turn). A writer whose sends never fill the
-// socket would otherwise keep its carrier for as long as it writes.
+// socket would otherwise keep its carrier for as long as it writes. With the
+// monitor off (GREEN_MONITOR_MS=0) there are no time slices either.
 constexpr auto kTimeSlice = std::chrono::milliseconds(10);  // Go's forcePreemptNS
 
-bool monitoring() { return threshold_ms() > 0 || thread_patching(); }
 
 const int kReportSignal = SIGRTMAX - 1;
 
@@ -98,8 +98,8 @@ void run() {
     thread_running.store(1, std::memory_order_release);
     sys::futex_wake(&thread_running, 1);
     const auto limit = std::chrono::milliseconds(threshold_ms());
-    const bool reports = threshold_ms() > 0, slices = thread_patching();
-    auto tick = reports ? std::max(limit / 4, std::chrono::milliseconds(1)) : kTimeSlice;
+    const bool slices = thread_patching();
+    auto tick = std::max(limit / 4, std::chrono::milliseconds(1));
     if (slices) tick = std::min<std::chrono::milliseconds>(tick, kTimeSlice);
     for (;;) {
         std::this_thread::sleep_for(tick);
@@ -120,7 +120,7 @@ void run() {
                 w.turn_ended = true;  // once per stretch: the flag stays until the loop runs
                 w.hub->end_turn();
             }
-            if (reports && !w.reported && now - w.since > limit) {
+            if (!w.reported && now - w.since > limit) {
                 w.reported = true;  // once per stretch
                 w.hub->set_pinned(true);  // new green threads go to other carriers meanwhile
                 pthread_kill(w.thread, kReportSignal);
@@ -134,7 +134,7 @@ void run() {
 unsigned monitor_threads() noexcept { return started_threads.load(std::memory_order_relaxed); }
 
 void monitor_hub(Hub& hub) {
-    if (!monitoring()) return;
+    if (threshold_ms() <= 0) return;
     static std::once_flag started;
     std::call_once(started, [] {
         void* warm[1];
@@ -163,7 +163,7 @@ void monitor_hub(Hub& hub) {
 }
 
 void unmonitor_hub(Hub& hub) {
-    if (!monitoring()) return;
+    if (threshold_ms() <= 0) return;
     RawLockGuard lock(watched_mutex);
     auto& w = watched();
     for (auto it = w.begin(); it != w.end(); ++it)

@@ -11,7 +11,8 @@ namespace green::detail {
 class Hub;
 
 // Called as each hub is created and destroyed; the monitor starts with the first
-// hub when GREEN_MONITOR_MS or GREEN_THREADS is set, and does nothing otherwise.
+// hub when GREEN_MONITOR_MS is set (or GREEN_THREADS, unless GREEN_MONITOR_MS
+// is 0), and does nothing otherwise.
 void monitor_hub(Hub& hub);
 void unmonitor_hub(Hub& hub);
 // The monitor's own thread, if it runs (0 or 1): not a thread of the program.
