@@ -317,9 +317,11 @@ void Hub::take_turn() {
     GreenletCore* self = running_;
     if (!self) return;
     if (!hub_ctx_.sp) make_hub_fiber();  // may throw, before anything changed
+    turn_over_.store(false, std::memory_order_relaxed);
     self->state = State::ready;
     self->wake_reason = WakeReason::woken;
-    behind_poll_ = self;
+    push_ready(*self);
+    behind_poll_ = self;  // moved behind what the poll wakes (Hub::run)
     budget_ = 0;  // straight to the hub, which polls before anything runs
     switch_out(*self);
 }
@@ -563,13 +565,16 @@ void Hub::run() {
     for (;;) {
         reap();
         loop_rounds_.store(loop_rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        if (turn_over_.load(std::memory_order_relaxed)) turn_over_.store(false, std::memory_order_relaxed);
-        const bool idle = ready_count_ == 0 && callbacks_.empty() && !behind_poll_;
+        const bool idle = ready_count_ == 0 && callbacks_.empty();
         waiting_.store(idle, std::memory_order_relaxed);
         const bool alive = loop_.run_once(idle);
         waiting_.store(false, std::memory_order_relaxed);
         run_callbacks();
-        if (GreenletCore* g = std::exchange(behind_poll_, nullptr)) push_ready(*g);
+        if (GreenletCore* g = behind_poll_) [[unlikely]] {
+            behind_poll_ = nullptr;
+            remove_ready(*g);
+            push_ready(*g);
+        }
         if (ready_count_ == 0 && callbacks_.empty() && !alive) on_deadlock();
         if (ready_count_ != 0) {
             budget_ = ready_count_ > kMinBatch ? ready_count_ : kMinBatch;

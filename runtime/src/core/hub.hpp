@@ -176,7 +176,7 @@ public:
     bool pinned() const noexcept { return pinned_.load(std::memory_order_relaxed); }
     void set_pinned(bool pinned) noexcept { pinned_.store(pinned, std::memory_order_relaxed); }
     // Set by the monitor once one greenlet has run a whole time slice without
-    // switching (thread patching); cleared each time the loop runs.
+    // switching (thread patching); cleared by the turn taken.
     bool turn_over() const noexcept { return turn_over_.load(std::memory_order_relaxed); }
     void end_turn() noexcept { turn_over_.store(true, std::memory_order_relaxed); }
     // Greenlets parked in the parking lot, which another thread may wake: while
@@ -357,7 +357,7 @@ private:
     std::atomic<RemoteWork*> remote_work_{nullptr};
     std::atomic<bool> pinned_{false};
     std::atomic<bool> turn_over_{false};
-    GreenletCore* behind_poll_ = nullptr;  // take_turn's greenlet, queued after the next poll
+    GreenletCore* behind_poll_ = nullptr;  // take_turn's greenlet: requeued behind what the next poll wakes
     bool carrier_ = false;
     pthread_t os_thread_{};
     RawLock stacks_lock_;  // held around stacks_ once carrier_
