@@ -44,7 +44,10 @@ struct Parked {
 
 // `deadline`: when to stop waiting (Deadline(): never). `what` describes
 // the wait for dump(). validate and before_sleep run on the caller's stack;
-// before_sleep may be null. `may_switch` false makes even a greenlet sleep on a
+// before_sleep may be null, and must not switch greenlets: the caller is queued
+// by then, and an unpark that found it not yet parked would be lost (nothing the
+// runtime calls there may take a turn: see RuntimeScope). `may_switch` false
+// makes even a greenlet sleep on a
 // futex (a call from a signal handler). A kill or a green::Timeout does not
 // interrupt the wait (it is thrown at the greenlet's next suspension point
 // outside); a pthread cancellation inside a cancellation point does: it is
