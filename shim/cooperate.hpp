@@ -123,7 +123,10 @@ long cooperate(Blocker& blocker, Attempt&& attempt) noexcept {
         return r;
     }
     do {
-        if (blocker.wait() < 0) return -1;
+        if (blocker.wait() < 0) {
+            green::detail::shim_api::take_turn_if_over();  // a loop on EAGAIN of a non-blocking fd, too
+            return -1;
+        }
         r = attempt();
     } while (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
     return r;

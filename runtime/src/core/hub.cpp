@@ -315,7 +315,10 @@ void Hub::yield_now() {
 
 void Hub::take_turn() {
     GreenletCore* self = running_;
-    if (!self) return;
+    // Only from a greenlet that runs plainly: not from the hub, not halfway into
+    // a park (a hooked call libev or the allocator makes while a timer or a
+    // watcher starts), not while the hub's own stack is being made.
+    if (!self || self->state != State::running || making_hub_fiber_) return;
     if (!hub_ctx_.sp) make_hub_fiber();  // may throw, before anything changed
     turn_over_.store(false, std::memory_order_relaxed);
     self->state = State::ready;
@@ -503,6 +506,8 @@ void Hub::hub_entry(FiberContext&) {
 
 void Hub::after_fork() noexcept {
     forked_child_ = true;
+    behind_poll_ = nullptr;
+    turn_over_.store(false, std::memory_order_relaxed);
     loop_.after_fork();
     fds_.after_fork();
     dns_.reset();  // closes the child's copies of the resolver's sockets

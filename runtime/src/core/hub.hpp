@@ -176,9 +176,11 @@ public:
     bool pinned() const noexcept { return pinned_.load(std::memory_order_relaxed); }
     void set_pinned(bool pinned) noexcept { pinned_.store(pinned, std::memory_order_relaxed); }
     // Set by the monitor once one greenlet has run a whole time slice without
-    // switching (thread patching); cleared by the turn taken.
+    // switching (thread patching); cleared by the turn taken, or by the monitor
+    // once the loop ran (the greenlet parked instead).
     bool turn_over() const noexcept { return turn_over_.load(std::memory_order_relaxed); }
     void end_turn() noexcept { turn_over_.store(true, std::memory_order_relaxed); }
+    void clear_turn() noexcept { turn_over_.store(false, std::memory_order_relaxed); }
     // Greenlets parked in the parking lot, which another thread may wake: while
     // there are some, an idle hub waits for them instead of reporting a deadlock
     // if other threads exist.

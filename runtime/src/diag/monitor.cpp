@@ -113,6 +113,7 @@ void run() {
                 w.since = now;
                 if (w.reported) w.hub->set_pinned(false);
                 w.reported = false;
+                if (w.turn_ended) w.hub->clear_turn();
                 w.turn_ended = false;
                 continue;
             }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <typeinfo>
 
+#include "base/sys.hpp"
 #include "green/errors.hpp"
 
 namespace green::detail {
@@ -42,7 +43,9 @@ ReportLine& ReportLine::operator<<(const GreenletCore& g) noexcept {
     return *this << unnamed_greenlet_prefix << g.id;
 }
 
-void ReportLine::write() const noexcept { (void)!::write(STDERR_FILENO, buf_, len_); }
+// A system call of its own: a report is written from signal handlers (a stack
+// overflow's SIGSEGV) where a hooked write must not park or take a turn.
+void ReportLine::write() const noexcept { (void)!sys::write(STDERR_FILENO, buf_, len_); }
 
 std::string display_name(const GreenletCore& g) {
     if (!g.name.empty()) return g.name;  // whole, however long

@@ -488,7 +488,7 @@ void load_relay(RelayRun& r, Running& relay, int port, const std::string& openin
             if (read_to_end(fd).ends_with(answer) && sent) ++r.idle_answered;
         }
     }
-    relay.wait_stderr_quiet(0.3, 10);  // it has logged the held clients' ends
+    relay.wait_stderr_quiet(1.0, 10);  // it has logged the held clients' ends
     r.tasks = sampler.stop();
     relay.signal(SIGTERM);
     r.relay = relay.finish(30);
