@@ -30,14 +30,6 @@ constexpr std::size_t kOwners = 256;
 Owner owners[kOwners];
 std::atomic_flag table_lock = ATOMIC_FLAG_INIT;
 
-struct TableGuard {
-    TableGuard() noexcept {
-        while (table_lock.test_and_set(std::memory_order_acquire)) {
-        }
-    }
-    ~TableGuard() { table_lock.clear(std::memory_order_release); }
-};
-
 Owner* find(FILE* f, bool add) noexcept {
     Owner* free = nullptr;
     for (Owner& o : owners) {
@@ -53,7 +45,7 @@ enum class Claim { taken, busy, full };
 
 // Takes `f` for the calling identity, or says who has it.
 Claim claim(FILE* f, int id) noexcept {
-    TableGuard guard;
+    SpinGuard guard(table_lock);
     Owner* o = find(f, true);
     if (!o) return Claim::full;
     if (o->depth != 0 && o->owner != id) return Claim::busy;
@@ -64,7 +56,7 @@ Claim claim(FILE* f, int id) noexcept {
 
 // Undoes one claim; true when the FILE is free for others now.
 bool unclaim(FILE* f) noexcept {
-    TableGuard guard;
+    SpinGuard guard(table_lock);
     Owner* o = find(f, false);
     if (!o || o->depth == 0) return false;
     if (--o->depth != 0) return false;
@@ -73,7 +65,7 @@ bool unclaim(FILE* f) noexcept {
 }
 
 bool held_by_other(FILE* f, int id) noexcept {
-    TableGuard guard;
+    SpinGuard guard(table_lock);
     Owner* o = find(f, false);
     return o && o->depth != 0 && o->owner != id;
 }

@@ -154,19 +154,20 @@ std::atomic_flag spare_lock = ATOMIC_FLAG_INIT;
 GreenThread* spare_records = nullptr;
 
 void keep_spare(GreenThread* t) noexcept {
-    while (spare_lock.test_and_set(std::memory_order_acquire)) {
-    }
+    SpinGuard guard(spare_lock);
     t->arg = spare_records;
     spare_records = t;
-    spare_lock.clear(std::memory_order_release);
+}
+
+GreenThread* take_spare() noexcept {
+    SpinGuard guard(spare_lock);
+    GreenThread* t = spare_records;
+    if (t) spare_records = static_cast<GreenThread*>(t->arg);
+    return t;
 }
 
 GreenThread* new_record() noexcept {
-    while (spare_lock.test_and_set(std::memory_order_acquire)) {
-    }
-    GreenThread* t = spare_records;
-    if (t) spare_records = static_cast<GreenThread*>(t->arg);
-    spare_lock.clear(std::memory_order_release);
+    GreenThread* t = take_spare();
     if (!t) return new (std::nothrow) GreenThread;
     std::destroy_at(t);
     return std::construct_at(t);

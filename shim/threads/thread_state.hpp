@@ -121,6 +121,23 @@ enum LifeBits : std::uint32_t {
 
 // pthread_t of a green thread, and back.
 inline pthread_t handle(GreenThread* t) noexcept { return reinterpret_cast<pthread_t>(t); }
+// Holds `lock` for a scope, spinning while another thread has it: for the
+// shim's own tables, whose critical sections make no call (a pthread mutex
+// would reach the shim's own hooks).
+class SpinGuard {
+public:
+    explicit SpinGuard(std::atomic_flag& lock) noexcept : lock_(lock) {
+        while (lock_.test_and_set(std::memory_order_acquire)) {
+        }
+    }
+    ~SpinGuard() { lock_.clear(std::memory_order_release); }
+    SpinGuard(const SpinGuard&) = delete;
+    SpinGuard& operator=(const SpinGuard&) = delete;
+
+private:
+    std::atomic_flag& lock_;
+};
+
 inline GreenThread* green_thread(pthread_t t) noexcept {
     auto* g = reinterpret_cast<GreenThread*>(t);
     return g && g->magic == kMagic ? g : nullptr;
