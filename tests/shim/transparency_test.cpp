@@ -276,10 +276,13 @@ struct Timed {
     double seconds = 0;
 };
 
-Timed timed_in_netns(Way way, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+// Under greenrun, green's resolver answers (GREEN_DNS=ares): by default glibc
+// answers a program that has no greenlets.
+Timed timed_in_netns(Way way, const std::vector<std::string>& argv, std::vector<std::string> env,
                      const std::string& resolv) {
     std::vector<std::string> full{kPython, "-c", kSilentServer};
     for (const auto& a : argv_for(way, argv)) full.push_back(a);
+    if (way != Way::plain) env.push_back("GREEN_DNS=ares");
     // The way's environment reaches PROGRAM through the driver (never preloaded itself).
     const test::RunResult r = in_netns(Way::plain, full, env_for(way, env), resolv);
     INFO(way_name(way) << ": " << describe(r));
@@ -295,8 +298,8 @@ Timed timed_in_netns(Way way, const std::vector<std::string>& argv, const std::v
 
 // With a server that never answers, a lookup fails after the time glibc takes:
 // resolv.conf's `options timeout:N attempts:N` (also from RES_OPTIONS), rounds
-// over the first three servers without doubling from round to round, as long
-// as glibc's (whose wait differs from server to server), and one more
+// over the first three servers without doubling from round to round, each
+// server waited for as long as glibc waits for it, and one more
 // candidate name when a search list (`search`, `domain`, LOCALDOMAIN) applies;
 // a server that refuses costs nothing. Within a second.
 TEST_CASE("transparency: lookup timing with a server that never answers matches glibc") {
@@ -319,6 +322,10 @@ TEST_CASE("transparency: lookup timing with a server that never answers matches 
         // Several servers: glibc waits 2 s, then 4/3 and 8/3 s (rounded down).
         {"nameserver 127.0.0.2\nnameserver 127.0.0.4\nnameserver 127.0.0.5\noptions timeout:2 attempts:1\n", {},
          "never.test.green", 5},
+        // Each server waited for as long as glibc waits for it: two that refuse
+        // cost nothing, the third is given 5 << 2 / 3 s.
+        {"nameserver 127.0.0.3\nnameserver 127.0.0.7\nnameserver 127.0.0.2\noptions timeout:5 attempts:1\n", {},
+         "never.test.green", 6},
         // glibc asks the first three servers only.
         {"nameserver 127.0.0.2\nnameserver 127.0.0.4\nnameserver 127.0.0.5\nnameserver 127.0.0.6\n"
          "options timeout:1 attempts:2\n",
@@ -336,6 +343,26 @@ TEST_CASE("transparency: lookup timing with a server that never answers matches 
         CHECK(glibc.seconds < c.glibc_about + 1.5);
         CHECK(std::abs(green.seconds - glibc.seconds) < 1.0);
     }
+}
+
+// `options rotate` starts each lookup one server further, as glibc does: of
+// four lookups with a silent first server and dnsmasq second, two wait for
+// the silent one (1 s each), where without rotate all four would.
+TEST_CASE("transparency: rotate spreads lookups over the servers as glibc does") {
+    if (!shim_loads() || !netns_available()) return;
+    const std::string resolv = test::temp_path("rotate-resolv.conf");
+    std::ofstream(resolv) << "nameserver 127.0.0.2\nnameserver 127.0.0.1\noptions timeout:1 attempts:1 rotate\n";
+    const std::vector<std::string> lookups{
+        kPython, "-c",
+        "import socket\n"
+        "for _ in range(4): print(sorted({a[4][0] for a in socket.getaddrinfo('a.test.green', 80, socket.AF_INET)}))\n"};
+    const Timed glibc = timed_in_netns(Way::plain, lookups, {}, resolv);
+    const Timed green = timed_in_netns(Way::green, lookups, {}, resolv);
+    CHECK(glibc.out == "['192.0.2.10']\n['192.0.2.10']\n['192.0.2.10']\n['192.0.2.10']\n");
+    CHECK(green.out == glibc.out);
+    CHECK(glibc.seconds > 1.5);
+    CHECK(glibc.seconds < 3.0);
+    CHECK(std::abs(green.seconds - glibc.seconds) < 1.0);
 }
 
 // A program that runs on while /etc/resolv.conf changes uses the new servers

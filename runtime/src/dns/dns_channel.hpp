@@ -1,12 +1,11 @@
 // DNS queries through c-ares, driven by the hub's loop (ares_glue.cpp is the only
-// file that includes ares.h). One channel per hub, created on first use; every
-// lookup in flight on a thread shares it. A changed /etc/resolv.conf is read
-// again at the next lookup, and a query no server answers is asked again as
-// glibc asks it (resolv_conf.hpp).
+// file that includes ares.h). One DnsChannel per hub, created on first use;
+// every lookup in flight on a thread shares it. A changed /etc/resolv.conf is
+// read again at the next lookup, and the servers are asked in turn, each
+// waited for as long as glibc waits for it (resolv_conf.hpp).
 #pragma once
 
 #include <memory>
-#include <vector>
 #include <string>
 #include <vector>
 
@@ -31,7 +30,8 @@ struct DnsAnswer {
     std::vector<Address> addresses;    // port 0: A records first, then AAAA, as glibc lists them before sorting
     std::string canonical;             // the last CNAME target, or the name asked for
     std::vector<std::string> aliases;  // the CNAME owners along the chain
-    bool timed_out = false;            // no server answered in time
+    bool timed_out = false;            // the server did not answer in time
+    bool server_failed = false;        // the server refused the question (a closed port, SERVFAIL, NOTIMP, REFUSED)
     bool connection_lost = false;      // c-ares lost its server connection while asking
 };
 
