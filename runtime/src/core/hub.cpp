@@ -128,6 +128,7 @@ Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno), exception_globals_(th
         pthread_atfork(nullptr, nullptr, [] {
             if (tls_hub) tls_hub->after_fork();
             carriers::after_fork();
+            monitor_after_fork();
         });
     });
     main_ = new ThreadGreenlet;

@@ -33,8 +33,9 @@ struct Watched {
 };
 
 RawLock watched_mutex;
-std::atomic<unsigned> started_threads{0};
-std::atomic<std::uint32_t> thread_running{0};  // set by the monitor thread itself
+// The monitor thread: none yet, being started, or running (set by itself).
+enum : std::uint32_t { kNoThread, kStarting, kRunning };
+std::atomic<std::uint32_t> thread_state{kNoThread};
 std::vector<Watched>& watched() {
     // Never destroyed: the monitor thread reads it until the process is gone.
     static auto* w = new std::vector<Watched>;
@@ -95,8 +96,8 @@ void run() {
     // The shim leaves this thread alone for its whole life: even with
     // GREEN_SHIM_COOPERATE=always its sleeps stay libc's, and it never gets a hub.
     RuntimeScope ours;
-    thread_running.store(1, std::memory_order_release);
-    sys::futex_wake(&thread_running, 1);
+    thread_state.store(kRunning, std::memory_order_release);
+    sys::futex_wake(&thread_state, INT32_MAX);
     const auto limit = std::chrono::milliseconds(threshold_ms());
     const bool slices = thread_patching();
     auto tick = std::max(limit / 4, std::chrono::milliseconds(1));
@@ -130,37 +131,81 @@ void run() {
     }
 }
 
+void install_report_handler() {
+    void* warm[1];
+    backtrace(warm, 1);  // loads libgcc's unwinder now, not inside the signal handler
+    // Under greenrun the shim's sigaction hook wraps it like any handler: it then
+    // runs as a signal handler of the shim's, where greenlets never switch.
+    struct sigaction sa {};
+    sa.sa_handler = report;
+    sa.sa_flags = SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(kReportSignal, &sa, nullptr);
+}
+
+void start_thread() {
+    RuntimeScope ours;  // the shim leaves this thread alone
+    // The program's signals are for the program's threads, not this one.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+        std::thread(run).detach();
+    } catch (...) {
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        thread_state.store(kNoThread, std::memory_order_release);
+        sys::futex_wake(&thread_state, INT32_MAX);
+        throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+// Starts the monitor thread unless it runs; returns once it runs. The caller
+// goes on only then: a fork while it is still starting (its sanitizer's
+// start-up code inside the allocator; GCC 12's AddressSanitizer does not lock
+// its allocator around fork) would leave the child a lock nobody releases.
+void ensure_thread() {
+    for (;;) {
+        std::uint32_t s = thread_state.load(std::memory_order_acquire);
+        if (s == kRunning) return;
+        if (s == kNoThread) {
+            if (thread_state.compare_exchange_strong(s, kStarting, std::memory_order_acquire)) start_thread();
+            continue;
+        }
+        sys::futex_wait(&thread_state, kStarting, nullptr);
+    }
+}
+
 }  // namespace
 
-unsigned monitor_threads() noexcept { return started_threads.load(std::memory_order_relaxed); }
+unsigned monitor_threads() noexcept { return thread_state.load(std::memory_order_relaxed) == kRunning ? 1 : 0; }
 
 void monitor_hub(Hub& hub) {
     if (threshold_ms() <= 0) return;
-    static std::once_flag started;
-    std::call_once(started, [] {
-        void* warm[1];
-        backtrace(warm, 1);  // loads libgcc's unwinder now, not inside the signal handler
-        RuntimeScope ours;  // the shim leaves this handler and this thread alone
-        struct sigaction sa {};
-        sa.sa_handler = report;
-        sa.sa_flags = SA_RESTART | SA_ONSTACK;
-        sigemptyset(&sa.sa_mask);
-        sigaction(kReportSignal, &sa, nullptr);
-        // The program's signals are for the program's threads, not this one.
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        std::thread(run).detach();
-        pthread_sigmask(SIG_SETMASK, &old, nullptr);
-        // The caller goes on only once the thread runs: a fork while it is
-        // still starting (its sanitizer's start-up code inside the allocator;
-        // GCC 12's AddressSanitizer does not lock its allocator around fork)
-        // would leave the child a lock that nobody releases.
-        while (thread_running.load(std::memory_order_acquire) == 0) sys::futex_wait(&thread_running, 0, nullptr);
-        started_threads.store(1, std::memory_order_relaxed);
-    });
+    static std::once_flag handler;
+    std::call_once(handler, install_report_handler);
+    ensure_thread();
     RawLockGuard lock(watched_mutex);
     watched().push_back(Watched{&hub, pthread_self(), hub.loop_rounds(), std::chrono::steady_clock::now()});
+}
+
+void monitor_after_fork() noexcept {
+    if (thread_state.load(std::memory_order_relaxed) == kNoThread) return;
+    // The monitor thread stayed in the parent, perhaps holding the lock; so did
+    // every hub but the forking thread's, which is watched on as a new one.
+    thread_state.store(kNoThread, std::memory_order_relaxed);
+    watched_mutex.reset();
+    Hub* here = Hub::current_if_any();
+    std::erase_if(watched(), [here](const Watched& w) { return w.hub != here; });
+    if (watched().empty()) return;  // the thread starts with the child's first hub
+    Watched& w = watched().front();
+    if (w.reported) here->set_pinned(false);
+    w = Watched{here, pthread_self(), here->loop_rounds(), std::chrono::steady_clock::now()};
+    try {
+        ensure_thread();
+    } catch (...) {
+        // No thread to be had: the child runs without time slices and reports.
+    }
 }
 
 void unmonitor_hub(Hub& hub) {

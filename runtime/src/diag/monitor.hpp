@@ -15,6 +15,9 @@ class Hub;
 // is 0), and does nothing otherwise.
 void monitor_hub(Hub& hub);
 void unmonitor_hub(Hub& hub);
+// In a forked child (from the hub's pthread_atfork handler): the monitor thread
+// stayed in the parent; the child's gets one of its own if it has a hub.
+void monitor_after_fork() noexcept;
 // The monitor's own thread, if it runs (0 or 1): not a thread of the program.
 unsigned monitor_threads() noexcept;
 

@@ -10,7 +10,7 @@
 // and with the main thread, this needs the monitor to end a green thread's
 // turn after its time slice (the shim then lets the others run at the next
 // call): without that the first spinner keeps its carrier and the watchdog
-// ends the probe.
+// ends the probe. A forked child has a monitor of its own for that.
 #include "probe_threads.h"
 
 #include <arpa/inet.h>
@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 enum { kSpinners = 3 };
 
@@ -118,8 +119,7 @@ static void tries(const struct lockable* l) {
     check_str(line, now() - start < 5.0 ? "yes" : "too slow", "yes");
 }
 
-int main(void) {
-    watchdog(30);
+static void spin_and_try(void) {
     sink_fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (sink_fd < 0) must(-1, "socket");
     sink.sin_family = AF_INET;
@@ -155,5 +155,29 @@ int main(void) {
         {"sem_trywait", sem_take, sem_give, sem_try},
     };
     for (size_t i = 0; i < sizeof kLockables / sizeof kLockables[0]; ++i) tries(&kLockables[i]);
+}
+
+static void* nothing(void* unused) { return unused; }
+
+// With "fork": the same in a child forked by a thread that has had threads
+// (under --threads, a thread with a hub), which must take turns too.
+int main(int argc, char** argv) {
+    watchdog(30);
+    if (argc < 2 || strcmp(argv[1], "fork") != 0) {
+        spin_and_try();
+        return finish();
+    }
+    join(spawn(nothing, NULL));
+    fflush(stdout);
+    const pid_t child = fork();
+    if (child < 0) must(-1, "fork");
+    if (child == 0) {
+        watchdog(30);
+        spin_and_try();
+        _exit(finish());
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) != child) must(-1, "waitpid");
+    check_yes("the forked child took turns and finished", WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return finish();
 }

@@ -291,6 +291,13 @@ TEST_CASE("threads: threads that never wait still take turns") {
     CHECK(runs[0].out.ends_with("done\n"));
 }
 
+// The same in a child forked by a thread with a hub: the monitor thread stays
+// in the parent, and the child starts one of its own.
+TEST_CASE("threads: green threads of a forked child take turns too") {
+    const auto runs = compare_ways({PROBE_TURNS, "fork"});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // A thread created inside an excluded library (GREEN_THREADS_EXCLUDE) stays an OS thread and shares a mutex, condition variable, semaphores, a read-write lock and a barrier with green threads without losing a wake-up.
 TEST_CASE("threads: an excluded library's thread beside green threads") {
     const auto runs = compare_ways({PROBE_HYBRID}, kExclude);
