@@ -199,11 +199,11 @@ void add_mask(GreenThread& t) noexcept {
     apply();
 }
 
-int send_signal(GreenThread& t, int sig) noexcept {
+int send_signal(GreenThread& t, GreenletCore& g, int sig) noexcept {
     static std::atomic<bool> taker_set{false};
     if (!taker_set.exchange(true)) api::set_signal_taker(take_sent);
     t.sent.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_acq_rel);
-    api::request_signal(*t.greenlet);
+    api::request_signal(g);
     return 0;
 }
 

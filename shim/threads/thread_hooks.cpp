@@ -174,8 +174,12 @@ GreenThread* new_record() noexcept {
 }
 
 void free_record(GreenThread* t) noexcept {
-    api::release_greenlet(t->greenlet);
-    t->greenlet = nullptr;  // what tells an ended record from a live one
+    // Null is what tells an ended record from a live one; once no other
+    // thread's pin (GreenletPin) can see the greenlet, it may go.
+    GreenletCore* g = std::atomic_ref<GreenletCore*>(t->greenlet).exchange(nullptr, std::memory_order_seq_cst);
+    while (t->pins.load(std::memory_order_acquire) != 0) {
+    }
+    api::release_greenlet(g);
     t->life.store(kExited | kDetached, std::memory_order_release);
     keep_spare(t);
 }
@@ -548,9 +552,10 @@ GREEN_HOOK int pthread_setname_np(pthread_t thread, const char* name) noexcept {
     const std::size_t n = std::strlen(name);
     if (n >= sizeof t->name) return ERANGE;
     std::memcpy(t->name, name, n + 1);
-    if (!t->greenlet) return 0;  // ended
+    const GreenletPin g(*t);
+    if (!g) return 0;  // ended
     try {
-        api::set_greenlet_name(*t->greenlet, name);
+        api::set_greenlet_name(*g, name);
     } catch (...) {  // the name is only for reports
     }
     return 0;
@@ -577,14 +582,15 @@ GREEN_HOOK int pthread_kill(pthread_t thread, int sig) noexcept {
     GreenThread* t = enabled() ? green_thread(thread) : nullptr;
     if (!t) return shim::real::pthread_kill(thread, sig);
     if (sig < 0 || sig >= NSIG) return EINVAL;
-    if (sig == 0 || !t->greenlet) return 0;  // glibc 2.34+: an ended thread is no error
-    if (t == current()) return shim::real::pthread_kill(shim::real::pthread_self(), sig);
-    return send_signal(*t, sig);
+    if (t == current()) return sig == 0 ? 0 : shim::real::pthread_kill(shim::real::pthread_self(), sig);
+    const GreenletPin g(*t);
+    if (sig == 0 || !g) return 0;  // glibc 2.34+: an ended thread is no error
+    return send_signal(*t, *g, sig);
 }
 
 GREEN_HOOK int pthread_sigqueue(pthread_t thread, int sig, const union sigval value) noexcept {
     GreenThread* t = enabled() ? green_thread(thread) : nullptr;
-    if (t && !t->greenlet) return ESRCH;  // ended, as glibc says for a thread without a TID
+    if (t && !GreenletPin(*t)) return ESRCH;  // ended, as glibc says for a thread without a TID
     return shim::real::pthread_sigqueue(t ? t->carrier : thread, sig, value);
 }
 
@@ -599,11 +605,14 @@ bool cancel_wanted(GreenletCore& g) {
 GREEN_HOOK int pthread_cancel(pthread_t thread) {
     GreenThread* t = enabled() ? record_of(thread) : nullptr;
     if (!t) return shim::real::pthread_cancel(thread);
-    if (!t->greenlet) return 0;  // ended: glibc 2.34+ says no error
-    static std::atomic<bool> filter_set{false};
-    if (!filter_set.exchange(true)) api::set_cancel_filter(cancel_wanted);
-    t->cancel_requested = true;
-    api::request_cancel(*t->greenlet);  // acted on where cancel_wanted says so, on its carrier
+    {
+        const GreenletPin g(*t);  // let go before acting: that unwinds this frame
+        if (!g) return 0;  // ended: glibc 2.34+ says no error
+        static std::atomic<bool> filter_set{false};
+        if (!filter_set.exchange(true)) api::set_cancel_filter(cancel_wanted);
+        t->cancel_requested = true;
+        api::request_cancel(*g);  // acted on where cancel_wanted says so, on its carrier
+    }
     if (t == current() && t->cancel_async) act_on_cancel(*t);
     return 0;
 }

@@ -70,7 +70,8 @@ constexpr std::uint64_t kMagic = 0x7268747265657267ull;  // "greenthr": never a 
 
 struct GreenThread {
     std::uint64_t magic = kMagic;
-    GreenletCore* greenlet = nullptr;  // our reference to the greenlet
+    GreenletCore* greenlet = nullptr;  // our reference to the greenlet; other threads look through a GreenletPin
+    std::atomic<int> pins{0};          // GreenletPins held now
     void* (*start)(void*) = nullptr;
     void* arg = nullptr;
     void* result = nullptr;
@@ -138,6 +139,28 @@ private:
     std::atomic_flag& lock_;
 };
 
+// Another thread's look at a green thread's greenlet (pthread_kill,
+// pthread_cancel...): null once the thread has ended, and otherwise kept alive
+// until the pin goes (free_record waits for that). Nothing done under a pin
+// may switch greenlets.
+class GreenletPin {
+public:
+    explicit GreenletPin(GreenThread& t) noexcept : t_(t) {
+        t_.pins.fetch_add(1, std::memory_order_seq_cst);
+        greenlet_ = std::atomic_ref<GreenletCore*>(t_.greenlet).load(std::memory_order_seq_cst);
+    }
+    ~GreenletPin() { t_.pins.fetch_sub(1, std::memory_order_release); }
+    GreenletPin(const GreenletPin&) = delete;
+    GreenletPin& operator=(const GreenletPin&) = delete;
+
+    explicit operator bool() const noexcept { return greenlet_ != nullptr; }
+    GreenletCore& operator*() const noexcept { return *greenlet_; }
+
+private:
+    GreenThread& t_;
+    GreenletCore* greenlet_;
+};
+
 inline GreenThread* green_thread(pthread_t t) noexcept {
     auto* g = reinterpret_cast<GreenThread*>(t);
     return g && g->magic == kMagic ? g : nullptr;
@@ -198,7 +221,7 @@ GreenThread* record_of(pthread_t t) noexcept;
 void add_mask(GreenThread& t) noexcept;
 void remove_mask(GreenThread& t) noexcept;
 // pthread_kill of a green thread other than the caller (signal_hooks.cpp).
-int send_signal(GreenThread& t, int sig) noexcept;
+int send_signal(GreenThread& t, GreenletCore& g, int sig) noexcept;
 
 // The file name of the object that holds `address` ("libc.so.6"), or "".
 std::string_view library_of(const void* address) noexcept;

@@ -158,8 +158,11 @@ void launch_thread(GreenletCore* g) noexcept {
 std::size_t start_carriers(std::size_t n) { return carriers::start(n); }
 
 void release_greenlet(GreenletCore* g) noexcept {
-    if (on_own_hub(*g)) return release(g);
+    // A request another thread posted for a green thread may still wait in
+    // its hub's queue: the release then goes behind it (the queue is FIFO).
+    if (on_own_hub(*g) && g == &g->hub->main_greenlet()) return release(g);
     auto& body = static_cast<ThreadBody&>(*g);
+    if (on_own_hub(body) && body.requests.load(std::memory_order_acquire) == 0) return release(g);
     post(body, body.release_work, release_posted);
 }
 
