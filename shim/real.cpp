@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <type_traits>
 
+#include "stub/glibc_base_version.h"
+
 namespace shim::real {
 namespace {
 
@@ -30,23 +32,13 @@ extern "C" [[gnu::weak, gnu::visibility("default")]] void* green_preload_next(co
 namespace shim::real {
 namespace {
 
-// The version glibc gave its first symbols on this target: the only one of
-// the symbols it keeps for old binaries alone (_pthread_cleanup_push_defer).
-#if defined(__x86_64__)
-constexpr const char* kBaseVersion = "GLIBC_2.2.5";
-#elif defined(__aarch64__)
-constexpr const char* kBaseVersion = "GLIBC_2.17";
-#elif defined(__i386__)
-constexpr const char* kBaseVersion = "GLIBC_2.0";
-#else
-constexpr const char* kBaseVersion = nullptr;
-#endif
-
 // The definition after this library: its default version, else the old one.
 // Not tail calls: RTLD_NEXT counts from the library dlsym returns to.
 [[gnu::noinline]] void* next_definition(const char* name) noexcept {
     void* p = dlsym(RTLD_NEXT, name);
-    if (!p && kBaseVersion) p = dlvsym(RTLD_NEXT, name, kBaseVersion);
+#ifdef GREEN_GLIBC_BASE_VERSION
+    if (!p) p = dlvsym(RTLD_NEXT, name, GREEN_GLIBC_BASE_VERSION);
+#endif
     if (!p) dlerror();  // not the program's error
     asm volatile("" ::: "memory");
     return p;

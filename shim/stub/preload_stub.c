@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 
 #include "../resolver_settings.h"
+#include "glibc_base_version.h"
 #include "next_symbol.h"
 #include "stub_symbols.h"
 
@@ -172,7 +173,9 @@ static void* next_definition(const char* name) {
     void* next = green_next_symbol(name);
     if (next) return next;
     next = dlsym(RTLD_NEXT, name);
-    if (!next) next = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
+#ifdef GREEN_GLIBC_BASE_VERSION
+    if (!next) next = dlvsym(RTLD_NEXT, name, GREEN_GLIBC_BASE_VERSION);
+#endif
     if (!next) dlerror();  // not the program's error
     // Not a tail call: RTLD_NEXT counts from the library dlsym returns to.
     __asm__ volatile("" ::: "memory");
