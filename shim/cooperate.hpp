@@ -30,6 +30,7 @@
 #include "shim_api.hpp"
 #include "fd_facts.hpp"
 #include "real.hpp"
+#include "threads/thread_state.hpp"
 #include "state.hpp"
 
 namespace shim {
@@ -101,8 +102,6 @@ private:
     SignalCheck signals_;
 };
 
-// Runs `attempt` (a call that does not wait, returning >= 0 or -1 with errno)
-// until it succeeds, fails otherwise than with EAGAIN, or the Blocker gives up.
 // Returns `r`, the result of a hooked call that did not wait: where a green
 // thread whose time slice is over lets the others run first, as the kernel would
 // have switched threads by now (a writer whose sends never fill the socket, a
@@ -113,6 +112,16 @@ R without_waiting(R r) noexcept {
         green::detail::shim_api::take_turn_if_over();
     return r;
 }
+
+// `call()`, a call told not to wait (a zero timeout, MSG_DONTWAIT), made as the
+// cancellation point it still is (glibc's own check never sees a green thread).
+template <class Call>
+auto at_once(Call&& call) -> decltype(call()) {
+    return threads::cancellation_point([&]() noexcept { return without_waiting(call()); });
+}
+
+// Runs `attempt` (a call that does not wait, returning >= 0 or -1 with errno)
+// until it succeeds, fails otherwise than with EAGAIN, or the Blocker gives up.
 
 // (Its callers asked may_park() already: not inside a signal handler.)
 template <class Attempt>

@@ -276,7 +276,7 @@ GREEN_HOOK ssize_t writev(int fd, const iovec* iov, int n) {
 
 GREEN_HOOK ssize_t recv(int fd, void* buf, size_t n, int flags) {
     if (!may_park()) return shim::real::recvfrom(fd, buf, n, flags, nullptr, nullptr);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::recvfrom(fd, buf, n, flags, nullptr, nullptr));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::recvfrom(fd, buf, n, flags, nullptr, nullptr); });
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
         return shim::receive(fd, buf, n, flags, nullptr, nullptr);
     });
@@ -290,7 +290,7 @@ GREEN_HOOK ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int fl
 GREEN_HOOK ssize_t recvfrom(int fd, void* __restrict buf, size_t n, int flags, sockaddr* __restrict from,
                             socklen_t* __restrict fromlen) {
     if (!may_park()) return shim::real::recvfrom(fd, buf, n, flags, from, fromlen);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::recvfrom(fd, buf, n, flags, from, fromlen));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::recvfrom(fd, buf, n, flags, from, fromlen); });
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
         return shim::receive(fd, buf, n, flags, from, fromlen);
     });
@@ -304,7 +304,7 @@ GREEN_HOOK ssize_t __recvfrom_chk(int fd, void* __restrict buf, size_t n, size_t
 
 GREEN_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
     if (!may_park()) return shim::real::recvmsg(fd, msg, flags);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::recvmsg(fd, msg, flags));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::recvmsg(fd, msg, flags); });
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
         return shim::cooperate(fd, false, shim::Restart::if_sa_restart,
                                [&] { return shim::real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
@@ -313,7 +313,7 @@ GREEN_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 
 GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
     if (!may_park() || vlen == 0) return shim::real::recvmmsg(fd, vec, vlen, flags, timeout);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::recvmmsg(fd, vec, vlen, flags, timeout));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::recvmmsg(fd, vec, vlen, flags, timeout); });
     return shim::threads::cancellation_point([&]() noexcept -> int {
         // Blocks for the first datagram, then takes more until vlen (or, with
         // MSG_WAITFORONE, returns what is there); `timeout` bounds the whole call.
@@ -333,7 +333,7 @@ GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, time
 
 GREEN_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
     if (!may_park()) return shim::real::sendto(fd, buf, n, flags, nullptr, 0);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::sendto(fd, buf, n, flags, nullptr, 0));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::sendto(fd, buf, n, flags, nullptr, 0); });
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
         return shim::send_all(fd, buf, n, flags, nullptr, 0);
     });
@@ -341,7 +341,7 @@ GREEN_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {
 
 GREEN_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t tolen) {
     if (!may_park()) return shim::real::sendto(fd, buf, n, flags, to, tolen);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::sendto(fd, buf, n, flags, to, tolen));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::sendto(fd, buf, n, flags, to, tolen); });
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
         return shim::send_all(fd, buf, n, flags, to, tolen);
     });
@@ -349,7 +349,7 @@ GREEN_HOOK ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
 
 GREEN_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
     if (!may_park()) return shim::real::sendmsg(fd, msg, flags);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::sendmsg(fd, msg, flags));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::sendmsg(fd, msg, flags); });
     return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
         return shim::send_message(fd, msg, flags);
     });
@@ -357,7 +357,7 @@ GREEN_HOOK ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
 
 GREEN_HOOK int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
     if (!may_park() || vlen == 0) return shim::real::sendmmsg(fd, vec, vlen, flags);
-    if (shim::wants_no_wait(flags)) return shim::without_waiting(shim::real::sendmmsg(fd, vec, vlen, flags));
+    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::sendmmsg(fd, vec, vlen, flags); });
     return shim::threads::cancellation_point([&]() noexcept -> int {
         shim::Blocker blocker(fd, true, shim::Restart::if_sa_restart);
         unsigned int sent = 0;

@@ -163,7 +163,7 @@ int epoll_like(int epfd, epoll_event* events, int max, double timeout, const sig
 using shim::may_park;
 
 GREEN_HOOK int poll(pollfd* fds, nfds_t n, int timeout) {
-    if (timeout == 0) return shim::without_waiting(shim::real::poll(fds, n, timeout));
+    if (timeout == 0) return shim::at_once([&] { return shim::real::poll(fds, n, timeout); });
     if (!may_park()) return shim::real::poll(fds, n, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::poll_like(fds, n, shim::seconds_ms(timeout), nullptr);
@@ -177,7 +177,7 @@ GREEN_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
 
 GREEN_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
     if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
-        return shim::without_waiting(shim::real::ppoll(fds, n, timeout, mask));
+        return shim::at_once([&] { return shim::real::ppoll(fds, n, timeout, mask); });
     if (!shim::valid(timeout) || !may_park()) return shim::real::ppoll(fds, n, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::poll_like(fds, n, shim::seconds(timeout), mask);
@@ -192,7 +192,7 @@ GREEN_HOOK int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* timeout, const
 GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
                       timeval* __restrict timeout) {
     if (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0)
-        return shim::without_waiting(shim::real::select(n, r, w, e, timeout));
+        return shim::at_once([&] { return shim::real::select(n, r, w, e, timeout); });
     if (n < 0 || n > FD_SETSIZE || (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)) || !may_park())
         return shim::real::select(n, r, w, e, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
@@ -207,7 +207,7 @@ GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set*
 GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
                        const timespec* __restrict timeout, const sigset_t* __restrict mask) {
     if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
-        return shim::without_waiting(shim::real::pselect(n, r, w, e, timeout, mask));
+        return shim::at_once([&] { return shim::real::pselect(n, r, w, e, timeout, mask); });
     if (n < 0 || n > FD_SETSIZE || !shim::valid(timeout) || !may_park())
         return shim::real::pselect(n, r, w, e, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
@@ -216,7 +216,7 @@ GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set
 }
 
 GREEN_HOOK int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
-    if (timeout == 0) return shim::without_waiting(shim::real::epoll_wait(epfd, events, max, timeout));
+    if (timeout == 0) return shim::at_once([&] { return shim::real::epoll_wait(epfd, events, max, timeout); });
     if (max <= 0 || !may_park()) return shim::real::epoll_wait(epfd, events, max, timeout);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), nullptr);
@@ -224,7 +224,7 @@ GREEN_HOOK int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
 }
 
 GREEN_HOOK int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, const sigset_t* mask) {
-    if (timeout == 0) return shim::without_waiting(shim::real::epoll_pwait(epfd, events, max, timeout, mask));
+    if (timeout == 0) return shim::at_once([&] { return shim::real::epoll_pwait(epfd, events, max, timeout, mask); });
     if (max <= 0 || !may_park()) return shim::real::epoll_pwait(epfd, events, max, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::epoll_like(epfd, events, max, shim::seconds_ms(timeout), mask);
@@ -233,7 +233,7 @@ GREEN_HOOK int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, 
 
 GREEN_HOOK int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout, const sigset_t* mask) {
     if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
-        return shim::without_waiting(shim::real::epoll_pwait2(epfd, events, max, timeout, mask));
+        return shim::at_once([&] { return shim::real::epoll_pwait2(epfd, events, max, timeout, mask); });
     if (!shim::valid(timeout) || max <= 0 || !may_park())
         return shim::real::epoll_pwait2(epfd, events, max, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {

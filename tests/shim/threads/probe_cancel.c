@@ -1,9 +1,9 @@
 // Thread probe: deferred cancellation. A thread blocked at each kind of
 // cancellation point (read of a pipe, recv, poll, sleep, nanosleep, pause,
 // sem_wait, pthread_join, pthread_cond_wait and timedwait) or looping on
-// pthread_testcancel is cancelled: its cleanup handlers run in LIFO order,
-// after a condition wait with the mutex held again, and join returns
-// PTHREAD_CANCELED. Disabled cancellation waits until enabled;
+// pthread_testcancel, a zero-timeout poll or a MSG_DONTWAIT recv is
+// cancelled: its cleanup handlers run in LIFO order, after a condition wait
+// with the mutex held again, and join returns PTHREAD_CANCELED. Disabled cancellation waits until enabled;
 // pthread_mutex_lock is no cancellation point; pthread_exit runs the handlers.
 #include "probe_threads.h"
 
@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 
 enum point {
-    READ, RECV, POLL, SLEEP, NANOSLEEP, PAUSE, SEM_WAIT, JOIN, COND_WAIT, COND_TIMEDWAIT, TESTCANCEL, POINTS
+    READ, RECV, POLL, SLEEP, NANOSLEEP, PAUSE, SEM_WAIT, JOIN, COND_WAIT, COND_TIMEDWAIT, TESTCANCEL,
+    POLL_AT_ONCE, RECV_DONTWAIT, POINTS
 };
 static const char* const kPointNames[] = {"read of a pipe", "recv", "poll", "sleep", "nanosleep", "pause",
                                           "sem_wait", "pthread_join", "pthread_cond_wait",
-                                          "pthread_cond_timedwait", "pthread_testcancel loop"};
+                                          "pthread_cond_timedwait", "pthread_testcancel loop",
+                                          "zero-timeout poll loop", "MSG_DONTWAIT recv loop"};
 
 struct victim {
     enum point point;
@@ -90,6 +92,16 @@ static void* victim_main(void* p) {
         for (;;) {
             pthread_testcancel();
             sched_yield();
+        }
+        break;
+    case POLL_AT_ONCE: {
+        struct pollfd pfd = {v->fds[0], POLLIN, 0};
+        while (poll(&pfd, 1, 0) == 0) {
+        }
+        break;
+    }
+    case RECV_DONTWAIT:
+        while (recv(v->sock[0], buf, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN) {
         }
         break;
     default: break;
