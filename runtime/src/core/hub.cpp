@@ -151,6 +151,7 @@ std::atomic<std::size_t> green_threads_everywhere{0};
 }  // namespace
 
 void Hub::add_green_thread() noexcept {
+    monitor_green_thread_started();
     green_threads_.fetch_add(1, std::memory_order_relaxed);
     green_threads_everywhere.fetch_add(1, std::memory_order_relaxed);
 }

@@ -36,6 +36,7 @@ RawLock watched_mutex;
 // The monitor thread: none yet, being started, or running (set by itself).
 enum : std::uint32_t { kNoThread, kStarting, kRunning };
 std::atomic<std::uint32_t> thread_state{kNoThread};
+std::atomic<bool> wanted_in_child{false};  // a forked child's hub is watched, the thread not yet started
 std::vector<Watched>& watched() {
     // Never destroyed: the monitor thread reads it until the process is gone.
     static auto* w = new std::vector<Watched>;
@@ -190,6 +191,7 @@ void monitor_hub(Hub& hub) {
 }
 
 void monitor_after_fork() noexcept {
+    wanted_in_child.store(false, std::memory_order_relaxed);
     if (thread_state.load(std::memory_order_relaxed) == kNoThread) return;
     // The monitor thread stayed in the parent, perhaps holding the lock; so did
     // every hub but the forking thread's, which is watched on as a new one.
@@ -201,6 +203,15 @@ void monitor_after_fork() noexcept {
     Watched& w = watched().front();
     if (w.reported) here->set_pinned(false);
     w = Watched{here, pthread_self(), here->loop_rounds(), std::chrono::steady_clock::now()};
+    // Not now: a child that only execs, or never has a second thread, has no
+    // other thread to show (in /proc/self/task), as without green.
+    wanted_in_child.store(true, std::memory_order_relaxed);
+}
+
+void monitor_green_thread_started() noexcept {
+    if (!wanted_in_child.load(std::memory_order_relaxed)) [[likely]]
+        return;
+    wanted_in_child.store(false, std::memory_order_relaxed);
     try {
         ensure_thread();
     } catch (...) {

@@ -16,8 +16,10 @@ class Hub;
 void monitor_hub(Hub& hub);
 void unmonitor_hub(Hub& hub);
 // In a forked child (from the hub's pthread_atfork handler): the monitor thread
-// stayed in the parent; the child's gets one of its own if it has a hub.
+// stayed in the parent; the child gets one of its own with its first green
+// thread (monitor_green_thread_started) or its next hub.
 void monitor_after_fork() noexcept;
+void monitor_green_thread_started() noexcept;
 // The monitor's own thread, if it runs (0 or 1): not a thread of the program.
 unsigned monitor_threads() noexcept;
 
