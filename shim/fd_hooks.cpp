@@ -80,8 +80,18 @@ GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noe
 
 GREEN_HOOK int dup(int fd) noexcept { return shim::real::dup(fd); }
 
+// Before a dup2 or dup3 onto `fd2`: false (EBUSY) if it stays the runtime's.
+// A loop's descriptors move out of the way first (free_runtime_fd); that takes
+// a valid `fd`, as the call itself would, and is not done in a signal handler.
+bool replaceable(int fd, int fd2) {
+    if (fd == fd2 || release_for_program(fd2)) return true;
+    if (shim::real::fcntl(fd, F_GETFD, nullptr) < 0) return true;  // the call says EBADF and leaves fd2 alone
+    if (shim::state::handler_depth != 0) return false;
+    return api::free_runtime_fd(fd2) && release_for_program(fd2);
+}
+
 GREEN_HOOK int dup2(int fd, int fd2) noexcept {
-    if (fd != fd2 && !release_for_program(fd2)) {
+    if (!replaceable(fd, fd2)) {
         errno = EBUSY;  // the target is the runtime's (see SYMBOLS.md)
         return -1;
     }
@@ -89,7 +99,7 @@ GREEN_HOOK int dup2(int fd, int fd2) noexcept {
 }
 
 GREEN_HOOK int dup3(int fd, int fd2, int flags) noexcept {
-    if (fd != fd2 && !release_for_program(fd2)) {
+    if (!replaceable(fd, fd2)) {
         errno = EBUSY;
         return -1;
     }

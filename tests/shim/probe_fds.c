@@ -3,9 +3,10 @@
 //
 //   probe_fds NAME
 //
-// resolves NAME, dup2s /dev/null onto every number from 3 to 255 and closes
-// them again, resolves NAME again, then lists the descriptors a child sees
-// after exec (ls /proc/self/fd). Prints what happened; exits 0.
+// resolves NAME, dup2s /dev/null onto every number from 3 to 1023 (or the
+// limit) and closes them again, resolves NAME again, then lists the
+// descriptors a child sees after exec (ls /proc/self/fd). Prints what
+// happened; exits 0.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { kLast = 255 };
+#include "dup2_every.h"
 
 static void lookup(const char* name) {
     struct addrinfo hints;
@@ -38,16 +39,7 @@ static void lookup(const char* name) {
 int main(int argc, char** argv) {
     if (argc != 2) return 2;
     lookup(argv[1]);
-    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    int failed = 0, first_errno = 0, first_fd = -1;
-    for (int fd = 3; fd <= kLast; ++fd) {
-        if (fd == null) continue;
-        if (dup2(null, fd) != fd && failed++ == 0) first_errno = errno, first_fd = fd;
-    }
-    printf("dup2 onto 3..%d: %d failed", kLast, failed);
-    if (failed) printf(" (first: %d, %s)", first_fd, strerror(first_errno));
-    printf("\n");
-    for (int fd = 3; fd <= kLast; ++fd) close(fd);
+    dup2_onto_every_number();
     lookup(argv[1]);
     fflush(stdout);
     const pid_t child = fork();

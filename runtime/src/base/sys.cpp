@@ -65,6 +65,7 @@ pid_t waitpid(pid_t pid, int* status, int options) noexcept {
 }
 int pidfd_open(pid_t pid) noexcept { return (int)call(SYS_pidfd_open, pid, 0); }
 int pipe2(int fds[2], int flags) noexcept { return (int)call(SYS_pipe2, fds, flags); }
+int eventfd(unsigned initial, int flags) noexcept { return (int)call(SYS_eventfd2, initial, flags); }
 int open(const char* path, int flags) noexcept { return (int)call(SYS_openat, AT_FDCWD, path, flags, 0); }
 // The kernel's sigset_t is 8 bytes (_NSIG / 8), not glibc's 128.
 int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {

@@ -47,6 +47,7 @@ int close(int fd) noexcept;
 pid_t waitpid(pid_t pid, int* status, int options) noexcept;
 int pidfd_open(pid_t pid) noexcept;
 int pipe2(int fds[2], int flags) noexcept;
+int eventfd(unsigned initial, int flags) noexcept;
 int open(const char* path, int flags) noexcept;
 // The calling OS thread's signal mask (rt_sigprocmask), and a pending signal of
 // `set` taken without waiting (rt_sigtimedwait with a zero timeout).

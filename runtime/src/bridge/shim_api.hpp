@@ -115,6 +115,12 @@ GREEN_API void unmark_runtime_fd(int fd) noexcept;
 // Moves a descriptor the runtime opened to a high number and marks it (see
 // runtime/src/core/runtime_fds.hpp); returns its new number.
 GREEN_API int own_runtime_fd(int fd) noexcept;
+// Before a program's dup2/dup3 onto `fd`: if it is the runtime's, the loop that
+// holds it (this thread's, or a carrier's) moves its descriptors to other
+// numbers. Whether `fd` is free of the runtime now: false for a descriptor that
+// cannot move (a resolver's socket, a pidfd) or whose loop is another thread's
+// that is no carrier. Not from a signal handler.
+GREEN_API bool free_runtime_fd(int fd) noexcept;
 
 // getaddrinfo with C's arguments, where NULL and "" differ. Throws dns::Error.
 GREEN_API std::vector<dns::AddrInfo> getaddrinfo(const char* node, const char* service, const dns::Hints& hints);

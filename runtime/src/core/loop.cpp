@@ -15,16 +15,22 @@
 //     unref'd so an idle hub can tell that nothing will ever wake its greenlets;
 //   - timers are relative to ev_now(), which is refreshed before each timer is
 //     armed so a sleep is never cut short by a stale clock;
-//   - ev_async_send is the only call made from other threads or signal handlers;
-//   - ev_loop_fork re-creates the epoll set in a forked child.
+//   - the async watchers are the loop's own (an eventfd behind an I/O watcher,
+//     not ev_async), and async_send, a few atomics and a raw write, is the only
+//     call made from other threads or signal handlers;
+//   - ev_loop_fork re-creates the epoll set in a forked child, and to give the
+//     loop's descriptors new numbers (renew_descriptors).
 #include "base/sys.hpp"
 #include "core/loop.hpp"
 #include "core/runtime_fds.hpp"
 
 #include <ev.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <new>
 
 namespace green::detail {
 
@@ -32,8 +38,6 @@ static_assert(sizeof(ev_timer) <= sizeof(WatcherSlot::watcher) && alignof(ev_tim
 static_assert(sizeof(ev_io) <= sizeof(WatcherSlot::watcher) && alignof(ev_io) <= 8, "WatcherSlot too small for ev_io");
 static_assert(sizeof(ev_signal) <= sizeof(WatcherSlot::watcher) && alignof(ev_signal) <= 8,
               "WatcherSlot too small for ev_signal");
-static_assert(sizeof(ev_async) <= sizeof(WatcherSlot::watcher) && alignof(ev_async) <= 8,
-              "WatcherSlot too small for ev_async");
 
 // The ev_loop behind a Loop, for this file only.
 struct LoopGlue {
@@ -49,19 +53,103 @@ void fire(struct ev_loop*, Watcher* w, int) {
     slot->fn(slot->arg);
 }
 
+// An async watcher, in its WatcherSlot (all-zero: never started).
+struct AsyncState {
+    std::atomic<bool> pending{false};  // sent since its callback last ran
+    bool active = false;
+    WatcherSlot* next = nullptr;       // the loop's next started one
+};
+static_assert(sizeof(AsyncState) <= sizeof(WatcherSlot::watcher) && alignof(AsyncState) <= 8,
+              "WatcherSlot too small for an async watcher");
+
+AsyncState& async_state(WatcherSlot& w) noexcept { return *std::launder(reinterpret_cast<AsyncState*>(w.watcher)); }
+
+int new_eventfd() noexcept { return own_runtime_fd(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)); }
+
 }  // namespace
 
 Loop::Loop() {
     constexpr unsigned flags = unsigned{EVFLAG_NOENV} | unsigned{EVFLAG_NOSIGMASK};
-    RuntimeScope ours;  // the epoll descriptor
-    loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
-    if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
+    {
+        RuntimeScope ours;  // the epoll descriptor
+        loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
+        if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
+    }
     if (!loop_) throw_errno(errno ? errno : ENOMEM, "green: ev_loop_new");
+    const int fd = new_eventfd();
+    if (fd < 0) {
+        const int error = errno;
+        RuntimeScope ours;
+        ev_loop_destroy(loop_);
+        throw_errno(error, "green: eventfd");
+    }
+    wakeup_fd_.store(fd, std::memory_order_relaxed);
+    io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
+    ev_unref(loop_);  // it does not keep the loop alive
 }
 
 Loop::~Loop() {
-    RuntimeScope ours;  // libev closes its epoll set and eventfd: the shim must let it
+    ev_ref(loop_);
+    io_stop(*this, wakeup_io_);
+    const int fd = wakeup_fd_.exchange(-1, std::memory_order_seq_cst);
+    while (wakeup_writers_.load(std::memory_order_seq_cst) != 0) {
+    }
+    unmark_runtime_fd(fd);
+    sys::close(fd);
+    RuntimeScope ours;  // libev closes its epoll set: the shim must let it
     ev_loop_destroy(loop_);
+}
+
+// Wake-ups: a sender marks its watcher pending, then (unless a write is on its
+// way already) writes the eventfd; the loop clears that mark before it reads
+// the eventfd and looks at the watchers, so a send after the look writes again.
+// All of it is a few atomics and one system call: thread- and signal-safe.
+void Loop::wake() noexcept {
+    if (wakeup_sent_.exchange(true, std::memory_order_seq_cst)) return;
+    wakeup_writers_.fetch_add(1, std::memory_order_seq_cst);
+    const int fd = wakeup_fd_.load(std::memory_order_seq_cst);
+    const std::uint64_t one = 1;
+    if (fd >= 0) (void)sys::write(fd, &one, sizeof one);
+    wakeup_writers_.fetch_sub(1, std::memory_order_release);
+}
+
+void Loop::on_wakeup(void* arg) {
+    auto& loop = *static_cast<Loop*>(arg);
+    loop.wakeup_sent_.store(false, std::memory_order_seq_cst);
+    std::uint64_t count;
+    (void)sys::read(loop.wakeup_fd_.load(std::memory_order_relaxed), &count, sizeof count);
+    for (WatcherSlot* w = loop.asyncs_; w;) {
+        WatcherSlot* next = async_state(*w).next;
+        if (async_state(*w).pending.exchange(false, std::memory_order_seq_cst)) w->fn(w->arg);
+        w = next;
+    }
+}
+
+// The wake-up's eventfd becomes `fd`; the old number is closed once no sender
+// can still be writing to it.
+void Loop::replace_wakeup(int fd) noexcept {
+    const int old = wakeup_fd_.exchange(fd, std::memory_order_seq_cst);
+    ev_ref(loop_);
+    io_stop(*this, wakeup_io_);
+    io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
+    ev_unref(loop_);
+    while (wakeup_writers_.load(std::memory_order_seq_cst) != 0) {
+    }
+    unmark_runtime_fd(old);
+    sys::close(old);
+}
+
+bool Loop::renew_descriptors(int leave_free) noexcept {
+    AvoidRuntimeFd avoid(leave_free);
+    // The same eventfd at another number: a send meanwhile is not lost.
+    const int moved = own_runtime_fd(sys::fcntl(wakeup_fd_.load(std::memory_order_relaxed), F_DUPFD_CLOEXEC, 0));
+    if (moved < 0) return false;
+    replace_wakeup(moved);
+    // libev makes a new epoll set (and closes the old one) as after a fork, at
+    // the next run: run now, without waiting.
+    ev_loop_fork(loop_);
+    run_once(false);
+    return true;
 }
 
 bool Loop::run_once(bool block) {
@@ -73,7 +161,17 @@ void Loop::update_now() noexcept { ev_now_update(loop_); }
 
 double Loop::now() const noexcept { return ev_now(loop_); }
 
-void Loop::after_fork() noexcept { ev_loop_fork(loop_); }
+void Loop::after_fork() noexcept {
+    ev_loop_fork(loop_);
+    // The eventfd is the parent's too: the child gets one of its own. A sender
+    // of the parent's may have been halfway: whatever it sent is looked at again.
+    wakeup_writers_.store(0, std::memory_order_relaxed);
+    const int fresh = new_eventfd();
+    if (fresh < 0) return;  // the parent's wakes this loop too, at worst
+    replace_wakeup(fresh);
+    wakeup_sent_.store(false, std::memory_order_relaxed);
+    wake();
+}
 
 void Loop::hold() noexcept { ev_ref(loop_); }
 void Loop::unhold() noexcept { ev_unref(loop_); }
@@ -120,25 +218,27 @@ void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(LoopGlue::raw(loo
 bool io_active(const WatcherSlot& w) noexcept { return ev_is_active(reinterpret_cast<const ev_io*>(w.watcher)); }
 
 void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexcept {
-    auto* a = reinterpret_cast<ev_async*>(w.watcher);
     w.fn = fn;
     w.arg = arg;
-    ev_async_init(a, fire<ev_async>);
-    RuntimeScope ours;  // the first async watcher opens the loop's eventfd
-    ev_async_start(LoopGlue::raw(loop), a);
-    ev_unref(LoopGlue::raw(loop));
+    AsyncState& a = *new (w.watcher) AsyncState;
+    a.active = true;
+    a.next = loop.asyncs_;
+    loop.asyncs_ = &w;
 }
 
 void async_send(Loop& loop, WatcherSlot& w) noexcept {
-    RuntimeScope ours;  // libev writes to the loop's eventfd: a plain write, even from a greenlet
-    ev_async_send(LoopGlue::raw(loop), reinterpret_cast<ev_async*>(w.watcher));
+    if (!async_state(w).pending.exchange(true, std::memory_order_seq_cst)) loop.wake();
 }
 
 void async_stop(Loop& loop, WatcherSlot& w) noexcept {
-    auto* a = reinterpret_cast<ev_async*>(w.watcher);
-    if (!ev_is_active(a)) return;
-    ev_ref(LoopGlue::raw(loop));
-    ev_async_stop(LoopGlue::raw(loop), a);
+    AsyncState& a = async_state(w);
+    if (!a.active) return;
+    a.active = false;
+    for (WatcherSlot** link = &loop.asyncs_; *link; link = &async_state(**link).next)
+        if (*link == &w) {
+            *link = a.next;
+            break;
+        }
 }
 
 void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept {

@@ -2,6 +2,7 @@
 // for what the hub relies on).
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "green/detail/watcher_slot.hpp"
@@ -24,8 +25,14 @@ public:
     // Re-reads the clock; timers are relative to this cached time.
     void update_now() noexcept;
     double now() const noexcept;
-    // In a forked child: re-creates kernel state (the epoll set) shared with the parent.
+    // In a forked child: re-creates kernel state (the epoll set and the wake-up
+    // eventfd) shared with the parent.
     void after_fork() noexcept;
+    // On the loop's thread, outside run_once: gives the loop's descriptors new
+    // numbers (a new epoll set, the wake-up eventfd moved), none of them
+    // `leave_free`, so that the old ones are free for a program that wants one.
+    // False if the kernel gave none.
+    bool renew_descriptors(int leave_free) noexcept;
 
     // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
     void hold() noexcept;
@@ -33,7 +40,23 @@ public:
 
 private:
     friend struct LoopGlue;  // loop.cpp's watcher functions
+    friend void async_start(Loop&, WatcherSlot&, void (*)(void*), void*) noexcept;
+    friend void async_send(Loop&, WatcherSlot&) noexcept;
+    friend void async_stop(Loop&, WatcherSlot&) noexcept;
+    void open_wakeup() noexcept;
+    void replace_wakeup(int fd) noexcept;
+    void wake() noexcept;
+    static void on_wakeup(void* loop);
+
     struct ev_loop* loop_;
+    // The async watchers' wake-up: an eventfd of the runtime's own behind an I/O
+    // watcher (libev's ev_async would keep its eventfd at one number for the
+    // loop's whole life; this one can move, renew_descriptors).
+    WatcherSlot wakeup_io_;
+    std::atomic<int> wakeup_fd_{-1};
+    std::atomic<int> wakeup_writers_{0};  // senders between reading wakeup_fd_ and writing to it
+    std::atomic<bool> wakeup_sent_{false};
+    WatcherSlot* asyncs_ = nullptr;       // started async watchers, linked through their slots
 };
 
 // A one-shot timer: fn(arg) runs in the hub `after` seconds from now.

@@ -82,10 +82,23 @@ int runtime_fd_floor() noexcept {
     return floor;
 }
 
+namespace {
+thread_local int avoided_fd = -1;  // AvoidRuntimeFd's
+}  // namespace
+
+AvoidRuntimeFd::AvoidRuntimeFd(int fd) noexcept : previous_(avoided_fd) { avoided_fd = fd; }
+AvoidRuntimeFd::~AvoidRuntimeFd() { avoided_fd = previous_; }
+
 int own_runtime_fd(int fd) noexcept {
     if (fd < 0) return fd;
     const int saved = errno;
-    const int high = fd >= runtime_fd_floor() ? -1 : sys::fcntl(fd, F_DUPFD_CLOEXEC, runtime_fd_floor());
+    const bool in_place = fd >= runtime_fd_floor() && fd != avoided_fd;
+    int high = in_place ? -1 : sys::fcntl(fd, F_DUPFD_CLOEXEC, runtime_fd_floor());
+    if (high >= 0 && high == avoided_fd) {
+        const int higher = sys::fcntl(fd, F_DUPFD_CLOEXEC, avoided_fd + 1);
+        sys::close(high);
+        high = higher;
+    }
     if (high >= 0) {
         sys::close(fd);
         fd = high;

@@ -30,6 +30,18 @@ bool is_runtime_fd(int fd) noexcept;
 // itself, marked, when no number up there is free). A negative `fd` is returned
 // as it is.
 int own_runtime_fd(int fd) noexcept;
+// While one exists on a thread, own_runtime_fd there never returns `fd`: the
+// number a program's dup2 wants, which the runtime is giving up.
+class AvoidRuntimeFd {
+public:
+    explicit AvoidRuntimeFd(int fd) noexcept;
+    ~AvoidRuntimeFd();
+    AvoidRuntimeFd(const AvoidRuntimeFd&) = delete;
+    AvoidRuntimeFd& operator=(const AvoidRuntimeFd&) = delete;
+
+private:
+    int previous_;
+};
 // Three quarters of the soft RLIMIT_NOFILE, and at most 256: above the numbers
 // programs use (bash reads its script on 255), low enough that libev's
 // per-descriptor table (16 bytes a number) stays small and the kernel's table

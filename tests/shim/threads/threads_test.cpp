@@ -291,6 +291,16 @@ TEST_CASE("threads: threads that never wait still take turns") {
     CHECK(runs[0].out.ends_with("done\n"));
 }
 
+// dup2 onto every number up to 1023 succeeds while there are threads, as with
+// OS threads: the carriers' epoll sets and wake-up eventfds move out of the
+// way, and threads still block and wake each other afterwards, in a forked
+// child too.
+TEST_CASE("threads: dup2 onto the runtime's descriptor numbers") {
+    const auto runs = compare_ways({PROBE_DUP2});
+    CHECK(runs[0].out.ends_with("done\n"));
+    CHECK(runs[0].out.starts_with("dup2 onto 3..1023: 0 failed\n"));
+}
+
 // The same in a child forked by a thread with a hub: the monitor thread stays
 // in the parent, and the child starts one of its own.
 TEST_CASE("threads: green threads of a forked child take turns too") {
