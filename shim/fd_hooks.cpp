@@ -80,30 +80,61 @@ GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noe
 
 GREEN_HOOK int dup(int fd) noexcept { return shim::real::dup(fd); }
 
-// Before a dup2 or dup3 onto `fd2`: false (EBUSY) if it stays the runtime's.
-// A loop's descriptors move out of the way first (free_runtime_fd); that takes
-// a valid `fd`, as the call itself would, and is not done in a signal handler.
-bool replaceable(int fd, int fd2) {
-    if (fd == fd2 || release_for_program(fd2)) return true;
-    if (shim::real::fcntl(fd, F_GETFD, nullptr) < 0) return true;  // the call says EBADF and leaves fd2 alone
-    if (shim::state::handler_depth != 0) return false;
-    return api::free_runtime_fd(fd2) && release_for_program(fd2);
+namespace {
+
+// A dup2 or dup3 onto `fd2`: `call()`, once `fd2` is no longer the runtime's,
+// else EBUSY. A loop's descriptors and a resolver's sockets move out of the way
+// first (free_runtime_fd), for a valid `fd` (else the call says EBADF and leaves
+// `fd2` alone), and not inside a signal handler. The call waits while the
+// runtime makes a descriptor, which sits at the lowest free number (perhaps
+// `fd2`) until it is moved up.
+template <class Call>
+int replace(int fd, int fd2, Call call) noexcept {
+    const bool guarded = shim_live() && !api::in_runtime_scope() && shim::state::handler_depth == 0;
+    const bool bad_source = fd != fd2 && api::is_runtime_fd(fd2) && shim::real::fcntl(fd, F_GETFD, nullptr) < 0;
+    int avoidance = -1;
+    if (guarded && fd != fd2 && !bad_source && api::is_runtime_fd(fd2)) {
+        avoidance = api::avoid_runtime_fd(fd2);  // until the call has it
+        api::free_runtime_fd(fd2);
+    }
+    if (guarded) api::lock_runtime_fd_creation();
+    int r = -1;
+    if (fd == fd2 || bad_source || release_for_program(fd2))
+        r = call();
+    else
+        errno = EBUSY;  // it stays the runtime's (see SYMBOLS.md)
+    const int error = errno;
+    if (guarded) api::unlock_runtime_fd_creation();
+    api::stop_avoiding_runtime_fd(avoidance);
+    errno = error;
+    return r;
 }
 
-GREEN_HOOK int dup2(int fd, int fd2) noexcept {
-    if (!replaceable(fd, fd2)) {
-        errno = EBUSY;  // the target is the runtime's (see SYMBOLS.md)
-        return -1;
+// Held while libev makes a descriptor inside a runtime scope, until created()
+// has moved it up (see replace).
+class RuntimeCreation {
+public:
+    RuntimeCreation() noexcept : held_(shim_live() && api::in_runtime_scope()) {
+        if (held_) api::lock_runtime_fd_creation();
     }
-    return shim::real::dup2(fd, fd2);
+    ~RuntimeCreation() {
+        if (held_) api::unlock_runtime_fd_creation();
+    }
+    RuntimeCreation(const RuntimeCreation&) = delete;
+    RuntimeCreation& operator=(const RuntimeCreation&) = delete;
+
+private:
+    const bool held_;
+};
+
+}  // namespace
+
+GREEN_HOOK int dup2(int fd, int fd2) noexcept {
+    return replace(fd, fd2, [&] { return shim::real::dup2(fd, fd2); });
 }
 
 GREEN_HOOK int dup3(int fd, int fd2, int flags) noexcept {
-    if (!replaceable(fd, fd2)) {
-        errno = EBUSY;
-        return -1;
-    }
-    return shim::real::dup3(fd, fd2, flags);
+    return replace(fd, fd2, [&] { return shim::real::dup3(fd, fd2, flags); });
 }
 
 GREEN_HOOK int fcntl(int fd, int cmd, ...) {
@@ -156,16 +187,20 @@ GREEN_HOOK FILE* freopen64(const char* __restrict path, const char* __restrict m
 }
 
 GREEN_HOOK int epoll_create(int size) noexcept {
+    const RuntimeCreation held;
     return created(shim::real::epoll_create(size), __builtin_return_address(0));
 }
 GREEN_HOOK int epoll_create1(int flags) noexcept {
+    const RuntimeCreation held;
     return created(shim::real::epoll_create1(flags), __builtin_return_address(0));
 }
 GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept {
+    const RuntimeCreation held;
     return created(shim::real::eventfd(count, flags), __builtin_return_address(0));
 }
 
 GREEN_HOOK int pipe(int fds[2]) noexcept {
+    const RuntimeCreation held;
     const int r = shim::real::pipe(fds);
     if (r == 0) {
         fds[0] = created(fds[0], __builtin_return_address(0));
@@ -175,6 +210,7 @@ GREEN_HOOK int pipe(int fds[2]) noexcept {
 }
 
 GREEN_HOOK int pipe2(int fds[2], int flags) noexcept {
+    const RuntimeCreation held;
     const int r = shim::real::pipe2(fds, flags);
     if (r == 0) {
         fds[0] = created(fds[0], __builtin_return_address(0));

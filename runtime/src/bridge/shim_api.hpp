@@ -121,6 +121,14 @@ GREEN_API int own_runtime_fd(int fd) noexcept;
 // cannot move (a resolver's socket, a pidfd) or whose loop is another thread's
 // that is no carrier. Not from a signal handler.
 GREEN_API bool free_runtime_fd(int fd) noexcept;
+// Until stop_avoiding_runtime_fd(the result), no descriptor the runtime opens
+// (on any thread) gets number `fd`: between free_runtime_fd and the dup2.
+GREEN_API int avoid_runtime_fd(int fd) noexcept;
+GREEN_API void stop_avoiding_runtime_fd(int slot) noexcept;
+// Held while a descriptor of the runtime is made and moved up (libev's, through
+// the shim's hooks) and around a program's dup2: see RuntimeFdCreation.
+GREEN_API void lock_runtime_fd_creation() noexcept;
+GREEN_API void unlock_runtime_fd_creation() noexcept;
 
 // getaddrinfo with C's arguments, where NULL and "" differ. Throws dns::Error.
 GREEN_API std::vector<dns::AddrInfo> getaddrinfo(const char* node, const char* service, const dns::Hints& hints);

@@ -360,6 +360,13 @@ DnsChannel& Hub::dns() {
     return *dns_;
 }
 
+void Hub::give_up_descriptor(int fd, bool socket) noexcept {
+    if (!socket)
+        loop_.renew_descriptors();
+    else if (dns_)
+        dns_->give_up_socket(fd);
+}
+
 std::shared_ptr<Inbox> Hub::inbox() {
     if (!inbox_) {
         inbox_ = std::make_shared<Inbox>(&loop_, &inbox_wakeup_);

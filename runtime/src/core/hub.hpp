@@ -115,6 +115,11 @@ public:
     FdTable& fds() noexcept { return fds_; }
     // The thread's DNS channel, created on first use.
     DnsChannel& dns();
+    // On this hub's thread, outside the loop: gives up descriptor `fd` if it is
+    // one of this hub's, so that a program's dup2 can have the number: a
+    // `socket` of its resolver's is closed (its queries asked again), and
+    // otherwise its loop's descriptors move.
+    void give_up_descriptor(int fd, bool socket) noexcept;
 
     // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
     void start(GreenletCore& g, std::size_t stack_size);

@@ -64,7 +64,9 @@ static_assert(sizeof(AsyncState) <= sizeof(WatcherSlot::watcher) && alignof(Asyn
 
 AsyncState& async_state(WatcherSlot& w) noexcept { return *std::launder(reinterpret_cast<AsyncState*>(w.watcher)); }
 
-int new_eventfd() noexcept { return own_runtime_fd(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)); }
+int new_eventfd() noexcept {
+    return make_runtime_fd([] { return sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); });
+}
 
 }  // namespace
 
@@ -139,10 +141,10 @@ void Loop::replace_wakeup(int fd) noexcept {
     sys::close(old);
 }
 
-bool Loop::renew_descriptors(int leave_free) noexcept {
-    AvoidRuntimeFd avoid(leave_free);
+bool Loop::renew_descriptors() noexcept {
     // The same eventfd at another number: a send meanwhile is not lost.
-    const int moved = own_runtime_fd(sys::fcntl(wakeup_fd_.load(std::memory_order_relaxed), F_DUPFD_CLOEXEC, 0));
+    const int old = wakeup_fd_.load(std::memory_order_relaxed);
+    const int moved = make_runtime_fd([old] { return sys::fcntl(old, F_DUPFD_CLOEXEC, 0); });
     if (moved < 0) return false;
     replace_wakeup(moved);
     // libev makes a new epoll set (and closes the old one) as after a fork, at

@@ -29,10 +29,10 @@ public:
     // eventfd) shared with the parent.
     void after_fork() noexcept;
     // On the loop's thread, outside run_once: gives the loop's descriptors new
-    // numbers (a new epoll set, the wake-up eventfd moved), none of them
-    // `leave_free`, so that the old ones are free for a program that wants one.
-    // False if the kernel gave none.
-    bool renew_descriptors(int leave_free) noexcept;
+    // numbers (a new epoll set, the wake-up eventfd moved), so that the old ones
+    // are free for a program that wants one (AvoidRuntimeFd keeps them from
+    // coming back). False if the kernel gave none.
+    bool renew_descriptors() noexcept;
 
     // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
     void hold() noexcept;

@@ -1,8 +1,10 @@
 #include "core/runtime_fds.hpp"
 
+#include "base/raw_lock.hpp"
 #include "base/sys.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -83,19 +85,44 @@ int runtime_fd_floor() noexcept {
 }
 
 namespace {
-thread_local int avoided_fd = -1;  // AvoidRuntimeFd's
+RawLock creation_lock;  // RuntimeFdCreation's
+// A forked child's lock is free: whoever held it stayed in the parent.
+[[maybe_unused]] const int creation_lock_reset_at_fork =
+    pthread_atfork(nullptr, nullptr, [] { creation_lock.reset(); });
 }  // namespace
 
-AvoidRuntimeFd::AvoidRuntimeFd(int fd) noexcept : previous_(avoided_fd) { avoided_fd = fd; }
-AvoidRuntimeFd::~AvoidRuntimeFd() { avoided_fd = previous_; }
+void lock_runtime_fd_creation() noexcept { creation_lock.lock(); }
+void unlock_runtime_fd_creation() noexcept { creation_lock.unlock(); }
+
+namespace {
+// Numbers being given up to a program's dup2 (AvoidRuntimeFd), process-wide:
+// another thread's runtime may open a descriptor meanwhile.
+std::atomic<int> avoided[4] = {-1, -1, -1, -1};
+
+bool is_avoided(int fd) noexcept {
+    for (auto& a : avoided)
+        if (a.load(std::memory_order_acquire) == fd) return true;
+    return false;
+}
+}  // namespace
+
+int avoid_runtime_fd(int fd) noexcept {
+    for (int i = 0; i < 4; ++i) {
+        int none = -1;
+        if (avoided[i].compare_exchange_strong(none, fd, std::memory_order_acq_rel)) return i;
+    }
+    return -1;  // too many at once: this one is not avoided
+}
+void stop_avoiding_runtime_fd(int slot) noexcept {
+    if (slot >= 0) avoided[slot].store(-1, std::memory_order_release);
+}
 
 int own_runtime_fd(int fd) noexcept {
     if (fd < 0) return fd;
     const int saved = errno;
-    const bool in_place = fd >= runtime_fd_floor() && fd != avoided_fd;
-    int high = in_place ? -1 : sys::fcntl(fd, F_DUPFD_CLOEXEC, runtime_fd_floor());
-    if (high >= 0 && high == avoided_fd) {
-        const int higher = sys::fcntl(fd, F_DUPFD_CLOEXEC, avoided_fd + 1);
+    int high = fd >= runtime_fd_floor() && !is_avoided(fd) ? -1 : sys::fcntl(fd, F_DUPFD_CLOEXEC, runtime_fd_floor());
+    while (high >= 0 && is_avoided(high)) {
+        const int higher = sys::fcntl(fd, F_DUPFD_CLOEXEC, high + 1);
         sys::close(high);
         high = higher;
     }

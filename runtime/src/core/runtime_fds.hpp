@@ -18,6 +18,7 @@
 // program asks it.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 namespace green::detail {
@@ -30,18 +31,33 @@ bool is_runtime_fd(int fd) noexcept;
 // itself, marked, when no number up there is free). A negative `fd` is returned
 // as it is.
 int own_runtime_fd(int fd) noexcept;
-// While one exists on a thread, own_runtime_fd there never returns `fd`: the
-// number a program's dup2 wants, which the runtime is giving up.
-class AvoidRuntimeFd {
+// The kernel gives a new descriptor the lowest free number, where it stays
+// until own_runtime_fd moves it up. While one of these exists (a runtime
+// descriptor is made and moved), a program's dup2 (the shim takes the same lock)
+// waits, so that it never replaces a new descriptor of the runtime's there.
+// Held for a few system calls; never while switching greenlets.
+void lock_runtime_fd_creation() noexcept;
+void unlock_runtime_fd_creation() noexcept;
+class RuntimeFdCreation {
 public:
-    explicit AvoidRuntimeFd(int fd) noexcept;
-    ~AvoidRuntimeFd();
-    AvoidRuntimeFd(const AvoidRuntimeFd&) = delete;
-    AvoidRuntimeFd& operator=(const AvoidRuntimeFd&) = delete;
-
-private:
-    int previous_;
+    RuntimeFdCreation() noexcept { lock_runtime_fd_creation(); }
+    ~RuntimeFdCreation() { unlock_runtime_fd_creation(); }
+    RuntimeFdCreation(const RuntimeFdCreation&) = delete;
+    RuntimeFdCreation& operator=(const RuntimeFdCreation&) = delete;
 };
+
+// `create()`'s descriptor, taken as the runtime's own (own_runtime_fd).
+template <class Create>
+int make_runtime_fd(Create&& create) noexcept {
+    RuntimeFdCreation held;
+    return own_runtime_fd(create());
+}
+
+// Until stop_avoiding_runtime_fd(the result), own_runtime_fd (on any thread)
+// never returns `fd`: the number a program's dup2 wants, which the runtime is
+// giving up. A few at once.
+int avoid_runtime_fd(int fd) noexcept;
+void stop_avoiding_runtime_fd(int slot) noexcept;
 // Three quarters of the soft RLIMIT_NOFILE, and at most 256: above the numbers
 // programs use (bash reads its script on 255), low enough that libev's
 // per-descriptor table (16 bytes a number) stays small and the kernel's table

@@ -91,7 +91,7 @@ struct SocketNotes {
 SocketNotes& notes_of(void* data) { return *static_cast<SocketNotes*>(data); }
 
 ares_socket_t on_socket(int domain, int type, int protocol, void* data) {
-    const int fd = own_runtime_fd(sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
+    const int fd = make_runtime_fd([&] { return sys::socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol); });
     if (fd >= 0 && type == SOCK_DGRAM) notes_of(data).datagrams.push_back(fd);
     return fd;
 }
@@ -222,12 +222,18 @@ struct DnsChannel::Impl {
         SocketNotes notes;
         int in_flight = 0;
         bool closing = false;
+        bool given_up = false;  // its sockets' numbers go to the program: its queries are asked again
 
         Loop& loop() { return impl->loop; }
         ares_channel ch() const { return ares.ch; }
 
+        bool owns(int fd) const {
+            return std::ranges::find(notes.datagrams, fd) != notes.datagrams.end() ||
+                   std::ranges::any_of(sockets, [fd](const auto& s) { return s->fd == fd; });
+        }
+
         ~Channel() {
-            closing = true;  // callbacks fired by ares_destroy must not wake anyone
+            closing = !given_up;  // callbacks fired by ares_destroy must not wake anyone
             if (ares.ch) ares_destroy(std::exchange(ares.ch, nullptr));
             if (timer_active(timer)) timer_stop(loop(), timer);
             for (auto& s : sockets) stop(*s);
@@ -387,6 +393,21 @@ struct DnsChannel::Impl {
         return *retired.back();
     }
 
+    // Destroys the channel that owns socket `fd`; its queries are asked again.
+    bool give_up_socket(int fd) noexcept {
+        for (auto* list : {&current, &retired})
+            for (auto it = list->begin(); it != list->end(); ++it)
+                if (*it && (*it)->owns(fd)) {
+                    (*it)->given_up = true;
+                    if (list == &current)
+                        it->reset();
+                    else
+                        list->erase(it);
+                    return true;
+                }
+        return false;
+    }
+
     // Destroys a retired channel with no query left, if `c` still is one (it may
     // have gone already). Never from inside its own callbacks.
     void release_if_drained(Channel* c) {
@@ -456,6 +477,7 @@ struct DnsChannel::Impl {
             q->answer.connection_lost = false;
             q->answer.server_failed = true;
         }
+        q->answer.ask_again = c->given_up;
         q->done = true;
         if (!c->closing && q->asker->state != State::running) q->asker->hub->wake(*q->asker, WakeReason::woken);
     }
@@ -481,7 +503,7 @@ struct DnsChannel::Impl {
     // own, where only the one at fault fails.
     template <class Issue>
     DnsAnswer ask_server(const std::shared_ptr<const Setup>& s, int server, const char* what, Issue& issue) {
-        for (bool isolated = false;; isolated = true) {
+        for (bool isolated = false;;) {
             Channel& c = channel(s, server, isolated);
             auto* q = new Query(&c, &detail::current());
             ++c.in_flight;
@@ -489,7 +511,9 @@ struct DnsChannel::Impl {
             c.read_refusals();
             DnsAnswer a = wait(q, what);
             release_if_drained(&c);
+            if (a.ask_again) continue;
             if (!a.connection_lost || isolated) return a;
+            isolated = true;
         }
     }
 
@@ -554,6 +578,8 @@ struct InFlight {
 DnsChannel::DnsChannel(Loop& loop) : impl_(std::make_unique<Impl>(loop)) {}
 
 DnsChannel::~DnsChannel() = default;
+
+bool DnsChannel::give_up_socket(int fd) noexcept { return impl_->give_up_socket(fd); }
 
 // Asks with `issue(channel, query)` as glibc's res_send asks: the servers in
 // turn, a round at a time, until one answers; one that does not answer in time,

@@ -33,6 +33,7 @@ struct DnsAnswer {
     bool timed_out = false;            // the server did not answer in time
     bool server_failed = false;        // the server refused the question (a closed port, SERVFAIL, NOTIMP, REFUSED)
     bool connection_lost = false;      // c-ares lost its server connection while asking
+    bool ask_again = false;            // the channel went while asking (DnsChannel::give_up_socket)
 };
 
 class DnsChannel;
@@ -55,6 +56,11 @@ public:
     // A raw query (res_query; with `search`, res_search): the answer message, or
     // an error as status (EAI_NONAME for NXDOMAIN, EAI_NODATA, EAI_AGAIN...).
     DnsAnswer raw(const std::string& name, int dns_class, int type, bool search, std::vector<unsigned char>& answer);
+
+    // If `fd` is one of the channel's sockets: lets go of it (a program's dup2
+    // wants the number) and returns true. The queries asked through it are
+    // asked again.
+    bool give_up_socket(int fd) noexcept;
 
 private:
     struct Impl;

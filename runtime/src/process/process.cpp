@@ -36,7 +36,7 @@ void detail::wait_for_child(pid_t pid, ChildWait& wait) {
     }
     const double pause = std::min(0.001 * double(1u << std::min(wait.round - 1, 6u)), 0.05);
     if (pid > 0 && !wait.pidfd_failed) {
-        const int pidfd = own_runtime_fd(sys::pidfd_open(pid));
+        const int pidfd = make_runtime_fd([pid] { return sys::pidfd_open(pid); });
         if (pidfd >= 0) {
             // The runtime's own while it waits: a program's close_range leaves it open.
             struct Release {

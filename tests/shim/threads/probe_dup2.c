@@ -3,9 +3,12 @@
 // of those numbers (each carrier's epoll set and wake-up eventfd, up high): they
 // move out of the way and every dup2 succeeds, as without green. Then threads
 // still block and wake each other (a pipe, a condition variable, a sleep), which
-// needs the loops whose descriptors moved, and a forked child does too.
+// needs the loops whose descriptors moved, and a forked child does too. With a
+// NAME argument, the resolver's sockets give their numbers up as well.
 #include "probe_threads.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "../dup2_every.h"
@@ -74,10 +77,39 @@ static void threads_still_wait_and_wake(const char* where) {
     close(b[1]);
 }
 
-int main(void) {
+// With NAME: a thread resolves it while the dup2s happen, and another after
+// (under greenrun with GREEN_DNS=ares and a first server that never answers,
+// the resolver's socket waits meanwhile, and the dup2s take its number).
+static void* resolve(void* name) {
+    struct addrinfo hints, *list = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    const int r = getaddrinfo(name, "80", &hints, &list);
+    printf("getaddrinfo(%s) = %d", (const char*)name, r);
+    for (struct addrinfo* a = list; a; a = a->ai_next) {
+        char host[64];
+        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+        printf(" %s", host);
+    }
+    printf("\n");
+    if (list) freeaddrinfo(list);
+    return NULL;
+}
+
+int main(int argc, char** argv) {
     watchdog(30);
     join(spawn(nothing, NULL));  // under --threads, the hubs exist from here on
+    pthread_t resolver = 0;
+    if (argc > 1) {  // the dup2s come while the lookup waits for its first server
+        resolver = spawn(resolve, argv[1]);
+        sleep_ms(300);
+    }
     dup2_onto_every_number();
+    if (argc > 1) {
+        join(resolver);
+        join(spawn(resolve, argv[1]));
+    }
     threads_still_wait_and_wake("after the dup2s");
     fflush(stdout);
     const pid_t child = fork();

@@ -7,7 +7,11 @@
 // on scheduling or on what kind of thread runs them. A thread-per-connection
 // echo server and its client also show that green threads need no OS thread
 // each.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -299,6 +303,33 @@ TEST_CASE("threads: dup2 onto the runtime's descriptor numbers") {
     const auto runs = compare_ways({PROBE_DUP2});
     CHECK(runs[0].out.ends_with("done\n"));
     CHECK(runs[0].out.starts_with("dup2 onto 3..1023: 0 failed\n"));
+}
+
+// The same while green's resolver waits with a socket open (GREEN_DNS=ares; a
+// first server that never answers, then a test dnsmasq): the socket's number
+// goes to the program, the lookup is asked again on another and answered, and
+// so is the next one. On one carrier: with two, the other carrier's resolver
+// opens files meanwhile (resolv.conf, the hosts file), which a dup2 onto the
+// lowest free number can meet, as a thread of the program's own would.
+TEST_CASE("threads: dup2 onto the resolver's sockets") {
+    test::Dnsmasq dns({"--host-record=a.test.green,192.0.2.10"});
+    const int silent = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof at;
+    REQUIRE(bind(silent, reinterpret_cast<const sockaddr*>(&at), sizeof at) == 0);
+    REQUIRE(getsockname(silent, reinterpret_cast<sockaddr*>(&at), &len) == 0);
+    const std::string servers = "127.0.0.1:" + std::to_string(ntohs(at.sin_port)) + "," + dns.server();
+    for (Way w : {Way::threads, Way::always}) {
+        const auto r = run_way(w, {PROBE_DUP2, "a.test.green"},
+                               {"GREEN_DNS=ares", "GREEN_DNS_SERVERS=" + servers, "GREEN_DNS_TIMEOUT=1", "GREEN_DNS_TRIES=1"});
+        INFO(way_name(w) << ": " << describe(r));
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.starts_with("dup2 onto 3..1023: 0 failed\ngetaddrinfo(a.test.green) = 0 192.0.2.10\n"
+                                "getaddrinfo(a.test.green) = 0 192.0.2.10\n"));
+    }
+    close(silent);
 }
 
 // The same in a child forked by a thread with a hub: the monitor thread stays
