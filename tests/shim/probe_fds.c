@@ -18,29 +18,13 @@
 #include <unistd.h>
 
 #include "dup2_every.h"
-
-static void lookup(const char* name) {
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    struct addrinfo* list = NULL;
-    const int r = getaddrinfo(name, "80", &hints, &list);
-    printf("getaddrinfo(%s) = %d", name, r);
-    for (struct addrinfo* a = list; a; a = a->ai_next) {
-        char host[64];
-        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, NULL, 0, NI_NUMERICHOST);
-        printf(" %s", host);
-    }
-    printf("\n");
-    if (list) freeaddrinfo(list);
-}
+#include "print_lookup.h"
 
 int main(int argc, char** argv) {
     if (argc != 2) return 2;
-    lookup(argv[1]);
+    print_lookup(argv[1]);
     dup2_onto_every_number();
-    lookup(argv[1]);
+    print_lookup(argv[1]);
     fflush(stdout);
     const pid_t child = fork();
     if (child == 0) {

@@ -7,11 +7,10 @@
 // NAME argument, the resolver's sockets give their numbers up as well.
 #include "probe_threads.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "../dup2_every.h"
+#include "../print_lookup.h"
 
 static void* nothing(void* unused) { return unused; }
 
@@ -81,19 +80,7 @@ static void threads_still_wait_and_wake(const char* where) {
 // (under greenrun with GREEN_DNS=ares and a first server that never answers,
 // the resolver's socket waits meanwhile, and the dup2s take its number).
 static void* resolve(void* name) {
-    struct addrinfo hints, *list = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    const int r = getaddrinfo(name, "80", &hints, &list);
-    printf("getaddrinfo(%s) = %d", (const char*)name, r);
-    for (struct addrinfo* a = list; a; a = a->ai_next) {
-        char host[64];
-        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, NULL, 0, NI_NUMERICHOST);
-        printf(" %s", host);
-    }
-    printf("\n");
-    if (list) freeaddrinfo(list);
+    print_lookup(name);
     return NULL;
 }
 
