@@ -122,7 +122,6 @@ auto at_once(Call&& call) -> decltype(call()) {
 
 // Runs `attempt` (a call that does not wait, returning >= 0 or -1 with errno)
 // until it succeeds, fails otherwise than with EAGAIN, or the Blocker gives up.
-
 // (Its callers asked may_park() already: not inside a signal handler.)
 template <class Attempt>
 long cooperate(Blocker& blocker, Attempt&& attempt) noexcept {

@@ -91,20 +91,22 @@ namespace {
 template <class Call>
 int replace(int fd, int fd2, Call call) noexcept {
     const bool guarded = shim_live() && !api::in_runtime_scope() && shim::state::handler_depth == 0;
-    const bool bad_source = fd != fd2 && api::is_runtime_fd(fd2) && shim::real::fcntl(fd, F_GETFD, nullptr) < 0;
+    const bool runtime_target = fd != fd2 && api::is_runtime_fd(fd2);
+    const bool bad_source = runtime_target && shim::real::fcntl(fd, F_GETFD, nullptr) < 0;
     int avoidance = -1;
-    if (guarded && fd != fd2 && !bad_source && api::is_runtime_fd(fd2)) {
+    if (guarded && runtime_target && !bad_source) {
         avoidance = api::avoid_runtime_fd(fd2);  // until the call has it
         api::free_runtime_fd(fd2);
     }
-    if (guarded) api::lock_runtime_fd_creation();
-    int r = -1;
-    if (fd == fd2 || bad_source || release_for_program(fd2))
-        r = call();
-    else
-        errno = EBUSY;  // it stays the runtime's (see SYMBOLS.md)
-    const int error = errno;
-    if (guarded) api::unlock_runtime_fd_creation();
+    int r = -1, error = 0;
+    {
+        const api::RuntimeFdCreationLock held(guarded);
+        if (fd == fd2 || bad_source || release_for_program(fd2))
+            r = call();
+        else
+            errno = EBUSY;  // it stays the runtime's (see SYMBOLS.md)
+        error = errno;
+    }
     api::stop_avoiding_runtime_fd(avoidance);
     errno = error;
     return r;
@@ -112,20 +114,9 @@ int replace(int fd, int fd2, Call call) noexcept {
 
 // Held while libev makes a descriptor inside a runtime scope, until created()
 // has moved it up (see replace).
-class RuntimeCreation {
-public:
-    RuntimeCreation() noexcept : held_(shim_live() && api::in_runtime_scope()) {
-        if (held_) api::lock_runtime_fd_creation();
-    }
-    ~RuntimeCreation() {
-        if (held_) api::unlock_runtime_fd_creation();
-    }
-    RuntimeCreation(const RuntimeCreation&) = delete;
-    RuntimeCreation& operator=(const RuntimeCreation&) = delete;
-
-private:
-    const bool held_;
-};
+api::RuntimeFdCreationLock runtime_creation() noexcept {
+    return api::RuntimeFdCreationLock(shim_live() && api::in_runtime_scope());
+}
 
 }  // namespace
 
@@ -187,20 +178,20 @@ GREEN_HOOK FILE* freopen64(const char* __restrict path, const char* __restrict m
 }
 
 GREEN_HOOK int epoll_create(int size) noexcept {
-    const RuntimeCreation held;
+    const auto held = runtime_creation();
     return created(shim::real::epoll_create(size), __builtin_return_address(0));
 }
 GREEN_HOOK int epoll_create1(int flags) noexcept {
-    const RuntimeCreation held;
+    const auto held = runtime_creation();
     return created(shim::real::epoll_create1(flags), __builtin_return_address(0));
 }
 GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept {
-    const RuntimeCreation held;
+    const auto held = runtime_creation();
     return created(shim::real::eventfd(count, flags), __builtin_return_address(0));
 }
 
 GREEN_HOOK int pipe(int fds[2]) noexcept {
-    const RuntimeCreation held;
+    const auto held = runtime_creation();
     const int r = shim::real::pipe(fds);
     if (r == 0) {
         fds[0] = created(fds[0], __builtin_return_address(0));
@@ -210,7 +201,7 @@ GREEN_HOOK int pipe(int fds[2]) noexcept {
 }
 
 GREEN_HOOK int pipe2(int fds[2], int flags) noexcept {
-    const RuntimeCreation held;
+    const auto held = runtime_creation();
     const int r = shim::real::pipe2(fds, flags);
     if (r == 0) {
         fds[0] = created(fds[0], __builtin_return_address(0));

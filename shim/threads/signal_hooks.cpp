@@ -165,9 +165,10 @@ int take_signal(const sigset_t* set, siginfo_t* info, Deadline deadline, bool in
             errno = EAGAIN;
             return -1;
         }
-        api::lock_runtime_fd_creation();  // see RuntimeFdCreation
-        const int fd = api::own_runtime_fd(::signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC));
-        api::unlock_runtime_fd_creation();
+        const int fd = [set] {
+            const api::RuntimeFdCreationLock held;
+            return api::own_runtime_fd(::signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC));
+        }();
         if (fd < 0) return -1;  // the runtime's meanwhile: the program's close_range leaves it alone
         const api::FdInterest readable{fd, false};
         int failed = 0;

@@ -115,20 +115,36 @@ GREEN_API void unmark_runtime_fd(int fd) noexcept;
 // Moves a descriptor the runtime opened to a high number and marks it (see
 // runtime/src/core/runtime_fds.hpp); returns its new number.
 GREEN_API int own_runtime_fd(int fd) noexcept;
-// Before a program's dup2/dup3 onto `fd`: if it is the runtime's, the loop that
-// holds it (this thread's, or a carrier's) moves its descriptors to other
-// numbers. Whether `fd` is free of the runtime now: false for a descriptor that
-// cannot move (a resolver's socket, a pidfd) or whose loop is another thread's
-// that is no carrier. Not from a signal handler.
+// Before a program's dup2/dup3 onto `fd`: if it is the runtime's, the hub that
+// holds it (this thread's, or a carrier's) gives it up (Hub::give_up_descriptor:
+// its loop's descriptors move, a resolver's socket closes). Whether `fd` is
+// free of the runtime now: false for a descriptor that cannot move (a pidfd, a
+// signalfd) or whose hub is another thread's that is no carrier. Not from a
+// signal handler.
 GREEN_API bool free_runtime_fd(int fd) noexcept;
 // Until stop_avoiding_runtime_fd(the result), no descriptor the runtime opens
 // (on any thread) gets number `fd`: between free_runtime_fd and the dup2.
 GREEN_API int avoid_runtime_fd(int fd) noexcept;
 GREEN_API void stop_avoiding_runtime_fd(int slot) noexcept;
 // Held while a descriptor of the runtime is made and moved up (libev's, through
-// the shim's hooks) and around a program's dup2: see RuntimeFdCreation.
+// the shim's hooks) and around a program's dup2: see make_runtime_fd.
 GREEN_API void lock_runtime_fd_creation() noexcept;
 GREEN_API void unlock_runtime_fd_creation() noexcept;
+// That lock, for a scope, when `held`.
+class RuntimeFdCreationLock {
+public:
+    explicit RuntimeFdCreationLock(bool held = true) noexcept : held_(held) {
+        if (held_) lock_runtime_fd_creation();
+    }
+    ~RuntimeFdCreationLock() {
+        if (held_) unlock_runtime_fd_creation();
+    }
+    RuntimeFdCreationLock(const RuntimeFdCreationLock&) = delete;
+    RuntimeFdCreationLock& operator=(const RuntimeFdCreationLock&) = delete;
+
+private:
+    const bool held_;
+};
 
 // getaddrinfo with C's arguments, where NULL and "" differ. Throws dns::Error.
 GREEN_API std::vector<dns::AddrInfo> getaddrinfo(const char* node, const char* service, const dns::Hints& hints);

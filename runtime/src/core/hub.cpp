@@ -108,7 +108,6 @@ void Hub::throw_pending_if_due(GreenletCore& g) {
 
 void Hub::set_deadlock_handler(void (*handler)()) noexcept { deadlock_handler.store(handler); }
 
-
 // Defined by the preload stub (shim/stub) when greenrun runs the program: it
 // loads the shim's hooks at the first need, and a hub is one.
 extern "C" [[gnu::weak, gnu::visibility("default")]] void green_preload_activate() noexcept;

@@ -86,18 +86,12 @@ Loop::Loop() {
         throw_errno(error, "green: eventfd");
     }
     wakeup_fd_.store(fd, std::memory_order_relaxed);
-    io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
-    ev_unref(loop_);  // it does not keep the loop alive
+    watch_wakeup(fd);
 }
 
 Loop::~Loop() {
-    ev_ref(loop_);
-    io_stop(*this, wakeup_io_);
-    const int fd = wakeup_fd_.exchange(-1, std::memory_order_seq_cst);
-    while (wakeup_writers_.load(std::memory_order_seq_cst) != 0) {
-    }
-    unmark_runtime_fd(fd);
-    sys::close(fd);
+    unwatch_wakeup();
+    close_wakeup(wakeup_fd_.exchange(-1, std::memory_order_seq_cst));
     RuntimeScope ours;  // libev closes its epoll set: the shim must let it
     ev_loop_destroy(loop_);
 }
@@ -127,18 +121,31 @@ void Loop::on_wakeup(void* arg) {
     }
 }
 
-// The wake-up's eventfd becomes `fd`; the old number is closed once no sender
-// can still be writing to it.
-void Loop::replace_wakeup(int fd) noexcept {
-    const int old = wakeup_fd_.exchange(fd, std::memory_order_seq_cst);
+void Loop::watch_wakeup(int fd) noexcept {
+    io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
+    ev_unref(loop_);  // it does not keep the loop alive
+}
+
+void Loop::unwatch_wakeup() noexcept {
     ev_ref(loop_);
     io_stop(*this, wakeup_io_);
-    io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
-    ev_unref(loop_);
+}
+
+// Closes the wake-up's old eventfd `fd` once no sender can still be writing to
+// that number (the senders read wakeup_fd_ before `fd` was replaced there).
+void Loop::close_wakeup(int fd) noexcept {
     while (wakeup_writers_.load(std::memory_order_seq_cst) != 0) {
     }
-    unmark_runtime_fd(old);
-    sys::close(old);
+    unmark_runtime_fd(fd);
+    sys::close(fd);
+}
+
+// The wake-up's eventfd becomes `fd`.
+void Loop::replace_wakeup(int fd) noexcept {
+    const int old = wakeup_fd_.exchange(fd, std::memory_order_seq_cst);
+    unwatch_wakeup();
+    watch_wakeup(fd);
+    close_wakeup(old);
 }
 
 bool Loop::renew_descriptors() noexcept {

@@ -30,7 +30,7 @@ public:
     void after_fork() noexcept;
     // On the loop's thread, outside run_once: gives the loop's descriptors new
     // numbers (a new epoll set, the wake-up eventfd moved), so that the old ones
-    // are free for a program that wants one (AvoidRuntimeFd keeps them from
+    // are free for a program that wants one (avoid_runtime_fd keeps them from
     // coming back). False if the kernel gave none.
     bool renew_descriptors() noexcept;
 
@@ -43,7 +43,9 @@ private:
     friend void async_start(Loop&, WatcherSlot&, void (*)(void*), void*) noexcept;
     friend void async_send(Loop&, WatcherSlot&) noexcept;
     friend void async_stop(Loop&, WatcherSlot&) noexcept;
-    void open_wakeup() noexcept;
+    void watch_wakeup(int fd) noexcept;
+    void unwatch_wakeup() noexcept;
+    void close_wakeup(int fd) noexcept;
     void replace_wakeup(int fd) noexcept;
     void wake() noexcept;
     static void on_wakeup(void* loop);

@@ -47,10 +47,9 @@ struct Parked {
 // before_sleep may be null, and must not switch greenlets: the caller is queued
 // by then, and an unpark that found it not yet parked would be lost (nothing the
 // runtime calls there may take a turn: see RuntimeScope). `may_switch` false
-// makes even a greenlet sleep on a
-// futex (a call from a signal handler). A kill or a green::Timeout does not
-// interrupt the wait (it is thrown at the greenlet's next suspension point
-// outside); a pthread cancellation inside a cancellation point does: it is
+// makes even a greenlet sleep on a futex (a call from a signal handler). A kill
+// or a green::Timeout does not interrupt the wait (it is thrown at the
+// greenlet's next suspension point outside); a pthread cancellation inside a cancellation point does: it is
 // thrown (shim_api::ThreadCancel) after the waiter left the queue.
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
             Deadline deadline, const char* what, bool may_switch = true);

@@ -85,7 +85,7 @@ int runtime_fd_floor() noexcept {
 }
 
 namespace {
-RawLock creation_lock;  // RuntimeFdCreation's
+RawLock creation_lock;  // lock_runtime_fd_creation's
 // A forked child's lock is free: whoever held it stayed in the parent.
 [[maybe_unused]] const int creation_lock_reset_at_fork =
     pthread_atfork(nullptr, nullptr, [] { creation_lock.reset(); });
@@ -95,7 +95,7 @@ void lock_runtime_fd_creation() noexcept { creation_lock.lock(); }
 void unlock_runtime_fd_creation() noexcept { creation_lock.unlock(); }
 
 namespace {
-// Numbers being given up to a program's dup2 (AvoidRuntimeFd), process-wide:
+// Numbers being given up to a program's dup2 (avoid_runtime_fd), process-wide:
 // another thread's runtime may open a descriptor meanwhile.
 std::atomic<int> avoided[4] = {-1, -1, -1, -1};
 

@@ -18,7 +18,6 @@
 // program asks it.
 #pragma once
 
-#include <atomic>
 #include <vector>
 
 namespace green::detail {
@@ -32,25 +31,21 @@ bool is_runtime_fd(int fd) noexcept;
 // as it is.
 int own_runtime_fd(int fd) noexcept;
 // The kernel gives a new descriptor the lowest free number, where it stays
-// until own_runtime_fd moves it up. While one of these exists (a runtime
-// descriptor is made and moved), a program's dup2 (the shim takes the same lock)
-// waits, so that it never replaces a new descriptor of the runtime's there.
+// until own_runtime_fd moves it up. This lock is held while a runtime
+// descriptor is made and moved, and around a program's dup2 (the shim takes
+// it), so that the dup2 never replaces a new descriptor of the runtime's there.
 // Held for a few system calls; never while switching greenlets.
 void lock_runtime_fd_creation() noexcept;
 void unlock_runtime_fd_creation() noexcept;
-class RuntimeFdCreation {
-public:
-    RuntimeFdCreation() noexcept { lock_runtime_fd_creation(); }
-    ~RuntimeFdCreation() { unlock_runtime_fd_creation(); }
-    RuntimeFdCreation(const RuntimeFdCreation&) = delete;
-    RuntimeFdCreation& operator=(const RuntimeFdCreation&) = delete;
-};
 
-// `create()`'s descriptor, taken as the runtime's own (own_runtime_fd).
+// `create()`'s descriptor, taken as the runtime's own (own_runtime_fd) under
+// that lock.
 template <class Create>
 int make_runtime_fd(Create&& create) noexcept {
-    RuntimeFdCreation held;
-    return own_runtime_fd(create());
+    lock_runtime_fd_creation();
+    const int fd = own_runtime_fd(create());
+    unlock_runtime_fd_creation();
+    return fd;
 }
 
 // Until stop_avoiding_runtime_fd(the result), own_runtime_fd (on any thread)
