@@ -83,8 +83,8 @@ GREEN_HOOK int dup(int fd) noexcept { return shim::real::dup(fd); }
 namespace {
 
 // A dup2 or dup3 onto `fd2`: `call()`, once `fd2` is no longer the runtime's,
-// else EBUSY. A loop's descriptors and a resolver's sockets move out of the way
-// first (free_runtime_fd), for a valid `fd` (else the call says EBADF and leaves
+// else EBUSY. The runtime's descriptors are given up first (free_runtime_fd:
+// a loop's move, a resolver's socket, a pidfd or a signalfd closes), for a valid `fd` (else the call says EBADF and leaves
 // `fd2` alone), and not inside a signal handler. The call waits while the
 // runtime makes a descriptor, which sits at the lowest free number (perhaps
 // `fd2`) until it is moved up.

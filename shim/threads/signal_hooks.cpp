@@ -170,20 +170,10 @@ int take_signal(const sigset_t* set, siginfo_t* info, Deadline deadline, bool in
             return api::own_runtime_fd(::signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC));
         }();
         if (fd < 0) return -1;  // the runtime's meanwhile: the program's close_range leaves it alone
-        const api::FdInterest readable{fd, false};
-        int failed = 0;
         try {
-            api::wait_fds(&readable, 1, left);
+            api::wait_held_fd(fd, left);  // closes it (or a program's dup2 did: then a new one)
         } catch (...) {
-            failed = at_boundary(std::current_exception());
-        }
-        const int error = errno;
-        api::unmark_runtime_fd(fd);
-        api::forget_fd(fd);  // its number may come back: the loop must register the next one afresh
-        real::close(fd);
-        if (failed) {
-            errno = error;
-            return -1;
+            return at_boundary(std::current_exception());
         }
     }
 }

@@ -6,9 +6,16 @@
 
 #include <green/green.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
 #include <exception>
+#include <future>
 #include <new>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "shim_api.hpp"
 
@@ -86,4 +93,73 @@ TEST_CASE("shim_api: an error caught at the boundary is not re-armed as a kill")
     });
     CHECK(g.get() == 7);
     CHECK_FALSE(g.killed());
+}
+
+namespace {
+
+// The runtime's descriptors that appeared while `make` ran.
+template <class F>
+std::vector<int> runtime_fds_made_by(F&& make) {
+    const auto before = api::runtime_fds_between(0, INT_MAX);
+    make();
+    std::vector<int> made;
+    for (int fd : api::runtime_fds_between(0, INT_MAX))
+        if (std::find(before.begin(), before.end(), fd) == before.end()) made.push_back(fd);
+    return made;
+}
+
+}  // namespace
+
+// A program's dup2 onto the descriptors of another thread's hub, which waits
+// in its loop: that hub gives them up when asked (new numbers, the same
+// loop), and its greenlet's wait and later waits go on.
+TEST_CASE("shim_api: another thread's hub gives up its descriptors while it waits") {
+    std::promise<std::vector<int>> made;
+    std::promise<void> freed;
+    bool slept = false, woke_by_pipe = false;
+    std::thread other([&] {
+        made.set_value(runtime_fds_made_by([] { green::sleep(0s); }));  // the thread's hub
+        green::sleep(300ms);  // in its loop while they are given up
+        slept = true;
+        int p[2];
+        REQUIRE(pipe(p) == 0);
+        auto writer = green::spawn([&] {
+            green::sleep(10ms);
+            (void)!write(p[1], "x", 1);
+        });
+        woke_by_pipe = green::wait_readable(p[0], 2s);
+        writer.join();
+        close(p[0]);
+        close(p[1]);
+    });
+    const std::vector<int> fds = made.get_future().get();
+    REQUIRE_FALSE(fds.empty());  // its eventfd (its epoll set too, where the shim marks what libev opens)
+    for (int fd : fds) {
+        CHECK(api::free_runtime_fd(fd));
+        CHECK_FALSE(api::is_runtime_fd(fd));
+    }
+    other.join();
+    CHECK(slept);
+    CHECK(woke_by_pipe);
+}
+
+// One whose thread does not come back to its loop (blocked outside green)
+// is not waited for beyond half a second: the number stays the runtime's.
+// The request left behind goes with the hub when the thread ends.
+TEST_CASE("shim_api: another thread's hub that does not run its loop is not waited for") {
+    std::promise<std::vector<int>> made;
+    std::promise<void> go_on;
+    std::thread other([&] {
+        made.set_value(runtime_fds_made_by([] { green::sleep(0s); }));
+        go_on.get_future().wait();  // a plain wait: the hub's loop does not run
+    });
+    const std::vector<int> fds = made.get_future().get();
+    REQUIRE_FALSE(fds.empty());  // its eventfd (its epoll set too, where the shim marks what libev opens)
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(api::free_runtime_fd(fds[0]));
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    CHECK(api::is_runtime_fd(fds[0]));
+    go_on.set_value();
+    other.join();
+    CHECK_FALSE(api::is_runtime_fd(fds[0]));  // closed with the hub
 }

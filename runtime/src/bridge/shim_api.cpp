@@ -64,6 +64,18 @@ bool can_resolve() noexcept {
     return !hub || hub->running() != nullptr;  // no hub yet: the thread's own code, its main greenlet to be
 }
 
+namespace {
+
+Woke woke_by(WakeReason reason) noexcept {
+    switch (reason) {
+    case WakeReason::deadline: return Woke::timed_out;
+    case WakeReason::closed: return Woke::closed;
+    default: return Woke::ready;
+    }
+}
+
+}  // namespace
+
 Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout) {
     Hub& hub = Hub::current();
     FdTable::Interested small[8];
@@ -74,12 +86,10 @@ Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout) {
         list = many.data();
     }
     for (std::size_t i = 0; i < n; ++i) list[i] = {fds[i].fd, fds[i].write ? Interest::write : Interest::read};
-    switch (hub.fds().wait_many(list, n, timeout, &hub.interruptible(), "a blocking call (shim)")) {
-    case WakeReason::deadline: return Woke::timed_out;
-    case WakeReason::closed: return Woke::closed;
-    default: return Woke::ready;
-    }
+    return woke_by(hub.fds().wait_many(list, n, timeout, &hub.interruptible(), "a blocking call (shim)"));
 }
+
+Woke wait_held_fd(int fd, double timeout) { return woke_by(Hub::current().wait_held_fd(fd, timeout, "sigwait")); }
 
 bool sleep_for(double seconds) {
     Hub& hub = Hub::current();

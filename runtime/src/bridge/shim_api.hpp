@@ -70,6 +70,10 @@ enum class Woke {
 // Parks until one of `fds` is ready, `timeout` seconds pass, an fd is closed, or
 // a signal handler runs on this thread (check signals()).
 GREEN_API Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout);
+// wait_fds for one descriptor of the runtime's (marked), made for this wait
+// (a signalfd), until it is readable; closes it before it returns or throws. A
+// program's dup2 onto it meanwhile closes it at once: Woke::closed.
+GREEN_API Woke wait_held_fd(int fd, double timeout);
 
 // Parks for `seconds`, or until a signal handler runs on this thread (then
 // returns false).
@@ -116,11 +120,11 @@ GREEN_API void unmark_runtime_fd(int fd) noexcept;
 // runtime/src/core/runtime_fds.hpp); returns its new number.
 GREEN_API int own_runtime_fd(int fd) noexcept;
 // Before a program's dup2/dup3 onto `fd`: if it is the runtime's, the hub that
-// holds it (this thread's, or a carrier's) gives it up (Hub::give_up_descriptor:
-// its loop's descriptors move, a resolver's socket closes). Whether `fd` is
-// free of the runtime now: false for a descriptor that cannot move (a pidfd, a
-// signalfd) or whose hub is another thread's that is no carrier. Not from a
-// signal handler.
+// holds it (this thread's, or another's) gives it up (Hub::give_up_descriptor:
+// its loop's descriptors move, a resolver's socket closes, the pidfd or
+// signalfd of a parked call closes). Whether `fd` is free of the runtime now:
+// false when it is the hub's of another thread, no carrier, that did not run
+// its loop within half a second. Not from a signal handler.
 GREEN_API bool free_runtime_fd(int fd) noexcept;
 // Until stop_avoiding_runtime_fd(the result), no descriptor the runtime opens
 // (on any thread) gets number `fd`: between free_runtime_fd and the dup2.

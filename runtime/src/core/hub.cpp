@@ -17,6 +17,7 @@
 #include "core/context.hpp"
 #include "core/park.hpp"
 #include "core/greenlet_parts.hpp"
+#include "core/hub_registry.hpp"
 #include "base/sys.hpp"
 #include "bridge/shim_api.hpp"
 #include "core/interrupt.hpp"
@@ -126,6 +127,7 @@ Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno), exception_globals_(th
     std::call_once(atfork, [] {
         pthread_atfork(nullptr, nullptr, [] {
             if (tls_hub) tls_hub->after_fork();
+            registry_after_fork(tls_hub);
             carriers::after_fork();
             monitor_after_fork();
         });
@@ -142,6 +144,7 @@ Hub::Hub() : errno_slot_(&errno), h_errno_slot_(&h_errno), exception_globals_(th
     }, this);
     async_start(loop_, remote_wakeup_, [](void* hub) { static_cast<Hub*>(hub)->drain_remote_work(); }, this);
     install_overflow_handler();
+    register_hub(*this);
     monitor_hub(*this);
 }
 
@@ -163,6 +166,12 @@ std::size_t Hub::remove_green_thread() noexcept {
 bool Hub::outlives_thread() const noexcept { return running_ != main_ || lot_waiters_ != 0 || carrier_; }
 
 Hub::~Hub() {
+    unregister_hub(*this);  // nothing is posted here from now on; what was, is dropped
+    for (RemoteWork* w = remote_work_.exchange(nullptr, std::memory_order_acquire); w;) {
+        RemoteWork* next = w->next;
+        if (w->drop) w->drop(*w);
+        w = next;
+    }
     unmonitor_hub(*this);
     if (inbox_) inbox_->close();
     async_stop(loop_, inbox_wakeup_);
@@ -359,11 +368,49 @@ DnsChannel& Hub::dns() {
     return *dns_;
 }
 
-void Hub::give_up_descriptor(int fd, bool socket) noexcept {
-    if (!socket)
-        loop_.renew_descriptors();
-    else if (dns_)
-        dns_->give_up_socket(fd);
+namespace {
+
+// Forgets, unmarks and closes a held descriptor (wait_held_fd).
+void close_held(FdTable& fds, HeldFd& held) noexcept {
+    List<HeldFd, HeldFdTag>::erase(held);
+    fds.forget(held.fd);  // its waiter wakes with WakeReason::closed
+    unmark_runtime_fd(held.fd);
+    sys::close(held.fd);
+}
+
+}  // namespace
+
+void Hub::give_up_descriptor(int fd, RuntimeFdKind kind) noexcept {
+    switch (kind) {
+    case RuntimeFdKind::epoll_set: loop_.renew_descriptors(); break;  // libev does not say which is its own
+    case RuntimeFdKind::eventfd:
+        if (loop_.wakes_by(fd)) loop_.renew_descriptors();
+        break;
+    case RuntimeFdKind::socket:
+        if (dns_) dns_->give_up_socket(fd);
+        break;
+    case RuntimeFdKind::held: {
+        HeldFd* found = nullptr;
+        held_fds_.for_each([&](HeldFd& h) {
+            if (h.fd == fd) found = &h;
+        });
+        if (found) close_held(fds_, *found);
+        break;
+    }
+    }
+}
+
+WakeReason Hub::wait_held_fd(int fd, double timeout, const char* what) {
+    struct Held : HeldFd {
+        FdTable& fds;
+        Held(FdTable& table, int n) : fds(table) { fd = n; }
+        ~Held() {
+            if (linked()) close_held(fds, *this);
+        }
+    } held(fds_, fd);
+    held_fds_.push_back(held);
+    const FdTable::Interested readable{fd, Interest::read};
+    return fds_.wait_many(&readable, 1, timeout, &interruptible_, what);
 }
 
 std::shared_ptr<Inbox> Hub::inbox() {

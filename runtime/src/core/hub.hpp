@@ -52,12 +52,25 @@ private:
 
 class Hub;
 
+// What a descriptor of the runtime's that a program's dup2 aims at is
+// (Hub::give_up_descriptor): a loop's epoll set or wake-up eventfd, a
+// resolver's socket, or one that a parked call holds (wait_held_fd).
+enum class RuntimeFdKind : std::uint8_t { epoll_set, eventfd, socket, held };
+
+// A descriptor a parked call of a hub holds (Hub::wait_held_fd).
+struct HeldFdTag;
+struct HeldFd : ListLink<HeldFdTag> {
+    int fd = -1;
+};
+
 // Work a hub does on its own thread for another thread or a signal handler
 // (Hub::post): run(hub, work) is called in the hub, once; the sender keeps the
-// record alive until then (or lets run free it).
+// record alive until then (or lets run free it). A hub that goes first (one
+// that is no carrier) calls drop(work) instead, if set.
 struct RemoteWork {
     RemoteWork* next = nullptr;
     void (*run)(Hub&, RemoteWork&) = nullptr;
+    void (*drop)(RemoteWork&) = nullptr;
 };
 
 // A wake-up of one of a hub's greenlets sent from another thread or from a
@@ -116,10 +129,16 @@ public:
     // The thread's DNS channel, created on first use.
     DnsChannel& dns();
     // On this hub's thread, outside the loop: gives up descriptor `fd` if it is
-    // one of this hub's, so that a program's dup2 can have the number: a
-    // `socket` of its resolver's is closed (its queries asked again), and
-    // otherwise its loop's descriptors move.
-    void give_up_descriptor(int fd, bool socket) noexcept;
+    // one of this hub's, so that a program's dup2 can have the number: its
+    // loop's descriptors move, a socket of its resolver's is closed (its queries
+    // asked again), a held one is closed (its wait returns).
+    void give_up_descriptor(int fd, RuntimeFdKind kind) noexcept;
+    // Parks the running greenlet until `fd`, a descriptor the runtime made for
+    // this one wait (a waitpid's pidfd, a sigwait's signalfd), is readable,
+    // `timeout` passes or a waiter on interruptible() is woken, and closes `fd`
+    // before it returns or throws. A program's dup2 onto `fd` meanwhile closes
+    // it at once (give_up_descriptor): the wait returns WakeReason::closed.
+    WakeReason wait_held_fd(int fd, double timeout, const char* what);
 
     // Gives `g` (unstarted, with ctx prepared) a stack and queues its first run.
     void start(GreenletCore& g, std::size_t stack_size);
@@ -355,6 +374,7 @@ private:
     WatcherSlot signal_wakeup_;
     WaitList interruptible_;
     std::unique_ptr<DnsChannel> dns_;
+    List<HeldFd, HeldFdTag> held_fds_;
     std::atomic<std::size_t> live_{1};  // written by this thread only; the monitor reads it
     std::size_t hub_users_ = 0;
     std::atomic<std::uint64_t> loop_rounds_{0};  // written by this thread only

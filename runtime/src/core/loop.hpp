@@ -33,6 +33,8 @@ public:
     // are free for a program that wants one (avoid_runtime_fd keeps them from
     // coming back). False if the kernel gave none.
     bool renew_descriptors() noexcept;
+    // Whether `fd` is the wake-up eventfd (on the loop's thread).
+    bool wakes_by(int fd) const noexcept { return fd == wakeup_fd_.load(std::memory_order_relaxed); }
 
     // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
     void hold() noexcept;

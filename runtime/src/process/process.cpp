@@ -38,21 +38,11 @@ void detail::wait_for_child(pid_t pid, ChildWait& wait) {
     if (pid > 0 && !wait.pidfd_failed) {
         const int pidfd = make_runtime_fd([pid] { return sys::pidfd_open(pid); });
         if (pidfd >= 0) {
-            // The runtime's own while it waits: a program's close_range leaves it open.
-            struct Release {
-                Hub& hub;
-                int fd;
-                ~Release() {
-                    hub.fds().forget(fd);
-                    unmark_runtime_fd(fd);
-                    sys::close(fd);
-                }
-            } release{hub, pidfd};
-            const FdTable::Interested readable{pidfd, Interest::read};
-            const WakeReason why = hub.fds().wait_many(&readable, 1, pause, &hub.interruptible(), "waitpid");
+            const WakeReason why = hub.wait_held_fd(pidfd, pause, "waitpid");
             // Woken by the pidfd (or a signal handler): if the next look finds
-            // nothing, the pidfd cannot be trusted for this child.
-            wait.pidfd_failed = why != WakeReason::deadline;
+            // nothing, the pidfd cannot be trusted for this child. One a
+            // program's dup2 took (closed) is made again at the next look.
+            wait.pidfd_failed = why == WakeReason::woken;
             return;
         }
         if (errno == ESRCH) return;  // already reaped, or never ours: waitpid says which

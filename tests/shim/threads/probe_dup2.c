@@ -4,7 +4,9 @@
 // move out of the way and every dup2 succeeds, as without green. Then threads
 // still block and wake each other (a pipe, a condition variable, a sleep), which
 // needs the loops whose descriptors moved, and a forked child does too. With a
-// NAME argument, the resolver's sockets give their numbers up as well.
+// NAME argument, the resolver's sockets give their numbers up as well; with
+// "held", so do the pidfd of a thread parked in waitpid and the signalfd of
+// one parked in sigwait, whose calls then go on as if nothing happened.
 #include "probe_threads.h"
 
 #include <sys/wait.h>
@@ -84,18 +86,62 @@ static void* resolve(void* name) {
     return NULL;
 }
 
+// With "held": a thread waits for a child that is killed once the dup2s are
+// done, another for SIGUSR1, which it blocks.
+static pid_t late_child;
+static int child_signal = -1;
+
+static void* wait_for_child(void* unused) {
+    int status = 0;
+    if (waitpid(late_child, &status, 0) == late_child && WIFSIGNALED(status)) child_signal = WTERMSIG(status);
+    return unused;
+}
+
+static int signal_taken;
+
+static void* wait_for_signal(void* unused) {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    if (sigwait(&usr1, &signal_taken) != 0) signal_taken = -1;
+    return unused;
+}
+
 int main(int argc, char** argv) {
     watchdog(30);
     join(spawn(nothing, NULL));  // under --threads, the hubs exist from here on
-    pthread_t resolver = 0;
-    if (argc > 1) {  // the dup2s come while the lookup waits for its first server
-        resolver = spawn(resolve, argv[1]);
+    const int held = argc > 1 && strcmp(argv[1], "held") == 0;
+    const char* name = argc > 1 && !held ? argv[1] : NULL;
+    pthread_t resolver = 0, child_waiter = 0, signal_waiter = 0;
+    if (held) {
+        sigset_t usr1;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        must(pthread_sigmask(SIG_BLOCK, &usr1, NULL), "pthread_sigmask");
+        late_child = fork();
+        if (late_child < 0) must(-1, "fork");
+        if (late_child == 0)
+            for (;;) pause();
+        child_waiter = spawn(wait_for_child, NULL);
+        signal_waiter = spawn(wait_for_signal, NULL);
+        sleep_ms(300);  // both wait: a pidfd and a signalfd are held
+    }
+    if (name) {  // the dup2s come while the lookup waits for its first server
+        resolver = spawn(resolve, (void*)name);
         sleep_ms(300);
     }
     dup2_onto_every_number();
-    if (argc > 1) {
+    if (name) {
         join(resolver);
-        join(spawn(resolve, argv[1]));
+        join(spawn(resolve, (void*)name));
+    }
+    if (held) {
+        must(kill(late_child, SIGTERM), "kill");
+        join(child_waiter);
+        check_int("waitpid, parked during the dup2s: the signal that ended the child", child_signal, SIGTERM);
+        must(kill(getpid(), SIGUSR1), "kill");
+        join(signal_waiter);
+        check_int("sigwait, parked during the dup2s: the signal", signal_taken, SIGUSR1);
     }
     threads_still_wait_and_wake("after the dup2s");
     fflush(stdout);

@@ -305,6 +305,17 @@ TEST_CASE("threads: dup2 onto the runtime's descriptor numbers") {
     CHECK(runs[0].out.starts_with("dup2 onto 3..1023: 0 failed\n"));
 }
 
+// The same while a thread waits in waitpid and another in sigwait: under
+// --threads they park on a pidfd and a signalfd of the runtime's, which close
+// when the program's dup2 takes the number, and the calls go on with new ones;
+// with every call cooperative, each thread has a hub of its own, which gives
+// up what it holds when asked from another thread.
+TEST_CASE("threads: dup2 onto a parked waitpid's or sigwait's descriptor") {
+    const auto runs = compare_ways({PROBE_DUP2, "held"});
+    CHECK(runs[0].out.ends_with("done\n"));
+    CHECK(runs[0].out.starts_with("dup2 onto 3..1023: 0 failed\n"));
+}
+
 // The same while green's resolver waits with a socket open (GREEN_DNS=ares; a
 // first server that never answers, then a test dnsmasq): the socket's number
 // goes to the program, the lookup is asked again on another and answered, and
