@@ -91,8 +91,17 @@ RawLock creation_lock;  // lock_runtime_fd_creation's
     pthread_atfork(nullptr, nullptr, [] { creation_lock.reset(); });
 }  // namespace
 
-void lock_runtime_fd_creation() noexcept { creation_lock.lock(); }
-void unlock_runtime_fd_creation() noexcept { creation_lock.unlock(); }
+namespace {
+constinit thread_local int creation_depth [[gnu::tls_model("initial-exec")]] = 0;
+}  // namespace
+
+void lock_runtime_fd_creation() noexcept {
+    if (creation_depth++ == 0) creation_lock.lock();
+}
+
+void unlock_runtime_fd_creation() noexcept {
+    if (--creation_depth == 0) creation_lock.unlock();
+}
 
 namespace {
 // Numbers being given up to a program's dup2 (avoid_runtime_fd), process-wide:

@@ -34,7 +34,8 @@ int own_runtime_fd(int fd) noexcept;
 // until own_runtime_fd moves it up. This lock is held while a runtime
 // descriptor is made and moved, and around a program's dup2 (the shim takes
 // it), so that the dup2 never replaces a new descriptor of the runtime's there.
-// Held for a few system calls; never while switching greenlets.
+// Held for a few system calls; never while switching greenlets. A thread may
+// take it again while it holds it.
 void lock_runtime_fd_creation() noexcept;
 void unlock_runtime_fd_creation() noexcept;
 
@@ -78,6 +79,23 @@ public:
     RuntimeScope(const RuntimeScope&) = delete;
     RuntimeScope& operator=(const RuntimeScope&) = delete;
     static bool active() noexcept { return runtime_scope_depth > 0; }
+};
+
+// While one exists, the runtime opens descriptors it closes again before the
+// guard goes (the resolver's configuration files, the address sort's probe
+// sockets, c-ares's start-up). They sit at the lowest free numbers meanwhile,
+// which a program's dup2 on another thread may aim at: it waits instead (the
+// creation lock), as it would never meet them without the runtime. Nothing
+// inside may switch greenlets (a RuntimeScope too: the hooks make plain calls).
+class TransientFds {
+public:
+    TransientFds() noexcept { lock_runtime_fd_creation(); }
+    ~TransientFds() { unlock_runtime_fd_creation(); }
+    TransientFds(const TransientFds&) = delete;
+    TransientFds& operator=(const TransientFds&) = delete;
+
+private:
+    RuntimeScope scope_;
 };
 
 }  // namespace green::detail

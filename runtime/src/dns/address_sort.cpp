@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/sys.hpp"
+#include "core/runtime_fds.hpp"
 
 namespace green::detail {
 namespace {
@@ -253,6 +254,7 @@ struct Sorter {
 }  // namespace
 
 void sort_like_glibc(std::vector<Address>& destinations) {
+    const TransientFds opening;  // gai.conf, interface lookups, the probe sockets
     if (destinations.size() < 2) return;
     const std::vector<Local> locals = local_addresses();
     std::vector<Candidate> candidates(destinations.size()), scratch(destinations.size());

@@ -136,7 +136,10 @@ struct AresHandle {
 void init_ares(AresHandle& h, ares_options opts, int mask) {
     static std::once_flag library;
     std::call_once(library, [] { ares_library_init(ARES_LIB_INIT_ALL); });
-    const int rc = ares_init_options(&h.ch, &opts, mask);
+    const int rc = [&] {
+        const TransientFds opening;  // c-ares reads its files and /dev/urandom
+        return ares_init_options(&h.ch, &opts, mask);
+    }();
     if (rc != ARES_SUCCESS) {
         h.ch = nullptr;
         if (rc == ARES_ENOMEM) throw std::bad_alloc();

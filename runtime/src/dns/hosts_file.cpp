@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "base/env.hpp"
+#include "core/runtime_fds.hpp"
 
 namespace green::detail {
 namespace {
@@ -101,6 +102,7 @@ void warn_once(const std::string& path, const char* why) {
 // on the open descriptor, so a file swapped for a FIFO meanwhile is refused too.
 // Only whole lines of the first kMaxHostsBytes are kept.
 bool read_regular(const std::string& path, std::string& out) {
+    const TransientFds opening;
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat st {};
@@ -153,6 +155,7 @@ std::shared_ptr<const HostsFile> current_file() {
 bool multi() {
     if (const char* v = env("RESOLV_MULTI")) return ::strcasecmp(v, "on") == 0;
     static const bool from_file = [] {
+        const TransientFds opening;
         std::ifstream in("/etc/host.conf");
         std::string key, value;
         bool on = false;

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/runtime_fds.hpp"
+
 namespace green::detail {
 namespace {
 
@@ -78,6 +80,7 @@ bool ResolvConf::searches() const {
 }
 
 ResolvConf read_resolv_conf(const char* path) {
+    const TransientFds opening;
     ResolvConf c;
     const char* local_domain = std::getenv("LOCALDOMAIN");
     if (local_domain) {

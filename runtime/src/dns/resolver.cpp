@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "base/env.hpp"
+#include "core/runtime_fds.hpp"
 #include "bridge/shim_api.hpp"
 #include "core/hub.hpp"
 #include "dns/address_sort.hpp"
@@ -105,7 +106,11 @@ std::optional<sockaddr_in6> parse_v6(const char* text, std::string_view name_for
     in6.sin6_family = AF_INET6;
     if (!scope.empty()) {
         const bool link_local = IN6_IS_ADDR_LINKLOCAL(&in6.sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&in6.sin6_addr);
-        unsigned index = link_local ? if_nametoindex(scope.c_str()) : 0;
+        unsigned index = 0;
+        if (link_local) {
+            const green::detail::TransientFds opening;  // glibc asks through a socket
+            index = if_nametoindex(scope.c_str());
+        }
         if (index == 0) {  // else a number, the only form for other addresses
             char* end = nullptr;
             errno = 0;
@@ -209,7 +214,10 @@ std::vector<Kind> kinds_for(const char* service, const Hints& h, std::string_vie
 // Whether the machine has IPv4 other than 127.0.0.1 and IPv6 other than ::1.
 std::pair<bool, bool> configured_families() {
     ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return {true, true};
+    {
+        const green::detail::TransientFds opening;  // a netlink socket
+        if (getifaddrs(&list) != 0) return {true, true};
+    }
     bool v4 = false, v6 = false;
     for (ifaddrs* i = list; i; i = i->ifa_next) {
         if (!i->ifa_addr) continue;

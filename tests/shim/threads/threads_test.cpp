@@ -319,9 +319,9 @@ TEST_CASE("threads: dup2 onto a parked waitpid's or sigwait's descriptor") {
 // The same while green's resolver waits with a socket open (GREEN_DNS=ares; a
 // first server that never answers, then a test dnsmasq): the socket's number
 // goes to the program, the lookup is asked again on another and answered, and
-// so is the next one. On one carrier: with two, the other carrier's resolver
-// opens files meanwhile (resolv.conf, the hosts file), which a dup2 onto the
-// lowest free number can meet, as a thread of the program's own would.
+// so is the next one. With two carriers, the other carrier's resolver opens
+// files meanwhile (resolv.conf, the hosts file) at the lowest free number, for
+// a moment: a dup2 aimed there waits for it to close.
 TEST_CASE("threads: dup2 onto the resolver's sockets") {
     test::Dnsmasq dns({"--host-record=a.test.green,192.0.2.10"});
     const int silent = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -332,7 +332,7 @@ TEST_CASE("threads: dup2 onto the resolver's sockets") {
     REQUIRE(bind(silent, reinterpret_cast<const sockaddr*>(&at), sizeof at) == 0);
     REQUIRE(getsockname(silent, reinterpret_cast<sockaddr*>(&at), &len) == 0);
     const std::string servers = "127.0.0.1:" + std::to_string(ntohs(at.sin_port)) + "," + dns.server();
-    for (Way w : {Way::threads, Way::always}) {
+    for (Way w : {Way::threads, Way::carriers, Way::always}) {
         const auto r = run_way(w, {PROBE_DUP2, "a.test.green"},
                                {"GREEN_DNS=ares", "GREEN_DNS_SERVERS=" + servers, "GREEN_DNS_TIMEOUT=1", "GREEN_DNS_TRIES=1"});
         INFO(way_name(w) << ": " << describe(r));
