@@ -806,7 +806,7 @@ static void many_threads(void) {
 // ---------------------------------------------------------------------------
 // Threads that come and go leave nothing behind on the heap.
 
-enum { kComeAndGo = 10000 };
+static int come_and_go_count = 10000;  // argv[1], if given
 
 static void* nothing(void* p) { return p; }
 
@@ -821,28 +821,30 @@ static void* detached_one(void* p) {
 static size_t heap_in_use(void) { return mallinfo2().uordblks; }
 
 static void come_and_go(void) {
-    printf("-- %d threads created and joined, %d detached\n", kComeAndGo, kComeAndGo);
+    const int n = come_and_go_count;
+    printf("-- %d threads created and joined, %d detached\n", n, n);
     sem_init(&s_detached_done, 0, 0);
     for (int i = 0; i < 100; ++i) join(spawn(nothing, NULL));  // caches warm
     const size_t before = heap_in_use();
     int joined = 0, detached = 0;
-    for (int i = 0; i < kComeAndGo; ++i) joined += join(spawn(nothing, (void*)(intptr_t)i)) == (void*)(intptr_t)i;
-    for (int i = 0; i < kComeAndGo; ++i) {
+    for (int i = 0; i < n; ++i) joined += join(spawn(nothing, (void*)(intptr_t)i)) == (void*)(intptr_t)i;
+    for (int i = 0; i < n; ++i) {
         pthread_t t = spawn(detached_one, NULL);
         detached += pthread_detach(t) == 0;
         sem_wait(&s_detached_done);
     }
     sleep_ms(50);  // the last detached thread ends
     const size_t after = heap_in_use();
-    check_int("  joined with their values", joined, kComeAndGo);
-    check_int("  detached", detached, kComeAndGo);
-    // A few dozen bytes a thread would be megabytes.
+    check_int("  joined with their values", joined, n);
+    check_int("  detached", detached, n);
+    // A few dozen bytes a thread would be more (10000 threads: megabytes).
     check_yes("  the heap grew by less than 64 KiB", after < before + 64 * 1024);
     sem_destroy(&s_detached_done);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
     watchdog(30);
+    if (argc > 1) come_and_go_count = atoi(argv[1]);
     barriers();
     spinlocks();
     semaphores();
