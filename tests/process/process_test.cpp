@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <filesystem>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -88,6 +90,56 @@ TEST_CASE("signal: does not keep the loop alive") {
     auto h = green::signal_handler(SIGUSR1, [] {});
     green::Event never;
     CHECK_THROWS_AS(never.wait(), green::LoopExit);
+}
+
+namespace {
+
+int open_descriptors() {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n += e.path().filename() != ".";
+    return n;
+}
+
+}  // namespace
+
+// A signal sent by another thread, and signals sent many at a time, run each
+// handler of that signal in the hub (at least once per burst: signals of one
+// number coalesce, as the kernel's do); two handlers of one signal both run.
+TEST_CASE("signal: from another thread, in bursts, to two handlers") {
+    int first = 0, second = 0;
+    auto a = green::signal_handler(SIGUSR1, [&] { ++first; });
+    auto b = green::signal_handler(SIGUSR1, [&] { ++second; });
+    std::thread([] { ::kill(::getpid(), SIGUSR1); }).join();
+    const auto t0 = std::chrono::steady_clock::now();
+    while (first == 0 && std::chrono::steady_clock::now() - t0 < 2s) green::sleep(1ms);
+    CHECK(first == 1);
+    CHECK(second == 1);
+    for (int i = 0; i < 100; ++i) ::kill(::getpid(), SIGUSR1);
+    green::sleep(20ms);
+    CHECK(first >= 2);
+    CHECK(first == second);
+    b.cancel();
+    const int before = first;
+    ::kill(::getpid(), SIGUSR1);
+    green::sleep(20ms);
+    CHECK(first == before + 1);
+    CHECK(second == before);
+}
+
+// Handling a signal opens no descriptor (libev's ev_signal opened an eventfd
+// whose number it kept: a program's dup2 onto it could never have it).
+TEST_CASE("signal: a handler opens no descriptor") {
+    green::sleep(0s);  // the hub and its loop exist
+    const int before = open_descriptors();
+    bool ran = false;
+    {
+        auto h = green::signal_handler(SIGUSR2, [&] { ran = true; });
+        ::kill(::getpid(), SIGUSR2);
+        green::sleep(20ms);
+        CHECK(ran);
+        CHECK(open_descriptors() == before);
+    }
+    CHECK(open_descriptors() == before);
 }
 
 // In a forked child only the calling greenlet runs; sleeping and spawning work there.

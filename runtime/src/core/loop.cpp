@@ -1,6 +1,6 @@
 // libev glue: the only file that includes ev.h and the only one that reaches
 // the ev_loop. Every watcher the runtime uses (the hub's timers and wake-ups,
-// the fd table's and c-ares' I/O watchers, signal watchers) is started through
+// the fd table's and c-ares' I/O watchers) is started through
 // the functions of loop.hpp, which are defined here.
 //
 // What the hub relies on from the loop:
@@ -36,8 +36,6 @@ namespace green::detail {
 
 static_assert(sizeof(ev_timer) <= sizeof(WatcherSlot::watcher) && alignof(ev_timer) <= 8, "WatcherSlot too small for ev_timer");
 static_assert(sizeof(ev_io) <= sizeof(WatcherSlot::watcher) && alignof(ev_io) <= 8, "WatcherSlot too small for ev_io");
-static_assert(sizeof(ev_signal) <= sizeof(WatcherSlot::watcher) && alignof(ev_signal) <= 8,
-              "WatcherSlot too small for ev_signal");
 
 // The ev_loop behind a Loop, for this file only.
 struct LoopGlue {
@@ -248,23 +246,6 @@ void async_stop(Loop& loop, WatcherSlot& w) noexcept {
             *link = a.next;
             break;
         }
-}
-
-void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept {
-    auto* sig = reinterpret_cast<ev_signal*>(w.watcher);
-    w.fn = fn;
-    w.arg = arg;
-    ev_signal_init(sig, fire<ev_signal>, signum);
-    RuntimeScope ours;  // may open the loop's signal pipe
-    ev_signal_start(LoopGlue::raw(loop), sig);
-    ev_unref(LoopGlue::raw(loop));
-}
-
-void signal_stop(Loop& loop, WatcherSlot& w) noexcept {
-    auto* sig = reinterpret_cast<ev_signal*>(w.watcher);
-    if (!ev_is_active(sig)) return;
-    ev_ref(LoopGlue::raw(loop));
-    ev_signal_stop(LoopGlue::raw(loop), sig);
 }
 
 }  // namespace green::detail

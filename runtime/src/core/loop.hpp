@@ -82,9 +82,4 @@ void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexc
 void async_send(Loop& loop, WatcherSlot& w) noexcept;
 void async_stop(Loop& loop, WatcherSlot& w) noexcept;
 
-// A signal watcher; fn(arg) runs in the hub after `signum` arrives. It does not
-// keep the loop alive on its own.
-void signal_start(Loop& loop, WatcherSlot& w, int signum, void (*fn)(void*), void* arg) noexcept;
-void signal_stop(Loop& loop, WatcherSlot& w) noexcept;
-
 }  // namespace green::detail
