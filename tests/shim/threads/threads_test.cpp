@@ -219,9 +219,10 @@ TEST_CASE("threads: pthread read-write locks") {
 }
 
 // Barriers, spinlocks, semaphores, pthread_once, keys, per-thread errno and locale, identity, names, stack attributes, detached threads and the join family behave as with OS threads.
-// Sanitized, 2000 threads come and go instead of 10000: AddressSanitizer
-// clears the shadow of each ended thread's 8 MiB stack, which on a VM whose
-// page faults are slow (15 us each, measured) took 1.4 ms a thread, 28 s in all.
+// Sanitized, 2000 threads come and go instead of 10000: under AddressSanitizer
+// a green thread that comes and goes costs about 1 ms on these VMs (the
+// sanitizer's per-thread allocator cache and records, page faults at 15 us),
+// and two carriers 10000 of them took 10 s of the probe's 30 s watchdog.
 TEST_CASE("threads: barriers, semaphores, once, keys, attributes and joins") {
     const auto runs = compare_ways({PROBE_MISC, std::string(SANITIZER_RUNTIME).empty() ? "10000" : "2000"});
     CHECK(contains(runs[0].out, "-- 300 threads\n  created: 300\n"));
