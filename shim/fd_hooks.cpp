@@ -55,6 +55,9 @@ bool release_for_program(int fd) {
 }  // namespace
 
 GREEN_HOOK int close(int fd) {
+    // libev closing its own: unmarked and closed under the lock, as the
+    // runtime's other descriptors (close_runtime_fd), so no dup2 gets between.
+    const api::RuntimeFdCreationLock held(shim_live() && api::in_runtime_scope());
     if (!release_for_program(fd)) {
         errno = EBADF;
         return -1;
@@ -87,29 +90,40 @@ namespace {
 // a loop's move, a resolver's socket, a pidfd or a signalfd closes), for a valid `fd` (else the call says EBADF and leaves
 // `fd2` alone), and not inside a signal handler. The call waits while the
 // runtime makes a descriptor, which sits at the lowest free number (perhaps
-// `fd2`) until it is moved up.
+// `fd2`) until it is moved up. What the runtime made meanwhile may have been
+// moved up to `fd2` (the lowest free number above its floor: the next one of
+// a program that dup2s upwards through the numbers): that one is given up in
+// turn, and `fd2` avoided from then on.
 template <class Call>
 int replace(int fd, int fd2, Call call) noexcept {
     const bool guarded = shim_live() && !api::in_runtime_scope() && shim::state::handler_depth == 0;
-    const bool runtime_target = fd != fd2 && api::is_runtime_fd(fd2);
-    const bool bad_source = runtime_target && shim::real::fcntl(fd, F_GETFD, nullptr) < 0;
-    int avoidance = -1;
-    if (guarded && runtime_target && !bad_source) {
-        avoidance = api::avoid_runtime_fd(fd2);  // until the call has it
-        api::free_runtime_fd(fd2);
+    for (bool asked_before = false;;) {
+        const bool runtime_target = fd != fd2 && api::is_runtime_fd(fd2);
+        const bool bad_source = runtime_target && shim::real::fcntl(fd, F_GETFD, nullptr) < 0;
+        int avoidance = -1;
+        if (guarded && runtime_target && !bad_source) {
+            avoidance = api::avoid_runtime_fd(fd2);  // until the call has it
+            api::free_runtime_fd(fd2);
+        }
+        int r = -1, error = 0;
+        bool again = false;
+        {
+            const api::RuntimeFdCreationLock held(guarded);
+            if (fd == fd2 || bad_source || release_for_program(fd2))
+                r = call();
+            else if (guarded && !runtime_target && !asked_before)
+                again = true;  // it became the runtime's while the call waited for the lock
+            else
+                errno = EBUSY;  // it stays the runtime's (see SYMBOLS.md)
+            error = errno;
+        }
+        api::stop_avoiding_runtime_fd(avoidance);
+        asked_before = asked_before || runtime_target;
+        if (!again) {
+            errno = error;
+            return r;
+        }
     }
-    int r = -1, error = 0;
-    {
-        const api::RuntimeFdCreationLock held(guarded);
-        if (fd == fd2 || bad_source || release_for_program(fd2))
-            r = call();
-        else
-            errno = EBUSY;  // it stays the runtime's (see SYMBOLS.md)
-        error = errno;
-    }
-    api::stop_avoiding_runtime_fd(avoidance);
-    errno = error;
-    return r;
 }
 
 // Held while libev makes a descriptor inside a runtime scope, until created()

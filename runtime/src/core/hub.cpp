@@ -374,8 +374,7 @@ namespace {
 void close_held(FdTable& fds, HeldFd& held) noexcept {
     List<HeldFd, HeldFdTag>::erase(held);
     fds.forget(held.fd);  // its waiter wakes with WakeReason::closed
-    unmark_runtime_fd(held.fd);
-    sys::close(held.fd);
+    close_runtime_fd(held.fd);
 }
 
 }  // namespace

@@ -134,8 +134,7 @@ void Loop::unwatch_wakeup() noexcept {
 void Loop::close_wakeup(int fd) noexcept {
     while (wakeup_writers_.load(std::memory_order_seq_cst) != 0) {
     }
-    unmark_runtime_fd(fd);
-    sys::close(fd);
+    close_runtime_fd(fd);
 }
 
 // The wake-up's eventfd becomes `fd`.

@@ -144,6 +144,14 @@ int own_runtime_fd(int fd) noexcept {
     return fd;
 }
 
+int close_runtime_fd(int fd) noexcept {
+    lock_runtime_fd_creation();
+    unmark_runtime_fd(fd);
+    const int r = sys::close(fd);
+    unlock_runtime_fd_creation();
+    return r;
+}
+
 std::vector<int> runtime_fds_between(unsigned first, unsigned last) {
     std::vector<int> out;
     if (marked.load(std::memory_order_relaxed) == 0) return out;

@@ -39,6 +39,11 @@ int own_runtime_fd(int fd) noexcept;
 void lock_runtime_fd_creation() noexcept;
 void unlock_runtime_fd_creation() noexcept;
 
+// Unmarks and closes the runtime's `fd` under that lock: a program's dup2
+// between the two would get the number, and the runtime's close would then
+// close the program's descriptor.
+int close_runtime_fd(int fd) noexcept;
+
 // `create()`'s descriptor, taken as the runtime's own (own_runtime_fd) under
 // that lock.
 template <class Create>

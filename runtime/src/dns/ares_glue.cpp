@@ -98,8 +98,7 @@ ares_socket_t on_socket(int domain, int type, int protocol, void* data) {
 int on_close(ares_socket_t fd, void* data) {
     std::erase(notes_of(data).refused, fd);
     std::erase(notes_of(data).datagrams, fd);
-    unmark_runtime_fd(fd);
-    return sys::close(fd);
+    return close_runtime_fd(fd);
 }
 int on_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*) { return sys::connect(fd, addr, len); }
 ares_ssize_t on_recvfrom(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from, ares_socklen_t* fromlen,
