@@ -52,12 +52,18 @@ bool release_for_program(int fd) {
     return true;
 }
 
+// Held while libev makes a descriptor inside a runtime scope, until created()
+// has moved it up, and while it unmarks and closes one (see replace).
+api::RuntimeFdCreationLock runtime_creation() noexcept {
+    return api::RuntimeFdCreationLock(shim_live() && api::in_runtime_scope());
+}
+
 }  // namespace
 
 GREEN_HOOK int close(int fd) {
     // libev closing its own: unmarked and closed under the lock, as the
     // runtime's other descriptors (close_runtime_fd), so no dup2 gets between.
-    const api::RuntimeFdCreationLock held(shim_live() && api::in_runtime_scope());
+    const auto held = runtime_creation();
     if (!release_for_program(fd)) {
         errno = EBADF;
         return -1;
@@ -124,12 +130,6 @@ int replace(int fd, int fd2, Call call) noexcept {
             return r;
         }
     }
-}
-
-// Held while libev makes a descriptor inside a runtime scope, until created()
-// has moved it up (see replace).
-api::RuntimeFdCreationLock runtime_creation() noexcept {
-    return api::RuntimeFdCreationLock(shim_live() && api::in_runtime_scope());
 }
 
 }  // namespace
