@@ -36,7 +36,7 @@
 namespace shim {
 
 inline bool may_park() noexcept {
-    if (!state::live.load(std::memory_order_relaxed) || state::handler_depth != 0) return false;
+    if (!state::live.load(std::memory_order_relaxed) || state::plain_depth != 0) return false;
     return state::always_cooperate ? green::detail::shim_api::can_use_runtime()
                                    : green::detail::shim_api::cooperative();
 }
@@ -108,7 +108,7 @@ private:
 // loop of zero-timeout polls).
 template <class R>
 R without_waiting(R r) noexcept {
-    if (state::live.load(std::memory_order_relaxed) && state::handler_depth == 0)
+    if (state::live.load(std::memory_order_relaxed) && state::plain_depth == 0)
         green::detail::shim_api::take_turn_if_over();
     return r;
 }

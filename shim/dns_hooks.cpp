@@ -37,7 +37,7 @@ namespace {
 namespace api = green::detail::shim_api;
 
 bool use_green() noexcept {
-    if (!state::live.load(std::memory_order_relaxed) || state::handler_depth != 0 || state::dns == state::Dns::system ||
+    if (!state::live.load(std::memory_order_relaxed) || state::plain_depth != 0 || state::dns == state::Dns::system ||
         !api::can_resolve())
         return false;
     return state::dns == state::Dns::ares || state::dns_configured || may_park();

@@ -48,7 +48,7 @@ bool release_for_program(int fd) {
     }
     if (api::is_runtime_fd(fd)) return false;
     shim::fd_facts::forget(fd);
-    if (shim::state::handler_depth == 0) api::forget_fd(fd);
+    if (shim::state::plain_depth == 0) api::forget_fd(fd);
     return true;
 }
 
@@ -73,7 +73,7 @@ GREEN_HOOK int close(int fd) {
 
 GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noexcept {
     if (!shim_live() || (flags & CLOSE_RANGE_CLOEXEC) || first > last) return shim::real::close_range(first, last, flags);
-    api::forget_fds(first, last);
+    if (shim::state::plain_depth == 0) api::forget_fds(first, last);
     shim::fd_facts::forget_range(first, last);
     // Close around the runtime's descriptors.
     unsigned int from = first;
@@ -102,7 +102,7 @@ namespace {
 // turn, and `fd2` avoided from then on.
 template <class Call>
 int replace(int fd, int fd2, Call call) noexcept {
-    const bool guarded = shim_live() && !api::in_runtime_scope() && shim::state::handler_depth == 0;
+    const bool guarded = shim_live() && !api::in_runtime_scope() && shim::state::plain_depth == 0;
     for (bool asked_before = false;;) {
         const bool runtime_target = fd != fd2 && api::is_runtime_fd(fd2);
         const bool bad_source = runtime_target && shim::real::fcntl(fd, F_GETFD, nullptr) < 0;

@@ -65,12 +65,12 @@ void trampoline(int sig, siginfo_t* info, void* context) {
     const int saved = errno;
     Installed& h = installed[sig];
     void* fn = h.handler.load(std::memory_order_acquire);
-    ++state::handler_depth;
+    ++state::plain_depth;
     if (h.siginfo.load(std::memory_order_relaxed))
         reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, context);
     else
         reinterpret_cast<void (*)(int)>(fn)(sig);
-    --state::handler_depth;
+    --state::plain_depth;
     api::note_signal(h.restart.load(std::memory_order_relaxed));
     errno = saved;
 }
@@ -259,3 +259,15 @@ GREEN_HOOK sighandler_t sigset(int sig, sighandler_t disposition) noexcept {
 }
 
 GREEN_HOOK pid_t fork() noexcept { return shim::real::fork(); }
+
+#if defined(__x86_64__)
+// vfork.S's failure path: the system call's error as errno, -1 to its caller.
+extern "C" pid_t green_vfork_failed(int error) noexcept {
+    errno = error;
+    return -1;
+}
+#else
+// Elsewhere vfork has fork's semantics, which POSIX allows: the child gets a
+// copy of the parent's memory, so what its hooks change is its own.
+GREEN_HOOK pid_t vfork() noexcept { return shim::real::fork(); }
+#endif

@@ -13,7 +13,7 @@
 namespace shim::state {
 
 std::atomic<bool> live{false};
-thread_local int handler_depth [[gnu::tls_model("initial-exec")]] = 0;
+thread_local int plain_depth [[gnu::tls_model("initial-exec")]] = 0;
 Dns dns = Dns::automatic;
 bool dns_configured = false;
 int log_level = 1;

@@ -1,5 +1,6 @@
-// The shim's own state: whether it is live, whether the calling thread is inside
-// a signal handler, and its settings (GREEN_DNS, GREEN_LOG).
+// The shim's own state: whether it is live, whether the calling thread is where
+// the hooks must stay plain (a signal handler, a vfork child), and its settings
+// (GREEN_DNS, GREEN_LOG).
 #pragma once
 
 #include <atomic>
@@ -12,8 +13,12 @@ namespace shim::state {
 // Before and after, every hook makes the plain libc call.
 extern std::atomic<bool> live;
 
-// Depth of the shim's signal-handler trampolines on this thread.
-extern thread_local int handler_depth [[gnu::tls_model("initial-exec")]];
+// Depth, on this thread, of what the hooks must leave the runtime alone in:
+// they make the plain libc call and change no state of the shim's or the
+// runtime's. The shim's signal-handler trampolines raise it (the code a handler
+// interrupted may be halfway through that state), and so does vfork (vfork.S)
+// in the child, which runs in the parent's memory until it execs or exits.
+extern thread_local int plain_depth [[gnu::tls_model("initial-exec")]];
 
 // GREEN_DNS: who answers the DNS entry points. `automatic` (the default):
 // green's resolver where that helps, glibc's elsewhere (dns_hooks.cpp).

@@ -199,6 +199,7 @@
     X(tss_set, libc) \
     X(uselocale, libc) \
     X(usleep, libc) \
+    X(vfork, libc) \
     X(wait, libc) \
     X(wait3, libc) \
     X(wait4, libc) \

@@ -75,7 +75,7 @@ long wait(std::uint32_t* word, int op, std::uint32_t value, const timespec* time
 
 long wake(long n, std::uint32_t* word, int op, long a3, long a4, long a5) {
     const std::size_t count = n < 0 ? 0 : static_cast<std::size_t>(n);
-    const std::size_t woken = api::unpark(word, count, 0, state::handler_depth != 0);
+    const std::size_t woken = api::unpark(word, count, 0, state::plain_depth != 0);
     if (woken >= count) return static_cast<long>(woken);
     const long kernel = real::syscall(SYS_futex, reinterpret_cast<long>(word), op, static_cast<long>(count - woken),
                                       a3, a4, a5);

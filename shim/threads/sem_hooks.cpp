@@ -160,6 +160,6 @@ GREEN_HOOK int sem_post(sem_t* s) noexcept {
             return -1;
         }
     } while (!data(s).compare_exchange_weak(d, d + 1, std::memory_order_acq_rel, std::memory_order_relaxed));
-    if (d >> 32) api::unpark(s, 1, 0, shim::state::handler_depth != 0);
+    if (d >> 32) api::unpark(s, 1, 0, shim::state::plain_depth != 0);
     return 0;
 }

@@ -83,7 +83,7 @@ void apply() noexcept {
 // null when glibc's own call applies (thread patching off, a real thread, a
 // signal handler, the runtime itself).
 GreenThread* mask_owner() noexcept {
-    if (!enabled() || state::handler_depth != 0 || api::in_runtime_scope()) return nullptr;
+    if (!enabled() || state::plain_depth != 0 || api::in_runtime_scope()) return nullptr;
     return current();
 }
 
@@ -226,7 +226,7 @@ GREEN_HOOK int sigprocmask(int how, const sigset_t* __restrict set, sigset_t* __
 }
 
 GREEN_HOOK int sigpending(sigset_t* set) noexcept {
-    GreenThread* t = enabled() && shim::state::handler_depth == 0 ? current() : nullptr;
+    GreenThread* t = enabled() && shim::state::plain_depth == 0 ? current() : nullptr;
     const int r = shim::real::sigpending(set);
     if (r == 0 && t) {
         collect_sent(*t);

@@ -136,7 +136,7 @@ bool initial_thread() noexcept { return ::getpid() == ::gettid(); }
 // (a tail call) leaves its caller's return address, but its threads start in
 // its own code.
 bool makes_green_thread(const void* caller, const void* start) {
-    if (!enabled() || api::in_runtime_scope() || state::handler_depth != 0) return false;
+    if (!enabled() || api::in_runtime_scope() || state::plain_depth != 0) return false;
     if (!api::running_greenlet() && !(initial_thread() && !api::main_greenlet())) return false;
     return !excluded_caller(caller) && !excluded_code(start);
 }

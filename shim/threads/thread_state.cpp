@@ -64,7 +64,7 @@ int self_id() noexcept {
 // The runtime's own code (a stack pool's lock held, say) never parks: a futex
 // it waits on there (a C++ static's guard) is the kernel's.
 bool may_switch() noexcept {
-    return state::handler_depth == 0 && !api::in_runtime_scope() && api::running_greenlet() != nullptr;
+    return state::plain_depth == 0 && !api::in_runtime_scope() && api::running_greenlet() != nullptr;
 }
 
 bool to_deadline(clockid_t clock, const timespec* abstime, Deadline& deadline) noexcept {

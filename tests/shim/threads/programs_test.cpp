@@ -756,6 +756,45 @@ TEST_CASE("threads: pigz -p 32 compresses and decompresses") {
     }
 }
 
+// python3 with threads, then what starts processes (multiprocessing.Pool,
+// whose handler threads and forked workers share pipes and locks;
+// subprocess.run, which vforks), then signals: prints the same as plainly. A
+// vfork child runs in the parent's memory until it execs; before the shim
+// kept its hooks plain there, the child's signal mask stayed the parent's in
+// the kernel, and SIGUSR1 and SIGINT were never delivered again.
+TEST_CASE("threads: python3 threads, a process pool, a subprocess, then signals") {
+    static const char* const kScript = R"py(
+import concurrent.futures as cf, multiprocessing as mp, os, signal, subprocess, threading, time
+def square(x): return x * x
+if __name__ == "__main__":
+    with cf.ThreadPoolExecutor(8) as ex: print("threads:", sum(ex.map(square, range(1000))))
+    with mp.Pool(3) as pool: print("pool:", sum(pool.map(square, range(1000))))
+    print("subprocess:", subprocess.run(["sh", "-c", "echo $((6 * 7))"], capture_output=True, text=True).stdout.strip())
+    got = []
+    signal.signal(signal.SIGUSR1, lambda *a: got.append("USR1"))
+    threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+    time.sleep(0.5)
+    print("handled:", got)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)
+        print("no KeyboardInterrupt")
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
+)py";
+    const std::string want = "threads: 332833500\npool: 332833500\nsubprocess: 42\nhandled: ['USR1']\nKeyboardInterrupt\n";
+    for (Way w : {Way::plain, Way::green, Way::carriers}) {
+        INFO(way_name(w));
+        const test::Stopwatch clock;
+        Running p(argv_for(w, {kPython, "-c", kScript}), env_for(w), "python3");
+        const test::RunResult r = p.finish(60);
+        CHECK_MESSAGE(r.exit_code == 0, describe(r));
+        CHECK(r.out == want);
+        CHECK_MESSAGE(without_monitor_reports(r.err).empty(), r.err);
+        CHECK(clock.seconds() < 30);
+    }
+}
+
 // siege -c 200 -t 5S (a thread per simulated user; at its time limit the main thread cancels them all) against a local http.server: every transaction succeeds, and the run ends at its time limit (siege sets it on whole seconds of time(), so 4 to 5 s after the start), as plainly; with over 200 OS threads plainly and at most a handful under greenrun --threads. With -r 5 instead, exactly 1,000 transactions either way.
 TEST_CASE("threads: siege -c 200 -t 5S") {
     const int port = test::free_port();

@@ -283,6 +283,16 @@ TEST_CASE("threads: fork from a thread") {
     CHECK(contains(runs[0].out, "parent: its status: 0\n"));
 }
 
+// vfork while another thread waits, as CPython's subprocess starts a program:
+// what the child does before it execs (its own signal mask, a handler reset,
+// close_range of every descriptor) runs in the parent's memory, and must
+// change nothing of the parent's: its mask is restored in the kernel too
+// (signals reach it), and the waiting thread's read gets its data.
+TEST_CASE("threads: vfork while another thread waits") {
+    const auto runs = compare_ways({PROBE_VFORK});
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // A program whose threads have ended sleeps, polls and waits alone for their full time, uninterrupted, and greenrun --threads (whose monitor is on) says nothing about it: a thread alone on its hub keeps nobody waiting.
 TEST_CASE("threads: a thread alone waits undisturbed") {
     const auto runs = compare_ways({PROBE_ALONE});

@@ -1,0 +1,41 @@
+// vfork for a program under greenrun: glibc's, with the shim's plain depth
+// (state.hpp) raised in the child. A vfork child runs in its parent's memory,
+// on its thread's own thread-local storage, until it execs or exits; the hooks
+// it calls (CPython's child: pthread_sigmask, sigaction, close_range, dup2)
+// would change the parent's state: a green thread's signal mask and what the
+// kernel was last told of it, the parent's waits on descriptors (a thread
+// waiting in read() woken with EBADF). With the depth raised they make the
+// plain calls, as inside a signal handler. The parent, which the kernel
+// resumes only once the child has execed or exited, lowers it again.
+//
+// As in glibc's: the return address waits in %rdi, which the system call
+// keeps, not on the stack the child shares and overwrites when it returns.
+#if defined(__x86_64__)
+        .text
+        .globl vfork
+        .type vfork, @function
+vfork:
+        .cfi_startproc
+        popq %rdi
+        .cfi_adjust_cfa_offset -8
+        .cfi_register %rip, %rdi
+        movq _ZN4shim5state11plain_depthE@gottpoff(%rip), %rsi
+        addl $1, %fs:(%rsi)
+        movl $58, %eax                  // SYS_vfork
+        syscall
+        testl %eax, %eax
+        jz 1f                           // the child: the depth stays raised
+        subl $1, %fs:(%rsi)
+1:      pushq %rdi
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rip, 0
+        cmpl $-4095, %eax
+        jae 2f
+        ret
+2:      negl %eax
+        movl %eax, %edi
+        jmp green_vfork_failed          // sets errno, returns -1
+        .cfi_endproc
+        .size vfork, . - vfork
+#endif
+        .section .note.GNU-stack, "", @progbits
