@@ -41,9 +41,12 @@ int new_id() noexcept { return 0x20000000 | (next_id.fetch_add(1, std::memory_or
 
 // ---- which creators get green threads ---------------------------------------
 
-// Libraries whose threads stay real: they are meant to run on cores.
-constexpr const char* kDefaultExcluded[] = {"libgomp.so", "libomp.so", "libiomp5.so", "libopenblas",
-                                             "libblas.so", "liblapack.so", "libmkl_", "libtbb"};
+// Libraries whose threads stay real: the OpenMP and BLAS runtimes' threads are
+// meant to run on cores; perl's threads module (auto/threads/threads.so) runs
+// interpreters that perl 5.36 finds through a thread-local variable
+// (PL_current_context), which the green threads of a carrier would share.
+constexpr const char* kDefaultExcluded[] = {"libgomp.so", "libomp.so", "libiomp5.so", "libopenblas", "libblas.so",
+                                             "liblapack.so", "libmkl_", "libtbb", "threads.so"};
 
 const std::vector<std::string>& excluded_libraries() {
     static const std::vector<std::string> list = [] {

@@ -630,12 +630,12 @@ TEST_SUITE_BEGIN("real programs");
 
 // Every program the cases run is installed (tools/setup installs them), so a missing one is named rather than failing the cases later.
 TEST_CASE("threads: the programs are there") {
-    for (const std::string& p : {kGreenrun, std::string(SHIM_PATH), kPython, std::string("/usr/bin/ab"),
-                                std::string("/usr/bin/iperf"), std::string("/usr/bin/pigz"), std::string("/usr/bin/siege"),
-                                std::string("/usr/bin/tinyproxy"), std::string("/usr/bin/stunnel4"),
-                                std::string("/usr/bin/curl")}) {
-        INFO(p << " is missing (tools/setup installs apache2-utils, iperf, pigz, siege, tinyproxy-bin, stunnel4, curl, "
-                  "libpython3.11-testsuite)");
+    for (const std::string& p : {kGreenrun, std::string(SHIM_PATH), kPython, std::string("/usr/bin/perl"),
+                                std::string("/usr/bin/ab"), std::string("/usr/bin/iperf"), std::string("/usr/bin/pigz"),
+                                std::string("/usr/bin/siege"), std::string("/usr/bin/tinyproxy"),
+                                std::string("/usr/bin/stunnel4"), std::string("/usr/bin/curl")}) {
+        INFO(p << " is missing (tools/setup installs perl, apache2-utils, iperf, pigz, siege, tinyproxy-bin, stunnel4, "
+                  "curl, libpython3.11-testsuite)");
         CHECK(::access(p.c_str(), F_OK) == 0);
     }
 }
@@ -792,6 +792,39 @@ if __name__ == "__main__":
         CHECK(r.out == want);
         CHECK_MESSAGE(without_monitor_reports(r.err).empty(), r.err);
         CHECK(clock.seconds() < 30);
+    }
+}
+
+// perl's ithreads (a queue, a shared counter, a socket accept/echo between
+// threads, a backtick child, a signal handler) print the same as plainly: perl
+// finds each thread's interpreter through a __thread variable, so its threads
+// module is excluded by default and its threads stay OS threads. Before, the
+// first threads->create crashed the program.
+TEST_CASE("threads: perl ithreads") {
+    static const char* const kScript = R"pl(
+use strict; use warnings; use threads; use threads::shared; use Thread::Queue; use IO::Socket::INET;
+my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 50, ReuseAddr => 1) or die;
+my $port = $srv->sockport;
+my $acceptor = threads->create(sub { for (1 .. 20) { my $c = $srv->accept; my $l = <$c>; print $c "echo $l"; close $c } 1 });
+my $q = Thread::Queue->new; my $sum :shared = 0;
+my @workers = map { threads->create(sub { while (defined(my $x = $q->dequeue)) { lock($sum); $sum += $x } }) } 1 .. 4;
+$q->enqueue($_) for 1 .. 1000; $q->end; $_->join for @workers;
+my @clients = map { threads->create(sub {
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die; print $s "hi\n"; scalar <$s> }) } 1 .. 20;
+my %replies; $replies{$_->join}++ for @clients; $acceptor->join;
+print "sum $sum, replies: ", join(",", map { chomp(my $k = $_); "$k x$replies{$_}" } keys %replies), "\n";
+print "backtick: ", `echo child`;
+my $got = 0; local $SIG{USR1} = sub { $got++ }; kill 'USR1', $$; select(undef, undef, undef, 0.1);
+print "handled: $got\n";
+)pl";
+    const std::string want = "sum 500500, replies: echo hi x20\nbacktick: child\nhandled: 1\n";
+    for (Way w : {Way::plain, Way::green, Way::carriers}) {
+        INFO(way_name(w));
+        Running p(argv_for(w, {"/usr/bin/perl", "-e", kScript}), env_for(w), "perl");
+        const test::RunResult r = p.finish(60);
+        CHECK_MESSAGE(r.exit_code == 0, describe(r));
+        CHECK(r.out == want);
+        CHECK_MESSAGE(without_monitor_reports(r.err).empty(), r.err);
     }
 }
 
