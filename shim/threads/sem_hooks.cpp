@@ -50,8 +50,9 @@ struct Waiting {
     bool queued = false;
 };
 
-// Returns 0, or -1 with errno ETIMEDOUT.
-int wait_here(sem_t* s, Deadline deadline) {
+// Returns 0, or -1 with errno ETIMEDOUT, or EINTR once a signal handler that
+// interrupts the call ran on the thread meanwhile (as glibc's futex wait).
+int wait_here(sem_t* s, Deadline deadline, const SignalCheck& signals) {
     for (;;) {
         if (try_take(s)) return 0;
         Waiting w{s};
@@ -69,7 +70,7 @@ int wait_here(sem_t* s, Deadline deadline) {
                     x.queued = true;
                     return true;
                 },
-                nullptr, &w, deadline, "sem_wait", may_switch());
+                nullptr, &w, deadline, "sem_wait", may_switch(), true);
         } catch (...) {
             if (w.queued) data(s).fetch_sub(kWaiter, std::memory_order_relaxed);
             throw;
@@ -82,30 +83,41 @@ int wait_here(sem_t* s, Deadline deadline) {
             errno = ETIMEDOUT;
             return -1;
         }
+        if (p.result == api::ParkResult::interrupted && signals.interrupted()) {
+            errno = EINTR;
+            return -1;
+        }
     }
 }
 
-int wait_shared(sem_t* s, Deadline deadline) {
+int wait_shared(sem_t* s, Deadline deadline, const SignalCheck& signals) {
     for (double pause = 0.001;; pause = std::min(pause * 2, 0.05)) {
         if (try_take(s)) return 0;
         if (deadline.passed()) {
             errno = ETIMEDOUT;
             return -1;
         }
+        if (signals.interrupted()) {
+            errno = EINTR;
+            return -1;
+        }
         api::park(s, [](void*) { return true; }, nullptr, nullptr, earliest(deadline, Deadline::after(pause)),
-                  "sem_wait (process-shared)", true);
+                  "sem_wait (process-shared)", true, true);
     }
 }
 
-// sem_wait and its timed forms; a cancellation point.
+// sem_wait and its timed forms; a cancellation point. A signal handler
+// interrupts them as signal(7) says: EINTR unless it was installed with
+// SA_RESTART (CPython's are not: a Ctrl-C reaches a thread.join()).
 int wait(sem_t* s, Deadline deadline) {
+    const SignalCheck signals(Restart::if_sa_restart);
     GreenThread* self = current();
     if (self) act_on_cancel(*self);
     int r = -1;
     int error = EINTR;  // what a cancellation that cannot act (it always can) would leave
     if (self) ++self->greenlet->cancel_point;
     try {
-        r = view(s).shared ? wait_shared(s, deadline) : wait_here(s, deadline);
+        r = view(s).shared ? wait_shared(s, deadline, signals) : wait_here(s, deadline, signals);
         error = errno;
     } catch (const api::ThreadCancel&) {
     }

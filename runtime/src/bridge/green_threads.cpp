@@ -119,8 +119,8 @@ static_assert(static_cast<int>(ParkResult::interrupted) == static_cast<int>(lot:
 }  // namespace
 
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-            Deadline deadline, const char* what, bool may_switch) {
-    return from_lot(lot::park(address, validate, before_sleep, context, deadline, what, may_switch));
+            Deadline deadline, const char* what, bool may_switch, bool signals_interrupt) {
+    return from_lot(lot::park(address, validate, before_sleep, context, deadline, what, may_switch, signals_interrupt));
 }
 
 bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool, bool), void* context) {

@@ -199,11 +199,12 @@ struct Parked {
 // Queues the caller on `address` if validate(context) says so under the
 // bucket's lock, runs before_sleep(context) (may be null), and waits until an
 // unpark, `deadline` (Deadline(): none) or an
-// interruption. `may_switch` false: even a greenlet sleeps on a futex. A kill
+// interruption (with `signals_interrupt`, a signal handler that ran on the
+// thread is one). `may_switch` false: even a greenlet sleeps on a futex. A kill
 // or a green::Timeout waits for the next suspension point outside; throws
 // ThreadCancel (inside a cancellation point) after leaving the queue.
 GREEN_API Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-                      Deadline deadline, const char* what, bool may_switch);
+                      Deadline deadline, const char* what, bool may_switch, bool signals_interrupt = false);
 // Unparks the longest waiter on `address`; decide(context, found, more) runs
 // under the bucket lock either way and returns the token handed over.
 GREEN_API bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool found, bool more),

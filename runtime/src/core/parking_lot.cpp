@@ -168,7 +168,7 @@ Parked leave(Bucket& b, Waiting& w, Hub& hub, ParkResult otherwise) noexcept {
     return {ParkResult::unparked, w.token};
 }
 
-Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, Deadline deadline, const char* what) {
+Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, Deadline deadline, const char* what, bool signals_interrupt) {
     struct Count {
         Hub& hub;
         explicit Count(Hub& h) noexcept : hub(h) { hub.add_lot_waiter(); }
@@ -183,7 +183,7 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, Deadline deadline, const c
     WakeReason reason = WakeReason::woken;
     std::exception_ptr cancel;
     try {
-        reason = hub.park(nullptr, deadline.remaining(), what, w.address);
+        reason = hub.park(signals_interrupt ? &hub.interruptible() : nullptr, deadline.remaining(), what, w.address);
     } catch (const shim_api::ThreadCancel&) {
         cancel = std::current_exception();
     } catch (...) {
@@ -249,7 +249,7 @@ std::size_t unpark_locked(Bucket& b, const void* address, std::size_t count, std
 }  // namespace
 
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-            Deadline deadline, const char* what, bool may_switch) {
+            Deadline deadline, const char* what, bool may_switch, bool signals_interrupt) {
     Hub* hub = Hub::current_if_any();
     Waiting w;
     w.address = address;
@@ -264,7 +264,7 @@ Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(v
     b.push(w);
     unlock(b);
     if (before_sleep) before_sleep(context);
-    return w.greenlet ? wait_greenlet(b, w, *hub, deadline, what) : wait_thread(b, w, deadline);
+    return w.greenlet ? wait_greenlet(b, w, *hub, deadline, what, signals_interrupt) : wait_thread(b, w, deadline);
 }
 
 bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool, bool), void* context,

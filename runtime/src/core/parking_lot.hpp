@@ -50,9 +50,12 @@ struct Parked {
 // makes even a greenlet sleep on a futex (a call from a signal handler). A kill
 // or a green::Timeout does not interrupt the wait (it is thrown at the
 // greenlet's next suspension point outside); a pthread cancellation inside a cancellation point does: it is
-// thrown (shim_api::ThreadCancel) after the waiter left the queue.
+// thrown (shim_api::ThreadCancel) after the waiter left the queue. With
+// `signals_interrupt`, a greenlet's wait also ends (ParkResult::interrupted)
+// when a signal handler runs on its thread (Hub::note_signal), as a semaphore
+// wait's futex does in the kernel.
 Parked park(const void* address, bool (*validate)(void*), void (*before_sleep)(void*), void* context,
-            Deadline deadline, const char* what, bool may_switch = true);
+            Deadline deadline, const char* what, bool may_switch = true, bool signals_interrupt = false);
 
 // Unparks the longest waiter on `address`, if any. decide(context, found,
 // more) runs under the bucket lock either way (found: a waiter is being

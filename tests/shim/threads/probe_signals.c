@@ -4,7 +4,8 @@
 // sigtimedwait times out with EAGAIN; each thread's signal mask is its own
 // (and a new thread inherits its creator's); a signal sent to a thread that
 // blocks it stays pending for that thread only; a handler runs in the thread
-// pthread_kill named.
+// pthread_kill named; a handler without SA_RESTART interrupts a thread's
+// sem_wait and sem_timedwait (EINTR), one with SA_RESTART does not.
 #include "probe_threads.h"
 
 #include <semaphore.h>
@@ -228,6 +229,63 @@ static void handler_thread(void) {
     join(others[1]);
 }
 
+// ---------------------------------------------------------------------------
+// A semaphore wait and a handler: EINTR unless the handler has SA_RESTART
+// (signal(7)); CPython's lock waits rely on it to run a Ctrl-C's handler.
+
+static void on_usr2(int sig) { (void)sig; }
+
+struct sem_waiter {
+    sem_t ready, sem;
+    int timed;
+    int rc, error;
+};
+
+static void* sem_waiter(void* p) {
+    struct sem_waiter* w = p;
+    sigset_t usr2 = set_of(SIGUSR2, 0, 0);
+    pthread_sigmask(SIG_UNBLOCK, &usr2, NULL);
+    sem_post(&w->ready);
+    if (w->timed) {
+        const struct timespec until = deadline(CLOCK_REALTIME, 5);
+        w->rc = sem_timedwait(&w->sem, &until);
+    } else {
+        w->rc = sem_wait(&w->sem);
+    }
+    w->error = w->rc == 0 ? 0 : errno;
+    return NULL;
+}
+
+// The waiter's result when SIGUSR2 (whose handler has `flags`) reaches it
+// while it waits, and then a post.
+static int sem_wait_with_signal(int flags, int timed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
+    sa.sa_flags = flags;
+    sigaction(SIGUSR2, &sa, NULL);
+    struct sem_waiter w;
+    memset(&w, 0, sizeof w);
+    w.timed = timed;
+    sem_init(&w.ready, 0, 0);
+    sem_init(&w.sem, 0, 0);
+    pthread_t t = spawn(sem_waiter, &w);
+    sem_wait(&w.ready);
+    sleep_ms(50);  // it waits in sem_wait by now
+    pthread_kill(t, SIGUSR2);
+    sleep_ms(50);
+    sem_post(&w.sem);
+    join(t);
+    return w.error;
+}
+
+static void sem_waits_and_signals(void) {
+    printf("-- sem_wait and a handler\n");
+    check_err("  sem_wait, handler without SA_RESTART", sem_wait_with_signal(0, 0), EINTR);
+    check_err("  sem_timedwait, handler without SA_RESTART", sem_wait_with_signal(0, 1), EINTR);
+    check_err("  sem_wait, handler with SA_RESTART", sem_wait_with_signal(SA_RESTART, 0), 0);
+}
+
 int main(void) {
     watchdog(30);
     // Blocked in main before any thread exists: blocked in all of them (and nothing else).
@@ -240,5 +298,6 @@ int main(void) {
     per_thread_masks();
     pthread_sigmask(SIG_BLOCK, &hup, NULL);
     handler_thread();
+    sem_waits_and_signals();
     return finish();
 }

@@ -761,7 +761,10 @@ TEST_CASE("threads: pigz -p 32 compresses and decompresses") {
 // subprocess.run, which vforks), then signals: prints the same as plainly. A
 // vfork child runs in the parent's memory until it execs; before the shim
 // kept its hooks plain there, the child's signal mask stayed the parent's in
-// the kernel, and SIGUSR1 and SIGINT were never delivered again.
+// the kernel, and SIGUSR1 and SIGINT were never delivered again. A Ctrl-C
+// (SIGINT) while the main thread joins another ends the join at once, as
+// plainly: CPython's lock wait (sem_clockwait) fails with EINTR and runs the
+// handler; before, it waited for the other thread to end.
 TEST_CASE("threads: python3 threads, a process pool, a subprocess, then signals") {
     static const char* const kScript = R"py(
 import concurrent.futures as cf, multiprocessing as mp, os, signal, subprocess, threading, time
@@ -781,8 +784,18 @@ if __name__ == "__main__":
         print("no KeyboardInterrupt")
     except KeyboardInterrupt:
         print("KeyboardInterrupt")
+    sleeper = threading.Thread(target=time.sleep, args=(5,), daemon=True)
+    sleeper.start()
+    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+    start = time.monotonic()
+    try:
+        sleeper.join()
+        print("joined")
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt in join, within 2 s:", time.monotonic() - start < 2)
 )py";
-    const std::string want = "threads: 332833500\npool: 332833500\nsubprocess: 42\nhandled: ['USR1']\nKeyboardInterrupt\n";
+    const std::string want = "threads: 332833500\npool: 332833500\nsubprocess: 42\nhandled: ['USR1']\n"
+                             "KeyboardInterrupt\nKeyboardInterrupt in join, within 2 s: True\n";
     for (Way w : {Way::plain, Way::green, Way::carriers}) {
         INFO(way_name(w));
         const test::Stopwatch clock;
