@@ -164,7 +164,8 @@ GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct
     void* wanted = act ? ((act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
                                                         : reinterpret_cast<void*>(act->sa_handler))
                        : nullptr;
-    if (act && shim::is_function(wanted)) {
+    // A vfork child installs its handler plainly: the record it would write is the parent's.
+    if (act && shim::is_function(wanted) && !shim::state::vfork_child) {
         struct sigaction ours = *act;
         ours.sa_sigaction = shim::trampoline;
         ours.sa_flags |= SA_SIGINFO;

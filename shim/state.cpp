@@ -14,6 +14,7 @@ namespace shim::state {
 
 std::atomic<bool> live{false};
 thread_local int plain_depth [[gnu::tls_model("initial-exec")]] = 0;
+thread_local bool vfork_child [[gnu::tls_model("initial-exec")]] = false;
 Dns dns = Dns::automatic;
 bool dns_configured = false;
 int log_level = 1;

@@ -19,6 +19,9 @@ extern std::atomic<bool> live;
 // interrupted may be halfway through that state), and so does vfork (vfork.S)
 // in the child, which runs in the parent's memory until it execs or exits.
 extern thread_local int plain_depth [[gnu::tls_model("initial-exec")]];
+// Set in a vfork child (vfork.S), where the sigaction hook must not record the
+// program's handler either: the record is the parent's.
+extern thread_local bool vfork_child [[gnu::tls_model("initial-exec")]];
 
 // GREEN_DNS: who answers the DNS entry points. `automatic` (the default):
 // green's resolver where that helps, glibc's elsewhere (dns_hooks.cpp).

@@ -1,5 +1,5 @@
 // vfork for a program under greenrun: glibc's, with the shim's plain depth
-// (state.hpp) raised in the child. A vfork child runs in its parent's memory,
+// (state.hpp) raised and vfork_child set in the child. A vfork child runs in its parent's memory,
 // on its thread's own thread-local storage, until it execs or exits; the hooks
 // it calls (CPython's child: pthread_sigmask, sigaction, close_range, dup2)
 // would change the parent's state: a green thread's signal mask and what the
@@ -20,12 +20,15 @@ vfork:
         .cfi_adjust_cfa_offset -8
         .cfi_register %rip, %rdi
         movq _ZN4shim5state11plain_depthE@gottpoff(%rip), %rsi
+        movq _ZN4shim5state11vfork_childE@gottpoff(%rip), %rdx
         addl $1, %fs:(%rsi)
+        movb $1, %fs:(%rdx)
         movl $58, %eax                  // SYS_vfork
         syscall
         testl %eax, %eax
-        jz 1f                           // the child: the depth stays raised
+        jz 1f                           // the child: both stay
         subl $1, %fs:(%rsi)
+        movb $0, %fs:(%rdx)
 1:      pushq %rdi
         .cfi_adjust_cfa_offset 8
         .cfi_rel_offset %rip, 0

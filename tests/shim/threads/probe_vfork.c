@@ -1,8 +1,8 @@
 // Thread probe: vfork while another thread waits, the way CPython's subprocess
 // starts a program. The parent blocks every signal around vfork; the child,
 // which runs in the parent's memory until it execs, sets the mask it wants,
-// resets a handler to SIG_DFL, closes every descriptor above 2 with
-// close_range and execs. Meanwhile a thread waits in read() on a pipe.
+// resets a handler to SIG_DFL, installs another handler for a second signal,
+// closes every descriptor above 2 with close_range and execs. Meanwhile a thread waits in read() on a pipe.
 // Afterwards the parent's mask is back as it was, in the kernel too (signals
 // reach it: a handler runs), and the waiting thread reads its byte: what the
 // child did to itself did nothing to the parent.
@@ -16,6 +16,16 @@ static volatile sig_atomic_t s_handled;
 static void on_usr1(int sig) {
     (void)sig;
     s_handled = 1;
+}
+
+static volatile sig_atomic_t s_parents_usr2, s_childs_usr2;
+static void parents_usr2(int sig) {
+    (void)sig;
+    s_parents_usr2 = 1;
+}
+static void childs_usr2(int sig) {
+    (void)sig;
+    s_childs_usr2 = 1;
 }
 
 static void* reader(void* p) {
@@ -44,6 +54,7 @@ static pid_t start_true(const sigset_t* child_mask) {
         pthread_sigmask(SIG_SETMASK, child_mask, NULL);
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         sigaction(SIGUSR1, &dfl, NULL);
+        signal(SIGUSR2, childs_usr2);
         close_range(3, ~0U, 0);
         execl("/bin/true", "true", (char*)NULL);
         _exit(127);
@@ -54,6 +65,7 @@ static pid_t start_true(const sigset_t* child_mask) {
 int main(void) {
     watchdog(20);
     signal(SIGUSR1, on_usr1);
+    signal(SIGUSR2, parents_usr2);
     must(pipe(s_pipe), "pipe");
     const pthread_t t = spawn(reader, NULL);
     sleep_ms(50);  // the reader waits in read()
@@ -75,6 +87,9 @@ int main(void) {
     kill(getpid(), SIGUSR1);
     for (int i = 0; i < 100 && !s_handled; ++i) sleep_ms(10);
     check_yes("a SIGUSR1 sent to the process ran its handler", s_handled);
+    kill(getpid(), SIGUSR2);
+    for (int i = 0; i < 100 && !s_parents_usr2 && !s_childs_usr2; ++i) sleep_ms(10);
+    check_yes("SIGUSR2 ran the parent's handler, not the one the child installed", s_parents_usr2 && !s_childs_usr2);
 
     must(write(s_pipe[1], "x", 1) == 1 ? 0 : -1, "write");
     check_err("the waiting thread's read", (int)(long)join(t), 0);
