@@ -1,12 +1,13 @@
 // vfork for a program under greenrun: glibc's, with the shim's plain depth
-// (state.hpp) raised and vfork_child set in the child. A vfork child runs in its parent's memory,
-// on its thread's own thread-local storage, until it execs or exits; the hooks
-// it calls (CPython's child: pthread_sigmask, sigaction, close_range, dup2)
-// would change the parent's state: a green thread's signal mask and what the
-// kernel was last told of it, the parent's waits on descriptors (a thread
-// waiting in read() woken with EBADF). With the depth raised they make the
-// plain calls, as inside a signal handler. The parent, which the kernel
-// resumes only once the child has execed or exited, lowers it again.
+// (state.hpp) raised and vfork_child set in the child. A vfork child runs in
+// its parent's memory, on its thread's own thread-local storage, until it
+// execs or exits; the hooks it calls (CPython's child: pthread_sigmask,
+// sigaction, close_range, dup2) would change the parent's state: a green
+// thread's signal mask and what the kernel was last told of it, the parent's
+// waits on descriptors (a thread waiting in read() woken with EBADF), its
+// record of the program's signal handlers. With the depth raised they make
+// the plain calls, as inside a signal handler. The parent, which the kernel
+// resumes only once the child has execed or exited, clears both again.
 //
 // As in glibc's: the return address waits in %rdi, which the system call
 // keeps, not on the stack the child shares and overwrites when it returns.

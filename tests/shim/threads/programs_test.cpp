@@ -621,6 +621,24 @@ RelayRun stunnel_run(Way w, int upstream) {
     return r;
 }
 
+// ---------------------------------------------------------------------------
+// Scripts
+
+// Runs a script plainly, under greenrun --threads and --threads=2: each run
+// exits 0 within 30 s, prints `want` and nothing on stderr but monitor reports.
+void prints_each_way(const std::vector<std::string>& argv, const std::string& name, const std::string& want) {
+    for (Way w : {Way::plain, Way::green, Way::carriers}) {
+        INFO(way_name(w));
+        const test::Stopwatch clock;
+        Running p(argv_for(w, argv), env_for(w), name);
+        const test::RunResult r = p.finish(60);
+        CHECK_MESSAGE(r.exit_code == 0, describe(r));
+        CHECK(r.out == want);
+        CHECK_MESSAGE(without_monitor_reports(r.err).empty(), r.err);
+        CHECK(clock.seconds() < 30);
+    }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -796,16 +814,7 @@ if __name__ == "__main__":
 )py";
     const std::string want = "threads: 332833500\npool: 332833500\nsubprocess: 42\nhandled: ['USR1']\n"
                              "KeyboardInterrupt\nKeyboardInterrupt in join, within 2 s: True\n";
-    for (Way w : {Way::plain, Way::green, Way::carriers}) {
-        INFO(way_name(w));
-        const test::Stopwatch clock;
-        Running p(argv_for(w, {kPython, "-c", kScript}), env_for(w), "python3");
-        const test::RunResult r = p.finish(60);
-        CHECK_MESSAGE(r.exit_code == 0, describe(r));
-        CHECK(r.out == want);
-        CHECK_MESSAGE(without_monitor_reports(r.err).empty(), r.err);
-        CHECK(clock.seconds() < 30);
-    }
+    prints_each_way({kPython, "-c", kScript}, "python3", want);
 }
 
 // perl's ithreads (a queue, a shared counter, a socket accept/echo between
@@ -831,14 +840,7 @@ my $got = 0; local $SIG{USR1} = sub { $got++ }; kill 'USR1', $$; select(undef, u
 print "handled: $got\n";
 )pl";
     const std::string want = "sum 500500, replies: echo hi x20\nbacktick: child\nhandled: 1\n";
-    for (Way w : {Way::plain, Way::green, Way::carriers}) {
-        INFO(way_name(w));
-        Running p(argv_for(w, {"/usr/bin/perl", "-e", kScript}), env_for(w), "perl");
-        const test::RunResult r = p.finish(60);
-        CHECK_MESSAGE(r.exit_code == 0, describe(r));
-        CHECK(r.out == want);
-        CHECK_MESSAGE(without_monitor_reports(r.err).empty(), r.err);
-    }
+    prints_each_way({"/usr/bin/perl", "-e", kScript}, "perl", want);
 }
 
 // siege -c 200 -t 5S (a thread per simulated user; at its time limit the main thread cancels them all) against a local http.server: every transaction succeeds, and the run ends at its time limit (siege sets it on whole seconds of time(), so 4 to 5 s after the start), as plainly; with over 200 OS threads plainly and at most a handful under greenrun --threads. With -r 5 instead, exactly 1,000 transactions either way.
