@@ -6,8 +6,10 @@
 // greenlet of a hub (the process's initial thread gets one at its first
 // pthread_create), not from inside the runtime, and not by a library listed in
 // GREEN_THREADS_EXCLUDE (or the defaults: OpenMP and BLAS runtimes, which need
-// their threads on cores). Everything else gets glibc's real thread.
+// their threads on cores) or one with thread-local variables of its own.
+// Everything else gets glibc's real thread.
 #include <dlfcn.h>
+#include <link.h>
 #include <setjmp.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -44,32 +46,71 @@ int new_id() noexcept { return 0x20000000 | (next_id.fetch_add(1, std::memory_or
 // Libraries whose threads stay real: the OpenMP and BLAS runtimes' threads are
 // meant to run on cores; perl's threads module (auto/threads/threads.so) runs
 // interpreters that perl 5.36 finds through a thread-local variable
-// (PL_current_context), which the green threads of a carrier would share.
+// (PL_current_context), which the green threads of a carrier would share; the
+// java launcher (libjli) starts the JVM in a thread of its own, and the JVM
+// finds its thread through a thread-local variable too.
 constexpr const char* kDefaultExcluded[] = {"libgomp.so", "libomp.so", "libiomp5.so", "libopenblas", "libblas.so",
-                                             "liblapack.so", "libmkl_", "libtbb", "threads.so"};
+                                             "liblapack.so", "libmkl_", "libtbb", "threads.so", "libjli.so"};
 
-const std::vector<std::string>& excluded_libraries() {
-    static const std::vector<std::string> list = [] {
-        std::vector<std::string> out(std::begin(kDefaultExcluded), std::end(kDefaultExcluded));
-        if (const char* v = green::detail::shim_api::env("GREEN_THREADS_EXCLUDE")) {
-            std::string_view rest(v);
-            while (!rest.empty()) {
-                const std::size_t comma = rest.find(',');
-                std::string_view item = rest.substr(0, comma);
-                if (!item.empty()) out.emplace_back(item);
-                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-            }
+// The comma-separated library names of the environment variable `name`.
+std::vector<std::string> library_list(const char* name) {
+    std::vector<std::string> out;
+    if (const char* v = green::detail::shim_api::env(name)) {
+        std::string_view rest(v);
+        while (!rest.empty()) {
+            const std::size_t comma = rest.find(',');
+            std::string_view item = rest.substr(0, comma);
+            if (!item.empty()) out.emplace_back(item);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
         }
-        return out;
-    }();
-    return list;
+    }
+    return out;
 }
 
-
-bool is_excluded(std::string_view library) {
-    for (const std::string& prefix : excluded_libraries())
+template <typename Prefixes>
+bool starts_with_any(std::string_view library, const Prefixes& prefixes) {
+    for (std::string_view prefix : prefixes)
         if (library.substr(0, prefix.size()) == prefix) return true;
     return false;
+}
+
+bool is_excluded(std::string_view library) {
+    static const std::vector<std::string> named = library_list("GREEN_THREADS_EXCLUDE");
+    return starts_with_any(library, named);
+}
+
+// GREEN_THREADS_INCLUDE: libraries whose threads are green although the
+// built-in rules (the defaults above, thread-local variables) keep them real.
+bool is_included(std::string_view library) {
+    static const std::vector<std::string> named = library_list("GREEN_THREADS_INCLUDE");
+    return starts_with_any(library, named);
+}
+
+// Whether the object whose code is at `address` has thread-local variables of
+// its own (a PT_TLS segment), which the green threads of a carrier would
+// share: Rust's std keeps each thread's handle in one (a spawn aborts when the
+// new thread finds its creator's), Ruby its execution context, the JVM its
+// thread.
+bool keeps_thread_locals(const void* address) {
+    struct Search {
+        std::uintptr_t address;
+        bool tls = false;
+    } search{reinterpret_cast<std::uintptr_t>(address)};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void* arg) -> int {
+            auto& s = *static_cast<Search*>(arg);
+            bool inside = false;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+                const std::uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+                if (ph.p_type == PT_LOAD && s.address - start < ph.p_memsz) inside = true;
+            }
+            if (!inside) return 0;
+            s.tls = info->dlpi_tls_modid != 0;
+            return 1;
+        },
+        &search);
+    return search.tls;
 }
 
 // Libraries that call pthread_create on behalf of their caller: libstdc++
@@ -77,6 +118,16 @@ bool is_excluded(std::string_view library) {
 // shim (its pthread_create interceptor).
 bool passes_through(std::string_view library) noexcept {
     return library.substr(0, 9) == "libstdc++" || in_sanitizer_runtime(library);
+}
+
+// The built-in rules: the default list, and thread-local variables of the
+// code's own object. glibc, green's own libraries and those that pass
+// pthread_create through have thread-local variables of their own but are
+// judged by their callers (or not at all).
+bool excluded_by_rule(std::string_view library, const void* address) {
+    if (starts_with_any(library, kDefaultExcluded)) return true;
+    if (passes_through(library) || library.substr(0, 7) == "libc.so" || library.substr(0, 8) == "libgreen") return false;
+    return keeps_thread_locals(address);
 }
 
 // The first caller outside the shim and the libraries that pass
@@ -111,7 +162,8 @@ bool excluded_code(const void* address) {
     std::atomic<std::uintptr_t>& e = decisions[(a >> 4) % 64];
     const std::uintptr_t known = e.load(std::memory_order_relaxed);
     if ((known & ~kExcludedBit) == a) return (known & kExcludedBit) != 0;
-    const bool excluded = is_excluded(library_of(address));
+    const std::string_view library = library_of(address);
+    const bool excluded = is_excluded(library) || (!is_included(library) && excluded_by_rule(library, address));
     e.store(a | (excluded ? kExcludedBit : 0), std::memory_order_relaxed);
     return excluded;
 }

@@ -7,7 +7,6 @@
 // handlers run in order on each side. The parent reports the child's status.
 #include "probe_threads.h"
 
-#include <dirent.h>
 #include <semaphore.h>
 #include <sys/wait.h>
 
@@ -44,16 +43,6 @@ static void* cond_waiter(void* p) {
     if (getpid() != *forked_in) __atomic_add_fetch(&s_ghosts, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&s_cond_mutex);
     return NULL;
-}
-
-static int count_tasks(void) {
-    DIR* d = opendir("/proc/self/task");
-    if (!d) return -1;
-    int n = 0;
-    for (struct dirent* e; (e = readdir(d));)
-        if (e->d_name[0] != '.') ++n;
-    closedir(d);
-    return n;
 }
 
 static void* child_thread(void* p) {

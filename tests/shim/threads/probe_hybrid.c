@@ -9,7 +9,6 @@
 // library's thread and six of the program's are alive.
 #include "probe_threads.h"
 
-#include <dirent.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <sys/syscall.h>
@@ -34,16 +33,6 @@ static int s_sem_rounds;
 static int s_released;
 static int s_serial[10];
 static int s_rw_rc;
-
-static int count_tasks(void) {
-    DIR* d = opendir("/proc/self/task");
-    if (!d) return -1;
-    int n = 0;
-    for (struct dirent* e; (e = readdir(d));)
-        if (e->d_name[0] != '.') ++n;
-    closedir(d);
-    return n;
-}
 
 static void phase(void) { pthread_barrier_wait(&s_phase); }
 

@@ -9,6 +9,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +26,17 @@ static inline const char* en(int e) {
     if (e == 0) return "0";
     const char* name = strerrorname_np(e);
     return name ? name : "E?";
+}
+
+// The process's OS threads now (/proc/self/task), -1 if it cannot be read.
+static inline int count_tasks(void) {
+    DIR* d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent* e; (e = readdir(d));)
+        if (e->d_name[0] != '.') ++n;
+    closedir(d);
+    return n;
 }
 
 // Prints "what: got" and checks that got is want.

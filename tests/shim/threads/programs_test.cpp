@@ -31,6 +31,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "running.hpp"
@@ -77,7 +78,7 @@ bool has_name(const std::vector<std::string>& env, const std::string& name) {
 std::vector<std::string> env_for(Way w, std::vector<std::string> env = {}) {
     if (w != Way::plain)
         for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, false)) env.push_back(e);
-    for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_LOG",
+    for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_THREADS_INCLUDE", "GREEN_LOG",
                           "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_DNS", "GREEN_DNS_SERVERS", "GREEN_PRELOAD",
                           "LD_PRELOAD", "ASAN_OPTIONS"})
         if (!has_name(env, v)) env.push_back(std::string("-") + v);
@@ -639,6 +640,33 @@ void prints_each_way(const std::vector<std::string>& argv, const std::string& na
     }
 }
 
+
+// Saves `source` as `file` (in the test's temporary directory) and compiles
+// it with `compiler`, whose arguments say where the result goes. The
+// compiler's errors fail the case.
+void compile(const std::vector<std::string>& compiler, const std::string& file, const std::string& source) {
+    write_file(test::temp_path(file), source);
+    std::vector<std::string> argv = compiler;
+    argv.push_back(test::temp_path(file));
+    const test::RunResult r = test::run_env(argv, env_for(Way::plain));
+    REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+}
+
+// rustc: in PATH, else rustup's in ~/.cargo/bin, else Debian's; "" if none.
+std::string find_rustc() {
+    std::vector<std::string> candidates;
+    if (const char* path = std::getenv("PATH"))
+        for (std::string_view rest(path); !rest.empty();) {
+            const std::size_t colon = rest.find(':');
+            candidates.emplace_back(std::string(rest.substr(0, colon)) + "/rustc");
+            rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+        }
+    if (const char* home = std::getenv("HOME")) candidates.push_back(std::string(home) + "/.cargo/bin/rustc");
+    candidates.push_back("/usr/bin/rustc");
+    for (const std::string& c : candidates)
+        if (::access(c.c_str(), X_OK) == 0) return c;
+    return "";
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -651,9 +679,10 @@ TEST_CASE("threads: the programs are there") {
     for (const std::string& p : {kGreenrun, std::string(SHIM_PATH), kPython, std::string("/usr/bin/perl"),
                                 std::string("/usr/bin/ab"), std::string("/usr/bin/iperf"), std::string("/usr/bin/pigz"),
                                 std::string("/usr/bin/siege"), std::string("/usr/bin/tinyproxy"),
-                                std::string("/usr/bin/stunnel4"), std::string("/usr/bin/curl")}) {
+                                std::string("/usr/bin/stunnel4"), std::string("/usr/bin/curl"),
+                                std::string("/usr/bin/ruby"), std::string("/usr/bin/java"), std::string("/usr/bin/javac")}) {
         INFO(p << " is missing (tools/setup installs perl, apache2-utils, iperf, pigz, siege, tinyproxy-bin, stunnel4, "
-                  "curl, libpython3.11-testsuite)");
+                  "curl, libpython3.11-testsuite, ruby, openjdk-17-jdk-headless)");
         CHECK(::access(p.c_str(), F_OK) == 0);
     }
 }
@@ -841,6 +870,122 @@ print "handled: $got\n";
 )pl";
     const std::string want = "sum 500500, replies: echo hi x20\nbacktick: child\nhandled: 1\n";
     prints_each_way({"/usr/bin/perl", "-e", kScript}, "perl", want);
+}
+
+// A Rust program's threads (std::thread, a channel, a Mutex, a thread_local
+// counter kept across sleeps, a TcpListener echoing to client threads, a
+// child process) print the same as plainly. Rust's std keeps each thread's
+// handle in a thread-local variable: green threads of a carrier would share
+// it, and the first spawn aborted ("current thread handle already set"). A
+// program with thread-local variables of its own keeps OS threads.
+TEST_CASE("threads: a Rust program's threads" * doctest::skip(find_rustc().empty())) {
+    static const char* const kSource = R"rs(
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{mpsc, Arc, Mutex};
+use std::{process::Command, thread, time::Duration};
+thread_local!(static COUNT: Cell<u64> = Cell::new(0));
+fn main() {
+    let total = Arc::new(Mutex::new(0u64));
+    let (tx, rx) = mpsc::channel();
+    let workers: Vec<_> = (0..8u64).map(|i| { let total = total.clone(); let tx = tx.clone(); thread::spawn(move || {
+        for k in 0..1000u64 { COUNT.with(|c| c.set(c.get() + k)); if k % 250 == 0 { thread::sleep(Duration::from_millis(2)); } }
+        *total.lock().unwrap() += COUNT.with(|c| c.get()); tx.send(i).unwrap(); }) }).collect();
+    drop(tx);
+    let ids: u64 = rx.iter().sum();
+    for w in workers { w.join().unwrap(); }
+    println!("total {} ids {}", *total.lock().unwrap(), ids);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = thread::spawn(move || for _ in 0..20 {
+        let (c, _) = listener.accept().unwrap(); let mut line = String::new();
+        BufReader::new(&c).read_line(&mut line).unwrap(); (&c).write_all(format!("echo {}", line).as_bytes()).unwrap(); });
+    let clients: Vec<_> = (0..20).map(|_| thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap(); s.write_all(b"hi\n").unwrap();
+        let mut line = String::new(); BufReader::new(&s).read_line(&mut line).unwrap(); line })).collect();
+    let replies: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    acceptor.join().unwrap();
+    println!("replies {} all echo: {}", replies.len(), replies.iter().all(|r| r == "echo hi\n"));
+    let out = Command::new("sh").args(["-c", "echo child"]).output().unwrap();
+    print!("child says {}", String::from_utf8_lossy(&out.stdout));
+}
+)rs";
+    compile({find_rustc(), "--edition", "2021", "-o", test::temp_path("rust-threads")}, "threads.rs", kSource);
+    prints_each_way({test::temp_path("rust-threads")}, "rust-threads",
+                    "total 3996000 ids 28\nreplies 20 all echo: true\nchild says child\n");
+}
+
+// Ruby's threads (a Queue, a Mutex, a TCPServer echoing to client threads, a
+// backtick child, a signal trap, Thread#value) print the same as plainly.
+// Ruby keeps the running thread's execution context in a thread-local
+// variable of libruby: before, the first thread crashed the interpreter.
+TEST_CASE("threads: Ruby threads") {
+    static const char* const kScript = R"rb(
+require 'socket'
+q = Queue.new; sum = 0; m = Mutex.new
+workers = 4.times.map { Thread.new { while (x = q.pop) != :done; m.synchronize { sum += x }; end } }
+(1..1000).each { |i| q << i }; 4.times { q << :done }; workers.each(&:join)
+srv = TCPServer.new('127.0.0.1', 0); port = srv.addr[1]
+acceptor = Thread.new { 20.times { c = srv.accept; l = c.gets; c.write "echo #{l}"; c.close } }
+replies = 20.times.map { Thread.new { s = TCPSocket.new('127.0.0.1', port); s.write "hi\n"; s.gets } }.map(&:value)
+acceptor.join
+puts "sum #{sum}, replies #{replies.size}, all echo: #{replies.all? { |r| r == "echo hi\n" }}"
+puts "backtick: #{`echo child`}"
+got = 0; Signal.trap("USR1") { got += 1 }; Process.kill("USR1", $$); sleep 0.1
+puts "handled #{got}"
+puts Thread.new { sleep 0.2; :slept }.value
+)rb";
+    prints_each_way({"/usr/bin/ruby", "-e", kScript}, "ruby",
+                    "sum 500500, replies 20, all echo: true\nbacktick: child\nhandled 1\nslept\n");
+}
+
+// A Java program's threads (a fixed thread pool and futures, a ServerSocket
+// echoing to client threads, a child process) print the same as plainly. The
+// java launcher (libjli) starts the JVM in a thread of its own, and the JVM
+// finds its threads through thread-local variables: before, the JVM failed
+// its first internal check ("Heap_lock->owned_by_self()") and crashed.
+TEST_CASE("threads: a Java program's threads") {
+    static const char* const kSource = R"java(
+import java.io.*;
+import java.net.*;
+import java.util.*;
+import java.util.concurrent.*;
+public class Threads {
+    public static void main(String[] args) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<Future<Long>> squares = new ArrayList<>();
+        for (long i = 0; i < 100; i++) { final long k = i; squares.add(pool.submit(() -> { Thread.sleep(2); return k * k; })); }
+        long sum = 0;
+        for (Future<Long> f : squares) sum += f.get();
+        pool.shutdown();
+        System.out.println("sum " + sum);
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+        Thread acceptor = new Thread(() -> {
+            try { for (int i = 0; i < 20; i++) try (Socket c = server.accept()) {
+                String line = new BufferedReader(new InputStreamReader(c.getInputStream())).readLine();
+                c.getOutputStream().write(("echo " + line + "\n").getBytes()); } } catch (IOException e) { throw new UncheckedIOException(e); } });
+        acceptor.start();
+        List<FutureTask<String>> clients = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            FutureTask<String> t = new FutureTask<>(() -> { try (Socket s = new Socket("127.0.0.1", server.getLocalPort())) {
+                s.getOutputStream().write("hi\n".getBytes());
+                return new BufferedReader(new InputStreamReader(s.getInputStream())).readLine(); } });
+            clients.add(t); new Thread(t).start();
+        }
+        int echoed = 0;
+        for (FutureTask<String> t : clients) if (t.get().equals("echo hi")) echoed++;
+        acceptor.join();
+        System.out.println("echoed " + echoed);
+        Process p = new ProcessBuilder("sh", "-c", "echo child").start();
+        System.out.print("child says " + new String(p.getInputStream().readAllBytes()));
+        System.out.println("exit " + p.waitFor());
+    }
+}
+)java";
+    compile({"/usr/bin/javac", "-d", test::temp_path("java-classes")}, "Threads.java", kSource);
+    prints_each_way({"/usr/bin/java", "-cp", test::temp_path("java-classes"), "Threads"}, "java",
+                    "sum 328350\nechoed 20\nchild says child\nexit 0\n");
 }
 
 // siege -c 200 -t 5S (a thread per simulated user; at its time limit the main thread cancels them all) against a local http.server: every transaction succeeds, and the run ends at its time limit (siege sets it on whole seconds of time(), so 4 to 5 s after the start), as plainly; with over 200 OS threads plainly and at most a handful under greenrun --threads. With -r 5 instead, exactly 1,000 transactions either way.

@@ -87,7 +87,7 @@ std::vector<std::string> env_for(Way w, std::vector<std::string> env) {
     if (w != Way::plain)
         for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, w != Way::carriers))
             env.push_back(e);
-    for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_LOG",
+    for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_THREADS_INCLUDE", "GREEN_LOG",
                           "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_DNS", "GREEN_DNS_SERVERS", "GREEN_PRELOAD",
                           "LD_PRELOAD", "ASAN_OPTIONS"})
         if (!has_name(env, v)) env.push_back(std::string("-") + v);
@@ -291,6 +291,27 @@ TEST_CASE("threads: fork from a thread") {
 TEST_CASE("threads: vfork while another thread waits") {
     const auto runs = compare_ways({PROBE_VFORK});
     CHECK(runs[0].out.ends_with("done\n"));
+}
+
+// A program with a thread-local variable of its own keeps its threads OS
+// threads under greenrun --threads, and each thread keeps its own value across
+// a sleep, as plainly; green threads of a carrier would share it. With
+// GREEN_THREADS_INCLUDE naming the program its threads are green: a handful
+// of OS threads, and every thread reads the value the last one stored.
+TEST_CASE("threads: a program with thread-local variables keeps OS threads") {
+    const auto runs = compare_ways({PROBE_TLS});
+    CHECK(runs[0].out.ends_with("done\n"));
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+        INFO(way_name(kGreenWays[i - 1]));
+        CHECK_MESSAGE(tasks_reported(runs[i].err) > 8, runs[i].err);
+    }
+    const std::string name = std::string(PROBE_TLS).substr(std::string(PROBE_TLS).rfind('/') + 1);
+    const auto included = run_way(Way::threads, {PROBE_TLS}, {"GREEN_THREADS_INCLUDE=" + name});
+    CHECK_MESSAGE(included.exit_code == 1, describe(included));
+    CHECK_MESSAGE(contains(included.out, "across a sleep: 1 (expected 8)"), describe(included));
+    const int tasks = tasks_reported(included.err);
+    CHECK_MESSAGE(tasks >= 1, included.err);
+    CHECK_MESSAGE(tasks <= most_tasks(Way::threads), included.err);
 }
 
 // A program whose threads have ended sleeps, polls and waits alone for their full time, uninterrupted, and greenrun --threads (whose monitor is on) says nothing about it: a thread alone on its hub keeps nobody waiting.
