@@ -34,7 +34,8 @@ const char* const kUsage =
     "  -v, --verbose          say what green does                  (GREEN_LOG=2)\n"
     "      --stack-size=SIZE  greenlet stack size, e.g. 256K       (GREEN_STACK_SIZE)\n"
     "      --monitor=MS       report a greenlet that keeps its hub (GREEN_MONITOR_MS)\n"
-    "                         busy for more than MS milliseconds\n"
+    "                         busy for more than MS milliseconds (0: never;\n"
+    "                         the time slices of --threads stay)\n"
     "      --dns=WHO          who answers name lookups:            (GREEN_DNS)\n"
     "                         auto (default): green's resolver where a\n"
     "                         greenlet waits, glibc elsewhere; ares: green's\n"
@@ -280,7 +281,7 @@ int main(int argc, char** argv) {
             setenv("GREEN_STACK_SIZE", v.c_str(), 1);
         } else if (a.starts_with("--monitor=")) {
             const std::string v = value("--monitor");
-            if (!is_count(v)) fail(2, "--monitor wants a positive number of milliseconds, not '" + v + "'");
+            if (v != "0" && !is_count(v)) fail(2, "--monitor wants a number of milliseconds, not '" + v + "'");
             setenv("GREEN_MONITOR_MS", v.c_str(), 1);
         } else if (a.starts_with("--dns=")) {
             const std::string v = value("--dns");

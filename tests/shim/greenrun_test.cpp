@@ -71,7 +71,7 @@ TEST_CASE("greenrun: bad usage") {
     const auto unknown = greenrun({"--frobnicate", "/bin/true"});
     CHECK(unknown.exit_code == 2);
     CHECK(contains(unknown.err, "unknown option '--frobnicate'"));
-    for (const char* bad : {"--stack-size=abc", "--stack-size=", "--stack-size=12Q", "--monitor=0", "--monitor=-5",
+    for (const char* bad : {"--stack-size=abc", "--stack-size=", "--stack-size=12Q", "--monitor=-5", "--monitor=",
                             "--monitor=ten", "--dns=bind", "--dns-servers="}) {
         const auto r = greenrun({bad, "/bin/true"});
         CHECK_MESSAGE(r.exit_code == 2, bad);
@@ -147,6 +147,7 @@ TEST_CASE("greenrun: options become GREEN_* variables and LD_PRELOAD is prepende
     CHECK(r.exit_code == 0);
     CHECK(r.out == "0\n256K\n50\nsystem\n127.0.0.1:5353\n");
     CHECK(greenrun({"-v", "/usr/bin/printenv", "GREEN_LOG"}).out == "2\n");
+    CHECK(greenrun({"--monitor=0", "/usr/bin/printenv", "GREEN_MONITOR_MS"}).out == "0\n");  // reports off
     const std::string shim = GREEN_SANITIZED ? kMissingShim : kShim;
     CHECK(greenrun({"/usr/bin/printenv", "LD_PRELOAD"}).out == shim + "\n");
     // An existing LD_PRELOAD stays, after the shim; one that names it already is kept as it is.

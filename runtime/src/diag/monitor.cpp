@@ -28,7 +28,7 @@ struct Watched {
     pthread_t thread;
     std::uint64_t last_rounds = 0;
     std::chrono::steady_clock::time_point since{};
-    bool reported = false;
+    bool over_limit = false;
     bool turn_ended = false;
 };
 
@@ -69,9 +69,13 @@ long threshold_ms() {
 // so the monitor does, as Go's sysmon does: a green thread that has run this
 // long without switching is asked to let the others run at its next hooked call
 // (Hub::end_turn; the shim takes the turn). A writer whose sends never fill the
-// socket would otherwise keep its carrier for as long as it writes. With the
-// monitor off (GREEN_MONITOR_MS=0) there are no time slices either.
+// socket would otherwise keep its carrier for as long as it writes.
+// GREEN_MONITOR_MS=0 turns the reports off, not the time slices: without them
+// a thread whose polls always find something ready keeps its carrier for good.
 constexpr auto kTimeSlice = std::chrono::milliseconds(10);  // Go's forcePreemptNS
+
+// Whether the monitor watches hubs: for its reports, or for the time slices.
+bool watching() { return threshold_ms() > 0 || thread_patching(); }
 
 
 const int kReportSignal = SIGRTMAX - 1;
@@ -99,7 +103,10 @@ void run() {
     RuntimeScope ours;
     thread_state.store(kRunning, std::memory_order_release);
     sys::futex_wake(&thread_state, INT32_MAX);
-    const auto limit = std::chrono::milliseconds(threshold_ms());
+    // Past the limit a busy hub is reported, and a carrier gets no new green
+    // threads (Hub::set_pinned); the latter also with the reports off.
+    const bool reports = threshold_ms() > 0;
+    const auto limit = std::chrono::milliseconds(reports ? threshold_ms() : kThreadPatchingDefaultMs);
     const bool slices = thread_patching();
     auto tick = std::max(limit / 4, std::chrono::milliseconds(1));
     if (slices) tick = std::min<std::chrono::milliseconds>(tick, kTimeSlice);
@@ -113,8 +120,8 @@ void run() {
             if (s != w.last_rounds || w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2) {
                 w.last_rounds = s;
                 w.since = now;
-                if (w.reported) w.hub->set_pinned(false);
-                w.reported = false;
+                if (w.over_limit) w.hub->set_pinned(false);
+                w.over_limit = false;
                 if (w.turn_ended) w.hub->clear_turn();
                 w.turn_ended = false;
                 continue;
@@ -123,10 +130,10 @@ void run() {
                 w.turn_ended = true;  // once per stretch: the flag stays until the loop runs
                 w.hub->end_turn();
             }
-            if (!w.reported && now - w.since > limit) {
-                w.reported = true;  // once per stretch
+            if (!w.over_limit && now - w.since > limit) {
+                w.over_limit = true;  // once per stretch
                 w.hub->set_pinned(true);  // new green threads go to other carriers meanwhile
-                pthread_kill(w.thread, kReportSignal);
+                if (reports) pthread_kill(w.thread, kReportSignal);
             }
         }
     }
@@ -182,9 +189,9 @@ void ensure_thread() {
 unsigned monitor_threads() noexcept { return thread_state.load(std::memory_order_relaxed) == kRunning ? 1 : 0; }
 
 void monitor_hub(Hub& hub) {
-    if (threshold_ms() <= 0) return;
+    if (!watching()) return;
     static std::once_flag handler;
-    std::call_once(handler, install_report_handler);
+    if (threshold_ms() > 0) std::call_once(handler, install_report_handler);
     ensure_thread();
     RawLockGuard lock(watched_mutex);
     watched().push_back(Watched{&hub, pthread_self(), hub.loop_rounds(), std::chrono::steady_clock::now()});
@@ -201,7 +208,7 @@ void monitor_after_fork() noexcept {
     std::erase_if(watched(), [here](const Watched& w) { return w.hub != here; });
     if (watched().empty()) return;  // the thread starts with the child's first hub
     Watched& w = watched().front();
-    if (w.reported) here->set_pinned(false);
+    if (w.over_limit) here->set_pinned(false);
     w = Watched{here, pthread_self(), here->loop_rounds(), std::chrono::steady_clock::now()};
     // Not now: a child that only execs, or never has a second thread, has no
     // other thread to show (in /proc/self/task), as without green.
@@ -220,7 +227,7 @@ void monitor_green_thread_started() noexcept {
 }
 
 void unmonitor_hub(Hub& hub) {
-    if (threshold_ms() <= 0) return;
+    if (!watching()) return;
     RawLockGuard lock(watched_mutex);
     auto& w = watched();
     for (auto it = w.begin(); it != w.end(); ++it)

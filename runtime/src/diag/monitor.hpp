@@ -11,8 +11,8 @@ namespace green::detail {
 class Hub;
 
 // Called as each hub is created and destroyed; the monitor starts with the first
-// hub when GREEN_MONITOR_MS is set (or GREEN_THREADS, unless GREEN_MONITOR_MS
-// is 0), and does nothing otherwise.
+// hub when GREEN_MONITOR_MS is set, or under GREEN_THREADS (for the time slices
+// only when GREEN_MONITOR_MS is 0), and does nothing otherwise.
 void monitor_hub(Hub& hub);
 void unmonitor_hub(Hub& hub);
 // In a forked child (from the hub's pthread_atfork handler): the monitor thread

@@ -324,10 +324,15 @@ TEST_CASE("threads: a thread alone waits undisturbed") {
     }
 }
 
-// Threads whose calls never wait (datagrams sent to loopback, writes to /dev/null, zero-timeout polls) take turns with each other and with the main thread, as the kernel's time slices make OS threads do: the monitor ends a green thread's turn after its time slice.
+// Threads whose calls never wait (datagrams sent to loopback, writes to /dev/null, zero-timeout polls) take turns with each other and with the main thread, as the kernel's time slices make OS threads do: the monitor ends a green thread's turn after its time slice. With its reports off (GREEN_MONITOR_MS=0) too: before, that turned the time slices off with them, and the first spinner kept its carrier until the watchdog ended the probe.
 TEST_CASE("threads: threads that never wait still take turns") {
     const auto runs = compare_ways({PROBE_TURNS});
     CHECK(runs[0].out.ends_with("done\n"));
+    for (Way w : {Way::threads, Way::carriers}) {
+        const auto quiet = run_way(w, {PROBE_TURNS}, {"GREEN_MONITOR_MS=0"});
+        check_same(runs[0], quiet, w, "probe_turns with GREEN_MONITOR_MS=0");
+        CHECK_MESSAGE(!contains(quiet.err, "green: monitor:"), quiet.err);
+    }
 }
 
 // dup2 onto every number up to 1023 succeeds while there are threads, as with
