@@ -193,4 +193,10 @@
     X(uselocale, locale_t, (locale_t l), (l), none)                                                               \
     X(flockfile, void, (FILE * f), (f), none)                                                                     \
     X(ftrylockfile, int, (FILE * f), (f), none)                                                                   \
-    X(funlockfile, void, (FILE * f), (f), none)
+    X(funlockfile, void, (FILE * f), (f), none)                                                                   \
+    X(fgets, char*, (char* s, int n, FILE* f), (s, n, f), none)                                                   \
+    X(__fgets_chk, char*, (char* s, size_t z, int n, FILE* f), (s, z, n, f), none)                                \
+    X(getdelim, ssize_t, (char** l, size_t* z, int d, FILE* f), (l, z, d, f), none)                               \
+    X(fgetc, int, (FILE * f), (f), none)                                                                          \
+    X(fread, size_t, (void* p, size_t z, size_t n, FILE* f), (p, z, n, f), none)                                  \
+    X(__fread_chk, size_t, (void* p, size_t s, size_t z, size_t n, FILE* f), (p, s, z, n, f), none)

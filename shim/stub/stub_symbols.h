@@ -9,6 +9,10 @@
 #pragma once
 
 #define GREEN_STUB_SYMBOLS(X) \
+    X(_IO_getc, libc) \
+    X(__fgets_chk, libc) \
+    X(__fread_chk, libc) \
+    X(__getdelim, libc) \
     X(__poll_chk, libc) \
     X(__ppoll_chk, libc) \
     X(__pthread_getspecific, libc) \
@@ -58,20 +62,27 @@
     X(fclose, libc) \
     X(fcntl, libc) \
     X(fcntl64, libc) \
+    X(fgetc, libc) \
+    X(fgets, libc) \
     X(flockfile, libc) \
     X(fork, libc) \
+    X(fread, libc) \
     X(freeaddrinfo, dns) \
     X(freopen, libc) \
     X(freopen64, libc) \
     X(ftrylockfile, libc) \
     X(funlockfile, libc) \
     X(getaddrinfo, dns) \
+    X(getc, libc) \
+    X(getchar, libc) \
+    X(getdelim, libc) \
     X(gethostbyaddr, dns) \
     X(gethostbyaddr_r, dns) \
     X(gethostbyname, dns) \
     X(gethostbyname2, dns) \
     X(gethostbyname2_r, dns) \
     X(gethostbyname_r, dns) \
+    X(getline, libc) \
     X(getnameinfo, dns) \
     X(getsockopt, libc) \
     X(ioctl, libc) \

@@ -314,6 +314,20 @@ TEST_CASE("threads: a program with thread-local variables keeps OS threads") {
     CHECK_MESSAGE(tasks <= most_tasks(Way::threads), included.err);
 }
 
+// stdio input on pipes and sockets (fgets, getline, getc, fread, fortified or
+// not) waits while the other threads run, as with OS threads: glibc reads with
+// its internal read, which the read hook never sees, so the stdio hooks park
+// the green thread until the descriptor is readable. Before, the carrier
+// blocked, the writer thread never ran, and the watchdog ended the probe.
+// Pending output goes out before the wait, and EINTR, SO_RCVTIMEO and EOF end
+// it as with OS threads.
+TEST_CASE("threads: stdio input waits while other threads run") {
+    for (const char* probe : {PROBE_STDIO, PROBE_STDIO_FORTIFY}) {
+        const auto runs = compare_ways({probe});
+        CHECK(runs[0].out.ends_with("done\n"));
+    }
+}
+
 // A program whose threads have ended sleeps, polls and waits alone for their full time, uninterrupted, and greenrun --threads (whose monitor is on) says nothing about it: a thread alone on its hub keeps nobody waiting.
 TEST_CASE("threads: a thread alone waits undisturbed") {
     const auto runs = compare_ways({PROBE_ALONE});

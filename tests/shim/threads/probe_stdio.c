@@ -1,0 +1,207 @@
+// Thread probe: stdio input on pipes and sockets (fgets, getline, getc, fread)
+// while other threads run. A thread that waits in fgets for a line another
+// thread writes 100 ms later lets the others run meanwhile, as an OS thread
+// does; under greenrun --threads, before the stdio hooks, glibc's internal
+// read blocked the carrier, and the writer (a green thread of the same
+// carrier) never ran: the watchdog ended the probe. Also: a request written
+// with fputs to an "r+" socket stream goes out before the wait for its answer;
+// a handler without SA_RESTART ends the wait with EINTR and the stream's
+// error flag; SO_RCVTIMEO with EAGAIN; the end of a pipe with EOF. Built with
+// _FORTIFY_SOURCE, where fgets and fread are __fgets_chk and __fread_chk.
+#include "probe_threads.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+static int s_stop;
+static int s_ticks;
+
+static void* tick(void* unused) {
+    (void)unused;
+    while (!__atomic_load_n(&s_stop, __ATOMIC_SEQ_CST)) {
+        sleep_ms(5);
+        __atomic_add_fetch(&s_ticks, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+struct Later {
+    int fd;
+    const char* data;
+};
+
+// Writes `data` to `fd` 100 ms from now (the fd stays open).
+static void* write_later(void* arg) {
+    const struct Later* l = arg;
+    sleep_ms(100);
+    if (write(l->fd, l->data, strlen(l->data)) < 0) must(-1, "write");
+    return NULL;
+}
+
+// Reads from the stream over `fds[0]` with `read_one` while a writer thread
+// sends `data` 100 ms later and a ticker counts: the reader got what `want`
+// says and the ticker ran meanwhile.
+static void read_while_others_run(const char* what, int fds[2], const char* data, void (*read_one)(FILE*, char*, size_t),
+                                  const char* want) {
+    FILE* f = fdopen(fds[0], "r");
+    if (!f) must(-1, "fdopen");
+    struct Later later = {fds[1], data};
+    __atomic_store_n(&s_stop, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s_ticks, 0, __ATOMIC_SEQ_CST);
+    pthread_t ticker = spawn(tick, NULL);
+    pthread_t writer = spawn(write_later, &later);
+    char got[128] = "";
+    read_one(f, got, sizeof got);
+    got[strcspn(got, "\n")] = '\0';
+    const int ticks = __atomic_load_n(&s_ticks, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s_stop, 1, __ATOMIC_SEQ_CST);
+    join(writer);
+    join(ticker);
+    char line[200];
+    snprintf(line, sizeof line, "%s: what was read", what);
+    check_str(line, got, want);
+    snprintf(line, sizeof line, "%s: other threads ran during the wait", what);
+    check_yes(line, ticks >= 5);
+    fclose(f);
+    close(fds[1]);
+}
+
+static void with_fgets(FILE* f, char* got, size_t n) {
+    if (!fgets(got, (int)n, f)) strcpy(got, "(none)");
+}
+
+static void with_getline(FILE* f, char* got, size_t n) {
+    char* line = NULL;
+    size_t size = 0;
+    const ssize_t r = getline(&line, &size, f);
+    snprintf(got, n, "%zd %s", r, r > 0 ? line : "");
+    free(line);
+}
+
+static void with_getc(FILE* f, char* got, size_t n) {
+    const int a = getc(f), b = fgetc(f), c = getc(f);
+    snprintf(got, n, "%c%c%c", a, b, c);
+}
+
+static void with_fread(FILE* f, char* got, size_t n) {
+    char buf[6] = "";
+    const size_t r = fread(buf, 1, 5, f);
+    snprintf(got, n, "%zu %s", r, buf);
+}
+
+static void pipe_or_die(int fds[2]) { must(pipe(fds), "pipe"); }
+
+static void socketpair_or_die(int fds[2]) { must(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), "socketpair"); }
+
+// The other end of an "r+" stream: answers each line with "echo " and the line.
+static void* echo_lines(void* arg) {
+    FILE* f = fdopen(*(int*)arg, "r+");
+    char line[64];
+    while (fgets(line, sizeof line, f)) {
+        fprintf(f, "echo %s", line);
+        fflush(f);
+    }
+    fclose(f);
+    return NULL;
+}
+
+static void request_then_answer(void) {
+    int fds[2];
+    socketpair_or_die(fds);
+    pthread_t echo = spawn(echo_lines, &fds[1]);
+    FILE* f = fdopen(fds[0], "r+");
+    fputs("ping\n", f);  // buffered: glibc writes it before it reads the answer
+    char got[64] = "(none)";
+    if (!fgets(got, sizeof got, f)) strcpy(got, "(none)");
+    got[strcspn(got, "\n")] = '\0';
+    check_str("r+ stream: the answer to a request not flushed", got, "echo ping");
+    fclose(f);
+    join(echo);
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+struct Kill {
+    pthread_t target;
+};
+
+static void* usr1_later(void* arg) {
+    sleep_ms(100);
+    pthread_kill(((struct Kill*)arg)->target, SIGUSR1);
+    return NULL;
+}
+
+static void interrupted_by_a_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;  // no SA_RESTART
+    sigaction(SIGUSR1, &sa, NULL);
+    int fds[2];
+    pipe_or_die(fds);
+    FILE* f = fdopen(fds[0], "r");
+    struct Kill k = {pthread_self()};
+    pthread_t killer = spawn(usr1_later, &k);
+    char got[64];
+    errno = 0;
+    const char* r = fgets(got, sizeof got, f);
+    const int e = errno;
+    join(killer);
+    check_str("fgets interrupted by a handler without SA_RESTART", r ? "a line" : "NULL", "NULL");
+    check_err("  errno", e, EINTR);
+    check_int("  ferror", ferror(f) != 0, 1);
+    fclose(f);
+    close(fds[1]);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static void receive_timeout(void) {
+    int fds[2];
+    socketpair_or_die(fds);
+    struct timeval tv = {0, 100 * 1000};
+    must(setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), "setsockopt");
+    FILE* f = fdopen(fds[0], "r");
+    char got[64];
+    const double start = now();
+    errno = 0;
+    const char* r = fgets(got, sizeof got, f);
+    const int e = errno;
+    check_str("fgets on a socket with SO_RCVTIMEO", r ? "a line" : "NULL", "NULL");
+    check_err("  errno", e, EAGAIN);
+    check_took("  after the timeout", now() - start, 0.1);
+    fclose(f);
+    close(fds[1]);
+}
+
+static void end_of_pipe(void) {
+    int fds[2];
+    pipe_or_die(fds);
+    FILE* f = fdopen(fds[0], "r");
+    struct Later later = {fds[1], "last"};
+    pthread_t writer = spawn(write_later, &later);
+    join(writer);
+    close(fds[1]);
+    char got[64] = "";
+    check_str("fgets of a last line without a newline", fgets(got, sizeof got, f) ? got : "NULL", "last");
+    check_str("  then", fgets(got, sizeof got, f) ? "a line" : "NULL", "NULL");
+    check_int("  feof", feof(f) != 0, 1);
+    fclose(f);
+}
+
+int main(void) {
+    watchdog(30);
+    int fds[2];
+    pipe_or_die(fds);
+    read_while_others_run("fgets of a pipe", fds, "a line\n", with_fgets, "a line");
+    socketpair_or_die(fds);
+    read_while_others_run("getline of a socket", fds, "two words\n", with_getline, "10 two words");
+    pipe_or_die(fds);
+    read_while_others_run("getc and fgetc of a pipe", fds, "xyz", with_getc, "xyz");
+    socketpair_or_die(fds);
+    read_while_others_run("fread of a socket", fds, "12345", with_fread, "5 12345");
+    request_then_answer();
+    interrupted_by_a_handler();
+    receive_timeout();
+    end_of_pipe();
+    printf("done\n");
+    return probe_failures ? 1 : 0;
+}
