@@ -19,7 +19,9 @@ namespace {
 
 // glibc 2.36's stream flags (libio.h), which its stdio.h no longer names.
 constexpr int kUnbuffered = 0x0002;
+constexpr int kNoReads = 0x0004;
 constexpr int kNoWrites = 0x0008;
+constexpr int kEofSeen = 0x0010;
 constexpr int kErrorSeen = 0x0020;
 constexpr int kLinked = 0x0080;
 constexpr int kLineBuffered = 0x0200;
@@ -44,6 +46,8 @@ void flush_as_glibc_would(FILE* f) noexcept {
 // failed read sets it; the caller then returns its failure.
 bool wait_for_input(FILE* f) noexcept {
     if (!may_park() || f->_IO_read_ptr < f->_IO_read_end) return true;
+    // Not opened for reading, or at its end (sticky since glibc 2.28): glibc fails at once.
+    if (f->_flags & (kNoReads | kEofSeen)) return true;
     const int fd = f->_fileno;
     if (fd < 0) return true;  // fmemopen, fopencookie: no descriptor
     const fd_facts::Facts facts = fd_facts::of(fd);

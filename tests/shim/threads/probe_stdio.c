@@ -10,6 +10,7 @@
 // _FORTIFY_SOURCE, where fgets and fread are __fgets_chk and __fread_chk.
 #include "probe_threads.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -187,6 +188,36 @@ static void end_of_pipe(void) {
     fclose(f);
 }
 
+// glibc fails at once where there is nothing to wait for: a stream not opened
+// for reading, and one at its end (sticky since glibc 2.28), here a terminal
+// after a ^D, where more input could still come.
+static void nothing_to_wait_for(void) {
+    int fds[2];
+    pipe_or_die(fds);
+    FILE* w = fdopen(fds[1], "w");
+    char got[64];
+    errno = 0;
+    const char* r = fgets(got, sizeof got, w);
+    check_str("fgets of a stream opened for writing", r ? "a line" : "NULL", "NULL");
+    check_err("  errno", errno, EBADF);
+    fclose(w);
+    close(fds[0]);
+    const int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) must(-1, "posix_openpt");
+    const int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    if (slave < 0) must(-1, "open the terminal");
+    if (write(master, "abc\n\x04", 5) != 5) must(-1, "write to the terminal");
+    FILE* t = fdopen(slave, "r");
+    if (!fgets(got, sizeof got, t)) strcpy(got, "NULL");
+    got[strcspn(got, "\n")] = '\0';
+    check_str("terminal: a line", got, "abc");
+    check_str("  then ^D", fgets(got, sizeof got, t) ? "a line" : "NULL", "NULL");
+    const double start = now();
+    check_str("  then again, at once", fgets(got, sizeof got, t) || now() - start > 1 ? "no" : "NULL", "NULL");
+    fclose(t);
+    close(master);
+}
+
 int main(void) {
     watchdog(30);
     int fds[2];
@@ -202,6 +233,7 @@ int main(void) {
     interrupted_by_a_handler();
     receive_timeout();
     end_of_pipe();
+    nothing_to_wait_for();
     printf("done\n");
     return probe_failures ? 1 : 0;
 }
