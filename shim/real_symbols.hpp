@@ -199,4 +199,8 @@
     X(getdelim, ssize_t, (char** l, size_t* z, int d, FILE* f), (l, z, d, f), none)                               \
     X(fgetc, int, (FILE * f), (f), none)                                                                          \
     X(fread, size_t, (void* p, size_t z, size_t n, FILE* f), (p, z, n, f), none)                                  \
-    X(__fread_chk, size_t, (void* p, size_t s, size_t z, size_t n, FILE* f), (p, s, z, n, f), none)
+    X(__fread_chk, size_t, (void* p, size_t s, size_t z, size_t n, FILE* f), (p, s, z, n, f), none)              \
+    X(fgets_unlocked, char*, (char* s, int n, FILE* f), (s, n, f), none)                                          \
+    X(fread_unlocked, size_t, (void* p, size_t z, size_t n, FILE* f), (p, z, n, f), none)                         \
+    X(fgetc_unlocked, int, (FILE * f), (f), none)                                                                 \
+    X(__uflow, int, (FILE * f), (f), none)

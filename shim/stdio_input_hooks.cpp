@@ -1,4 +1,5 @@
-// fgets, getline, getc, fread and the rest of stdio's byte input. glibc fills a
+// fgets, getline, getc, fread and the rest of stdio's byte input (the
+// _unlocked variants too, and __uflow, which getc_unlocked inlined calls). glibc fills a
 // stream's buffer with its internal read, out of the read hook's reach: a green
 // thread reading a socket, pipe or terminal through stdio (fdopen and fgets, a
 // thread reading stdin) would block its carrier until the data came. Before a
@@ -17,12 +18,12 @@
 namespace shim {
 namespace {
 
-// glibc 2.36's stream flags (libio.h), which its stdio.h no longer names.
+// glibc 2.36's stream flags (libio.h; its stdio.h names only the last two).
 constexpr int kUnbuffered = 0x0002;
 constexpr int kNoReads = 0x0004;
 constexpr int kNoWrites = 0x0008;
-constexpr int kEofSeen = 0x0010;
-constexpr int kErrorSeen = 0x0020;
+constexpr int kEofSeen = _IO_EOF_SEEN;
+constexpr int kErrorSeen = _IO_ERR_SEEN;
 constexpr int kLinked = 0x0080;
 constexpr int kLineBuffered = 0x0200;
 
@@ -107,4 +108,30 @@ GREEN_HOOK size_t fread(void* p, size_t size, size_t n, FILE* f) {
 GREEN_HOOK size_t __fread_chk(void* p, size_t space, size_t size, size_t n, FILE* f) {
     if (size != 0 && n != 0 && !shim::wait_for_input(f)) return 0;
     return shim::real::__fread_chk(p, space, size, n, f);
+}
+
+GREEN_HOOK char* fgets_unlocked(char* s, int n, FILE* f) {
+    if (n > 1 && !shim::wait_for_input(f)) return nullptr;
+    return shim::real::fgets_unlocked(s, n, f);
+}
+
+GREEN_HOOK size_t fread_unlocked(void* p, size_t size, size_t n, FILE* f) {
+    if (size != 0 && n != 0 && !shim::wait_for_input(f)) return 0;
+    return shim::real::fread_unlocked(p, size, n, f);
+}
+
+GREEN_HOOK int fgetc_unlocked(FILE* f) {
+    if (!shim::wait_for_input(f)) return EOF;
+    return shim::real::fgetc_unlocked(f);
+}
+
+GREEN_HOOK int getc_unlocked(FILE* f) { return fgetc_unlocked(f); }
+
+GREEN_HOOK int getchar_unlocked(void) { return fgetc_unlocked(stdin); }
+
+// What getc_unlocked and getchar_unlocked, inlined by an optimising compiler,
+// call when the buffer is empty.
+GREEN_HOOK int __uflow(FILE* f) {
+    if (!shim::wait_for_input(f)) return EOF;
+    return shim::real::__uflow(f);
 }

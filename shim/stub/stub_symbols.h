@@ -33,6 +33,7 @@
     X(__res_query, dns) \
     X(__res_search, dns) \
     X(__sysv_signal, libc) \
+    X(__uflow, libc) \
     X(_pthread_cleanup_pop, libc) \
     X(_pthread_cleanup_pop_restore, libc) \
     X(_pthread_cleanup_push, libc) \
@@ -63,10 +64,13 @@
     X(fcntl, libc) \
     X(fcntl64, libc) \
     X(fgetc, libc) \
+    X(fgetc_unlocked, libc) \
     X(fgets, libc) \
+    X(fgets_unlocked, libc) \
     X(flockfile, libc) \
     X(fork, libc) \
     X(fread, libc) \
+    X(fread_unlocked, libc) \
     X(freeaddrinfo, dns) \
     X(freopen, libc) \
     X(freopen64, libc) \
@@ -74,7 +78,9 @@
     X(funlockfile, libc) \
     X(getaddrinfo, dns) \
     X(getc, libc) \
+    X(getc_unlocked, libc) \
     X(getchar, libc) \
+    X(getchar_unlocked, libc) \
     X(getdelim, libc) \
     X(gethostbyaddr, dns) \
     X(gethostbyaddr_r, dns) \

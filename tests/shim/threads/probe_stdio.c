@@ -1,6 +1,7 @@
 // Thread probe: stdio input on pipes and sockets (fgets, getline, getc, fread)
 // while other threads run. A thread that waits in fgets for a line another
-// thread writes 100 ms later lets the others run meanwhile, as an OS thread
+// thread writes 100 ms later lets the others run meanwhile (getc_unlocked and
+// the other _unlocked calls too), as an OS thread
 // does; under greenrun --threads, before the stdio hooks, glibc's internal
 // read blocked the carrier, and the writer (a green thread of the same
 // carrier) never ran: the watchdog ended the probe. Also: a request written
@@ -88,6 +89,23 @@ static void with_fread(FILE* f, char* got, size_t n) {
     char buf[6] = "";
     const size_t r = fread(buf, 1, 5, f);
     snprintf(got, n, "%zu %s", r, buf);
+}
+
+// getc_unlocked, which the optimising compiler inlines: it calls __uflow when
+// the buffer is empty.
+static void with_getc_unlocked(FILE* f, char* got, size_t n) {
+    flockfile(f);
+    const int a = getc_unlocked(f), b = getc_unlocked(f);
+    funlockfile(f);
+    snprintf(got, n, "%c%c", a, b);
+}
+
+static void with_unlocked_calls(FILE* f, char* got, size_t n) {
+    char word[4] = "";
+    const size_t r = fread_unlocked(word, 1, 3, f);
+    char rest[32] = "";
+    if (!fgets_unlocked(rest, sizeof rest, f)) strcpy(rest, "(none)");
+    snprintf(got, n, "%zu %s|%s", r, word, rest);
 }
 
 static void pipe_or_die(int fds[2]) { must(pipe(fds), "pipe"); }
@@ -229,6 +247,11 @@ int main(void) {
     read_while_others_run("getc and fgetc of a pipe", fds, "xyz", with_getc, "xyz");
     socketpair_or_die(fds);
     read_while_others_run("fread of a socket", fds, "12345", with_fread, "5 12345");
+    pipe_or_die(fds);
+    read_while_others_run("getc_unlocked of a pipe", fds, "uv", with_getc_unlocked, "uv");
+    socketpair_or_die(fds);
+    read_while_others_run("fread_unlocked and fgets_unlocked of a socket", fds, "abcdef\n", with_unlocked_calls,
+                          "3 abc|def");
     request_then_answer();
     interrupted_by_a_handler();
     receive_timeout();
