@@ -7,6 +7,7 @@
 // descriptor is readable, then makes glibc's call, whose first read finds
 // data. Only the first read: a line whose rest comes later, or an fread of
 // more than has arrived, still blocks in glibc (SYMBOLS.md).
+
 // Optimising, glibc's stdio.h defines getline, getchar and the _unlocked
 // calls inline (__USE_EXTERN_INLINES), and clang refuses to see them
 // defined again below: this file wants the plain declarations.

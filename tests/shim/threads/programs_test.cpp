@@ -984,7 +984,10 @@ public class Threads {
 }
 )java";
     compile({"/usr/bin/javac", "-d", test::temp_path("java-classes")}, "Threads.java", kSource);
-    prints_each_way({"/usr/bin/java", "-cp", test::temp_path("java-classes"), "Threads"}, "java",
+    // A JVM that crashes writes its report to the temporary directory, not the current one.
+    prints_each_way({"/usr/bin/java", "-XX:ErrorFile=" + test::temp_path("hs_err_%p.log"), "-cp",
+                     test::temp_path("java-classes"), "Threads"},
+                    "java",
                     "sum 328350\nechoed 20\nchild says child\nexit 0\n");
 }
 
