@@ -320,7 +320,10 @@ TEST_CASE("threads: a program with thread-local variables keeps OS threads") {
 // the green thread until the descriptor is readable. Before, the carrier
 // blocked, the writer thread never ran, and the watchdog ended the probe.
 // Pending output goes out before the wait, and EINTR, SO_RCVTIMEO and EOF end
-// it as with OS threads.
+// it as with OS threads. The rest of a line, record or fread that comes later
+// is waited for the same way (before, it blocked the carrier); a cancellation
+// mid-line ends the thread (before: std::terminate), and two readers of one
+// stream get whole lines.
 TEST_CASE("threads: stdio input waits while other threads run") {
     for (const char* probe : {PROBE_STDIO, PROBE_STDIO_FORTIFY}) {
         const auto runs = compare_ways({probe});
