@@ -13,6 +13,7 @@
 
 #include "base/env.hpp"
 #include "base/sys.hpp"
+#include "core/runtime_fds.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -50,6 +51,7 @@ std::atomic<long> guarded_in_use{0};
 long guard_budget() noexcept {
     static const long budget = [] {
         long max_maps = 65530;
+        const TransientFds opening;  // the sysctl's file, at the lowest free number meanwhile
         if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "re")) {
             if (std::fscanf(f, "%ld", &max_maps) != 1) max_maps = 65530;
             std::fclose(f);
