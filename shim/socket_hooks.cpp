@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <atomic>
+
 #include "cooperate.hpp"
 #include "fd_facts.hpp"
 #include "real.hpp"
@@ -30,6 +32,41 @@ GREEN_HOOK int getsockopt(int fd, int level, int name, void* __restrict value, s
     return shim::real::getsockopt(fd, level, name, value, len);
 }
 
+namespace {
+
+// The look for a connection and its accept, one green thread of the process
+// at a time per listener. Green threads on two carriers (a server whose
+// threads all accept on one listener, under --threads=2) both found the one
+// connection there; the second one's accept then blocked its carrier until
+// the next connection came. A thread that finds another at it waits for
+// readiness again. Listeners whose slot another listener holds go unguarded,
+// as before.
+class AcceptTurn {
+public:
+    explicit AcceptTurn(int fd) noexcept : slot_(slots_[static_cast<unsigned>(fd) % kSlots]), mine_(fd + 1) {
+        int free = 0;
+        held_ = slot_.compare_exchange_strong(free, mine_, std::memory_order_acquire);
+        taken_ = !held_ && free == mine_;
+    }
+    ~AcceptTurn() {
+        if (held_) slot_.store(0, std::memory_order_release);
+    }
+    AcceptTurn(const AcceptTurn&) = delete;
+    AcceptTurn& operator=(const AcceptTurn&) = delete;
+    // Another green thread of the process is accepting on this listener now.
+    bool taken() const noexcept { return taken_; }
+
+private:
+    static constexpr unsigned kSlots = 256;
+    static inline std::atomic<int> slots_[kSlots];
+    std::atomic<int>& slot_;
+    const int mine_;
+    bool held_ = false;
+    bool taken_ = false;
+};
+
+}  // namespace
+
 // accept has no per-call non-blocking flag: it waits for readiness, then calls
 // the plain accept, which then finds the connection waiting. (A listener shared
 // with another process that takes the connection first can make that accept
@@ -39,8 +76,9 @@ GREEN_HOOK int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict 
     if (!may_park()) return shim::real::accept4(fd, addr, len, flags);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return static_cast<int>(shim::cooperate(fd, false, shim::Restart::if_sa_restart, [&]() -> long {
+            const AcceptTurn turn(fd);
             pollfd p{fd, POLLIN, 0};
-            if (shim::real::poll(&p, 1, 0) == 0) {
+            if (turn.taken() || shim::real::poll(&p, 1, 0) == 0) {
                 errno = EAGAIN;
                 return -1;
             }
