@@ -62,6 +62,8 @@ bool is_function(void* h) {
 }
 
 void trampoline(int sig, siginfo_t* info, void* context) {
+    // A preemption sent as the program installed its own SIGURG handler is not for it.
+    if (sig == threads::kPreemptSignal && threads::is_preemption(info)) return;
     const int saved = errno;
     Installed& h = installed[sig];
     void* fn = h.handler.load(std::memory_order_acquire);
@@ -155,7 +157,15 @@ GREEN_HOOK int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
 }
 
 GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct sigaction* __restrict old) noexcept {
-    if (!shim::wrappable(sig)) return shim::real::sigaction(sig, act, old);
+    // The runtime's own handlers (the monitor's report) are not the program's: never wrapped.
+    if (!shim::wrappable(sig) || shim::api::in_runtime_scope()) return shim::real::sigaction(sig, act, old);
+    if (sig == shim::threads::kPreemptSignal && shim::threads::preempting()) {
+        const void* handler = act ? ((act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
+                                                                  : reinterpret_cast<void*>(act->sa_handler))
+                                  : nullptr;
+        if (!act || !shim::is_function(const_cast<void*>(handler))) return shim::threads::program_disposition(act, old);
+        shim::threads::stop_preemption();  // a handler of the program's own: the signal is the program's again
+    }
     shim::Installed& h = shim::installed[sig];
     void* const previous = h.handler.load();
     const bool previous_siginfo = h.siginfo.load();

@@ -323,6 +323,7 @@ struct AttrDefaults {
 };
 
 int create_green(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+    start_preemption();
     AttrDefaults defaults;
     if (!attr) {
         if (pthread_getattr_default_np(&defaults.attr) != 0) return EAGAIN;

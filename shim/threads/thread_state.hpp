@@ -223,6 +223,21 @@ void remove_mask(GreenThread& t) noexcept;
 // pthread_kill of a green thread other than the caller (signal_hooks.cpp).
 int send_signal(GreenThread& t, GreenletCore& g, int sig) noexcept;
 
+// Preemption of a green thread computing past its turn (preempt.cpp), by
+// SIGURG, as Go does it: its default action is to ignore it, so one that comes
+// after an exec harms nobody. start_preemption installs the handler, once, as
+// the first green thread starts, unless the program has a SIGURG handler of
+// its own or GREEN_PREEMPT=0. While it is on, the program's sigaction of
+// SIGURG to SIG_DFL or SIG_IGN, or a look at it, is only recorded
+// (program_disposition); one that installs a handler stops it (the program
+// then gets its signal alone). is_preemption: whether a SIGURG is the monitor's.
+constexpr int kPreemptSignal = SIGURG;
+void start_preemption() noexcept;
+bool preempting() noexcept;
+int program_disposition(const struct sigaction* act, struct sigaction* old) noexcept;
+void stop_preemption() noexcept;
+bool is_preemption(const siginfo_t* info) noexcept;
+
 // The file name of the object that holds `address` ("libc.so.6"), or "".
 std::string_view library_of(const void* address) noexcept;
 // Whether `library` (a file name) is a sanitizer runtime (libasan.so.8, ...):

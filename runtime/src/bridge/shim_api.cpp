@@ -11,6 +11,7 @@
 #include "core/interrupt.hpp"
 #include "core/loop.hpp"
 #include "core/runtime_fds.hpp"
+#include "diag/monitor.hpp"
 #include "dns/digits_dots.hpp"
 #include "dns/hosts_file.hpp"
 #include "green/detail/time.hpp"
@@ -48,6 +49,8 @@ void take_turn_if_over() noexcept {
     if (hub && hub->turn_over()) [[unlikely]]
         take_turn(*hub);
 }
+
+void preempt_with(int signal, const void* mark) noexcept { monitor_preempt_with(signal, mark); }
 
 bool can_use_runtime() noexcept {
     if (RuntimeScope::active()) return false;  // the runtime's own threads and calls get no hub

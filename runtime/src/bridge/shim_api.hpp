@@ -47,6 +47,11 @@ GREEN_API bool cooperative() noexcept;
 // others run first (Go's preemption at a safe point). errno is kept.
 GREEN_API void take_turn_if_over() noexcept;
 
+// The signal the monitor sends to preempt a green thread that computes past
+// its turn (diag/monitor.hpp), queued with `mark` as its value; the shim's
+// handler calls take_turn_if_over. 0: no more preemptions.
+GREEN_API void preempt_with(int signal, const void* mark) noexcept;
+
 // Whether green calls that need a hub (the resolver) may run here: not in the
 // hub's own fiber, not in the runtime's own scope (its monitor thread).
 // Creates the thread's hub if needed.

@@ -1,8 +1,10 @@
 #include "diag/monitor.hpp"
 
 #include <execinfo.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,11 +28,21 @@ namespace {
 struct Watched {
     Hub* hub;
     pthread_t thread;
+    pid_t tid;
     std::uint64_t last_rounds = 0;
-    std::chrono::steady_clock::time_point since{};
+    std::chrono::steady_clock::time_point since{};       // the loop's last round
+    std::chrono::steady_clock::time_point busy_since{};  // its last round not forced by a preemption
     bool over_limit = false;
+    bool pinned = false;
     bool turn_ended = false;
+    bool preempted = false;  // a preemption was sent since the loop's last round
 };
+
+// The calling thread's `hub`, as the monitor starts watching it.
+Watched watch(Hub& hub) {
+    const auto now = std::chrono::steady_clock::now();
+    return Watched{&hub, pthread_self(), gettid(), hub.loop_rounds(), now, now};
+}
 
 RawLock watched_mutex;
 // The monitor thread: none yet, being started, or running (set by itself).
@@ -77,11 +89,47 @@ constexpr auto kTimeSlice = std::chrono::milliseconds(10);  // Go's forcePreempt
 // Whether the monitor watches hubs: for its reports, or for the time slices.
 bool watching() { return threshold_ms() > 0 || thread_patching(); }
 
+// The signal that preempts a green thread computing past its time slice
+// without a hooked call (the shim's, monitor_preempt_with); 0: none.
+std::atomic<int> preempt_signal{0};
+std::atomic<const void*> preempt_mark{nullptr};
+
+bool preempt(pid_t tid) {
+    const int sig = preempt_signal.load(std::memory_order_acquire);
+    if (sig == 0) return false;
+    siginfo_t info{};
+    info.si_signo = sig;
+    info.si_code = SI_QUEUE;
+    info.si_pid = ::getpid();
+    info.si_uid = ::getuid();
+    info.si_value.sival_ptr = const_cast<void*>(preempt_mark.load(std::memory_order_relaxed));
+    return ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), tid, sig, &info) == 0;
+}
+
+// Whether thread `tid` is on a CPU or ready for one (state R), not asleep in
+// the kernel, where the signal would only make a call the shim does not reach
+// fail with EINTR.
+bool computing(pid_t tid) {
+    char path[48], stat[256];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+    const TransientFds opening;
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const ssize_t n = ::read(fd, stat, sizeof stat - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    stat[n] = 0;
+    const char* end_of_name = std::strrchr(stat, ')');  // the name may hold spaces and parentheses
+    return end_of_name && end_of_name[1] == ' ' && end_of_name[2] == 'R';
+}
+
 
 const int kReportSignal = SIGRTMAX - 1;
 
-// On the busy thread: who is running, and where.
+// On the busy thread: who is running, and where. The shim's hooks the
+// backtrace's writes reach make plain calls here (the runtime's scope).
 void report(int) {
+    const RuntimeScope ours;
     const int saved = errno;
     ReportLine line;
     line << "green: monitor: greenlet ";
@@ -117,11 +165,18 @@ void run() {
         for (Watched& w : watched()) {
             const std::uint64_t s = w.hub->loop_rounds();
             // A lone greenlet that blocks its thread keeps nothing else from running.
-            if (s != w.last_rounds || w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2) {
+            const bool idle = w.hub->waiting_in_loop() || w.hub->live_greenlets() < 2;
+            if (s != w.last_rounds || idle) {
+                // A thread that is only preempted is still busy: its carrier stays pinned.
+                if (idle || !w.preempted) {
+                    w.busy_since = now;
+                    if (w.pinned) w.hub->set_pinned(false);
+                    w.pinned = false;
+                }
                 w.last_rounds = s;
                 w.since = now;
-                if (w.over_limit) w.hub->set_pinned(false);
                 w.over_limit = false;
+                w.preempted = false;
                 if (w.turn_ended) w.hub->clear_turn();
                 w.turn_ended = false;
                 continue;
@@ -129,10 +184,18 @@ void run() {
             if (slices && !w.turn_ended && now - w.since >= kTimeSlice) {
                 w.turn_ended = true;  // once per stretch: the flag stays until the loop runs
                 w.hub->end_turn();
+            } else if (w.turn_ended && now - w.since >= 2 * kTimeSlice) {
+                // No hooked call took the turn for a whole slice more: the
+                // thread computes. Preempt it, as Go's sysmon does, each tick
+                // until it switched (the shim declines where it may not).
+                if (computing(w.tid) && preempt(w.tid)) w.preempted = true;
+            }
+            if (!w.pinned && now - w.busy_since > limit) {
+                w.pinned = true;
+                w.hub->set_pinned(true);  // new green threads go to other carriers meanwhile
             }
             if (!w.over_limit && now - w.since > limit) {
                 w.over_limit = true;  // once per stretch
-                w.hub->set_pinned(true);  // new green threads go to other carriers meanwhile
                 if (reports) pthread_kill(w.thread, kReportSignal);
             }
         }
@@ -142,8 +205,10 @@ void run() {
 void install_report_handler() {
     void* warm[1];
     backtrace(warm, 1);  // loads libgcc's unwinder now, not inside the signal handler
-    // Under greenrun the shim's sigaction hook wraps it like any handler: it then
-    // runs as a signal handler of the shim's, where greenlets never switch.
+    // In the runtime's scope the shim's sigaction hook installs it as it is:
+    // wrapped like a program's handler, it made the carrier's parked polls,
+    // selects and sleeps fail with EINTR, as a program's signal would.
+    const RuntimeScope ours;
     struct sigaction sa {};
     sa.sa_handler = report;
     sa.sa_flags = SA_RESTART | SA_ONSTACK;
@@ -186,6 +251,11 @@ void ensure_thread() {
 
 }  // namespace
 
+void monitor_preempt_with(int signal, const void* mark) noexcept {
+    preempt_mark.store(mark, std::memory_order_relaxed);
+    preempt_signal.store(signal, std::memory_order_release);
+}
+
 unsigned monitor_threads() noexcept { return thread_state.load(std::memory_order_relaxed) == kRunning ? 1 : 0; }
 
 void monitor_hub(Hub& hub) {
@@ -194,7 +264,7 @@ void monitor_hub(Hub& hub) {
     if (threshold_ms() > 0) std::call_once(handler, install_report_handler);
     ensure_thread();
     RawLockGuard lock(watched_mutex);
-    watched().push_back(Watched{&hub, pthread_self(), hub.loop_rounds(), std::chrono::steady_clock::now()});
+    watched().push_back(watch(hub));
 }
 
 void monitor_after_fork() noexcept {
@@ -208,8 +278,8 @@ void monitor_after_fork() noexcept {
     std::erase_if(watched(), [here](const Watched& w) { return w.hub != here; });
     if (watched().empty()) return;  // the thread starts with the child's first hub
     Watched& w = watched().front();
-    if (w.over_limit) here->set_pinned(false);
-    w = Watched{here, pthread_self(), here->loop_rounds(), std::chrono::steady_clock::now()};
+    if (w.pinned) here->set_pinned(false);
+    w = watch(*here);
     // Not now: a child that only execs, or never has a second thread, has no
     // other thread to show (in /proc/self/task), as without green.
     wanted_in_child.store(true, std::memory_order_relaxed);

@@ -20,6 +20,12 @@ void unmonitor_hub(Hub& hub);
 // thread (monitor_green_thread_started) or its next hub.
 void monitor_after_fork() noexcept;
 void monitor_green_thread_started() noexcept;
+// Under thread patching: a green thread that computes a time slice past the
+// end of its turn without a hooked call gets `signal`, queued (SI_QUEUE) with
+// `mark` as its value, whose handler (the shim's) takes the turn if it may.
+// The monitor sends it only to a thread that is running, not asleep in the
+// kernel. 0: none from now on.
+void monitor_preempt_with(int signal, const void* mark) noexcept;
 // The monitor's own thread, if it runs (0 or 1): not a thread of the program.
 unsigned monitor_threads() noexcept;
 

@@ -2,13 +2,17 @@
  * OS threads would crash silently or hang (only run under greenrun --threads):
  *
  *   probe_reports overflow   a thread named "deep-recursion" overflows its stack
- *   probe_reports busy       a thread computes for 600 ms while another waits
- *   probe_reports pinned     (--threads=2) a thread computes for 1.2 s on one carrier;
+ *   probe_reports busy       a thread blocks its carrier for 600 ms in a call the
+ *                            shim does not reach (a raw nanosleep) while another waits;
+ *                            a poll and a nanosleep of two more span the report
+ *   probe_reports pinned     (--threads=2) a thread computes for 1.2 s on one carrier
+ *                            (preempted, it lets others run, but stays busy);
  *                            the threads created meanwhile go to the other
  *   probe_reports deadlock   two threads each wait for a mutex the other holds
  *   probe_reports versions   calls made through old symbol versions reach the hooks
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +39,37 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void* compute(void* arg) {
+static void* block(void* arg) {
     pthread_setname_np(pthread_self(), "cruncher");
-    volatile unsigned long x = 0;
-    for (const double until = now() + 0.6; now() < until;) x = x * 31 + 7;
+    struct timespec ts = {0, 600 * 1000 * 1000};
+    while (syscall(SYS_nanosleep, &ts, &ts) != 0) {  // the rest, after a signal
+    }
     return arg;
 }
 
 static void* nap(void* arg) {
     usleep(10000);
+    return arg;
+}
+
+/* Waits that span the report: a poll of a pipe nobody writes and a nanosleep,
+ * each for 1 s, in threads of their own. The report is the runtime's signal,
+ * not the program's: neither ends early with EINTR. */
+static int polled = -2, slept = -2;
+
+static void* poll_through_the_report(void* arg) {
+    int fds[2];
+    if (pipe(fds) != 0) return arg;
+    struct pollfd p = {fds[0], POLLIN, 0};
+    polled = poll(&p, 1, 1000);
+    close(fds[0]);
+    close(fds[1]);
+    return arg;
+}
+
+static void* sleep_through_the_report(void* arg) {
+    const struct timespec ts = {1, 0};
+    slept = nanosleep(&ts, NULL);
     return arg;
 }
 
@@ -119,10 +145,16 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!strcmp(what, "busy")) {
-        pthread_create(&t, NULL, compute, NULL);
+        pthread_t w, v;
+        pthread_create(&w, NULL, poll_through_the_report, NULL);
+        pthread_create(&v, NULL, sleep_through_the_report, NULL);
+        pthread_create(&t, NULL, block, NULL);
         pthread_create(&u, NULL, nap, NULL);
         pthread_join(t, NULL);
         pthread_join(u, NULL);
+        pthread_join(w, NULL);
+        pthread_join(v, NULL);
+        printf("busy: poll %d, nanosleep %d\n", polled, slept);
         puts("busy: done");
         return 0;
     }

@@ -88,7 +88,7 @@ std::vector<std::string> env_for(Way w, std::vector<std::string> env) {
         for (const std::string& e : threads_test::sanitizer_env(SANITIZER_RUNTIME, SHIM_PATH, w != Way::carriers))
             env.push_back(e);
     for (const char* v : {"GREEN_SHIM_COOPERATE", "GREEN_THREADS", "GREEN_THREADS_EXCLUDE", "GREEN_THREADS_INCLUDE", "GREEN_LOG",
-                          "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_DNS", "GREEN_DNS_SERVERS", "GREEN_PRELOAD",
+                          "GREEN_STACK_SIZE", "GREEN_MONITOR_MS", "GREEN_PREEMPT", "GREEN_DNS", "GREEN_DNS_SERVERS", "GREEN_PRELOAD",
                           "LD_PRELOAD", "ASAN_OPTIONS"})
         if (!has_name(env, v)) env.push_back(std::string("-") + v);
     if (w == Way::always) {
@@ -350,6 +350,19 @@ TEST_CASE("threads: threads that never wait still take turns") {
         check_same(runs[0], quiet, w, "probe_turns with GREEN_MONITOR_MS=0");
         CHECK_MESSAGE(!contains(quiet.err, "green: monitor:"), quiet.err);
     }
+}
+
+// Threads that compute, or spin on a flag, without a call the shim hooks let
+// the others run, as the kernel's time slices make OS threads do: the monitor
+// preempts them (a signal, whose handler takes the turn). Before, a thread
+// spinning on a flag that another thread of its carrier was to set kept the
+// carrier for good. With GREEN_PREEMPT=0 it still does (the probe's 3 s
+// watchdog ends it): the test sees the preemption, and the knob works.
+TEST_CASE("threads: threads that compute without a call are preempted") {
+    const auto runs = compare_ways({PROBE_PREEMPT});
+    CHECK(runs[0].out.ends_with("done\n"));
+    const auto off = run_way(Way::threads, {PROBE_PREEMPT, "spin"}, {"GREEN_PREEMPT=0"});
+    CHECK_MESSAGE(off.signal == SIGALRM, describe(off));
 }
 
 // dup2 onto every number up to 1023 succeeds while there are threads, as with
