@@ -124,7 +124,7 @@ bool is_preemption(const siginfo_t* info) noexcept {
 
 void start_preemption() noexcept {
     static std::atomic<bool> started{false};
-    if (started.exchange(true, std::memory_order_relaxed)) return;
+    if (started.load(std::memory_order_relaxed) || started.exchange(true, std::memory_order_relaxed)) return;
     const char* off = api::env("GREEN_PREEMPT");
     if (!kPreemptionBuilt || (off && std::strcmp(off, "0") == 0)) return;
     if (real::sigaction(kPreemptSignal, nullptr, &programs) != 0) return;

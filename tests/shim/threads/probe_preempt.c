@@ -67,18 +67,6 @@ static void hand_a_token_back_and_forth(void) {
     check_int("two threads that spin until it is their turn: the token's end", token, 0);
 }
 
-static int stop;
-static int ticks;
-
-static void* tick(void* unused) {
-    (void)unused;
-    while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST)) {
-        sleep_ms(5);
-        __atomic_add_fetch(&ticks, 1, __ATOMIC_SEQ_CST);
-    }
-    return NULL;
-}
-
 // Computes until `seconds` passed, with no call but the clock's (the vDSO's).
 static unsigned long compute(double seconds) {
     volatile unsigned long x = 1;
@@ -95,13 +83,13 @@ static void* compute_a_while(void* unused) {
 }
 
 static void compute_beside_a_ticker(void) {
-    pthread_t ticker = spawn(tick, NULL);
+    pthread_t ticker = counter_start();
     sleep_ms(10);
+    const int before = counter_ticks();
     pthread_t worker = spawn(compute_a_while, NULL);
     join(worker);
-    const int during = __atomic_load_n(&ticks, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
-    join(ticker);
+    const int during = counter_ticks() - before;
+    counter_stop(ticker);
     check_yes("a ticker ticks while another thread computes 300 ms", during >= 10);
 }
 

@@ -19,18 +19,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-static int s_stop;
-static int s_ticks;
-
-static void* tick(void* unused) {
-    (void)unused;
-    while (!__atomic_load_n(&s_stop, __ATOMIC_SEQ_CST)) {
-        sleep_ms(5);
-        __atomic_add_fetch(&s_ticks, 1, __ATOMIC_SEQ_CST);
-    }
-    return NULL;
-}
-
 struct Later {
     int fd;
     const char* data;
@@ -53,17 +41,14 @@ static void read_while_others_run(const char* what, int fds[2], const char* firs
     if (!f) must(-1, "fdopen");
     if (write(fds[1], first, strlen(first)) < 0) must(-1, "write");
     struct Later later = {fds[1], data};
-    __atomic_store_n(&s_stop, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&s_ticks, 0, __ATOMIC_SEQ_CST);
-    pthread_t ticker = spawn(tick, NULL);
+    pthread_t ticker = counter_start();
     pthread_t writer = spawn(write_later, &later);
     char got[128] = "";
     read_one(f, got, sizeof got);
     got[strcspn(got, "\n")] = '\0';
-    const int ticks = __atomic_load_n(&s_ticks, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&s_stop, 1, __ATOMIC_SEQ_CST);
+    const int ticks = counter_ticks();
     join(writer);
-    join(ticker);
+    counter_stop(ticker);
     char line[200];
     snprintf(line, sizeof line, "%s: what was read", what);
     check_str(line, got, want);

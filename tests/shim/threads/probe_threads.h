@@ -154,6 +154,34 @@ static inline int in_thread(int (*fn)(void*), void* arg) {
     return c.result;
 }
 
+// A thread that sleeps 5 ms at a time, counting, until counter_stop(): how
+// many turns the other threads leave it while they run.
+static int probe_counter_stop;
+static int probe_counter_ticks;
+
+static inline void* probe_counter_main(void* unused) {
+    (void)unused;
+    while (!__atomic_load_n(&probe_counter_stop, __ATOMIC_SEQ_CST)) {
+        sleep_ms(5);
+        __atomic_add_fetch(&probe_counter_ticks, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static inline pthread_t counter_start(void) {
+    __atomic_store_n(&probe_counter_stop, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&probe_counter_ticks, 0, __ATOMIC_SEQ_CST);
+    return spawn(probe_counter_main, NULL);
+}
+
+// The ticks so far.
+static inline int counter_ticks(void) { return __atomic_load_n(&probe_counter_ticks, __ATOMIC_SEQ_CST); }
+
+static inline void counter_stop(pthread_t counter) {
+    __atomic_store_n(&probe_counter_stop, 1, __ATOMIC_SEQ_CST);
+    join(counter);
+}
+
 // A thread that writes a byte into a pipe every `us` microseconds until
 // ticker_stop(): a read of one byte from ticker_fd() blocks until the next tick,
 // so a thread that reads it inside a critical section really waits there.
