@@ -159,11 +159,9 @@ GREEN_HOOK int waitid(idtype_t type, id_t id, siginfo_t* info, int options) {
 GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct sigaction* __restrict old) noexcept {
     // The runtime's own handlers (the monitor's report) are not the program's: never wrapped.
     if (!shim::wrappable(sig) || shim::api::in_runtime_scope()) return shim::real::sigaction(sig, act, old);
+    void* const wanted = act ? shim::threads::handler_of(*act) : nullptr;
     if (sig == shim::threads::kPreemptSignal && shim::threads::preempting()) {
-        const void* handler = act ? ((act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
-                                                                  : reinterpret_cast<void*>(act->sa_handler))
-                                  : nullptr;
-        if (!act || !shim::is_function(const_cast<void*>(handler))) return shim::threads::program_disposition(act, old);
+        if (!shim::is_function(wanted)) return shim::threads::program_disposition(act, old);
         shim::threads::stop_preemption();  // a handler of the program's own: the signal is the program's again
     }
     shim::Installed& h = shim::installed[sig];
@@ -171,9 +169,6 @@ GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct
     const bool previous_siginfo = h.siginfo.load();
     struct sigaction kernel_old {};
     int r;
-    void* wanted = act ? ((act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
-                                                        : reinterpret_cast<void*>(act->sa_handler))
-                       : nullptr;
     // A vfork child installs its handler plainly: the record it would write is the parent's.
     if (act && shim::is_function(wanted) && !shim::state::vfork_child) {
         struct sigaction ours = *act;
@@ -207,8 +202,7 @@ GREEN_HOOK void green_hooks_adopt_signal_handlers() noexcept {
     for (int sig = 1; sig < NSIG; ++sig) {
         struct sigaction act {};
         if (!shim::wrappable(sig) || shim::real::sigaction(sig, nullptr, &act) != 0) continue;
-        void* const handler = (act.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act.sa_sigaction)
-                                                          : reinterpret_cast<void*>(act.sa_handler);
+        void* const handler = shim::threads::handler_of(act);
         if (shim::is_function(handler) && act.sa_sigaction != shim::trampoline) sigaction(sig, &act, nullptr);
     }
 }

@@ -227,6 +227,14 @@ std::size_t read_bytes(void* p, std::size_t bytes, FILE* f, bool lock) {
     return got;
 }
 
+// The bytes an fread of `n` items of `size` reads cooperatively, or 0 when
+// glibc's own call does (no bytes, too many to count, all in the buffer).
+std::size_t cooperative_bytes(std::size_t size, std::size_t n, FILE* f) noexcept {
+    std::size_t bytes = 0;
+    if (__builtin_mul_overflow(size, n, &bytes) || !needs_more(f, bytes, kNoDelimiter)) return 0;
+    return bytes;
+}
+
 // fread's result for `got` of `bytes` bytes in items of `size`.
 std::size_t items(std::size_t got, std::size_t bytes, std::size_t size, std::size_t n) noexcept {
     return got == bytes ? n : got / size;
@@ -264,24 +272,20 @@ GREEN_HOOK ssize_t __getdelim(char** line, size_t* size, int delim, FILE* f) { r
 GREEN_HOOK ssize_t getline(char** line, size_t* size, FILE* f) { return getdelim(line, size, '\n', f); }
 
 GREEN_HOOK size_t fread(void* p, size_t size, size_t n, FILE* f) {
-    size_t bytes = 0;
-    if (__builtin_mul_overflow(size, n, &bytes) || bytes == 0 || !needs_more(f, bytes, shim::kNoDelimiter))
-        return shim::real::fread(p, size, n, f);
+    const size_t bytes = shim::cooperative_bytes(size, n, f);
+    if (bytes == 0) return shim::real::fread(p, size, n, f);
     return shim::items(shim::read_bytes(p, bytes, f, true), bytes, size, n);
 }
 
 GREEN_HOOK size_t __fread_chk(void* p, size_t space, size_t size, size_t n, FILE* f) {
-    size_t bytes = 0;
-    if (__builtin_mul_overflow(size, n, &bytes) || bytes == 0 || bytes > space ||
-        !needs_more(f, bytes, shim::kNoDelimiter))
-        return shim::real::__fread_chk(p, space, size, n, f);  // which fails a bad size as glibc does
+    const size_t bytes = shim::cooperative_bytes(size, n, f);
+    if (bytes == 0 || bytes > space) return shim::real::__fread_chk(p, space, size, n, f);  // which fails a bad size
     return shim::items(shim::read_bytes(p, bytes, f, true), bytes, size, n);
 }
 
 GREEN_HOOK size_t fread_unlocked(void* p, size_t size, size_t n, FILE* f) {
-    size_t bytes = 0;
-    if (__builtin_mul_overflow(size, n, &bytes) || bytes == 0 || !needs_more(f, bytes, shim::kNoDelimiter))
-        return shim::real::fread_unlocked(p, size, n, f);
+    const size_t bytes = shim::cooperative_bytes(size, n, f);
+    if (bytes == 0) return shim::real::fread_unlocked(p, size, n, f);
     return shim::items(shim::read_bytes(p, bytes, f, false), bytes, size, n);
 }
 

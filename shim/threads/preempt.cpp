@@ -128,8 +128,7 @@ void start_preemption() noexcept {
     const char* off = api::env("GREEN_PREEMPT");
     if (!kPreemptionBuilt || (off && std::strcmp(off, "0") == 0)) return;
     if (real::sigaction(kPreemptSignal, nullptr, &programs) != 0) return;
-    const void* handler = (programs.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(programs.sa_sigaction)
-                                                           : reinterpret_cast<void*>(programs.sa_handler);
+    const void* handler = handler_of(programs);
     if (handler != reinterpret_cast<void*>(SIG_DFL) && handler != reinterpret_cast<void*>(SIG_IGN))
         return;  // a handler of the program's own
     dl_iterate_phdr(note_code, nullptr);

@@ -232,6 +232,10 @@ int send_signal(GreenThread& t, GreenletCore& g, int sig) noexcept;
 // (program_disposition); one that installs a handler stops it (the program
 // then gets its signal alone). is_preemption: whether a SIGURG is the monitor's.
 constexpr int kPreemptSignal = SIGURG;
+// The handler `a` installs (sa_sigaction or sa_handler), or SIG_DFL / SIG_IGN.
+inline void* handler_of(const struct sigaction& a) noexcept {
+    return (a.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(a.sa_sigaction) : reinterpret_cast<void*>(a.sa_handler);
+}
 void start_preemption() noexcept;
 bool preempting() noexcept;
 int program_disposition(const struct sigaction* act, struct sigaction* old) noexcept;
