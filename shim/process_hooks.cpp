@@ -160,7 +160,8 @@ GREEN_HOOK int sigaction(int sig, const struct sigaction* __restrict act, struct
     // The runtime's own handlers (the monitor's report) are not the program's: never wrapped.
     if (!shim::wrappable(sig) || shim::api::in_runtime_scope()) return shim::real::sigaction(sig, act, old);
     void* const wanted = act ? shim::threads::handler_of(*act) : nullptr;
-    if (sig == shim::threads::kPreemptSignal && shim::threads::preempting()) {
+    // (A vfork child's sigaction is its own: the preemption's records are the parent's.)
+    if (sig == shim::threads::kPreemptSignal && shim::threads::preempting() && !shim::state::vfork_child) {
         if (!shim::is_function(wanted)) return shim::threads::program_disposition(act, old);
         shim::threads::stop_preemption();  // a handler of the program's own: the signal is the program's again
     }
