@@ -207,3 +207,35 @@ TEST_CASE("carriers: the parking lot across carriers loses no wake-up") {
     CHECK(counter == static_cast<long>(kWorkers) * kRounds);
     CHECK(laps.load() == 3);
 }
+
+// Carrier 0 is woken from carrier 1 in two ways at once: run_on's results come
+// home through its inbox, and a partner's posts unpark its greenlet. A hub that
+// lost a wake-up where the two crossed would never wake again for either.
+TEST_CASE("carriers: wake-ups of two kinds that cross are never lost") {
+    green::start_carriers(2);
+    const int kRounds = test::kThreadSanitizer ? 5000 : 20000;
+    LotSemaphore ping, pong;
+    std::atomic<bool> stop{false};
+    std::atomic<long> calls{0};
+    auto caller = green::spawn([&] {
+        while (!stop.load()) {
+            green::run_on(1, [] {});
+            calls.fetch_add(1);
+        }
+    });
+    auto partner = green::spawn_on(1, [&] {
+        for (int i = 0; i < kRounds; ++i) {
+            ping.wait();
+            pong.post();
+        }
+    });
+    auto player = green::spawn([&] {
+        for (int i = 0; i < kRounds; ++i) {
+            ping.post();
+            pong.wait();
+        }
+        stop.store(true);
+    });
+    REQUIRE(green::joinall({player, partner, caller}, 20s));
+    CHECK(calls.load() > 0);
+}

@@ -95,8 +95,11 @@ Loop::~Loop() {
 }
 
 // Wake-ups: a sender marks its watcher pending, then (unless a write is on its
-// way already) writes the eventfd; the loop clears that mark before it reads
-// the eventfd and looks at the watchers, so a send after the look writes again.
+// way already) writes the eventfd; the loop reads the eventfd, then clears that
+// mark, then looks at the watchers, so a send after the look writes again. The
+// read comes first: cleared before it, the mark could be set again by a sender
+// of another watcher whose write that read then swallowed, and every later
+// sender would skip its write to a loop that never wakes.
 // All of it is a few atomics and one system call: thread- and signal-safe.
 void Loop::wake() noexcept {
     if (wakeup_sent_.exchange(true, std::memory_order_seq_cst)) return;
@@ -109,9 +112,9 @@ void Loop::wake() noexcept {
 
 void Loop::on_wakeup(void* arg) {
     auto& loop = *static_cast<Loop*>(arg);
-    loop.wakeup_sent_.store(false, std::memory_order_seq_cst);
     std::uint64_t count;
     (void)sys::read(loop.wakeup_fd_.load(std::memory_order_relaxed), &count, sizeof count);
+    loop.wakeup_sent_.store(false, std::memory_order_seq_cst);
     for (WatcherSlot* w = loop.asyncs_; w;) {
         WatcherSlot* next = async_state(*w).next;
         if (async_state(*w).pending.exchange(false, std::memory_order_seq_cst)) w->fn(w->arg);
