@@ -13,6 +13,8 @@
 //   - 20 children each compute 25-35 ms beside an idle thread, then exec: none
 //     dies of a preemption that comes as it execs (with a real-time signal,
 //     whose default action ends a process, 1 in 40 did);
+//   - a vfork child that sets SIGURG's disposition changes neither its
+//     parent's nor the parent's preemption (the child shares its memory);
 //   - SIGURG stays the program's: sigaction reports its default, a handler
 //     the program installs gets a raised SIGURG once (preemption then stops).
 // "spin" alone runs the first (for the test of GREEN_PREEMPT=0, which turns
@@ -148,6 +150,27 @@ static void on_urg(int sig) {
     ++urgent;
 }
 
+// A vfork child shares its parent's memory, not its signal dispositions: what
+// it does with SIGURG before it exits is its own, and the parent's SIGURG, and
+// its preemption, stay as they were.
+static void vfork_child_sets_sigurg(void) {
+    signal(SIGURG, SIG_IGN);
+    const pid_t pid = vfork();
+    if (pid < 0) must(-1, "vfork");
+    if (pid == 0) {
+        signal(SIGURG, SIG_DFL);
+        signal(SIGURG, on_urg);
+        _exit(0);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) must(-1, "waitpid");
+    struct sigaction sa;
+    must(sigaction(SIGURG, NULL, &sa), "sigaction");
+    check_yes("SIGURG after a vfork child set its own: still ignored", sa.sa_handler == SIG_IGN);
+    spin_on_a_flag();
+    signal(SIGURG, SIG_DFL);
+}
+
 static void sigurg_is_the_programs(void) {
     struct sigaction sa;
     must(sigaction(SIGURG, NULL, &sa), "sigaction");
@@ -177,6 +200,7 @@ int main(int argc, char** argv) {
     compute_beside_a_ticker();
     errno_across_preemption();
     exec_after_computing(argv[0]);
+    vfork_child_sets_sigurg();
     sigurg_is_the_programs();
     return finish();
 }
