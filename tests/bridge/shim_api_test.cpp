@@ -6,9 +6,12 @@
 
 #include <green/green.hpp>
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <exception>
 #include <future>
@@ -162,4 +165,46 @@ TEST_CASE("shim_api: another thread's hub that does not run its loop is not wait
     go_on.set_value();
     other.join();
     CHECK_FALSE(api::is_runtime_fd(fds[0]));  // closed with the hub
+}
+
+namespace {
+
+std::atomic<std::uint32_t> posted{0};
+
+// What sem_post does from a signal handler: a count, then an unpark.
+void post_from_handler(int) {
+    posted.fetch_add(1);
+    api::unpark(&posted, 1, 0, true);
+}
+
+}  // namespace
+
+// A signal handler's sem_post lands while the waiting greenlet holds the
+// parking lot's bucket (the unpark is deferred to the bucket's unlock, which
+// is the waiter's own): the waiter takes it and does not sleep. Before, the
+// unpark woke the greenlet that was still running, nothing woke it again, and
+// it slept until its deadline.
+TEST_CASE("shim_api: an unpark deferred by a signal handler reaches the waiter that deferred it") {
+    struct sigaction sa {}, old {};
+    sa.sa_handler = post_from_handler;
+    REQUIRE(sigaction(SIGUSR1, &sa, &old) == 0);
+    green::sleep(0s);  // this thread's hub exists
+    std::thread other([] { std::this_thread::sleep_for(200ms); });  // a thread that might unpark: no deadlock
+    static std::atomic<bool> fire;
+    fire = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    const api::Parked p = api::park(
+        &posted,
+        [](void*) {
+            const bool nothing_yet = posted.load() == 0;
+            if (fire.exchange(false)) pthread_kill(pthread_self(), SIGUSR1);  // under the bucket's lock
+            return nothing_yet;
+        },
+        nullptr, nullptr, green::detail::Deadline::after(5.0), "the test's wait", true);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    other.join();
+    sigaction(SIGUSR1, &old, nullptr);
+    CHECK(p.result == api::ParkResult::unparked);
+    CHECK(posted.load() == 1);
+    CHECK(took < 2s);
 }

@@ -76,48 +76,51 @@ Bucket& bucket_for(const void* address) noexcept {
 static_assert(kBuckets == 1u << 10, "bucket_for shifts for 1024 buckets");
 
 // Unparks a signal handler could not do at once because the thread it interrupted
-// held that bucket's lock: done by that thread as it lets go of the lock.
-struct Deferred {
-    std::atomic<const void*> address{nullptr};
-    std::atomic<std::uint32_t> count{0};
-};
+// held that bucket's lock: done by that thread as it lets go of the lock. A slot
+// is one word, the address above the count, so that taking it takes both: with
+// two words, a handler could add to a count already taken, or to an address
+// another thread's run_deferred was about to hand to a new one.
+constexpr unsigned kCountBits = 16;
+constexpr std::uint64_t kMaxCount = (1u << kCountBits) - 1;
+static_assert(sizeof(void*) == 8, "a deferred slot packs a 48-bit address and a count in 64 bits");
 constexpr std::size_t kDeferredSlots = 32;
-Deferred deferred[kDeferredSlots];
+std::atomic<std::uint64_t> deferred[kDeferredSlots];
 std::atomic<unsigned> deferred_pending{0};
 
-std::size_t unpark_locked(Bucket& b, const void* address, std::size_t count, std::uintptr_t token,
-                          bool from_signal_handler) noexcept;
+std::uint64_t slot_address(const void* address) noexcept { return reinterpret_cast<std::uintptr_t>(address) << kCountBits; }
 
-void run_deferred() noexcept {
+void run_deferred(bool from_signal_handler) noexcept {
     while (deferred_pending.exchange(0, std::memory_order_acq_rel) != 0) {
-        for (Deferred& d : deferred) {
-            const void* address = d.address.load(std::memory_order_acquire);
-            if (!address) continue;
-            const std::uint32_t n = d.count.exchange(0, std::memory_order_acq_rel);
-            d.address.store(nullptr, std::memory_order_release);
-            if (n) unpark(address, n, 0);
+        for (std::atomic<std::uint64_t>& d : deferred) {
+            const std::uint64_t taken = d.exchange(0, std::memory_order_acq_rel);
+            if (taken)
+                unpark(reinterpret_cast<const void*>(taken >> kCountBits), taken & kMaxCount, 0, from_signal_handler);
         }
     }
 }
 
-void unlock(Bucket& b) noexcept {
+// In a signal handler the deferred unparks run only if the code it interrupted
+// holds no bucket, and they wake as a handler's do (never the hub's queues).
+void unlock(Bucket& b, bool from_signal_handler = false) noexcept {
     b.lock.unlock();
     --holding;
-    if (deferred_pending.load(std::memory_order_acquire)) [[unlikely]]
-        run_deferred();
+    if (deferred_pending.load(std::memory_order_acquire) && (!from_signal_handler || holding == 0)) [[unlikely]]
+        run_deferred(from_signal_handler);
 }
 
 // Async-signal-safe: remembers an unpark for the thread holding the lock.
 void defer(const void* address, std::size_t count) noexcept {
+    const std::uint64_t mine = slot_address(address);
+    const std::uint64_t more = count > kMaxCount ? kMaxCount : count;
     for (;;) {
-        for (Deferred& d : deferred) {
-            const void* seen = d.address.load(std::memory_order_acquire);
-            if (seen == address ||
-                (!seen && d.address.compare_exchange_strong(seen, address, std::memory_order_acq_rel))) {
-                d.count.fetch_add(static_cast<std::uint32_t>(count > 0xffff ? 0xffff : count),
-                                  std::memory_order_acq_rel);
-                deferred_pending.store(1, std::memory_order_release);
-                return;
+        for (std::atomic<std::uint64_t>& d : deferred) {
+            std::uint64_t seen = d.load(std::memory_order_acquire);
+            while (seen == 0 || (seen & ~kMaxCount) == mine) {
+                const std::uint64_t n = (seen & kMaxCount) + more;
+                if (d.compare_exchange_weak(seen, mine | (n > kMaxCount ? kMaxCount : n), std::memory_order_acq_rel)) {
+                    deferred_pending.store(1, std::memory_order_release);
+                    return;
+                }
             }
         }
         // Every slot is busy with another address. Slots are taken only by
@@ -135,7 +138,9 @@ void wake(Waiting& w, bool from_signal_handler) noexcept {
     }
     if (!from_signal_handler && w.hub == Hub::current_if_any()) {
         w.remote.delivered = true;
-        w.hub->wake(*w.greenlet, WakeReason::handoff);
+        // Itself, queued but not yet parked: its own park() ran a deferred
+        // unpark as it let go of the bucket. It sees `delivered` and stays.
+        if (w.greenlet != w.hub->running()) w.hub->wake(*w.greenlet, WakeReason::handoff);
         return;
     }
     w.remote.greenlet = w.greenlet;
@@ -183,7 +188,8 @@ Parked wait_greenlet(Bucket& b, Waiting& w, Hub& hub, Deadline deadline, const c
     WakeReason reason = WakeReason::woken;
     std::exception_ptr cancel;
     try {
-        reason = hub.park(signals_interrupt ? &hub.interruptible() : nullptr, deadline.remaining(), what, w.address);
+        if (!w.remote.delivered)
+            reason = hub.park(signals_interrupt ? &hub.interruptible() : nullptr, deadline.remaining(), what, w.address);
     } catch (const shim_api::ThreadCancel&) {
         cancel = std::current_exception();
     } catch (...) {
@@ -237,7 +243,7 @@ std::size_t unpark_locked(Bucket& b, const void* address, std::size_t count, std
         }
         w = next;
     }
-    unlock(b);
+    unlock(b, from_signal_handler);
     while (taken) {
         Waiting* next = taken->next;  // read first: once woken, the record may go
         wake(*taken, from_signal_handler);
@@ -283,7 +289,7 @@ bool unpark_one(const void* address, std::uintptr_t (*decide)(void*, bool, bool)
         w->unparked = true;
         w->token = token;
     }
-    unlock(b);
+    unlock(b, from_signal_handler);
     if (w) wake(*w, from_signal_handler);
     return w != nullptr;
 }
@@ -303,10 +309,7 @@ void after_fork() noexcept {
         b.lock.reset();
         b.head = b.tail = nullptr;
     }
-    for (Deferred& d : deferred) {
-        d.address.store(nullptr, std::memory_order_relaxed);
-        d.count.store(0, std::memory_order_relaxed);
-    }
+    for (std::atomic<std::uint64_t>& d : deferred) d.store(0, std::memory_order_relaxed);
     deferred_pending.store(0, std::memory_order_relaxed);
 }
 
