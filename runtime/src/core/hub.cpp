@@ -167,6 +167,7 @@ bool Hub::outlives_thread() const noexcept { return running_ != main_ || lot_wai
 
 Hub::~Hub() {
     unregister_hub(*this);  // nothing is posted here from now on; what was, is dropped
+    while (posting_.load(std::memory_order_acquire) != 0) sys::yield();  // a sender still sending the wake-up
     for (RemoteWork* w = remote_work_.exchange(nullptr, std::memory_order_acquire); w;) {
         RemoteWork* next = w->next;
         if (w->drop) w->drop(*w);
@@ -421,11 +422,13 @@ std::shared_ptr<Inbox> Hub::inbox() {
 }
 
 void Hub::post(RemoteWork& w) noexcept {
+    posting_.fetch_add(1, std::memory_order_seq_cst);
     RemoteWork* head = remote_work_.load(std::memory_order_relaxed);
     do {
         w.next = head;
     } while (!remote_work_.compare_exchange_weak(head, &w, std::memory_order_release, std::memory_order_relaxed));
     async_send(loop_, remote_wakeup_);
+    posting_.fetch_sub(1, std::memory_order_release);  // the last touch: the hub may be gone after it
 }
 
 void Hub::post_wake(RemoteWake& w) noexcept {

@@ -382,6 +382,9 @@ private:
     std::uint64_t next_id_ = 1;
     bool forked_child_ = false;
     std::atomic<RemoteWork*> remote_work_{nullptr};
+    // Senders inside post(): once their work is queued, the hub may drain it and
+    // its thread end, while they still have the loop's wake-up to send.
+    std::atomic<int> posting_{0};
     std::atomic<bool> pinned_{false};
     std::atomic<bool> turn_over_{false};
     GreenletCore* behind_poll_ = nullptr;  // take_turn's greenlet: requeued behind what the next poll wakes
