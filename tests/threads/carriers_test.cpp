@@ -239,3 +239,18 @@ TEST_CASE("carriers: wake-ups of two kinds that cross are never lost") {
     REQUIRE(green::joinall({player, partner, caller}, 20s));
     CHECK(calls.load() > 0);
 }
+
+// Carrier 0 is the caller's own hub: its main greenlet may wait for something
+// only a greenlet that another thread starts there with run_on(0, ...) will
+// do. Waiting for posted work is no deadlock, as on every other carrier.
+TEST_CASE("carriers: carrier 0 waits for work another thread will post to it") {
+    green::start_carriers(2);
+    green::Event done;
+    std::thread poster([&done] {
+        std::this_thread::sleep_for(200ms);
+        green::run_on(0, [&done] { done.set(); });
+    });
+    CHECK_NOTHROW(done.wait());  // no timeout: no timer keeps the hub's loop alive
+    CHECK(done.is_set());
+    poster.join();
+}

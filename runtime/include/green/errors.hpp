@@ -31,7 +31,9 @@ private:
 };
 
 // The calling greenlet waited for something that can never happen: no other
-// greenlet is runnable and nothing is armed in the loop (gevent's LoopExit).
+// greenlet is runnable and nothing is armed in the loop (gevent's LoopExit). A
+// carrier's hub never says so while other threads live: any of them may still
+// post it a greenlet (run_on).
 class GREEN_API LoopExit : public std::runtime_error {
 public:
     LoopExit();

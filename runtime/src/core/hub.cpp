@@ -590,9 +590,10 @@ void Hub::after_fork() noexcept {
 }
 
 bool Hub::others_may_wake() const noexcept {
-    if (lot_waiters_ == 0) return false;
-    // Greenlets wait in the parking lot: any other thread of the program may
-    // still unpark them (the runtime's monitor thread never does).
+    if (lot_waiters_ == 0 && !carrier_) return false;
+    // Greenlets wait in the parking lot, or this hub is a carrier, to which any
+    // thread may post a new greenlet (run_on) that wakes them: any other thread
+    // of the program may still do so (the runtime's monitor thread never does).
     const long threads = sys::thread_count();
     return threads < 0 || threads - 1 - static_cast<long>(monitor_threads()) > 0;
 }
