@@ -76,6 +76,12 @@ Loop::Loop() {
         if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
     }
     if (!loop_) throw_errno(errno ? errno : ENOMEM, "green: ev_loop_new");
+    // ev_run invokes pending watchers before it polls as well as after; the
+    // first finds none almost always, and ev_invoke_pending walks every
+    // priority to see so.
+    ev_set_invoke_pending_cb(loop_, [](struct ev_loop* l) {
+        if (ev_pending_count(l) != 0) ev_invoke_pending(l);
+    });
     const int fd = new_eventfd();
     if (fd < 0) {
         const int error = errno;
