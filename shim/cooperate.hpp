@@ -175,7 +175,7 @@ long with_nonblocking(int fd, Call&& call) noexcept {
     const long r = call();
     const int saved = errno;
     real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(static_cast<long>(flags)));
-    fd_facts::forget_all();  // another thread may have learnt the flag we set meanwhile
+    fd_facts::flags_changed(fd);  // another thread may have learnt the flag we set meanwhile
     errno = saved;
     return r;
 }

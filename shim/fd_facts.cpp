@@ -14,10 +14,12 @@ namespace {
 
 // One word per descriptor: bit 0 known, bits 1-2 kind, bit 3 non-blocking,
 // bit 4 receive timeout, bit 5 send timeout, bit 6 datagrams, bit 7 drained,
-// bits 8-31 the epoch it was learnt in.
+// bit 8 alone (see mark_alone), bits 9-31 the epoch it was learnt in. The facts
+// of a descriptor that is alone hold in every epoch.
 constexpr std::uint32_t kKnown = 1, kNonblocking = 8, kReceiveTimeout = 16, kSendTimeout = 32, kDatagrams = 64,
-                        kDrained = 128;
-constexpr unsigned kKindShift = 1, kEpochShift = 8;
+                        kDrained = 128, kAlone = 256;
+constexpr unsigned kKindShift = 1, kEpochShift = 9;
+constexpr std::uint32_t kEpochMask = (1u << (32 - kEpochShift)) - 1;
 
 constexpr unsigned kPageBits = 12;
 constexpr unsigned kPageFds = 1u << kPageBits;
@@ -28,6 +30,7 @@ struct Page {
 };
 std::atomic<Page*> pages[kPages];
 std::atomic<std::uint32_t> epoch{1};
+std::atomic<bool> descriptors_received{false};  // SCM_RIGHTS: see received()
 
 // The page in `p`, made now if there is none (null if memory ran out).
 [[gnu::noinline]] Page* make_page(std::atomic<Page*>& p) noexcept {
@@ -78,15 +81,22 @@ Facts ask(int fd) noexcept {
 
 // Asks the kernel and remembers the answer in `w` (if any). Out of line: the
 // remembered case, on every cooperative call, stays a short leaf.
+// Remembered only if nobody changed the word meanwhile (a close, a dup, a
+// change of flags): what was asked may already be out of date.
 [[gnu::noinline]] Facts learn(int fd, std::atomic<std::uint32_t>* w, std::uint32_t now) noexcept {
+    std::uint32_t before = w ? w->load(std::memory_order_acquire) : 0;
     const Facts f = ask(fd);
     if (w && f.kind != Kind::closed)
-        w->store(kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) | (f.nonblocking ? kNonblocking : 0) |
-                     (f.receive_timeout ? kReceiveTimeout : 0) | (f.send_timeout ? kSendTimeout : 0) |
-                     (f.datagrams ? kDatagrams : 0) | ((now & 0xffffff) << kEpochShift),
-                 std::memory_order_release);
+        w->compare_exchange_strong(
+            before,
+            kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) | (f.nonblocking ? kNonblocking : 0) |
+                (f.receive_timeout ? kReceiveTimeout : 0) | (f.send_timeout ? kSendTimeout : 0) |
+                (f.datagrams ? kDatagrams : 0) | (before & kAlone) | ((now & kEpochMask) << kEpochShift),
+            std::memory_order_acq_rel);
     return f;
 }
+
+void forget_every_fact() noexcept { epoch.fetch_add(1, std::memory_order_acq_rel); }
 
 }  // namespace
 
@@ -95,7 +105,7 @@ Facts of(int fd) noexcept {
     const std::uint32_t now = epoch.load(std::memory_order_acquire);
     if (w) {
         const std::uint32_t v = w->load(std::memory_order_acquire);
-        if ((v & kKnown) && (v >> kEpochShift) == (now & 0xffffff))
+        if ((v & kKnown) && ((v & kAlone) || (v >> kEpochShift) == (now & kEpochMask)))
             return Facts{static_cast<Kind>((v >> kKindShift) & 3), (v & kNonblocking) != 0, (v & kReceiveTimeout) != 0,
                          (v & kSendTimeout) != 0, (v & kDatagrams) != 0, (v & kDrained) != 0};
     }
@@ -127,6 +137,34 @@ void forget_range(unsigned first, unsigned last) noexcept {
     }
 }
 
-void forget_all() noexcept { epoch.fetch_add(1, std::memory_order_acq_rel); }
+void mark_alone(int fd) noexcept {
+    if (descriptors_received.load(std::memory_order_relaxed)) return;
+    // Where no page is yet, no facts were ever asked for: not worth a calloc here.
+    if (std::atomic<std::uint32_t>* w = slot(fd, false)) w->store(kAlone, std::memory_order_release);
+}
+
+void mark_shared(int fd) noexcept {
+    if (std::atomic<std::uint32_t>* w = slot(fd, false)) w->fetch_and(~kAlone, std::memory_order_acq_rel);
+}
+
+void flags_changed(int fd) noexcept {
+    std::atomic<std::uint32_t>* w = slot(fd, false);
+    std::uint32_t v = w ? w->load(std::memory_order_relaxed) : 0;
+    // Only its own facts, unless a dup made meanwhile shares its description.
+    while (v & kAlone)
+        if (w->compare_exchange_weak(v, kAlone, std::memory_order_acq_rel)) return;
+    forget_every_fact();
+}
+
+void received(const int* fds, std::size_t n) noexcept {
+    // One of them may share its open file description with any descriptor
+    // here (a socket this process sent itself): from now on none is alone.
+    if (!descriptors_received.exchange(true, std::memory_order_acq_rel))
+        for (auto& page : pages)
+            if (Page* p = page.load(std::memory_order_acquire))
+                for (auto& word : p->word) word.fetch_and(~kAlone, std::memory_order_acq_rel);
+    for (std::size_t i = 0; i < n; ++i) forget(fds[i]);
+    forget_every_fact();
+}
 
 }  // namespace shim::fd_facts

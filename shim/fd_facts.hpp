@@ -4,13 +4,16 @@
 // timeouts (their values are read when there are some).
 //
 // Facts are forgotten when the program closes or replaces the descriptor
-// (close, close_range, dup2, dup3, fclose), and all at once when the program
-// changes a descriptor's flags or timeouts (fcntl F_SETFL, ioctl FIONBIO,
-// setsockopt SO_RCVTIMEO / SO_SNDTIMEO). Lock-free and async-signal-safe. Not
-// seen: another process changing O_NONBLOCK on an open file description it
-// shares with this one (after fork): see SYMBOLS.md.
+// (close, close_range, dup2, dup3, fclose), and when the program changes its
+// flags or timeouts (fcntl F_SETFL, ioctl FIONBIO, setsockopt SO_RCVTIMEO /
+// SO_SNDTIMEO): only its own if it is alone (made by socket, accept or pipe
+// here and never duplicated), else every descriptor's, as the change may be
+// seen through another that shares its open file description. Lock-free and
+// async-signal-safe. Not seen: another process changing O_NONBLOCK on an open
+// file description it shares with this one (after fork): see SYMBOLS.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace shim::fd_facts {
@@ -43,7 +46,14 @@ void set_drained(int fd, bool drained) noexcept;
 
 void forget(int fd) noexcept;
 void forget_range(unsigned first, unsigned last) noexcept;
-// The program changed some descriptor's flags or timeouts.
-void forget_all() noexcept;
+// `fd` is a new open file description that no other descriptor shares (a new
+// socket, an accepted connection, a pipe's end).
+void mark_alone(int fd) noexcept;
+// `fd` was duplicated: another descriptor may now share its description.
+void mark_shared(int fd) noexcept;
+// The program changed the flags or timeouts of `fd` (after the change).
+void flags_changed(int fd) noexcept;
+// The program received these descriptors (SCM_RIGHTS).
+void received(const int* fds, std::size_t n) noexcept;
 
 }  // namespace shim::fd_facts

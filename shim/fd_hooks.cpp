@@ -33,6 +33,7 @@ bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
 int created(int fd, const void* caller) {
     if (fd >= 0 && api::in_runtime_scope() && !shim::threads::in_sanitizer_runtime(shim::threads::library_of(caller)))
         return api::own_runtime_fd(fd);
+    shim::fd_facts::mark_alone(fd);
     return fd;
 }
 
@@ -56,6 +57,15 @@ bool release_for_program(int fd) {
 // has moved it up, and while it unmarks and closes one (see replace).
 api::RuntimeFdCreationLock runtime_creation() noexcept {
     return api::RuntimeFdCreationLock(shim_live() && api::in_runtime_scope());
+}
+
+// A new descriptor that shares the open file description of `fd`.
+int duplicated(int fd, int copy) noexcept {
+    if (copy >= 0) {
+        shim::fd_facts::mark_shared(fd);
+        shim::fd_facts::forget(copy);
+    }
+    return copy;
 }
 
 }  // namespace
@@ -87,7 +97,7 @@ GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noe
     return shim::real::close_range(from, last, flags);
 }
 
-GREEN_HOOK int dup(int fd) noexcept { return shim::real::dup(fd); }
+GREEN_HOOK int dup(int fd) noexcept { return duplicated(fd, shim::real::dup(fd)); }
 
 namespace {
 
@@ -135,20 +145,35 @@ int replace(int fd, int fd2, Call call) noexcept {
 }  // namespace
 
 GREEN_HOOK int dup2(int fd, int fd2) noexcept {
-    return replace(fd, fd2, [&] { return shim::real::dup2(fd, fd2); });
+    return replace(fd, fd2, [&] { return fd == fd2 ? shim::real::dup2(fd, fd2) : duplicated(fd, shim::real::dup2(fd, fd2)); });
 }
 
 GREEN_HOOK int dup3(int fd, int fd2, int flags) noexcept {
-    return replace(fd, fd2, [&] { return shim::real::dup3(fd, fd2, flags); });
+    return replace(fd, fd2, [&] { return duplicated(fd, shim::real::dup3(fd, fd2, flags)); });
 }
+
+namespace {
+
+// fcntl, whose facts the shim keeps: what F_SETFL changes is forgotten once
+// changed (a look between a forget and the change would learn the old flags
+// for good), and a copy made with F_DUPFD shares the description.
+int facts_fcntl(int fd, int cmd, void* arg) noexcept {
+    const int r = shim::real::fcntl(fd, cmd, arg);
+    if (cmd == F_SETFL)
+        shim::fd_facts::flags_changed(fd);
+    else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+        duplicated(fd, r);
+    return r;
+}
+
+}  // namespace
 
 GREEN_HOOK int fcntl(int fd, int cmd, ...) {
     va_list ap;
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);  // every fcntl argument fits a register: int, long or pointer
     va_end(ap);
-    if (cmd == F_SETFL) shim::fd_facts::forget_all();
-    return shim::real::fcntl(fd, cmd, arg);
+    return facts_fcntl(fd, cmd, arg);
 }
 
 GREEN_HOOK int fcntl64(int fd, int cmd, ...) {
@@ -156,8 +181,7 @@ GREEN_HOOK int fcntl64(int fd, int cmd, ...) {
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);
     va_end(ap);
-    if (cmd == F_SETFL) shim::fd_facts::forget_all();
-    return shim::real::fcntl(fd, cmd, arg);
+    return facts_fcntl(fd, cmd, arg);
 }
 
 GREEN_HOOK int ioctl(int fd, unsigned long request, ...) noexcept {
@@ -165,8 +189,9 @@ GREEN_HOOK int ioctl(int fd, unsigned long request, ...) noexcept {
     va_start(ap, request);
     void* arg = va_arg(ap, void*);
     va_end(ap);
-    if (request == FIONBIO) shim::fd_facts::forget_all();
-    return shim::real::ioctl(fd, request, arg);
+    const int r = shim::real::ioctl(fd, request, arg);
+    if (request == FIONBIO) shim::fd_facts::flags_changed(fd);
+    return r;
 }
 
 // stdio closes (or replaces) its descriptor with libc's internal close, which

@@ -302,26 +302,38 @@ GREEN_HOOK ssize_t __recvfrom_chk(int fd, void* __restrict buf, size_t n, size_t
     return recvfrom(fd, buf, n, flags, from, fromlen);
 }
 
-GREEN_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-    if (!may_park()) return shim::real::recvmsg(fd, msg, flags);
-    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::recvmsg(fd, msg, flags); });
-    return shim::threads::cancellation_point([&]() noexcept -> ssize_t {
-        return shim::cooperate(fd, false, shim::Restart::if_sa_restart,
-                               [&] { return shim::real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+namespace shim {
+namespace {
+
+// Descriptors that came with a message (SCM_RIGHTS) may share their open file
+// descriptions with any of this process's (fd_facts::received).
+long note_descriptors(long r, const msghdr* m) noexcept {
+    if (r < 0 || !m || !m->msg_control || m->msg_controllen < sizeof(cmsghdr)) return r;
+    for (const cmsghdr* c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(const_cast<msghdr*>(m), const_cast<cmsghdr*>(c)))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            fd_facts::received(reinterpret_cast<const int*>(CMSG_DATA(c)), (c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    return r;
+}
+
+ssize_t receive_message(int fd, msghdr* msg, int flags) {
+    if (!may_park()) return real::recvmsg(fd, msg, flags);
+    if (wants_no_wait(flags)) return at_once([&] { return real::recvmsg(fd, msg, flags); });
+    return threads::cancellation_point([&]() noexcept -> ssize_t {
+        return cooperate(fd, false, Restart::if_sa_restart, [&] { return real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
     });
 }
 
-GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
-    if (!may_park() || vlen == 0) return shim::real::recvmmsg(fd, vec, vlen, flags, timeout);
-    if (shim::wants_no_wait(flags)) return shim::at_once([&] { return shim::real::recvmmsg(fd, vec, vlen, flags, timeout); });
-    return shim::threads::cancellation_point([&]() noexcept -> int {
+int receive_messages(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
+    if (!may_park() || vlen == 0) return real::recvmmsg(fd, vec, vlen, flags, timeout);
+    if (wants_no_wait(flags)) return at_once([&] { return real::recvmmsg(fd, vec, vlen, flags, timeout); });
+    return threads::cancellation_point([&]() noexcept -> int {
         // Blocks for the first datagram, then takes more until vlen (or, with
         // MSG_WAITFORONE, returns what is there); `timeout` bounds the whole call.
-        const auto deadline = timeout ? shim::Deadline::after(green::detail::to_seconds(*timeout)) : shim::Deadline();
+        const auto deadline = timeout ? Deadline::after(green::detail::to_seconds(*timeout)) : Deadline();
         unsigned int got = 0;
-        shim::Blocker blocker(fd, false, timeout ? shim::Restart::never : shim::Restart::if_sa_restart, deadline);
+        Blocker blocker(fd, false, timeout ? Restart::never : Restart::if_sa_restart, deadline);
         for (;;) {
-            const int r = shim::real::recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, nullptr);
+            const int r = real::recvmmsg(fd, vec + got, vlen - got, flags | MSG_DONTWAIT, nullptr);
             if (r > 0) got += static_cast<unsigned int>(r);
             if (r < 0 && errno != EAGAIN) return got ? static_cast<int>(got) : -1;
             if (got == vlen || (got > 0 && (flags & MSG_WAITFORONE)) || (timeout && deadline.remaining() == 0))
@@ -329,6 +341,19 @@ GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, time
             if (blocker.wait() < 0) return got ? static_cast<int>(got) : -1;
         }
     });
+}
+
+}  // namespace
+}  // namespace shim
+
+GREEN_HOOK ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+    return shim::note_descriptors(shim::receive_message(fd, msg, flags), msg);
+}
+
+GREEN_HOOK int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
+    const int r = shim::receive_messages(fd, vec, vlen, flags, timeout);
+    for (int i = 0; i < r; ++i) shim::note_descriptors(0, &vec[i].msg_hdr);
+    return r;
 }
 
 GREEN_HOOK ssize_t send(int fd, const void* buf, size_t n, int flags) {

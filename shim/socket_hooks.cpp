@@ -17,15 +17,29 @@
 
 using shim::may_park;
 
-GREEN_HOOK int socket(int domain, int type, int protocol) noexcept { return shim::real::socket(domain, type, protocol); }
+namespace {
+
+int made(int fd) noexcept {
+    shim::fd_facts::mark_alone(fd);
+    return fd;
+}
+
+}  // namespace
+
+GREEN_HOOK int socket(int domain, int type, int protocol) noexcept {
+    return made(shim::real::socket(domain, type, protocol));
+}
 
 GREEN_HOOK int socketpair(int domain, int type, int protocol, int sv[2]) noexcept {
-    return shim::real::socketpair(domain, type, protocol, sv);
+    const int r = shim::real::socketpair(domain, type, protocol, sv);
+    if (r == 0) made(sv[0]), made(sv[1]);
+    return r;
 }
 
 GREEN_HOOK int setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
-    if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) shim::fd_facts::forget_all();
-    return shim::real::setsockopt(fd, level, name, value, len);
+    const int r = shim::real::setsockopt(fd, level, name, value, len);
+    if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) shim::fd_facts::flags_changed(fd);
+    return r;
 }
 
 GREEN_HOOK int getsockopt(int fd, int level, int name, void* __restrict value, socklen_t* __restrict len) noexcept {
@@ -73,8 +87,8 @@ private:
 // block the thread until the next one; setting O_NONBLOCK instead would change
 // the listener for that other process.)
 GREEN_HOOK int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict len, int flags) {
-    if (!may_park()) return shim::real::accept4(fd, addr, len, flags);
-    return shim::threads::cancellation_point([&]() noexcept -> int {
+    if (!may_park()) return made(shim::real::accept4(fd, addr, len, flags));
+    return made(shim::threads::cancellation_point([&]() noexcept -> int {
         return static_cast<int>(shim::cooperate(fd, false, shim::Restart::if_sa_restart, [&]() -> long {
             const AcceptTurn turn(fd);
             pollfd p{fd, POLLIN, 0};
@@ -84,7 +98,7 @@ GREEN_HOOK int accept4(int fd, sockaddr* __restrict addr, socklen_t* __restrict 
             }
             return shim::real::accept4(fd, addr, len, flags);
         }));
-    });
+    }));
 }
 
 GREEN_HOOK int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) { return accept4(fd, addr, len, 0); }

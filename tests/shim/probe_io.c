@@ -298,6 +298,85 @@ static void socket_pairs(void) {
     close(sv[1]);
 }
 
+// A copy of `fd` made the way `how` names: it shares fd's open file description.
+static int copy_of(int fd, const char* how) {
+    if (strcmp(how, "dup") == 0) return dup(fd);
+    if (strcmp(how, "dup2") == 0) return dup2(fd, 100);
+    if (strcmp(how, "F_DUPFD_CLOEXEC") == 0) return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    // SCM_RIGHTS: fd sent to this process through a socket pair of its own.
+    int ch[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, ch) != 0) die("socketpair");
+    char byte = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(ch[0], &m, 0) != 1) die("sendmsg");
+    memset(cbuf, 0, sizeof cbuf);
+    m.msg_controllen = sizeof cbuf;
+    if (recvmsg(ch[1], &m, 0) != 1) die("recvmsg");
+    int copy = -1;
+    c = CMSG_FIRSTHDR(&m);
+    if (c && c->cmsg_type == SCM_RIGHTS) memcpy(&copy, CMSG_DATA(c), sizeof copy);
+    close(ch[0]);
+    close(ch[1]);
+    return copy;
+}
+
+// A receive on `fd` with nothing there, after the flags or the timeout were
+// changed through another descriptor of the same description: it must not
+// wait as if nothing had changed (an alarm ends such a wait with EINTR).
+static void empty_receive(const char* label, int fd, double expected_wait) {
+    char buf[16];
+    alarm_in_ms(3000);
+    const double t0 = now();
+    show(label, recv(fd, buf, sizeof buf, 0));
+    printf("waited about %.1f s: %d\n", expected_wait, expected_wait == 0 ? now() - t0 < 0.1 : about(now() - t0, expected_wait));
+    alarm_in_ms(0);
+}
+
+// Flags and timeouts live in the open file description or the socket, which
+// copies share: a change through one is seen through every other, however the
+// copy was made, and whichever was used last.
+static void shared_descriptions(void) {
+    set_alarm_handler(0);
+    const char* ways[] = {"dup", "dup2", "F_DUPFD_CLOEXEC", "SCM_RIGHTS"};
+    for (size_t i = 0; i < sizeof ways / sizeof *ways; ++i) {
+        int sv[2];
+        char buf[16], label[96];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+        const int copy = copy_of(sv[0], ways[i]);
+        printf("%s made a copy: %d\n", ways[i], copy >= 0);
+        if (copy < 0) continue;
+        // Both are used once, blocking, before the changes.
+        send(sv[1], "ab", 2, 0);
+        show("recv through the copy", recv(copy, buf, 1, 0));
+        show("recv through the original", recv(sv[0], buf, 1, 0));
+        snprintf(label, sizeof label, "%s: O_NONBLOCK set through the original, recv through the copy", ways[i]);
+        fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        empty_receive(label, copy, 0);
+        fcntl(sv[0], F_SETFL, 0);
+        snprintf(label, sizeof label, "%s: FIONBIO through the copy, recv through the original", ways[i]);
+        int on = 1;
+        ioctl(copy, FIONBIO, &on);
+        empty_receive(label, sv[0], 0);
+        on = 0;
+        ioctl(copy, FIONBIO, &on);
+        snprintf(label, sizeof label, "%s: SO_RCVTIMEO set through the original, recv through the copy", ways[i]);
+        struct timeval tv = {0, 300000};
+        setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        empty_receive(label, copy, 0.3);
+        close(copy);
+        close(sv[0]);
+        close(sv[1]);
+    }
+    signal(SIGALRM, SIG_DFL);
+}
+
 static int tcp_listener(struct sockaddr_in* where) {
     const int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memset(where, 0, sizeof *where);
@@ -556,6 +635,8 @@ static int tour(void) {
     pipes_and_files();
     printf("== socket pairs\n");
     socket_pairs();
+    printf("== shared open file descriptions\n");
+    shared_descriptions();
     printf("== tcp\n");
     tcp();
     printf("== sendfile\n");
