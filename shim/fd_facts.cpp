@@ -1,8 +1,10 @@
 #include "fd_facts.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -15,7 +17,9 @@ namespace {
 // One word per descriptor: bit 0 known, bits 1-2 kind, bit 3 non-blocking,
 // bit 4 receive timeout, bit 5 send timeout, bit 6 datagrams, bit 7 drained,
 // bit 8 alone (see mark_alone), bits 9-31 the epoch it was learnt in. The facts
-// of a descriptor that is alone hold in every epoch.
+// of a descriptor that is alone hold in every epoch: there, bits 9-31 count the
+// changes of the word instead (see renew), so that learn cannot mistake a word
+// forgotten and made alone again meanwhile for the one it read.
 constexpr std::uint32_t kKnown = 1, kNonblocking = 8, kReceiveTimeout = 16, kSendTimeout = 32, kDatagrams = 64,
                         kDrained = 128, kAlone = 256;
 constexpr unsigned kKindShift = 1, kEpochShift = 9;
@@ -86,14 +90,26 @@ Facts ask(int fd) noexcept {
 [[gnu::noinline]] Facts learn(int fd, std::atomic<std::uint32_t>* w, std::uint32_t now) noexcept {
     std::uint32_t before = w ? w->load(std::memory_order_acquire) : 0;
     const Facts f = ask(fd);
+    const std::uint32_t stamp = (before & kAlone) ? before & ~((1u << kEpochShift) - 1) : (now & kEpochMask) << kEpochShift;
     if (w && f.kind != Kind::closed)
-        w->compare_exchange_strong(
-            before,
-            kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) | (f.nonblocking ? kNonblocking : 0) |
-                (f.receive_timeout ? kReceiveTimeout : 0) | (f.send_timeout ? kSendTimeout : 0) |
-                (f.datagrams ? kDatagrams : 0) | (before & kAlone) | ((now & kEpochMask) << kEpochShift),
-            std::memory_order_acq_rel);
+        w->compare_exchange_strong(before,
+                                   kKnown | (static_cast<std::uint32_t>(f.kind) << kKindShift) |
+                                       (f.nonblocking ? kNonblocking : 0) | (f.receive_timeout ? kReceiveTimeout : 0) |
+                                       (f.send_timeout ? kSendTimeout : 0) | (f.datagrams ? kDatagrams : 0) | stamp,
+                                   std::memory_order_acq_rel);
     return f;
+}
+
+// Replaces the word with `bits` (no facts: kAlone or nothing) and a count of
+// its changes one higher than before, so that a learn that read the word
+// before cannot store what it asked (a store of `bits` alone could leave the
+// word just as that learn read it).
+std::uint32_t next_count(std::uint32_t v) noexcept { return (((v >> kEpochShift) + 1) & kEpochMask) << kEpochShift; }
+
+void renew(std::atomic<std::uint32_t>& w, std::uint32_t bits) noexcept {
+    std::uint32_t v = w.load(std::memory_order_relaxed);
+    while (!w.compare_exchange_weak(v, bits | next_count(v), std::memory_order_acq_rel)) {
+    }
 }
 
 void forget_every_fact() noexcept { epoch.fetch_add(1, std::memory_order_acq_rel); }
@@ -123,7 +139,7 @@ void set_drained(int fd, bool drained) noexcept {
 }
 
 void forget(int fd) noexcept {
-    if (std::atomic<std::uint32_t>* w = slot(fd, false)) w->store(0, std::memory_order_release);
+    if (std::atomic<std::uint32_t>* w = slot(fd, false)) renew(*w, 0);
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
@@ -132,7 +148,7 @@ void forget_range(unsigned first, unsigned last) noexcept {
         if (!p) continue;
         for (unsigned i = 0; i < kPageFds; ++i) {
             const unsigned fd = (page << kPageBits) + i;
-            if (fd >= first && fd <= last) p->word[i].store(0, std::memory_order_release);
+            if (fd >= first && fd <= last) renew(p->word[i], 0);
         }
     }
 }
@@ -140,11 +156,12 @@ void forget_range(unsigned first, unsigned last) noexcept {
 void mark_alone(int fd) noexcept {
     if (descriptors_received.load(std::memory_order_relaxed)) return;
     // Where no page is yet, no facts were ever asked for: not worth a calloc here.
-    if (std::atomic<std::uint32_t>* w = slot(fd, false)) w->store(kAlone, std::memory_order_release);
+    if (std::atomic<std::uint32_t>* w = slot(fd, false)) renew(*w, kAlone);
 }
 
 void mark_shared(int fd) noexcept {
-    if (std::atomic<std::uint32_t>* w = slot(fd, false)) w->fetch_and(~kAlone, std::memory_order_acq_rel);
+    // Forgotten as well: facts learnt while it was alone carry a count, not an epoch.
+    if (std::atomic<std::uint32_t>* w = slot(fd, false)) renew(*w, 0);
 }
 
 void flags_changed(int fd) noexcept {
@@ -152,19 +169,54 @@ void flags_changed(int fd) noexcept {
     std::uint32_t v = w ? w->load(std::memory_order_relaxed) : 0;
     // Only its own facts, unless a dup made meanwhile shares its description.
     while (v & kAlone)
-        if (w->compare_exchange_weak(v, kAlone, std::memory_order_acq_rel)) return;
+        if (w->compare_exchange_weak(v, kAlone | next_count(v), std::memory_order_acq_rel)) return;
     forget_every_fact();
 }
 
 void received(const int* fds, std::size_t n) noexcept {
     // One of them may share its open file description with any descriptor
     // here (a socket this process sent itself): from now on none is alone.
-    if (!descriptors_received.exchange(true, std::memory_order_acq_rel))
-        for (auto& page : pages)
-            if (Page* p = page.load(std::memory_order_acquire))
-                for (auto& word : p->word) word.fetch_and(~kAlone, std::memory_order_acq_rel);
+    if (!descriptors_received.exchange(true, std::memory_order_acq_rel)) forget_range(0, ~0u);
     for (std::size_t i = 0; i < n; ++i) forget(fds[i]);
     forget_every_fact();
+}
+
+void after_system_call(long number, const long args[6], long result) noexcept {
+    if (result < 0) return;
+    const int fd = static_cast<int>(args[0]);
+    switch (number) {
+    case SYS_close: forget(fd); break;
+    case SYS_close_range:
+        if (!(args[2] & CLOSE_RANGE_CLOEXEC))
+            forget_range(static_cast<unsigned>(args[0]), static_cast<unsigned>(args[1]));
+        break;
+    case SYS_dup: mark_shared(fd), forget(static_cast<int>(result)); break;
+#ifdef SYS_dup2
+    case SYS_dup2:
+#endif
+    case SYS_dup3: mark_shared(fd), forget(static_cast<int>(args[1])); break;
+    case SYS_fcntl:
+        if (args[1] == F_SETFL) flags_changed(fd);
+        if (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC) mark_shared(fd), forget(static_cast<int>(result));
+        break;
+    case SYS_ioctl:
+        if (static_cast<unsigned long>(args[1]) == FIONBIO) flags_changed(fd);
+        break;
+    case SYS_setsockopt:
+        if (args[1] == SOL_SOCKET) flags_changed(fd);  // SO_RCVTIMEO and SO_SNDTIMEO have several numbers
+        break;
+    case SYS_recvmsg:
+    case SYS_recvmmsg:
+#ifdef SYS_pidfd_getfd
+    case SYS_pidfd_getfd:
+#endif
+#ifdef SYS_io_uring_setup
+    case SYS_io_uring_setup:  // its accepts, sockets and closes are never seen
+#endif
+        received(nullptr, 0);
+        break;
+    default: break;
+    }
 }
 
 }  // namespace shim::fd_facts

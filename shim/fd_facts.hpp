@@ -53,7 +53,12 @@ void mark_alone(int fd) noexcept;
 void mark_shared(int fd) noexcept;
 // The program changed the flags or timeouts of `fd` (after the change).
 void flags_changed(int fd) noexcept;
-// The program received these descriptors (SCM_RIGHTS).
+// The program received these descriptors (SCM_RIGHTS, pidfd_getfd), or some
+// it cannot say (n == 0: a raw recvmsg, an io_uring).
 void received(const int* fds, std::size_t n) noexcept;
+// The program made system call `number` through syscall(), which returned
+// `result`: what it did to descriptors (closed, copied, received, changed
+// flags or timeouts) is noted as the libc calls' hooks note it.
+void after_system_call(long number, const long args[6], long result) noexcept;
 
 }  // namespace shim::fd_facts

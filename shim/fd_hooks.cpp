@@ -1,4 +1,5 @@
-// close, close_range, dup, dup2, dup3, fcntl, fcntl64, ioctl; and the calls by
+// close, close_range, closefrom, dup, dup2, dup3, fcntl, fcntl64, ioctl,
+// pidfd_getfd; and the calls by
 // which libev opens its own descriptors (epoll_create, epoll_create1, eventfd,
 // pipe, pipe2), so the runtime's descriptors are known.
 //
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,11 +31,14 @@ bool shim_live() { return shim::state::live.load(std::memory_order_relaxed); }
 // moves to a high number, out of the program's way (libev keeps the number it
 // is given); not one a sanitizer runtime opens meanwhile (UBSan's check of a
 // vtable pointer, on a member access in the runtime, makes a pipe to probe
-// memory and closes it with a raw system call the shim never sees).
+// memory and closes it with a raw system call the shim never sees: nor is it
+// marked alone, a mark that close would never take back).
 int created(int fd, const void* caller) {
-    if (fd >= 0 && api::in_runtime_scope() && !shim::threads::in_sanitizer_runtime(shim::threads::library_of(caller)))
+    if (fd < 0) return fd;
+    if (!api::in_runtime_scope())
+        shim::fd_facts::mark_alone(fd);
+    else if (!shim::threads::in_sanitizer_runtime(shim::threads::library_of(caller)))
         return api::own_runtime_fd(fd);
-    shim::fd_facts::mark_alone(fd);
     return fd;
 }
 
@@ -97,7 +102,26 @@ GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noe
     return shim::real::close_range(from, last, flags);
 }
 
+// glibc's closes the range with its internal close_range, which the hook above
+// never sees (and which would close the runtime's descriptors); so does this,
+// through the hook. Where the kernel has no close_range, one by one, as glibc.
+GREEN_HOOK void closefrom(int first) noexcept {
+    const int from = std::max(first, 0);
+    if (close_range(static_cast<unsigned int>(from), ~0U, 0) == 0) return;
+    const long open_max = ::sysconf(_SC_OPEN_MAX);
+    for (long fd = from; fd < open_max && fd <= INT_MAX; ++fd) close(static_cast<int>(fd));
+}
+
 GREEN_HOOK int dup(int fd) noexcept { return duplicated(fd, shim::real::dup(fd)); }
+
+// A descriptor taken from another process (perhaps a copy of one of this
+// process's own, given to a child): glibc makes the system call internally.
+GREEN_HOOK int pidfd_getfd(int pidfd, int target, unsigned int flags) noexcept {
+    const long args[6] = {pidfd, target, flags, 0, 0, 0};
+    const long r = shim::real::syscall(SYS_pidfd_getfd, args[0], args[1], args[2], 0, 0, 0);
+    shim::fd_facts::after_system_call(SYS_pidfd_getfd, args, r);
+    return static_cast<int>(r);
+}
 
 namespace {
 

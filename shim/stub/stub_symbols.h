@@ -45,6 +45,7 @@
     X(clock_nanosleep, libc) \
     X(close, libc) \
     X(close_range, libc) \
+    X(closefrom, libc) \
     X(cnd_broadcast, libc) \
     X(cnd_destroy, libc) \
     X(cnd_signal, libc) \
@@ -100,6 +101,7 @@
     X(nanosleep, libc) \
     X(pause, libc) \
     X(pclose, libc) \
+    X(pidfd_getfd, libc) \
     X(pipe, libc) \
     X(pipe2, libc) \
     X(poll, libc) \

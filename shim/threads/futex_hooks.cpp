@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "../fd_facts.hpp"
 #include "../real.hpp"
 #include "../state.hpp"
 #include "thread_state.hpp"
@@ -113,5 +114,7 @@ GREEN_HOOK long syscall(long number, ...) noexcept {
             return -1;
         }
     }
-    return shim::real::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    const long r = shim::real::syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    shim::fd_facts::after_system_call(number, a, r);
+    return r;
 }

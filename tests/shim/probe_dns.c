@@ -7,6 +7,7 @@
 //                               starting with "[label]"
 //   probe_dns lookup NAME...    getaddrinfo(NAME, "80", stream) and gethostbyname
 //   probe_dns closerange NAME...  the same before and after close_range(3, ~0U, 0)
+//   probe_dns closefrom NAME...   the same before and after closefrom(3)
 //   probe_dns fork NAME...      the same in the parent, then in a forked child,
 //                               then in the parent again
 //
@@ -578,14 +579,19 @@ int main(int argc, char** argv) {
         still_waits("lookup");
         return 0;
     }
-    if (!strcmp(mode, "closerange")) {
+    if (!strcmp(mode, "closerange") || !strcmp(mode, "closefrom")) {
         // A sleep and a lookup first, so the runtime (hub, resolver) exists and
         // holds descriptors when close_range runs.
         usleep(1000);
         lookups("before", argc - 2, argv + 2);
         fflush(stdout);
-        const int r = close_range(3, ~0U, 0);
-        printf("[close_range] %d %s\n", r, r < 0 ? en(errno) : "");
+        if (!strcmp(mode, "closefrom")) {
+            closefrom(3);  // glibc's makes its close_range call internally
+            printf("[closefrom]\n");
+        } else {
+            const int r = close_range(3, ~0U, 0);
+            printf("[close_range] %d %s\n", r, r < 0 ? en(errno) : "");
+        }
         lookups("after", argc - 2, argv + 2);
         still_waits("after");
         return 0;
@@ -605,6 +611,6 @@ int main(int argc, char** argv) {
         still_waits("parent");
         return 0;
     }
-    fprintf(stderr, "usage: probe_dns matrix | lookup NAME... | closerange NAME... | fork NAME...\n");
+    fprintf(stderr, "usage: probe_dns matrix | lookup NAME... | closerange NAME... | closefrom NAME... | fork NAME...\n");
     return 2;
 }

@@ -21,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -301,6 +303,13 @@ static void socket_pairs(void) {
 // A copy of `fd` made the way `how` names: it shares fd's open file description.
 static int copy_of(int fd, const char* how) {
     if (strcmp(how, "dup") == 0) return dup(fd);
+    if (strcmp(how, "syscall(SYS_dup)") == 0) return (int)syscall(SYS_dup, fd);
+    if (strcmp(how, "pidfd_getfd") == 0) {
+        const int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        const int copy = pidfd < 0 ? -1 : pidfd_getfd(pidfd, fd, 0);
+        if (pidfd >= 0) close(pidfd);
+        return copy;
+    }
     if (strcmp(how, "dup2") == 0) return dup2(fd, 100);
     if (strcmp(how, "F_DUPFD_CLOEXEC") == 0) return fcntl(fd, F_DUPFD_CLOEXEC, 0);
     // SCM_RIGHTS: fd sent to this process through a socket pair of its own.
@@ -344,7 +353,18 @@ static void empty_receive(const char* label, int fd, double expected_wait) {
 // copy was made, and whichever was used last.
 static void shared_descriptions(void) {
     set_alarm_handler(0);
-    const char* ways[] = {"dup", "dup2", "F_DUPFD_CLOEXEC", "SCM_RIGHTS"};
+    // First a change made with syscall(), which no libc call of the shim sees.
+    int raw[2];
+    char byte;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, raw) != 0) die("socketpair");
+    send(raw[1], "a", 1, 0);
+    show("recv before a raw F_SETFL", recv(raw[0], &byte, 1, 0));
+    syscall(SYS_fcntl, raw[0], F_SETFL, O_NONBLOCK);
+    empty_receive("syscall(SYS_fcntl, F_SETFL, O_NONBLOCK), recv", raw[0], 0);
+    close(raw[0]);
+    close(raw[1]);
+    // pidfd_getfd and SCM_RIGHTS last: once a process receives descriptors, none is alone.
+    const char* ways[] = {"dup", "syscall(SYS_dup)", "dup2", "F_DUPFD_CLOEXEC", "pidfd_getfd", "SCM_RIGHTS"};
     for (size_t i = 0; i < sizeof ways / sizeof *ways; ++i) {
         int sv[2];
         char buf[16], label[96];

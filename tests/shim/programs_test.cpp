@@ -549,6 +549,12 @@ TEST_CASE("shim: lookups after close_range") {
     check_lookups("closerange");
 }
 
+// closefrom(3), whose close_range glibc makes internally, leaves them open too.
+TEST_CASE("shim: lookups after closefrom") {
+    if (!shim_loads()) return;
+    check_lookups("closefrom");
+}
+
 // A forked child resolves (hosts file and dnsmasq), polls and sleeps, and so does the parent afterwards, as with glibc.
 TEST_CASE("shim: lookups in a forked child") {
     if (!shim_loads()) return;
