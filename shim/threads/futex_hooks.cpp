@@ -91,6 +91,8 @@ long futex(long a0, long a1, long a2, long a3, long a4, long a5) {
     const bool wakes = cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
     if ((waits || wakes) && !word) return fail(EFAULT);
     if ((waits || wakes) && (reinterpret_cast<std::uintptr_t>(word) & 3)) return fail(EINVAL);
+    // As the kernel: a bitset that matches no waiter is an error.
+    if ((cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAKE_BITSET) && static_cast<std::uint32_t>(a5) == 0) return fail(EINVAL);
     if (wakes) return wake(static_cast<int>(a2), word, op, a3, a4, a5);
     if (waits && may_switch()) return wait(word, op, static_cast<std::uint32_t>(a2), reinterpret_cast<const timespec*>(a3));
     return real::syscall(SYS_futex, a0, a1, a2, a3, a4, a5);
