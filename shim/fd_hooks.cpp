@@ -19,6 +19,7 @@
 #include "cooperate.hpp"
 #include "fd_facts.hpp"
 #include "real.hpp"
+#include "stdio_output.hpp"
 #include "threads/thread_state.hpp"
 
 namespace api = green::detail::shim_api;
@@ -220,12 +221,22 @@ GREEN_HOOK int ioctl(int fd, unsigned long request, ...) noexcept {
 
 // stdio closes (or replaces) its descriptor with libc's internal close, which
 // the close hook never sees: the runtime's and the shim's record of it go first.
+// The output it holds waits for room first (stdio_output.hpp); if that wait
+// fails (a signal, SO_SNDTIMEO), the output is dropped and the stream closed
+// with EOF, as glibc's failed flush does.
 GREEN_HOOK int fclose(FILE* stream) {
+    const bool room = !stream || shim::room_to_flush(stream);
+    const int error = errno;
+    if (!room) stream->_IO_write_ptr = stream->_IO_write_base;
     if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
-    return shim::real::fclose(stream);
+    const int r = shim::real::fclose(stream);
+    if (room) return r;
+    errno = error;
+    return EOF;
 }
 
 GREEN_HOOK int pclose(FILE* stream) {
+    if (stream) shim::room_to_flush(stream);  // then the wait for the child blocks, as SYMBOLS.md says
     if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
     return shim::real::pclose(stream);
 }

@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <threads.h>
 #include <sys/epoll.h>

@@ -203,4 +203,18 @@
     X(fgets_unlocked, char*, (char* s, int n, FILE* f), (s, n, f), none)                                          \
     X(fread_unlocked, size_t, (void* p, size_t z, size_t n, FILE* f), (p, z, n, f), none)                         \
     X(fgetc_unlocked, int, (FILE * f), (f), none)                                                                 \
-    X(__uflow, int, (FILE * f), (f), none)
+    X(__uflow, int, (FILE * f), (f), none)                                                                        \
+    X(fwrite, size_t, (const void* p, size_t z, size_t n, FILE* f), (p, z, n, f), none)                           \
+    X(fwrite_unlocked, size_t, (const void* p, size_t z, size_t n, FILE* f), (p, z, n, f), none)                  \
+    X(fputs, int, (const char* s, FILE* f), (s, f), none)                                                         \
+    X(fputs_unlocked, int, (const char* s, FILE* f), (s, f), none)                                                \
+    X(puts, int, (const char* s), (s), none)                                                                      \
+    X(fputc, int, (int c, FILE* f), (c, f), none)                                                                 \
+    X(fputc_unlocked, int, (int c, FILE* f), (c, f), none)                                                        \
+    X(__overflow, int, (FILE * f, int c), (f, c), none)                                                           \
+    X(fflush, int, (FILE * f), (f), none)                                                                         \
+    X(fflush_unlocked, int, (FILE * f), (f), none)                                                                \
+    X(vfprintf, int, (FILE * f, const char* fmt, va_list ap), (f, fmt, ap), none)                                 \
+    X(__vfprintf_chk, int, (FILE * f, int fl, const char* fmt, va_list ap), (f, fl, fmt, ap), none)               \
+    X(vdprintf, int, (int fd, const char* fmt, va_list ap), (fd, fmt, ap), none)                                  \
+    X(__vdprintf_chk, int, (int fd, int fl, const char* fmt, va_list ap), (fd, fl, fmt, ap), none)

@@ -32,6 +32,7 @@
 #include "cooperate.hpp"
 #include "fd_facts.hpp"
 #include "real.hpp"
+#include "stream_lock.hpp"
 #include "threads/thread_state.hpp"
 
 extern "C" [[noreturn]] void __chk_fail(void);
@@ -48,7 +49,6 @@ constexpr int kEofSeen = _IO_EOF_SEEN;
 constexpr int kErrorSeen = _IO_ERR_SEEN;
 constexpr int kLinked = 0x0080;
 constexpr int kLineBuffered = 0x0200;
-constexpr int kUserLock = 0x8000;  // __fsetlocking(FSETLOCKING_BYCALLER): glibc's calls do not lock
 
 // fread's "no delimiter" (EOF is never a byte).
 constexpr int kNoDelimiter = EOF;
@@ -105,23 +105,6 @@ bool needs_more(FILE* f, std::size_t most, int delim) noexcept {
     if (static_cast<std::size_t>(held) >= most) return false;
     return delim == kNoDelimiter || !memchr(f->_IO_read_ptr, delim, static_cast<std::size_t>(held));
 }
-
-// The stream's lock for the whole call, as glibc's calls hold it: the
-// flockfile hook, so that the other green threads of the carrier wait too.
-class StreamLock {
-public:
-    StreamLock(FILE* f, bool take) noexcept : f_(take && !(f->_flags & kUserLock) ? f : nullptr) {
-        if (f_) flockfile(f_);
-    }
-    ~StreamLock() {
-        if (f_) funlockfile(f_);
-    }
-    StreamLock(const StreamLock&) = delete;
-    StreamLock& operator=(const StreamLock&) = delete;
-
-private:
-    FILE* f_;
-};
 
 // Hands `take` the buffered bytes of `f` up to and with `delim`, `most` at
 // most, in chunks (glibc's _IO_getline and getdelim do the same), waiting for

@@ -10,11 +10,16 @@
 
 #define GREEN_STUB_SYMBOLS(X) \
     X(_IO_getc, libc) \
+    X(_IO_putc, libc) \
+    X(__dprintf_chk, libc) \
     X(__fgets_chk, libc) \
+    X(__fprintf_chk, libc) \
     X(__fread_chk, libc) \
     X(__getdelim, libc) \
+    X(__overflow, libc) \
     X(__poll_chk, libc) \
     X(__ppoll_chk, libc) \
+    X(__printf_chk, libc) \
     X(__pthread_getspecific, libc) \
     X(__pthread_key_create, libc) \
     X(__pthread_mutex_destroy, libc) \
@@ -34,6 +39,9 @@
     X(__res_search, dns) \
     X(__sysv_signal, libc) \
     X(__uflow, libc) \
+    X(__vdprintf_chk, libc) \
+    X(__vfprintf_chk, libc) \
+    X(__vprintf_chk, libc) \
     X(_pthread_cleanup_pop, libc) \
     X(_pthread_cleanup_pop_restore, libc) \
     X(_pthread_cleanup_push, libc) \
@@ -52,6 +60,7 @@
     X(cnd_timedwait, libc) \
     X(cnd_wait, libc) \
     X(connect, libc) \
+    X(dprintf, libc) \
     X(dup, libc) \
     X(dup2, libc) \
     X(dup3, libc) \
@@ -64,12 +73,19 @@
     X(fclose, libc) \
     X(fcntl, libc) \
     X(fcntl64, libc) \
+    X(fflush, libc) \
+    X(fflush_unlocked, libc) \
     X(fgetc, libc) \
     X(fgetc_unlocked, libc) \
     X(fgets, libc) \
     X(fgets_unlocked, libc) \
     X(flockfile, libc) \
     X(fork, libc) \
+    X(fprintf, libc) \
+    X(fputc, libc) \
+    X(fputc_unlocked, libc) \
+    X(fputs, libc) \
+    X(fputs_unlocked, libc) \
     X(fread, libc) \
     X(fread_unlocked, libc) \
     X(freeaddrinfo, dns) \
@@ -77,6 +93,8 @@
     X(freopen64, libc) \
     X(ftrylockfile, libc) \
     X(funlockfile, libc) \
+    X(fwrite, libc) \
+    X(fwrite_unlocked, libc) \
     X(getaddrinfo, dns) \
     X(getc, libc) \
     X(getc_unlocked, libc) \
@@ -106,6 +124,7 @@
     X(pipe2, libc) \
     X(poll, libc) \
     X(ppoll, libc) \
+    X(printf, libc) \
     X(pselect, libc) \
     X(pthread_barrier_destroy, libc) \
     X(pthread_barrier_wait, libc) \
@@ -166,6 +185,11 @@
     X(pthread_timedjoin_np, libc) \
     X(pthread_tryjoin_np, libc) \
     X(pthread_yield, libc) \
+    X(putc, libc) \
+    X(putc_unlocked, libc) \
+    X(putchar, libc) \
+    X(putchar_unlocked, libc) \
+    X(puts, libc) \
     X(read, libc) \
     X(readv, libc) \
     X(recv, libc) \
@@ -218,7 +242,10 @@
     X(tss_set, libc) \
     X(uselocale, libc) \
     X(usleep, libc) \
+    X(vdprintf, libc) \
     X(vfork, libc) \
+    X(vfprintf, libc) \
+    X(vprintf, libc) \
     X(wait, libc) \
     X(wait3, libc) \
     X(wait4, libc) \

@@ -331,6 +331,21 @@ TEST_CASE("threads: stdio input waits while other threads run") {
     }
 }
 
+// stdio output to a full pipe or socket (fputs, fprintf, printf, puts, fwrite,
+// putc, the _unlocked calls, fflush, fclose, dprintf; fortified or not) waits
+// while the other threads run, as with OS threads: glibc writes with its
+// internal write, which the write hook never sees, so the stdio hooks park the
+// green thread until the descriptor has room. Before, the carrier blocked, the
+// reader thread never ran, and the watchdog ended the probe. Every byte
+// arrives; two threads' large fwrites to one stream arrive whole; a handler
+// without SA_RESTART ends the wait with EINTR.
+TEST_CASE("threads: stdio output waits for room while other threads run") {
+    for (const char* probe : {PROBE_STDIO_OUT, PROBE_STDIO_OUT_FORTIFY}) {
+        const auto runs = compare_ways({probe});
+        CHECK(runs[0].out.ends_with("done\n"));
+    }
+}
+
 // A program whose threads have ended sleeps, polls and waits alone for their full time, uninterrupted, and greenrun --threads (whose monitor is on) says nothing about it: a thread alone on its hub keeps nobody waiting.
 TEST_CASE("threads: a thread alone waits undisturbed") {
     const auto runs = compare_ways({PROBE_ALONE});
