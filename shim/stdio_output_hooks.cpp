@@ -196,14 +196,18 @@ int format(char* small, std::size_t space, char** text, char** owned, int fortif
 // vfprintf (fortify: __vfprintf_chk's flag, or -1), formatting first when the
 // stream may make the greenlet wait.
 int print(FILE* f, int fortify, const char* fmt, va_list ap) {
+    const int saved = errno;  // %m prints it: what waitable() asks the kernel must not change it
+    const auto plain = [&] {
+        errno = saved;
+        return fortify < 0 ? real::vfprintf(f, fmt, ap) : real::__vfprintf_chk(f, fortify, fmt, ap);
+    };
     fd_facts::Facts facts;
     const int fd = waitable(f, facts);
+    if (fd < 0) return plain();
     char small[512], *text = nullptr, *owned = nullptr;
-    const int n = fd < 0 ? -1 : format(small, sizeof small, &text, &owned, fortify, fmt, ap);
-    if (n <= 0) {  // glibc's, for what does not wait, an empty text and a failure to format
-        free(owned);
-        return fortify < 0 ? real::vfprintf(f, fmt, ap) : real::__vfprintf_chk(f, fortify, fmt, ap);
-    }
+    errno = saved;
+    const int n = format(small, sizeof small, &text, &owned, fortify, fmt, ap);
+    if (n <= 0) return plain();  // an empty text, or one glibc cannot make: glibc's call says so
     const std::size_t taken = put(f, fd, facts, text, static_cast<std::size_t>(n), true);
     free(owned);
     return taken == static_cast<std::size_t>(n) ? n : -1;
@@ -211,13 +215,16 @@ int print(FILE* f, int fortify, const char* fmt, va_list ap) {
 
 // vdprintf: formatted, then written through the write hook, which waits for room.
 int print_to_fd(int fd, int fortify, const char* fmt, va_list ap) {
-    if (!may_park()) return fortify < 0 ? real::vdprintf(fd, fmt, ap) : real::__vdprintf_chk(fd, fortify, fmt, ap);
-    char small[512], *text = nullptr, *owned = nullptr;
-    const int n = format(small, sizeof small, &text, &owned, fortify, fmt, ap);
-    if (n <= 0) {
-        free(owned);
+    const int saved = errno;
+    const auto plain = [&] {
+        errno = saved;
         return fortify < 0 ? real::vdprintf(fd, fmt, ap) : real::__vdprintf_chk(fd, fortify, fmt, ap);
-    }
+    };
+    if (!may_park()) return plain();
+    char small[512], *text = nullptr, *owned = nullptr;
+    errno = saved;
+    const int n = format(small, sizeof small, &text, &owned, fortify, fmt, ap);
+    if (n <= 0) return plain();
     int done = 0;
     while (done < n) {  // as glibc's: a failed write ends it, with -1
         const ssize_t w = write(fd, text + done, static_cast<std::size_t>(n - done));

@@ -7,6 +7,7 @@
 // carrier and every green thread on it: the counter thread did not tick. Also:
 // every byte arrives, in order; two threads' fwrites of 64 KiB each to one
 // stream arrive whole, one after the other, as glibc's stream lock makes them;
+// %m prints the errno the program set;
 // a handler without SA_RESTART ends the wait with EINTR and the stream's error
 // flag. Built fortified too, where printf, fprintf and dprintf are
 // __printf_chk, __fprintf_chk and __dprintf_chk.
@@ -91,6 +92,13 @@ static void with_fputs(FILE* f) {
 
 static void with_fprintf(FILE* f) {
     fprintf(f, "%s %d\n", "number", 42);
+    fflush(f);
+}
+
+// %m is errno's text: what the hook asks the kernel before it formats must not change it.
+static void with_errno_text(FILE* f) {
+    errno = ENOENT;
+    fprintf(f, "%m|");
     fflush(f);
 }
 
@@ -202,6 +210,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof big; ++i) big[i] = (char)('a' + i % 23);
     write_while_others_run("fputs and fflush to a pipe", 0, with_fputs, "a line\n", 7);
     write_while_others_run("fprintf and fflush to a socket", 1, with_fprintf, "number 42\n", 10);
+    write_while_others_run("fprintf of %m to a socket", 1, with_errno_text, "No such file or directory|", 26);
     write_while_others_run("fclose with output held", 0, with_fclose_only, "closed", 6);
     write_while_others_run("fwrite of 64 KiB to a pipe", 0, with_big_fwrite, big, sizeof big);
     write_while_others_run("fwrite of 64 KiB to a socket", 1, with_big_fwrite, big, sizeof big);
