@@ -159,9 +159,10 @@ void mark_alone(int fd) noexcept {
     if (std::atomic<std::uint32_t>* w = slot(fd, false)) renew(*w, kAlone);
 }
 
-void mark_shared(int fd) noexcept {
-    // Forgotten as well: facts learnt while it was alone carry a count, not an epoch.
-    if (std::atomic<std::uint32_t>* w = slot(fd, false)) renew(*w, 0);
+void copied(int fd, int copy) noexcept {
+    // `fd`'s facts are forgotten too: learnt while it was alone, they carry a count, not an epoch.
+    forget(fd);
+    forget(copy);
 }
 
 void flags_changed(int fd) noexcept {
@@ -190,14 +191,14 @@ void after_system_call(long number, const long args[6], long result) noexcept {
         if (!(args[2] & CLOSE_RANGE_CLOEXEC))
             forget_range(static_cast<unsigned>(args[0]), static_cast<unsigned>(args[1]));
         break;
-    case SYS_dup: mark_shared(fd), forget(static_cast<int>(result)); break;
+    case SYS_dup: copied(fd, static_cast<int>(result)); break;
 #ifdef SYS_dup2
     case SYS_dup2:
 #endif
-    case SYS_dup3: mark_shared(fd), forget(static_cast<int>(args[1])); break;
+    case SYS_dup3: copied(fd, static_cast<int>(args[1])); break;
     case SYS_fcntl:
         if (args[1] == F_SETFL) flags_changed(fd);
-        if (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC) mark_shared(fd), forget(static_cast<int>(result));
+        if (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC) copied(fd, static_cast<int>(result));
         break;
     case SYS_ioctl:
         if (static_cast<unsigned long>(args[1]) == FIONBIO) flags_changed(fd);

@@ -49,8 +49,10 @@ void forget_range(unsigned first, unsigned last) noexcept;
 // `fd` is a new open file description that no other descriptor shares (a new
 // socket, an accepted connection, a pipe's end).
 void mark_alone(int fd) noexcept;
-// `fd` was duplicated: another descriptor may now share its description.
-void mark_shared(int fd) noexcept;
+// `copy` was made for `fd`'s open file description (dup, dup2, dup3,
+// F_DUPFD): `fd` is no longer alone, and what was known of `copy`'s number
+// is forgotten.
+void copied(int fd, int copy) noexcept;
 // The program changed the flags or timeouts of `fd` (after the change).
 void flags_changed(int fd) noexcept;
 // The program received these descriptors (SCM_RIGHTS, pidfd_getfd), or some

@@ -67,10 +67,7 @@ api::RuntimeFdCreationLock runtime_creation() noexcept {
 
 // A new descriptor that shares the open file description of `fd`.
 int duplicated(int fd, int copy) noexcept {
-    if (copy >= 0) {
-        shim::fd_facts::mark_shared(fd);
-        shim::fd_facts::forget(copy);
-    }
+    if (copy >= 0) shim::fd_facts::copied(fd, copy);
     return copy;
 }
 
