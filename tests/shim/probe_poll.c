@@ -156,6 +156,18 @@ static void small_cases(void) {
     f[0] = (struct pollfd){q[0], POLLIN, 0};
     garbage(f, 1);
     report("interrupted by SIGALRM (SA_RESTART)", poll(f, 1, 5000), f, 1);
+    // Nothing to wait on and no timeout: only a signal handler ends the wait.
+    setitimer(ITIMER_REAL, &it, NULL);
+    report("nfds 0 without a timeout, until SIGALRM", poll(NULL, 0, -1), f, 0);
+    setitimer(ITIMER_REAL, &it, NULL);
+    f[0] = (struct pollfd){-1, POLLIN, 0};
+    report("only a negative fd without a timeout, until SIGALRM", ppoll(f, 1, NULL, NULL), f, 1);
+    setitimer(ITIMER_REAL, &it, NULL);
+    const int sel = select(0, NULL, NULL, NULL, NULL);
+    printf("select nfds 0 without a timeout, until SIGALRM: %d %s\n", sel, sel < 0 ? en(errno) : "");
+    setitimer(ITIMER_REAL, &it, NULL);
+    const int psel = pselect(0, NULL, NULL, NULL, NULL, NULL);
+    printf("pselect nfds 0 without a timeout, until SIGALRM: %d %s\n", psel, psel < 0 ? en(errno) : "");
     signal(SIGALRM, SIG_DFL);
 
     // ppoll with an invalid timeout, and select's corner cases.

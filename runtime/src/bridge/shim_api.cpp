@@ -80,6 +80,13 @@ Woke woke_by(WakeReason reason) noexcept {
 }  // namespace
 
 Woke wait_fds(const FdInterest* fds, std::size_t n, double timeout) {
+    // Nothing to wait on and no end (poll with nfds 0, select with empty sets):
+    // only a signal handler ends it, as pause's wait, which must not look like a
+    // deadlock to the loop.
+    if (n == 0 && timeout == kForever) {
+        wait_for_signal();
+        return Woke::ready;
+    }
     Hub& hub = Hub::current();
     FdTable::Interested small[8];
     std::vector<FdTable::Interested> many;
