@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -246,12 +247,15 @@ struct OsThread {
 };
 OsThread os_threads[64];
 
+// Once: the program then waits on, as it would with OS threads, where a signal
+// (an alarm's handler, a supervisor's SIGTERM) may still end it.
 void report_deadlock() {
+    static std::atomic<bool> reported{false};
+    if (reported.exchange(true)) return;
     std::string report =
         "green: deadlock: every thread of the program waits for something no thread can do; they are:\n" +
-        green::dump();
+        green::dump() + "green: the program waits on, as it would without greenrun: only a signal can end the wait\n";
     (void)!::write(STDERR_FILENO, report.data(), report.size());
-    std::abort();
 }
 
 // A new thread starts with its creator's name, as in the kernel (an OS

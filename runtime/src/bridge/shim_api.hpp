@@ -272,8 +272,10 @@ GREEN_API void request_signal(GreenletCore& g) noexcept;
 GREEN_API void yield();
 // uselocale was called: from now on this hub keeps the locale per fiber.
 GREEN_API void keep_locale_per_fiber() noexcept;
-// Called (in the hub) when no greenlet of the thread can ever be woken; it must
-// not return. Without one, LoopExit is thrown in the thread's main greenlet.
+// Called (in the hub) when no greenlet of the thread can ever be woken but by a
+// signal handler; the hub then waits for one (as the kernel would) and calls it
+// again about once a second. Without one, LoopExit is thrown in the thread's
+// main greenlet.
 GREEN_API void set_deadlock_handler(void (*handler)()) noexcept;
 // Other greenlets alive on this thread's hub (0 without a hub).
 GREEN_API std::size_t other_greenlets() noexcept;

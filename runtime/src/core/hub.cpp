@@ -608,16 +608,22 @@ void Hub::on_deadlock() noexcept {
         std::fflush(nullptr);
         _exit(0);
     }
-    if (others_may_wake() || main_gone) {
-        // Sleep until an unpark arrives through remote_wakeup_; look again now and
-        // then, in case those threads are gone.
+    const bool others = others_may_wake();
+    const auto handler = deadlock_handler.load();
+    if (others || main_gone || handler) {
+        // A deadlock of every thread (the shim's handler reports it) still waits
+        // as the kernel would: a signal handler may end it.
+        if (handler && !others && !main_gone) handler();
+        // Sleep until an unpark arrives through remote_wakeup_, or a signal;
+        // look again now and then, in case the other threads are gone.
         WatcherSlot recheck;
         timer_start(loop_, recheck, 1.0, [](void*) {}, nullptr);
+        waiting_.store(true, std::memory_order_relaxed);  // idle, not busy, for the monitor
         loop_.run_once(true);
+        waiting_.store(false, std::memory_order_relaxed);
         if (timer_active(recheck)) timer_stop(loop_, recheck);
         return;
     }
-    if (auto handler = deadlock_handler.load()) handler();
     // The thread's main greenlet is the one waiting; tell it.
     if (main_->state != State::parked) fail_transition("idle hub while the main greenlet is not parked");
     post_loop_exit(*main_);

@@ -214,7 +214,9 @@ public:
     void keep_locale_per_fiber() noexcept;
     // What the hub does when nothing can ever wake its greenlets (see on_deadlock):
     // with a handler installed (the shim, under thread patching) the handler runs
-    // and must not return; otherwise LoopExit is thrown in the main greenlet.
+    // (it reports, once) and the hub goes on waiting, as the kernel would, for a
+    // signal handler that may wake one; otherwise LoopExit is thrown in the main
+    // greenlet.
     static void set_deadlock_handler(void (*handler)()) noexcept;
     // Called in a greenlet with pending_signal set as it leaves a park (the shim
     // raises the signals sent to that green thread, so their handlers run there).

@@ -8,12 +8,15 @@
  *   probe_reports pinned     (--threads=2) a thread computes for 1.2 s on one carrier
  *                            (preempted, it lets others run, but stays busy);
  *                            the threads created meanwhile go to the other
- *   probe_reports deadlock   two threads each wait for a mutex the other holds
+ *   probe_reports deadlock   two threads each wait for a mutex the other holds,
+ *                            main joins one; an alarm 2 s later kills the process
+ *   probe_reports deadlock-handled   the same, but the alarm's handler ends it (exit 3)
  *   probe_reports versions   calls made through old symbol versions reach the hooks
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +90,13 @@ static void* take_b_then_a(void* arg) {
     usleep(20000);
     pthread_mutex_lock(&a);
     return arg;
+}
+
+static void alarm_ends_it(int sig) {
+    (void)sig;
+    static const char said[] = "deadlock: the alarm's handler ends it\n";
+    (void)!write(STDOUT_FILENO, said, sizeof said - 1);
+    _exit(3);
 }
 
 /* The versions a binary built against glibc before 2.34 (or before 2.3.2 for
@@ -174,7 +184,9 @@ int main(int argc, char** argv) {
         printf("pinned: threads placed beside the busy one: %d\n", beside);
         return 0;
     }
-    if (!strcmp(what, "deadlock")) {
+    if (!strcmp(what, "deadlock") || !strcmp(what, "deadlock-handled")) {
+        if (!strcmp(what, "deadlock-handled")) signal(SIGALRM, alarm_ends_it);
+        alarm(2);
         pthread_create(&t, NULL, take_a_then_b, NULL);
         pthread_create(&u, NULL, take_b_then_a, NULL);
         pthread_join(t, NULL);
@@ -190,6 +202,6 @@ int main(int argc, char** argv) {
         printf("versions: signalled, %d OS threads\n", tasks());
         return 0;
     }
-    fprintf(stderr, "usage: probe_reports overflow|busy|pinned|deadlock|versions\n");
+    fprintf(stderr, "usage: probe_reports overflow|busy|pinned|deadlock|deadlock-handled|versions\n");
     return 2;
 }
