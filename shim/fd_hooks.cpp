@@ -18,6 +18,7 @@
 
 #include "cooperate.hpp"
 #include "fd_facts.hpp"
+#include "file_locks.hpp"
 #include "real.hpp"
 #include "stdio_output.hpp"
 #include "threads/thread_state.hpp"
@@ -81,7 +82,9 @@ GREEN_HOOK int close(int fd) {
         errno = EBADF;
         return -1;
     }
-    return shim::real::close(fd);
+    const int r = shim::real::close(fd);
+    if (r == 0) shim::file_locks::lock_changed();  // the process's record locks on the file went with it
+    return r;
 }
 
 GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noexcept {
@@ -179,9 +182,12 @@ namespace {
 // fcntl, whose facts the shim keeps: what F_SETFL changes is forgotten once
 // changed (a look between a forget and the change would learn the old flags
 // for good), and a copy made with F_DUPFD shares the description.
-int facts_fcntl(int fd, int cmd, void* arg) noexcept {
+int facts_fcntl(int fd, int cmd, void* arg) {
+    if (shim::file_locks::waits(cmd)) return shim::file_locks::set_and_wait(fd, cmd, arg);
     const int r = shim::real::fcntl(fd, cmd, arg);
-    if (cmd == F_SETFL)
+    if (shim::file_locks::sets_lock(cmd)) {
+        if (r == 0) shim::file_locks::lock_changed();
+    } else if (cmd == F_SETFL)
         shim::fd_facts::flags_changed(fd);
     else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
         duplicated(fd, r);
@@ -227,6 +233,7 @@ GREEN_HOOK int fclose(FILE* stream) {
     if (!room) stream->_IO_write_ptr = stream->_IO_write_base;
     if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
     const int r = shim::real::fclose(stream);
+    shim::file_locks::lock_changed();
     if (room) return r;
     errno = error;
     return EOF;

@@ -59,6 +59,9 @@
     X(dup2, int, (int fd, int fd2), (fd, fd2), SYS_dup2)                                                          \
     X(dup3, int, (int fd, int fd2, int fl), (fd, fd2, fl), SYS_dup3)                                              \
     X(fcntl, int, (int fd, int cmd, void* arg), (fd, cmd, arg), SYS_fcntl)                                        \
+    X(flock, int, (int fd, int op), (fd, op), SYS_flock)                                                          \
+    X(lockf, int, (int fd, int cmd, off_t len), (fd, cmd, len), none)                                             \
+    X(lockf64, int, (int fd, int cmd, off64_t len), (fd, cmd, len), none)                                         \
     X(ioctl, int, (int fd, unsigned long req, void* arg), (fd, req, arg), SYS_ioctl)                              \
     X(setsockopt, int, (int fd, int lv, int nm, const void* v, socklen_t l), (fd, lv, nm, v, l), SYS_setsockopt)  \
     X(getsockopt, int, (int fd, int lv, int nm, void* v, socklen_t* l), (fd, lv, nm, v, l), SYS_getsockopt)       \

@@ -79,6 +79,7 @@
     X(fgetc_unlocked, libc) \
     X(fgets, libc) \
     X(fgets_unlocked, libc) \
+    X(flock, libc) \
     X(flockfile, libc) \
     X(fork, libc) \
     X(fprintf, libc) \
@@ -111,6 +112,8 @@
     X(getnameinfo, dns) \
     X(getsockopt, libc) \
     X(ioctl, libc) \
+    X(lockf, libc) \
+    X(lockf64, libc) \
     X(mtx_destroy, libc) \
     X(mtx_lock, libc) \
     X(mtx_timedlock, libc) \

@@ -229,6 +229,16 @@ TEST_CASE("threads: barriers, semaphores, once, keys, attributes and joins") {
     CHECK(runs[0].out.ends_with("done\n"));
 }
 
+// flock, OFD and record locks: two threads of one carrier contending for one
+// file exclude each other without hanging (a kernel wait stopped the holder
+// too), another process's lock is waited for while other threads run, signals
+// and cancellation end the wait as the kernel's, bad arguments fail alike.
+TEST_CASE("threads: file locks wait without stopping the other threads") {
+    const auto runs = compare_ways({PROBE_FILE_LOCKS});
+    CHECK(contains(runs[0].out, "flock: two shared locks at once: yes\n"));
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // Futexes used directly through syscall(SYS_futex) wait, time out and wake (with exact counts) as with OS threads.
 TEST_CASE("threads: futexes through syscall") {
     const auto runs = compare_ways({PROBE_FUTEX});
