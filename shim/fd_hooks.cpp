@@ -19,6 +19,7 @@
 #include "cooperate.hpp"
 #include "fd_facts.hpp"
 #include "file_locks.hpp"
+#include "retry_wait.hpp"
 #include "real.hpp"
 #include "stdio_output.hpp"
 #include "threads/thread_state.hpp"
@@ -83,7 +84,7 @@ GREEN_HOOK int close(int fd) {
         return -1;
     }
     const int r = shim::real::close(fd);
-    if (r == 0) shim::file_locks::lock_changed();  // the process's record locks on the file went with it
+    if (r == 0) shim::retry::changed();  // the process's record locks on the file went with it
     return r;
 }
 
@@ -186,7 +187,7 @@ int facts_fcntl(int fd, int cmd, void* arg) {
     if (shim::file_locks::waits(cmd)) return shim::file_locks::set_and_wait(fd, cmd, arg);
     const int r = shim::real::fcntl(fd, cmd, arg);
     if (shim::file_locks::sets_lock(cmd)) {
-        if (r == 0) shim::file_locks::lock_changed();
+        if (r == 0) shim::retry::changed();
     } else if (cmd == F_SETFL)
         shim::fd_facts::flags_changed(fd);
     else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
@@ -233,7 +234,7 @@ GREEN_HOOK int fclose(FILE* stream) {
     if (!room) stream->_IO_write_ptr = stream->_IO_write_base;
     if (const int fd = stream ? ::fileno(stream) : -1; fd >= 0) release_for_program(fd);
     const int r = shim::real::fclose(stream);
-    shim::file_locks::lock_changed();
+    shim::retry::changed();
     if (room) return r;
     errno = error;
     return EOF;

@@ -7,7 +7,7 @@
 namespace shim::file_locks {
 
 // Whether `cmd` sets or clears a record lock; after one that worked, the fcntl
-// hooks call lock_changed().
+// hooks call retry::changed().
 constexpr bool sets_lock(int cmd) noexcept {
     return cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
 }
@@ -18,10 +18,5 @@ constexpr bool waits(int cmd) noexcept { return cmd == F_SETLKW || cmd == F_OFD_
 // fcntl(fd, cmd, lock) for a command that waits: cooperative where the
 // greenlet may park. A cancellation point, as glibc's fcntl is for these.
 int set_and_wait(int fd, int cmd, void* lock);
-
-// This process changed or dropped a lock (an unlock, a downgrade, a close):
-// the greenlets waiting for one try again now rather than after their pause.
-// Async-signal-safe.
-void lock_changed() noexcept;
 
 }  // namespace shim::file_locks

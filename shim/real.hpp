@@ -11,6 +11,7 @@
 #pragma once
 
 #include <locale.h>
+#include <mqueue.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,6 +22,8 @@
 #include <stdio.h>
 #include <threads.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>

@@ -60,6 +60,12 @@
     X(dup3, int, (int fd, int fd2, int fl), (fd, fd2, fl), SYS_dup3)                                              \
     X(fcntl, int, (int fd, int cmd, void* arg), (fd, cmd, arg), SYS_fcntl)                                        \
     X(flock, int, (int fd, int op), (fd, op), SYS_flock)                                                          \
+    X(semop, int, (int id, sembuf* ops, size_t n), (id, ops, n), none)                                                \
+    X(semtimedop, int, (int id, sembuf* ops, size_t n, const timespec* t), (id, ops, n, t), none)                     \
+    X(msgsnd, int, (int id, const void* m, size_t n, int fl), (id, m, n, fl), none)                                   \
+    X(msgrcv, ssize_t, (int id, void* m, size_t n, long type, int fl), (id, m, n, type, fl), none)                    \
+    X(mq_timedsend, int, (mqd_t q, const char* m, size_t n, unsigned int pr, const timespec* t), (q, m, n, pr, t), none) \
+    X(mq_timedreceive, ssize_t, (mqd_t q, char* m, size_t n, unsigned int* pr, const timespec* t), (q, m, n, pr, t), none) \
     X(lockf, int, (int fd, int cmd, off_t len), (fd, cmd, len), none)                                             \
     X(lockf64, int, (int fd, int cmd, off64_t len), (fd, cmd, len), none)                                         \
     X(ioctl, int, (int fd, unsigned long req, void* arg), (fd, req, arg), SYS_ioctl)                              \

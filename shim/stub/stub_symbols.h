@@ -114,6 +114,12 @@
     X(ioctl, libc) \
     X(lockf, libc) \
     X(lockf64, libc) \
+    X(mq_receive, libc) \
+    X(mq_send, libc) \
+    X(mq_timedreceive, libc) \
+    X(mq_timedsend, libc) \
+    X(msgrcv, libc) \
+    X(msgsnd, libc) \
     X(mtx_destroy, libc) \
     X(mtx_lock, libc) \
     X(mtx_timedlock, libc) \
@@ -208,6 +214,8 @@
     X(sem_timedwait, libc) \
     X(sem_trywait, libc) \
     X(sem_wait, libc) \
+    X(semop, libc) \
+    X(semtimedop, libc) \
     X(send, libc) \
     X(sendfile, libc) \
     X(sendfile64, libc) \

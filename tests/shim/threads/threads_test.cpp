@@ -239,6 +239,16 @@ TEST_CASE("threads: file locks wait without stopping the other threads") {
     CHECK(runs[0].out.ends_with("done\n"));
 }
 
+// System V semaphores and message queues and POSIX message queues between
+// threads of one carrier (a kernel wait stopped the poster: both waited
+// forever), with another process, timeouts, handlers, removal, cancellation
+// and bad arguments, as with OS threads.
+TEST_CASE("threads: System V and POSIX message queues and semaphores wait without stopping the other threads") {
+    const auto runs = compare_ways({PROBE_IPC});
+    CHECK(contains(runs[0].out, "msgrcv waits for another thread's message: 16 hello type 7\n"));
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // Futexes used directly through syscall(SYS_futex) wait, time out and wake (with exact counts) as with OS threads.
 TEST_CASE("threads: futexes through syscall") {
     const auto runs = compare_ways({PROBE_FUTEX});

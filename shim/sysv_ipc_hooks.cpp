@@ -1,0 +1,101 @@
+// semop, semtimedop, msgsnd and msgrcv: System V semaphores and message
+// queues, waited for by asking again (retry_wait.hpp). Green threads of one
+// carrier that hand each other a System V semaphore or message would
+// otherwise wait forever (the kernel's wait stopped the one that would post),
+// and one waiting for another process would stop its carrier meanwhile.
+//
+// The first ask is the kernel's answer to the arguments (EINVAL, EFAULT, E2BIG,
+// EACCES, EIDRM); a set or queue removed while the call waited is EIDRM, as
+// the kernel's wait says. A handler ends the wait with EINTR whatever
+// SA_RESTART says (signal(7): these are never restarted); msgsnd and msgrcv
+// are cancellation points, as in glibc. Lost: the kernel's order among
+// waiters, and its wake-up the moment another process changes the set (the
+// pause grows to 50 ms).
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "cooperate.hpp"
+#include "real.hpp"
+#include "retry_wait.hpp"
+#include "threads/thread_state.hpp"
+
+namespace shim {
+namespace {
+
+// Asks try_once until it would no longer wait (`busy` is the errno of "would
+// wait"), then tells the other waiters what changed. Once the call has found
+// that it would wait (`waited`), an id that turns invalid was removed: EIDRM,
+// as the kernel's wait says.
+template <class Try>
+auto ipc_wait(const char* what, Deadline deadline, int busy, bool waited, Try&& try_once) -> decltype(try_once()) {
+    const auto r = retry::wait(what, Restart::never, deadline, EAGAIN, [&] {
+        const auto result = try_once();
+        if (result < 0 && errno == busy) waited = true;
+        if (result < 0 && errno == EINVAL && waited) errno = EIDRM;
+        return result;
+    }, [busy](int error) { return error == busy; });
+    if (r >= 0) retry::changed();
+    return r;
+}
+
+bool valid(const timespec* t) noexcept { return !t || green::detail::valid(*t); }
+
+// An operation on the set that waits: no sembuf of it says IPC_NOWAIT (a
+// mixed one goes to the kernel as it is). Read only after the kernel took the
+// array, so a bad pointer is its EFAULT.
+bool all_wait(const sembuf* ops, size_t n) noexcept {
+    for (size_t i = 0; i < n; ++i)
+        if (ops[i].sem_flg & IPC_NOWAIT) return false;
+    return true;
+}
+
+int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
+    static constexpr timespec zero{};
+    if (!may_park() || !valid(timeout)) return real::semtimedop(id, ops, n, timeout);
+    const int first = real::semtimedop(id, ops, n, &zero);
+    if (first == 0) {
+        retry::changed();
+        return 0;
+    }
+    if (errno != EAGAIN || !all_wait(ops, n)) return first;
+    const Deadline deadline = timeout ? Deadline::after(green::detail::to_seconds(*timeout)) : Deadline();
+    return ipc_wait("semop", deadline, EAGAIN, true, [&] { return real::semtimedop(id, ops, n, &zero); });
+}
+
+}  // namespace
+}  // namespace shim
+
+GREEN_HOOK int semop(int id, sembuf* ops, size_t n) { return shim::semaphore_op(id, ops, n, nullptr); }
+
+GREEN_HOOK int semtimedop(int id, sembuf* ops, size_t n, const timespec* timeout) {
+    return shim::semaphore_op(id, ops, n, timeout);
+}
+
+GREEN_HOOK int msgsnd(int id, const void* message, size_t size, int flags) {
+    if ((flags & IPC_NOWAIT) || !shim::may_park()) {
+        const int r = shim::real::msgsnd(id, message, size, flags);
+        if (r == 0) shim::retry::changed();
+        return r;
+    }
+    return shim::threads::cancellation_point([&] {
+        return shim::ipc_wait("msgsnd", shim::Deadline(), EAGAIN, false,
+                              [&] { return shim::real::msgsnd(id, message, size, flags | IPC_NOWAIT); });
+    });
+}
+
+GREEN_HOOK ssize_t msgrcv(int id, void* message, size_t size, long type, int flags) {
+    // MSG_COPY without IPC_NOWAIT is the kernel's EINVAL.
+    if ((flags & (IPC_NOWAIT | MSG_COPY)) || !shim::may_park()) {
+        const ssize_t r = shim::real::msgrcv(id, message, size, type, flags);
+        if (r >= 0) shim::retry::changed();
+        return r;
+    }
+    return shim::threads::cancellation_point([&] {
+        return shim::ipc_wait("msgrcv", shim::Deadline(), ENOMSG, false,
+                              [&] { return shim::real::msgrcv(id, message, size, type, flags | IPC_NOWAIT); });
+    });
+}
