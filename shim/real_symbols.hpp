@@ -59,6 +59,9 @@
     X(dup2, int, (int fd, int fd2), (fd, fd2), SYS_dup2)                                                          \
     X(dup3, int, (int fd, int fd2, int fl), (fd, fd2, fl), SYS_dup3)                                              \
     X(fcntl, int, (int fd, int cmd, void* arg), (fd, cmd, arg), SYS_fcntl)                                        \
+    X(openat, int, (int d, const char* p, int fl, mode_t m), (d, p, fl, m), SYS_openat)                               \
+    X(fopen, FILE*, (const char* p, const char* m), (p, m), none)                                                     \
+    X(fopen64, FILE*, (const char* p, const char* m), (p, m), none)                                                   \
     X(flock, int, (int fd, int op), (fd, op), SYS_flock)                                                          \
     X(semop, int, (int id, sembuf* ops, size_t n), (id, ops, n), none)                                                \
     X(semtimedop, int, (int id, sembuf* ops, size_t n, const timespec* t), (id, ops, n, t), none)                     \

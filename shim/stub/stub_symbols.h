@@ -16,6 +16,10 @@
     X(__fprintf_chk, libc) \
     X(__fread_chk, libc) \
     X(__getdelim, libc) \
+    X(__open64_2, libc) \
+    X(__open_2, libc) \
+    X(__openat64_2, libc) \
+    X(__openat_2, libc) \
     X(__overflow, libc) \
     X(__poll_chk, libc) \
     X(__ppoll_chk, libc) \
@@ -81,6 +85,8 @@
     X(fgets_unlocked, libc) \
     X(flock, libc) \
     X(flockfile, libc) \
+    X(fopen, libc) \
+    X(fopen64, libc) \
     X(fork, libc) \
     X(fprintf, libc) \
     X(fputc, libc) \
@@ -126,6 +132,10 @@
     X(mtx_trylock, libc) \
     X(mtx_unlock, libc) \
     X(nanosleep, libc) \
+    X(open, libc) \
+    X(open64, libc) \
+    X(openat, libc) \
+    X(openat64, libc) \
     X(pause, libc) \
     X(pclose, libc) \
     X(pidfd_getfd, libc) \

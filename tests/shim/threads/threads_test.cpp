@@ -249,6 +249,15 @@ TEST_CASE("threads: System V and POSIX message queues and semaphores wait withou
     CHECK(runs[0].out.ends_with("done\n"));
 }
 
+// Opening a FIFO waits for the other end without stopping the other threads:
+// two threads of one carrier open the two ends (open, fopen), a thread waits
+// for another process, handlers, cancellation and bad arguments as the kernel's.
+TEST_CASE("threads: opening a FIFO waits for its other end without stopping the other threads") {
+    const auto runs = compare_ways({PROBE_FIFO});
+    CHECK(contains(runs[0].out, "two threads, fopen: hello through fopen\n"));
+    CHECK(runs[0].out.ends_with("done\n"));
+}
+
 // Futexes used directly through syscall(SYS_futex) wait, time out and wake (with exact counts) as with OS threads.
 TEST_CASE("threads: futexes through syscall") {
     const auto runs = compare_ways({PROBE_FUTEX});
