@@ -8,6 +8,7 @@
 // descriptors (the loop's epoll and eventfd, the resolver's sockets) are not the
 // program's: closing one is EBADF, and close_range leaves them open.
 #include <fcntl.h>
+#include <mqueue.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -100,8 +101,19 @@ GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noe
         from = k + 1;
         if (k == UINT_MAX) return 0;
     }
-    if (from > last) return 0;
-    return shim::real::close_range(from, last, flags);
+    const int r = from > last ? 0 : shim::real::close_range(from, last, flags);
+    shim::retry::changed();  // the locks of what it closed went with it
+    return r;
+}
+
+// A POSIX message queue's descriptor, closed with glibc's internal close.
+GREEN_HOOK int mq_close(mqd_t q) {
+    const auto held = runtime_creation();
+    if (!release_for_program(q)) {
+        errno = EBADF;
+        return -1;
+    }
+    return shim::real::mq_close(q);
 }
 
 // glibc's closes the range with its internal close_range, which the hook above
@@ -162,6 +174,7 @@ int replace(int fd, int fd2, Call call) noexcept {
         api::stop_avoiding_runtime_fd(avoidance);
         asked_before = asked_before || runtime_target;
         if (!again) {
+            if (r >= 0 && fd != fd2) shim::retry::changed();  // fd2's locks went with it
             errno = error;
             return r;
         }

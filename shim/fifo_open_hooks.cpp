@@ -3,14 +3,20 @@
 // writing until a reader does. That wait would block the whole thread, and
 // with it every greenlet of its hub (a daemon thread that opens its control
 // FIFO and waits for an operator stopped every other thread of the carrier;
-// two green threads of one carrier opening the two ends waited forever). No
-// descriptor tells when the other end opens, so where the greenlet may park
-// the open is made on a helper thread of its own (signals blocked, a small
-// stack) and the greenlet parks until it ends. A signal handler without
-// SA_RESTART ends the wait with EINTR and a cancellation ends the thread, as
-// they end the kernel's (these opens are cancellation points); the helper
-// then stays in its open and closes what it gets. Every other open is the
-// plain call, after a stat that tells the FIFO (only where the greenlet may park).
+// two green threads of one carrier opening the two ends waited forever).
+//
+// Where the greenlet may park (a stat tells the FIFO; every other open is the
+// plain call):
+// - for writing, the open is asked with O_NONBLOCK (ENXIO while no reader)
+//   and retried as the file locks are (retry_wait.hpp), and O_NONBLOCK is then
+//   taken off again;
+// - for reading no descriptor tells when a writer opens, so the open is made
+//   on a helper thread of its own (signals blocked) while the greenlet parks.
+// A signal handler without SA_RESTART ends the wait with EINTR, and a
+// cancellation ends the thread, as they end the kernel's (these opens are
+// cancellation points). An abandoned helper is released by a writer the hook
+// opens and closes at once: the FIFO's other waiting readers see that writer
+// come and go, as they would see any.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +32,7 @@
 
 #include "cooperate.hpp"
 #include "real.hpp"
+#include "retry_wait.hpp"
 #include "threads/thread_state.hpp"
 
 extern "C" [[noreturn]] void __chk_fail(void);
@@ -39,6 +46,7 @@ namespace api = green::detail::shim_api;
 bool waits_for_peer(int dirfd, const char* path, int flags) noexcept {
     const int access = flags & O_ACCMODE;
     if ((access != O_RDONLY && access != O_WRONLY) || (flags & (O_NONBLOCK | O_PATH)) || !path) return false;
+    if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) return false;  // EEXIST, at once
     struct stat st;
     return fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 && S_ISFIFO(st.st_mode);
 }
@@ -49,21 +57,20 @@ enum : int { kRunning, kDone, kAbandoned };
 struct PendingOpen {
     std::atomic<int> refs{2};
     std::atomic<int> state{kRunning};
+    std::atomic<bool> finished{false};  // the helper's open returned
     int dirfd = AT_FDCWD;
     int flags = 0;
-    mode_t mode = 0;
     int fd = -1;
     int error = 0;
     char path[1];  // more allocated
 
-    static PendingOpen* make(int dirfd, const char* path, int flags, mode_t mode) noexcept {
+    static PendingOpen* make(int dirfd, const char* path, int flags) noexcept {
         const std::size_t length = std::strlen(path);
         void* memory = std::malloc(sizeof(PendingOpen) + length);
         if (!memory) return nullptr;
         auto* op = new (memory) PendingOpen;
         op->dirfd = dirfd;
         op->flags = flags;
-        op->mode = mode;
         std::memcpy(op->path, path, length + 1);
         return op;
     }
@@ -76,13 +83,14 @@ struct PendingOpen {
 
 void* open_on_helper(void* arg) {
     auto& op = *static_cast<PendingOpen*>(arg);
-    op.fd = real::openat(op.dirfd, op.path, op.flags, op.mode);
+    op.fd = real::openat(op.dirfd, op.path, op.flags, 0);
     op.error = errno;
     int running = kRunning;
     if (op.state.compare_exchange_strong(running, kDone, std::memory_order_acq_rel))
         api::unpark(&op.state, SIZE_MAX, 0, false);
     else if (op.fd >= 0)
         real::close(op.fd);  // the waiter gave up
+    op.finished.store(true, std::memory_order_release);
     op.release();
     return nullptr;
 }
@@ -97,22 +105,41 @@ bool start_helper(PendingOpen* op) noexcept {
     sigset_t all;
     sigfillset(&all);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
     pthread_attr_setsigmask_np(&attr, &all);
     pthread_t helper;
-    const bool started = real::pthread_create(&helper, &attr, open_on_helper, op) == 0;
+    // A small stack, unless the program's static TLS does not fit in it.
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    bool started = real::pthread_create(&helper, &attr, open_on_helper, op) == 0;
+    if (!started) {
+        pthread_attr_setstacksize(&attr, 8 * 1024 * 1024);
+        started = real::pthread_create(&helper, &attr, open_on_helper, op) == 0;
+    }
     pthread_attr_destroy(&attr);
     return started;
 }
 
-// The open, its wait for the other end made on a helper thread.
-int open_beside(int dirfd, const char* path, int flags, mode_t mode) {
-    PendingOpen* op = PendingOpen::make(dirfd, path, flags, mode);
-    if (!op) return real::openat(dirfd, path, flags, mode);
+// The waiter gave up while its helper may still wait in its open for a
+// writer: a writer of ours opened and closed at once lets it out (the helper
+// may not have reached its open yet: a few tries, a millisecond apart).
+void release_helper(PendingOpen& op) noexcept {
+    for (int tries = 0; tries < 200 && !op.finished.load(std::memory_order_acquire); ++tries) {
+        const int writer = real::openat(op.dirfd, op.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
+        if (writer >= 0) real::close(writer);
+        if (op.finished.load(std::memory_order_acquire)) break;
+        const timespec ms{0, 1000000};
+        real::nanosleep(&ms, nullptr);
+    }
+}
+
+// An open for reading, its wait for a writer made on a helper thread.
+int read_open_beside(int dirfd, const char* path, int flags) {
+    // The FIFO is there: creating, truncating and excluding are nothing to it.
+    PendingOpen* op = PendingOpen::make(dirfd, path, flags & ~(O_CREAT | O_TRUNC));
+    if (!op) return real::openat(dirfd, path, flags, 0);
     if (!start_helper(op)) {
         op->~PendingOpen();
         std::free(op);
-        return real::openat(dirfd, path, flags, mode);  // blocks the thread, as before
+        return real::openat(dirfd, path, flags, 0);  // blocks the thread, as before
     }
     const SignalCheck signals(Restart::if_sa_restart);
     int result = -1, error = EINTR;
@@ -131,14 +158,15 @@ int open_beside(int dirfd, const char* path, int flags, mode_t mode) {
                 cancelled = true;
             }
         }
-        // A handler or a cancellation ends the wait; the helper keeps the open.
+        // A handler or a cancellation ends the wait, unless the open is done.
         int running = kRunning;
-        if (!op->state.compare_exchange_strong(running, kAbandoned, std::memory_order_acq_rel)) {
-            if (cancelled && op->fd >= 0) real::close(op->fd);  // done meanwhile, but the thread ends
-            if (!cancelled) {
-                result = op->fd;
-                error = op->error;
-            }
+        if (op->state.compare_exchange_strong(running, kAbandoned, std::memory_order_acq_rel)) {
+            release_helper(*op);
+        } else if (cancelled) {
+            if (op->fd >= 0) real::close(op->fd);  // done meanwhile, but the thread ends
+        } else {
+            result = op->fd;
+            error = op->error;
         }
         break;
     }
@@ -147,9 +175,28 @@ int open_beside(int dirfd, const char* path, int flags, mode_t mode) {
     return result;
 }
 
+// An open for writing: asked with O_NONBLOCK until a reader is there.
+int write_open(int dirfd, const char* path, int flags, mode_t mode) {
+    const int fd = retry::wait("open (a FIFO)", Restart::if_sa_restart, Deadline(), EINTR,
+                               [&] { return real::openat(dirfd, path, flags | O_NONBLOCK, mode); },
+                               [](int error) { return error == ENXIO; });
+    if (fd >= 0) {
+        const long status = real::fcntl(fd, F_GETFL, nullptr);
+        real::fcntl(fd, F_SETFL, reinterpret_cast<void*>(status & ~long{O_NONBLOCK}));
+        fd_facts::flags_changed(fd);
+    }
+    return fd;
+}
+
+int open_fifo(int dirfd, const char* path, int flags, mode_t mode) {
+    const int fd = (flags & O_ACCMODE) == O_WRONLY ? write_open(dirfd, path, flags, mode) : read_open_beside(dirfd, path, flags);
+    if (fd >= 0) retry::changed();  // a writer waiting for this reader asks again
+    return fd;
+}
+
 int open_at(int dirfd, const char* path, int flags, mode_t mode) {
     if (!may_park() || !waits_for_peer(dirfd, path, flags)) return real::openat(dirfd, path, flags, mode);
-    return threads::cancellation_point([&] { return open_beside(dirfd, path, flags, mode); });
+    return threads::cancellation_point_keeping_success([&] { return open_fifo(dirfd, path, flags, mode); });
 }
 
 // glibc reads the mode argument only for these flags.
@@ -157,8 +204,9 @@ bool needs_mode(int flags) noexcept { return (flags & O_CREAT) || (flags & O_TMP
 
 // The open flags of an fopen mode ("r", "w", "a", with "e" for O_CLOEXEC) when
 // the stream's open may wait for a FIFO's other end; false for the rest
-// ("+" opens for both, "x" and ",ccs=" are left to glibc).
-bool fopen_flags(const char* mode, int& flags) noexcept {
+// ("+" opens for both, "x" and ",ccs=" are left to glibc); "c" says the open
+// is no cancellation point.
+bool fopen_flags(const char* mode, int& flags, bool& cancellable) noexcept {
     if (!mode) return false;
     switch (mode[0]) {
     case 'r': flags = O_RDONLY; break;
@@ -169,14 +217,18 @@ bool fopen_flags(const char* mode, int& flags) noexcept {
     for (const char* m = mode + 1; *m && *m != ','; ++m) {
         if (*m == '+' || *m == 'x') return false;
         if (*m == 'e') flags |= O_CLOEXEC;
+        if (*m == 'c') cancellable = false;
     }
     return !std::strchr(mode, ',');
 }
 
 FILE* fopen_at(const char* path, const char* mode, FILE* (*real_fopen)(const char*, const char*)) {
     int flags = 0;
-    if (!may_park() || !fopen_flags(mode, flags) || !waits_for_peer(AT_FDCWD, path, flags)) return real_fopen(path, mode);
-    const int fd = threads::cancellation_point([&] { return open_beside(AT_FDCWD, path, flags, 0666); });
+    bool cancellable = true;
+    if (!may_park() || !fopen_flags(mode, flags, cancellable) || !waits_for_peer(AT_FDCWD, path, flags))
+        return real_fopen(path, mode);
+    const auto open = [&] { return open_fifo(AT_FDCWD, path, flags, 0666); };
+    const int fd = cancellable ? threads::cancellation_point_keeping_success(open) : open();
     if (fd < 0) return nullptr;
     FILE* f = fdopen(fd, mode);
     if (!f) {

@@ -38,7 +38,7 @@ int set_and_wait(int fd, int cmd, void* lock) {
         return r;
     }
     const int now = cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK;
-    const int r = threads::cancellation_point([&] {
+    const int r = threads::cancellation_point_keeping_success([&] {
         return wait_for("fcntl (a file lock)", [&] { return real::fcntl(fd, now, lock); });
     });
     if (r == 0) retry::changed();
@@ -65,7 +65,7 @@ namespace {
 int lockf_cooperatively(int fd, int cmd, off_t len, int (*real_lockf)(int, int, off_t)) {
     int r;
     if (cmd == F_LOCK && shim::may_park())
-        r = shim::threads::cancellation_point(
+        r = shim::threads::cancellation_point_keeping_success(
             [&] { return locks::wait_for("lockf", [&] { return real_lockf(fd, F_TLOCK, len); }); });
     else
         r = real_lockf(fd, cmd, len);

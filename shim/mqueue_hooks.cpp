@@ -29,7 +29,7 @@ auto queue_wait(mqd_t q, bool send, const timespec* abstime, Try&& try_once) -> 
     Deadline deadline;
     if (abstime && !threads::to_deadline(CLOCK_REALTIME, abstime, deadline)) return try_once(abstime);  // EINVAL
     if (!may_park()) return try_once(abstime);
-    return threads::cancellation_point([&] {
+    return threads::cancellation_point_keeping_success([&] {
         const SignalCheck signals(Restart::if_sa_restart);
         for (;;) {
             const auto r = try_once(&past);

@@ -63,6 +63,7 @@
     X(fopen, FILE*, (const char* p, const char* m), (p, m), none)                                                     \
     X(fopen64, FILE*, (const char* p, const char* m), (p, m), none)                                                   \
     X(flock, int, (int fd, int op), (fd, op), SYS_flock)                                                          \
+    X(mq_close, int, (mqd_t q), (q), none)                                                                            \
     X(semop, int, (int id, sembuf* ops, size_t n), (id, ops, n), none)                                                \
     X(semtimedop, int, (int id, sembuf* ops, size_t n, const timespec* t), (id, ops, n, t), none)                     \
     X(msgsnd, int, (int id, const void* m, size_t n, int fl), (id, m, n, fl), none)                                   \

@@ -6,17 +6,21 @@
 //
 // The first ask is the kernel's answer to the arguments (EINVAL, EFAULT, E2BIG,
 // EACCES, EIDRM); a set or queue removed while the call waited is EIDRM, as
-// the kernel's wait says. A handler ends the wait with EINTR whatever
+// the kernel's wait says. A semop waits on copies of its operations with
+// IPC_NOWAIT; one that mixes IPC_NOWAIT and waiting operations is the kernel's
+// call (only the kernel knows which would wait). A handler ends the wait with EINTR whatever
 // SA_RESTART says (signal(7): these are never restarted); msgsnd and msgrcv
 // are cancellation points, as in glibc. Lost: the kernel's order among
-// waiters, and its wake-up the moment another process changes the set (the
-// pause grows to 50 ms).
+// waiters, its wake-up the moment another process changes the set (the pause
+// grows to 50 ms), and a zero that a wait-for-zero operation would have seen
+// but another process undid before the next ask.
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 
 #include <cerrno>
 #include <ctime>
+#include <vector>
 
 #include "cooperate.hpp"
 #include "real.hpp"
@@ -44,26 +48,32 @@ auto ipc_wait(const char* what, Deadline deadline, int busy, bool waited, Try&& 
 
 bool valid(const timespec* t) noexcept { return !t || green::detail::valid(*t); }
 
-// An operation on the set that waits: no sembuf of it says IPC_NOWAIT (a
-// mixed one goes to the kernel as it is). Read only after the kernel took the
-// array, so a bad pointer is its EFAULT.
-bool all_wait(const sembuf* ops, size_t n) noexcept {
+// Whether any sembuf of the operation says IPC_NOWAIT. Read only after the
+// kernel took the array, so a bad pointer is its EFAULT.
+bool any_nowait(const sembuf* ops, size_t n) noexcept {
     for (size_t i = 0; i < n; ++i)
-        if (ops[i].sem_flg & IPC_NOWAIT) return false;
-    return true;
+        if (ops[i].sem_flg & IPC_NOWAIT) return true;
+    return false;
 }
 
 int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
     static constexpr timespec zero{};
     if (!may_park() || !valid(timeout)) return real::semtimedop(id, ops, n, timeout);
+    // The first ask with a timeout already over: the kernel checks the
+    // arguments and reads the operations.
     const int first = real::semtimedop(id, ops, n, &zero);
     if (first == 0) {
         retry::changed();
         return 0;
     }
-    if (errno != EAGAIN || !all_wait(ops, n)) return first;
+    if (errno != EAGAIN) return first;
+    // Which operation would wait decides between EAGAIN and a wait; with a
+    // mix, only the kernel knows.
+    if (any_nowait(ops, n)) return real::semtimedop(id, ops, n, timeout);
+    std::vector<sembuf> nowait(ops, ops + n);
+    for (sembuf& op : nowait) op.sem_flg |= IPC_NOWAIT;
     const Deadline deadline = timeout ? Deadline::after(green::detail::to_seconds(*timeout)) : Deadline();
-    return ipc_wait("semop", deadline, EAGAIN, true, [&] { return real::semtimedop(id, ops, n, &zero); });
+    return ipc_wait("semop", deadline, EAGAIN, true, [&] { return real::semop(id, nowait.data(), n); });
 }
 
 }  // namespace
@@ -81,7 +91,7 @@ GREEN_HOOK int msgsnd(int id, const void* message, size_t size, int flags) {
         if (r == 0) shim::retry::changed();
         return r;
     }
-    return shim::threads::cancellation_point([&] {
+    return shim::threads::cancellation_point_keeping_success([&] {
         return shim::ipc_wait("msgsnd", shim::Deadline(), EAGAIN, false,
                               [&] { return shim::real::msgsnd(id, message, size, flags | IPC_NOWAIT); });
     });
@@ -94,7 +104,7 @@ GREEN_HOOK ssize_t msgrcv(int id, void* message, size_t size, long type, int fla
         if (r >= 0) shim::retry::changed();
         return r;
     }
-    return shim::threads::cancellation_point([&] {
+    return shim::threads::cancellation_point_keeping_success([&] {
         return shim::ipc_wait("msgrcv", shim::Deadline(), ENOMSG, false,
                               [&] { return shim::real::msgrcv(id, message, size, type, flags | IPC_NOWAIT); });
     });

@@ -120,6 +120,7 @@
     X(ioctl, libc) \
     X(lockf, libc) \
     X(lockf64, libc) \
+    X(mq_close, libc) \
     X(mq_receive, libc) \
     X(mq_send, libc) \
     X(mq_timedreceive, libc) \

@@ -209,6 +209,22 @@ auto cancellation_point(Body&& body) -> decltype(body()) {
     return result;
 }
 
+// cancellation_point for a call whose success has an effect the program must
+// see (an open descriptor, a message taken, a lock held): a cancellation that
+// arrives as it succeeds acts at the next cancellation point instead, as glibc
+// 2.34's do; one that ended the wait (-1) acts before it returns.
+template <class Body>
+auto cancellation_point_keeping_success(Body&& body) -> decltype(body()) {
+    GreenThread* t = enabled() ? current() : nullptr;
+    if (!t) return body();
+    act_on_cancel(*t);
+    ++t->greenlet->cancel_point;
+    auto result = body();
+    --t->greenlet->cancel_point;
+    if (result < 0) act_on_cancel(*t);
+    return result;
+}
+
 // The record of the calling OS thread's own identity (its hub's main greenlet),
 // made when first needed; null when the caller is not that greenlet.
 GreenThread* os_thread_record() noexcept;

@@ -100,7 +100,18 @@ static void other_process(void) {
 
 static void on_alarm(int sig) { (void)sig; }
 
+// The program's threads, once those that end have ended (a helper's, here).
+static int settled_tasks(int want) {
+    int n = count_tasks();
+    for (int i = 0; i < 100 && n != want; ++i) {
+        sleep_ms(2);
+        n = count_tasks();
+    }
+    return n;
+}
+
 static void interrupted(int restart) {
+    const int tasks = count_tasks();
     char path[128];
     fifo_path(path, sizeof path, restart ? "restarted" : "interrupted");
     struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = restart ? SA_RESTART : 0};
@@ -114,21 +125,26 @@ static void interrupted(int restart) {
     if (fd >= 0) close(fd);
     if (child) waitpid(child, NULL, 0);
     watchdog(60);
+    check_yes("  no thread left behind", settled_tasks(tasks) == tasks);
 }
 
+static char cancelled_path[128];
+
 static void* cancelled_opener(void* p) {
-    open((const char*)p, O_WRONLY);
+    open(cancelled_path, p ? O_WRONLY : O_RDONLY);
     printf("  not reached\n");
     return NULL;
 }
 
-static void cancelled(void) {
-    char path[128];
-    fifo_path(path, sizeof path, "cancelled");
-    pthread_t t = spawn(cancelled_opener, path);
+static void cancelled(int writer) {
+    const int tasks = count_tasks();
+    fifo_path(cancelled_path, sizeof cancelled_path, "cancelled");
+    pthread_t t = spawn(cancelled_opener, writer ? cancelled_path : NULL);
     sleep_ms(50);
     pthread_cancel(t);
-    check_yes("a thread cancelled in its open ends", join(t) == PTHREAD_CANCELED);
+    printf("a thread cancelled in its open for %s\n", writer ? "writing" : "reading");
+    check_yes("  ends", join(t) == PTHREAD_CANCELED);
+    check_yes("  no thread left behind", settled_tasks(tasks) == tasks);
 }
 
 static void bad_arguments(void) {
@@ -153,7 +169,8 @@ int main(void) {
     other_process();
     interrupted(0);
     interrupted(1);
-    cancelled();
+    cancelled(1);
+    cancelled(0);
     bad_arguments();
     const char* names[] = {"by-open", "by-fopen", "from-child", "restarted", "interrupted", "cancelled", "lonely"};
     char path[128];
