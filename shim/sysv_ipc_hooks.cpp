@@ -6,9 +6,10 @@
 //
 // The first ask is the kernel's answer to the arguments (EINVAL, EFAULT, E2BIG,
 // EACCES, EIDRM); a set or queue removed while the call waited is EIDRM, as
-// the kernel's wait says. A semop waits on copies of its operations with
-// IPC_NOWAIT; one that mixes IPC_NOWAIT and waiting operations is the kernel's
-// call (only the kernel knows which would wait). A handler ends the wait with EINTR whatever
+// the kernel's wait says. A semop waits on copies of its operations marked
+// IPC_NOWAIT; when the program marked some itself, whether the one that
+// cannot go on is among them decides between EAGAIN and a wait, as in the
+// kernel (read from the set's values: nowait_decides). A handler ends the wait with EINTR whatever
 // SA_RESTART says (signal(7): these are never restarted); msgsnd and msgrcv
 // are cancellation points, as in glibc. Lost: the kernel's order among
 // waiters, its wake-up the moment another process changes the set (the pause
@@ -56,6 +57,26 @@ bool any_nowait(const sembuf* ops, size_t n) noexcept {
     return false;
 }
 
+// For an operation that cannot go on now: whether the kernel fails it with
+// EAGAIN rather than waits. It goes through the operations in order, and the
+// first that cannot go on decides by its IPC_NOWAIT; so here, on the set's
+// values now. Unknown values (no read permission): it waits.
+bool nowait_decides(int id, const sembuf* ops, size_t n) {
+    semid_ds ds{};
+    if (semctl(id, 0, IPC_STAT, &ds) != 0) return false;
+    std::vector<unsigned short> values(ds.sem_nsems);
+    if (semctl(id, 0, GETALL, values.data()) != 0) return false;
+    std::vector<int> value(values.begin(), values.end());
+    for (size_t i = 0; i < n; ++i) {
+        if (ops[i].sem_num >= value.size()) return false;
+        int& v = value[ops[i].sem_num];
+        const bool blocks = ops[i].sem_op < 0 ? v + ops[i].sem_op < 0 : ops[i].sem_op == 0 && v != 0;
+        if (blocks) return ops[i].sem_flg & IPC_NOWAIT;
+        v += ops[i].sem_op;
+    }
+    return false;
+}
+
 int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
     static constexpr timespec zero{};
     if (!may_park() || !valid(timeout)) return real::semtimedop(id, ops, n, timeout);
@@ -67,13 +88,22 @@ int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
         return 0;
     }
     if (errno != EAGAIN) return first;
-    // Which operation would wait decides between EAGAIN and a wait; with a
-    // mix, only the kernel knows.
-    if (any_nowait(ops, n)) return real::semtimedop(id, ops, n, timeout);
+    const bool mixed = any_nowait(ops, n);
     std::vector<sembuf> nowait(ops, ops + n);
     for (sembuf& op : nowait) op.sem_flg |= IPC_NOWAIT;
+    // EINPROGRESS, which semop never says, marks "would wait" apart from the
+    // EAGAIN of an IPC_NOWAIT operation that cannot go on.
+    const auto ask = [&] {
+        const int r = real::semop(id, nowait.data(), n);
+        if (r < 0 && errno == EAGAIN) errno = mixed && nowait_decides(id, ops, n) ? EAGAIN : EINPROGRESS;
+        return r;
+    };
+    if (mixed && nowait_decides(id, ops, n)) {
+        errno = EAGAIN;
+        return -1;
+    }
     const Deadline deadline = timeout ? Deadline::after(green::detail::to_seconds(*timeout)) : Deadline();
-    return ipc_wait("semop", deadline, EAGAIN, true, [&] { return real::semop(id, nowait.data(), n); });
+    return ipc_wait("semop", deadline, EINPROGRESS, true, ask);
 }
 
 }  // namespace

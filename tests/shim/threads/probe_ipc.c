@@ -98,6 +98,18 @@ static void system_v(void) {
     check_err("  semop of no operation", rc_errno(semop(sem_id, &down, 0)), EINVAL);
     struct sembuf beyond = {5, -1, 0};
     check_err("  semop on a semaphore the set lacks", rc_errno(semop(sem_id, &beyond, 1)), EFBIG);
+    // A waiting operation beside an IPC_NOWAIT one: the waiting one decides.
+    int pair = semget(IPC_PRIVATE, 2, 0600);
+    const int saved = sem_id;
+    sem_id = pair;
+    t = spawn(post_later, NULL);
+    struct sembuf mixed[2] = {{0, -1, 0}, {1, 1, IPC_NOWAIT}};
+    check_err("  a waiting operation beside an IPC_NOWAIT one waits", rc_errno(semop(pair, mixed, 2)), 0);
+    join(t);
+    struct sembuf nowait_blocks[2] = {{1, -5, IPC_NOWAIT}, {0, -1, 0}};
+    check_err("  an IPC_NOWAIT operation that cannot go on first", rc_errno(semop(pair, nowait_blocks, 2)), EAGAIN);
+    sem_id = saved;
+    semctl(pair, 0, IPC_RMID);
     int doomed = semget(IPC_PRIVATE, 1, 0600);
     t = spawn(remove_sem_later, &doomed);
     check_err("  the set removed while waiting", rc_errno(semop(doomed, &down, 1)), EIDRM);
