@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "shim_api.hpp"
@@ -196,8 +197,11 @@ void act_on_cancel(GreenThread& t);
 // Runs `body` (a hook's work, which does not throw) as a POSIX cancellation
 // point of the calling green thread: a pending cancellation acts at its entry,
 // while it waits (the runtime throws api::ThreadCancel at the park, the hook
-// returns ECANCELED) and before it returns.
-template <class Body>
+// returns ECANCELED) and before it returns. With `keep_success`, for a call
+// whose success has an effect the program must see (an open descriptor, a
+// message taken, a lock held), one that arrives as the call succeeds acts at
+// the next cancellation point instead, as glibc 2.34's do.
+template <bool keep_success = false, class Body>
 auto cancellation_point(Body&& body) -> decltype(body()) {
     GreenThread* t = enabled() ? current() : nullptr;
     if (!t) return body();
@@ -205,24 +209,17 @@ auto cancellation_point(Body&& body) -> decltype(body()) {
     ++t->greenlet->cancel_point;
     auto result = body();
     --t->greenlet->cancel_point;
-    act_on_cancel(*t);
+    if constexpr (keep_success) {
+        if (result < 0) act_on_cancel(*t);
+    } else {
+        act_on_cancel(*t);
+    }
     return result;
 }
 
-// cancellation_point for a call whose success has an effect the program must
-// see (an open descriptor, a message taken, a lock held): a cancellation that
-// arrives as it succeeds acts at the next cancellation point instead, as glibc
-// 2.34's do; one that ended the wait (-1) acts before it returns.
 template <class Body>
 auto cancellation_point_keeping_success(Body&& body) -> decltype(body()) {
-    GreenThread* t = enabled() ? current() : nullptr;
-    if (!t) return body();
-    act_on_cancel(*t);
-    ++t->greenlet->cancel_point;
-    auto result = body();
-    --t->greenlet->cancel_point;
-    if (result < 0) act_on_cancel(*t);
-    return result;
+    return cancellation_point<true>(std::forward<Body>(body));
 }
 
 // The record of the calling OS thread's own identity (its hub's main greenlet),
