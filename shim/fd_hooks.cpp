@@ -84,9 +84,8 @@ GREEN_HOOK int close(int fd) {
         errno = EBADF;
         return -1;
     }
-    const int r = shim::real::close(fd);
-    if (r == 0) shim::retry::changed();  // the process's record locks on the file went with it
-    return r;
+    // The process's record locks on the file go with it.
+    return shim::retry::told(shim::real::close(fd));
 }
 
 GREEN_HOOK int close_range(unsigned int first, unsigned int last, int flags) noexcept {
@@ -197,11 +196,11 @@ namespace {
 // changed (a look between a forget and the change would learn the old flags
 // for good), and a copy made with F_DUPFD shares the description.
 int facts_fcntl(int fd, int cmd, void* arg) {
-    if (shim::file_locks::waits(cmd)) return shim::file_locks::set_and_wait(fd, cmd, arg);
-    const int r = shim::real::fcntl(fd, cmd, arg);
-    if (shim::file_locks::sets_lock(cmd)) {
-        if (r == 0) shim::retry::changed();
-    } else if (cmd == F_SETFL)
+    const int r = shim::file_locks::waits(cmd) ? shim::file_locks::set_and_wait(fd, cmd, arg)
+                                               : shim::real::fcntl(fd, cmd, arg);
+    if (shim::file_locks::sets_lock(cmd))
+        shim::retry::told(r);
+    else if (cmd == F_SETFL)
         shim::fd_facts::flags_changed(fd);
     else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
         duplicated(fd, r);

@@ -32,17 +32,11 @@ int wait_for(const char* what, Try&& try_lock) {
 }  // namespace
 
 int set_and_wait(int fd, int cmd, void* lock) {
-    if (!may_park()) {
-        const int r = real::fcntl(fd, cmd, lock);
-        if (r == 0) retry::changed();
-        return r;
-    }
+    if (!may_park()) return real::fcntl(fd, cmd, lock);
     const int now = cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK;
-    const int r = threads::cancellation_point_keeping_success([&] {
+    return threads::cancellation_point_keeping_success([&] {
         return wait_for("fcntl (a file lock)", [&] { return real::fcntl(fd, now, lock); });
     });
-    if (r == 0) retry::changed();
-    return r;
 }
 
 }  // namespace shim::file_locks
@@ -51,26 +45,17 @@ namespace locks = shim::file_locks;
 
 GREEN_HOOK int flock(int fd, int operation) {
     const bool waits = !(operation & LOCK_NB) && (operation & (LOCK_SH | LOCK_EX));
-    int r;
-    if (waits && shim::may_park())
-        r = locks::wait_for("flock", [&] { return shim::real::flock(fd, operation | LOCK_NB); });
-    else
-        r = shim::real::flock(fd, operation);
-    if (r == 0) shim::retry::changed();
-    return r;
+    if (!waits || !shim::may_park()) return shim::retry::told(shim::real::flock(fd, operation));
+    return shim::retry::told(locks::wait_for("flock", [&] { return shim::real::flock(fd, operation | LOCK_NB); }));
 }
 
 namespace {
 
 int lockf_cooperatively(int fd, int cmd, off_t len, int (*real_lockf)(int, int, off_t)) {
-    int r;
-    if (cmd == F_LOCK && shim::may_park())
-        r = shim::threads::cancellation_point_keeping_success(
-            [&] { return locks::wait_for("lockf", [&] { return real_lockf(fd, F_TLOCK, len); }); });
-    else
-        r = real_lockf(fd, cmd, len);
-    if (r == 0 && cmd != F_TEST) shim::retry::changed();
-    return r;
+    if (cmd == F_TEST) return real_lockf(fd, cmd, len);
+    if (cmd != F_LOCK || !shim::may_park()) return shim::retry::told(real_lockf(fd, cmd, len));
+    return shim::retry::told(shim::threads::cancellation_point_keeping_success(
+        [&] { return locks::wait_for("lockf", [&] { return real_lockf(fd, F_TLOCK, len); }); }));
 }
 
 }  // namespace

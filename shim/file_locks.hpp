@@ -16,7 +16,8 @@ constexpr bool sets_lock(int cmd) noexcept {
 constexpr bool waits(int cmd) noexcept { return cmd == F_SETLKW || cmd == F_OFD_SETLKW; }
 
 // fcntl(fd, cmd, lock) for a command that waits: cooperative where the
-// greenlet may park. A cancellation point, as glibc's fcntl is for these.
+// greenlet may park. A cancellation point, as glibc's fcntl is for these. The
+// caller tells the other waiters when it worked (retry::told).
 int set_and_wait(int fd, int cmd, void* lock);
 
 }  // namespace shim::file_locks

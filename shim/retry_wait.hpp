@@ -21,6 +21,14 @@ namespace shim::retry {
 // Async-signal-safe; one atomic load when nobody waits.
 void changed() noexcept;
 
+// `result`, after changed() if it says the call worked (0 or more): what each
+// hook of a call such a waiter may wait for returns.
+template <class R>
+R told(R result) noexcept {
+    if (result >= 0) changed();
+    return result;
+}
+
 namespace detail {
 // A waiter counts itself while it waits (changed() costs nothing otherwise).
 void enter() noexcept;

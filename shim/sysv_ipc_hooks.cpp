@@ -32,19 +32,16 @@ namespace shim {
 namespace {
 
 // Asks try_once until it would no longer wait (`busy` is the errno of "would
-// wait"), then tells the other waiters what changed. Once the call has found
-// that it would wait (`waited`), an id that turns invalid was removed: EIDRM,
-// as the kernel's wait says.
+// wait"). Once the call has found that it would wait (`waited`), an id that
+// turns invalid was removed: EIDRM, as the kernel's wait says.
 template <class Try>
 auto ipc_wait(const char* what, Deadline deadline, int busy, bool waited, Try&& try_once) -> decltype(try_once()) {
-    const auto r = retry::wait(what, Restart::never, deadline, EAGAIN, [&] {
+    return retry::wait(what, Restart::never, deadline, EAGAIN, [&] {
         const auto result = try_once();
         if (result < 0 && errno == busy) waited = true;
         if (result < 0 && errno == EINVAL && waited) errno = EIDRM;
         return result;
     }, [busy](int error) { return error == busy; });
-    if (r >= 0) retry::changed();
-    return r;
 }
 
 bool valid(const timespec* t) noexcept { return !t || green::detail::valid(*t); }
@@ -83,25 +80,18 @@ int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
     // The first ask with a timeout already over: the kernel checks the
     // arguments and reads the operations.
     const int first = real::semtimedop(id, ops, n, &zero);
-    if (first == 0) {
-        retry::changed();
-        return 0;
-    }
-    if (errno != EAGAIN) return first;
+    if (first == 0 || errno != EAGAIN) return first;
     const bool mixed = any_nowait(ops, n);
     std::vector<sembuf> nowait(ops, ops + n);
     for (sembuf& op : nowait) op.sem_flg |= IPC_NOWAIT;
     // EINPROGRESS, which semop never says, marks "would wait" apart from the
-    // EAGAIN of an IPC_NOWAIT operation that cannot go on.
+    // EAGAIN of an IPC_NOWAIT operation that cannot go on (which ends the wait
+    // at its first ask when the program's own IPC_NOWAIT decides).
     const auto ask = [&] {
         const int r = real::semop(id, nowait.data(), n);
         if (r < 0 && errno == EAGAIN) errno = mixed && nowait_decides(id, ops, n) ? EAGAIN : EINPROGRESS;
         return r;
     };
-    if (mixed && nowait_decides(id, ops, n)) {
-        errno = EAGAIN;
-        return -1;
-    }
     const Deadline deadline = timeout ? Deadline::after(green::detail::to_seconds(*timeout)) : Deadline();
     return ipc_wait("semop", deadline, EINPROGRESS, true, ask);
 }
@@ -109,33 +99,28 @@ int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
 }  // namespace
 }  // namespace shim
 
-GREEN_HOOK int semop(int id, sembuf* ops, size_t n) { return shim::semaphore_op(id, ops, n, nullptr); }
+using shim::retry::told;
+
+GREEN_HOOK int semop(int id, sembuf* ops, size_t n) { return told(shim::semaphore_op(id, ops, n, nullptr)); }
 
 GREEN_HOOK int semtimedop(int id, sembuf* ops, size_t n, const timespec* timeout) {
-    return shim::semaphore_op(id, ops, n, timeout);
+    return told(shim::semaphore_op(id, ops, n, timeout));
 }
 
 GREEN_HOOK int msgsnd(int id, const void* message, size_t size, int flags) {
-    if ((flags & IPC_NOWAIT) || !shim::may_park()) {
-        const int r = shim::real::msgsnd(id, message, size, flags);
-        if (r == 0) shim::retry::changed();
-        return r;
-    }
-    return shim::threads::cancellation_point_keeping_success([&] {
+    if ((flags & IPC_NOWAIT) || !shim::may_park()) return told(shim::real::msgsnd(id, message, size, flags));
+    return told(shim::threads::cancellation_point_keeping_success([&] {
         return shim::ipc_wait("msgsnd", shim::Deadline(), EAGAIN, false,
                               [&] { return shim::real::msgsnd(id, message, size, flags | IPC_NOWAIT); });
-    });
+    }));
 }
 
 GREEN_HOOK ssize_t msgrcv(int id, void* message, size_t size, long type, int flags) {
     // MSG_COPY without IPC_NOWAIT is the kernel's EINVAL.
-    if ((flags & (IPC_NOWAIT | MSG_COPY)) || !shim::may_park()) {
-        const ssize_t r = shim::real::msgrcv(id, message, size, type, flags);
-        if (r >= 0) shim::retry::changed();
-        return r;
-    }
-    return shim::threads::cancellation_point_keeping_success([&] {
+    if ((flags & (IPC_NOWAIT | MSG_COPY)) || !shim::may_park())
+        return told(shim::real::msgrcv(id, message, size, type, flags));
+    return told(shim::threads::cancellation_point_keeping_success([&] {
         return shim::ipc_wait("msgrcv", shim::Deadline(), ENOMSG, false,
                               [&] { return shim::real::msgrcv(id, message, size, type, flags | IPC_NOWAIT); });
-    });
+    }));
 }
