@@ -1,6 +1,6 @@
 // Waiting by asking again, for calls whose wait the loop cannot watch: a file
 // lock (file_lock_hooks.cpp), a System V semaphore or message queue
-// (sysv_ipc_hooks.cpp). The kernel's wait would block the whole thread, and
+// (sysv_ipc_hooks.cpp), a process-shared POSIX semaphore (threads/sem_hooks.cpp). The kernel's wait would block the whole thread, and
 // with it every greenlet of its hub, the one that would end the wait perhaps
 // among them. So the hook asks the call's non-blocking form and, while it
 // would wait, parks until this process changes something such a call waits

@@ -9,8 +9,9 @@
 // async-signal-safe, here too.
 //
 // A process-shared semaphore may be posted by another process, which wakes
-// nobody here: a green thread waits for one by trying again after a pause that
-// grows to 50 ms; a real thread keeps glibc's wait.
+// nobody here: a green thread waits for one by trying again (retry_wait.hpp:
+// at once after a post of this process, else after a pause that grows to
+// 50 ms); a real thread keeps glibc's wait.
 #include <semaphore.h>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 
 #include "../cooperate.hpp"
 #include "../real.hpp"
+#include "../retry_wait.hpp"
 #include "../state.hpp"
 #include "thread_state.hpp"
 
@@ -90,20 +92,12 @@ int wait_here(sem_t* s, Deadline deadline, const SignalCheck& signals) {
     }
 }
 
-int wait_shared(sem_t* s, Deadline deadline, const SignalCheck& signals) {
-    for (double pause = 0.001;; pause = std::min(pause * 2, 0.05)) {
+int wait_shared(sem_t* s, Deadline deadline) {
+    return retry::wait("sem_wait (process-shared)", Restart::if_sa_restart, deadline, ETIMEDOUT, [s] {
         if (try_take(s)) return 0;
-        if (deadline.passed()) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (signals.interrupted()) {
-            errno = EINTR;
-            return -1;
-        }
-        api::park(s, [](void*) { return true; }, nullptr, nullptr, earliest(deadline, Deadline::after(pause)),
-                  "sem_wait (process-shared)", true, true);
-    }
+        errno = EAGAIN;
+        return -1;
+    }, [](int error) { return error == EAGAIN; });
 }
 
 // sem_wait and its timed forms; a cancellation point. A signal handler
@@ -117,7 +111,7 @@ int wait(sem_t* s, Deadline deadline) {
     int error = EINTR;  // what a cancellation that cannot act (it always can) would leave
     if (self) ++self->greenlet->cancel_point;
     try {
-        r = view(s).shared ? wait_shared(s, deadline, signals) : wait_here(s, deadline, signals);
+        r = view(s).shared ? wait_shared(s, deadline) : wait_here(s, deadline, signals);
         error = errno;
     } catch (const api::ThreadCancel&) {
     }
@@ -164,7 +158,8 @@ GREEN_HOOK int sem_trywait(sem_t* s) noexcept {
 }
 
 GREEN_HOOK int sem_post(sem_t* s) noexcept {
-    if (!enabled() || view(s).shared) return shim::real::sem_post(s);
+    if (!enabled()) return shim::real::sem_post(s);
+    if (view(s).shared) return shim::retry::told(shim::real::sem_post(s));
     std::uint64_t d = data(s).load(std::memory_order_relaxed);
     do {
         if ((d & kValue) == SEM_VALUE_MAX) {
