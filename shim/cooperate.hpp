@@ -64,6 +64,10 @@ int at_boundary(const std::exception_ptr& e) noexcept;
 using green::detail::Deadline;
 using green::detail::kForever;
 
+// A timeout argument the kernel accepts: none (null, waiting forever) or a
+// valid timespec.
+inline bool valid_or_none(const timespec* t) noexcept { return !t || green::detail::valid(*t); }
+
 // Whether a signal handler that ran on this thread since the call began
 // interrupts it.
 class SignalCheck {

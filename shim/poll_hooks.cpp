@@ -33,7 +33,6 @@ namespace api = green::detail::shim_api;
 using green::detail::to_seconds;
 
 // A timeout argument: null (or a negative count of milliseconds) waits forever.
-bool valid(const timespec* t) { return !t || green::detail::valid(*t); }
 double seconds(const timespec* t) { return t ? to_seconds(*t) : kForever; }
 double seconds_ms(int ms) { return ms < 0 ? kForever : ms / 1000.0; }
 
@@ -176,9 +175,9 @@ GREEN_HOOK int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
 }
 
 GREEN_HOOK int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
-    if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
+    if (timeout && shim::valid_or_none(timeout) && shim::seconds(timeout) == 0)
         return shim::at_once([&] { return shim::real::ppoll(fds, n, timeout, mask); });
-    if (!shim::valid(timeout) || !may_park()) return shim::real::ppoll(fds, n, timeout, mask);
+    if (!shim::valid_or_none(timeout) || !may_park()) return shim::real::ppoll(fds, n, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::poll_like(fds, n, shim::seconds(timeout), mask);
     });
@@ -206,9 +205,9 @@ GREEN_HOOK int select(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set*
 
 GREEN_HOOK int pselect(int n, fd_set* __restrict r, fd_set* __restrict w, fd_set* __restrict e,
                        const timespec* __restrict timeout, const sigset_t* __restrict mask) {
-    if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
+    if (timeout && shim::valid_or_none(timeout) && shim::seconds(timeout) == 0)
         return shim::at_once([&] { return shim::real::pselect(n, r, w, e, timeout, mask); });
-    if (n < 0 || n > FD_SETSIZE || !shim::valid(timeout) || !may_park())
+    if (n < 0 || n > FD_SETSIZE || !shim::valid_or_none(timeout) || !may_park())
         return shim::real::pselect(n, r, w, e, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::select_like(n, r, w, e, shim::seconds(timeout), mask);
@@ -232,9 +231,9 @@ GREEN_HOOK int epoll_pwait(int epfd, epoll_event* events, int max, int timeout, 
 }
 
 GREEN_HOOK int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout, const sigset_t* mask) {
-    if (timeout && shim::valid(timeout) && shim::seconds(timeout) == 0)
+    if (timeout && shim::valid_or_none(timeout) && shim::seconds(timeout) == 0)
         return shim::at_once([&] { return shim::real::epoll_pwait2(epfd, events, max, timeout, mask); });
-    if (!shim::valid(timeout) || max <= 0 || !may_park())
+    if (!shim::valid_or_none(timeout) || max <= 0 || !may_park())
         return shim::real::epoll_pwait2(epfd, events, max, timeout, mask);
     return shim::threads::cancellation_point([&]() noexcept -> int {
         return shim::epoll_like(epfd, events, max, shim::seconds(timeout), mask);

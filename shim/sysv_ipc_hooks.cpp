@@ -44,8 +44,6 @@ auto ipc_wait(const char* what, Deadline deadline, int busy, bool waited, Try&& 
     }, [busy](int error) { return error == busy; });
 }
 
-bool valid(const timespec* t) noexcept { return !t || green::detail::valid(*t); }
-
 // Whether any sembuf of the operation says IPC_NOWAIT. Read only after the
 // kernel took the array, so a bad pointer is its EFAULT.
 bool any_nowait(const sembuf* ops, size_t n) noexcept {
@@ -76,7 +74,7 @@ bool nowait_decides(int id, const sembuf* ops, size_t n) {
 
 int semaphore_op(int id, sembuf* ops, size_t n, const timespec* timeout) {
     static constexpr timespec zero{};
-    if (!may_park() || !valid(timeout)) return real::semtimedop(id, ops, n, timeout);
+    if (!may_park() || !valid_or_none(timeout)) return real::semtimedop(id, ops, n, timeout);
     // The first ask with a timeout already over: the kernel checks the
     // arguments and reads the operations.
     const int first = real::semtimedop(id, ops, n, &zero);
