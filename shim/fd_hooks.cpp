@@ -46,6 +46,12 @@ int created(int fd, const void* caller) {
     return fd;
 }
 
+// A loop's epoll set, which libev does not name: the loop learns it.
+int created_epoll(int fd) {
+    if (fd >= 0 && api::in_runtime_scope() && api::is_runtime_fd(fd)) api::note_runtime_epoll(fd);
+    return fd;
+}
+
 // Before `fd` is closed or replaced: false (EBADF) if it is the runtime's.
 // Takes no lock: close is async-signal-safe and so is this. Inside a signal
 // handler the hub's wait state may be half-changed by the code the handler
@@ -80,6 +86,7 @@ GREEN_HOOK int close(int fd) {
     // libev closing its own: unmarked and closed under the lock, as the
     // runtime's other descriptors (close_runtime_fd), so no dup2 gets between.
     const auto held = runtime_creation();
+    if (api::in_runtime_scope() && api::closes_lost_fd(fd)) return 0;  // closed already: the number is another's now
     if (!release_for_program(fd)) {
         errno = EBADF;
         return -1;
@@ -270,11 +277,11 @@ GREEN_HOOK FILE* freopen64(const char* __restrict path, const char* __restrict m
 
 GREEN_HOOK int epoll_create(int size) noexcept {
     const auto held = runtime_creation();
-    return created(shim::real::epoll_create(size), __builtin_return_address(0));
+    return created_epoll(created(shim::real::epoll_create(size), __builtin_return_address(0)));
 }
 GREEN_HOOK int epoll_create1(int flags) noexcept {
     const auto held = runtime_creation();
-    return created(shim::real::epoll_create1(flags), __builtin_return_address(0));
+    return created_epoll(created(shim::real::epoll_create1(flags), __builtin_return_address(0)));
 }
 GREEN_HOOK int eventfd(unsigned int count, int flags) noexcept {
     const auto held = runtime_creation();

@@ -1,16 +1,20 @@
 // A program that uses descriptor numbers it never opened, as daemons and shells
 // do, after name lookups (which give green's runtime its descriptors):
 //
-//   probe_fds NAME
+//   probe_fds NAME [busy]
 //
 // resolves NAME, dup2s /dev/null onto every number from 3 to 1023 (or the
 // limit) and closes them again, resolves NAME again, then lists the
-// descriptors a child sees after exec (ls /proc/self/fd). Prints what
-// happened; exits 0.
+// descriptors a child sees after exec (ls /proc/self/fd). With `busy` a second
+// thread makes both lookups and spins, busy with its own work, while the main
+// thread dup2s (the thread's hub never comes back to its loop meanwhile).
+// Prints what happened; exits 0.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,11 +24,33 @@
 #include "dup2_every.h"
 #include "print_lookup.h"
 
+static atomic_int phase;
+
+static void* look_up_around_dup2s(void* name) {
+    print_lookup(name);
+    fflush(stdout);
+    atomic_store(&phase, 1);
+    while (atomic_load(&phase) != 2) {
+    }
+    print_lookup(name);
+    return NULL;
+}
+
 int main(int argc, char** argv) {
-    if (argc != 2) return 2;
-    print_lookup(argv[1]);
-    dup2_onto_every_number();
-    print_lookup(argv[1]);
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "busy") != 0)) return 2;
+    if (argc == 3) {
+        pthread_t looker;
+        if (pthread_create(&looker, NULL, look_up_around_dup2s, argv[1]) != 0) return 1;
+        while (atomic_load(&phase) != 1) usleep(1000);
+        dup2_onto_every_number();
+        fflush(stdout);
+        atomic_store(&phase, 2);
+        pthread_join(looker, NULL);
+    } else {
+        print_lookup(argv[1]);
+        dup2_onto_every_number();
+        print_lookup(argv[1]);
+    }
     fflush(stdout);
     const pid_t child = fork();
     if (child == 0) {

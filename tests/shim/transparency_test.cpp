@@ -107,6 +107,21 @@ TEST_CASE("transparency: dup2 onto every descriptor, and what a child inherits")
     CHECK(contains(ref.out, "getaddrinfo(a.test.green) = 0 192.0.2.10\ndup2 onto 3..1023: 0 failed\n"));
 }
 
+// The same while the thread that resolved (and has a hub: with
+// GREEN_SHIM_COOPERATE=always, or GREEN_DNS=ares) is busy with its own work
+// and never comes back to its loop: its epoll set and eventfd are taken from
+// it meanwhile, every dup2 succeeds at once (before: EBUSY after half a second
+// each), and its next lookup works.
+TEST_CASE("transparency: dup2 onto every descriptor while the thread that resolved is busy") {
+    if (!shim_loads() || !netns_available()) return;
+    for (const char* dns : {"GREEN_DNS=auto", "GREEN_DNS=ares"}) {
+        const auto ref = compare_in_netns({PROBE_FDS, "a.test.green", "busy"}, {dns});
+        CHECK(ref.exit_code == 0);
+        CHECK(contains(ref.out, "getaddrinfo(a.test.green) = 0 192.0.2.10\ndup2 onto 3..1023: 0 failed\n"
+                                "getaddrinfo(a.test.green) = 0 192.0.2.10\n"));
+    }
+}
+
 // python3, 50 threads each resolving a name once: the process has as many
 // descriptors afterwards as before, under greenrun as without (each thread's
 // hub closes its epoll set and eventfd when the thread ends: Python's join

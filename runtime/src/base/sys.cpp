@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,6 +98,12 @@ int futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept {
 
 long futex(void* word, int op, std::uint32_t value, const void* timeout, void* word2, std::uint32_t value3) noexcept {
     return call(SYS_futex, word, op, value, timeout, word2, value3);
+}
+
+bool barrier_on_every_thread() noexcept {
+    if (call(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return true;
+    if (errno != EPERM || call(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return false;
+    return call(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
 pid_t gettid() noexcept { return (pid_t)call(SYS_gettid); }

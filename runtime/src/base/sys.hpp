@@ -68,6 +68,10 @@ int futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept;
 // futex(2) with all its arguments, for the shim's syscall(SYS_futex) hook.
 long futex(void* word, int op, std::uint32_t value, const void* timeout, void* word2, std::uint32_t value3) noexcept;
 pid_t gettid() noexcept;
+// Makes every running thread of the process pass a full memory barrier
+// (membarrier(2), private expedited; registered on first use): false where
+// the kernel cannot.
+bool barrier_on_every_thread() noexcept;
 // sched_yield(2), out of the shim's reach.
 void yield() noexcept;
 // Threads in this process now (/proc/self/stat), or -1 if it cannot be read.

@@ -1,10 +1,12 @@
 // A program's dup2 or dup3 onto a number the runtime holds (shim_api.hpp,
 // free_runtime_fd): the hub that owns it gives it up (Hub::give_up_descriptor:
 // its loop's descriptors move, a resolver's socket or a parked call's pidfd or
-// signalfd closes) and the number is the program's, as it would be without
-// the runtime.
+// signalfd closes), or a loop's own is taken from it while its thread is away
+// (Loop::give_up_while_away), and the number is the program's, as it would be
+// without the runtime.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -102,6 +104,37 @@ void wait_until_done(GiveUp& r, Deadline deadline) noexcept {
 // How long a program's dup2 waits for the hub of a thread that is no carrier,
 // whose loop runs only while that thread waits in it.
 constexpr double kOtherHubWait = 0.5;
+// How long it waits for a loop that owns the number and polls, asked to give
+// it up: at most one round of that loop, unless something is badly wrong.
+constexpr double kOwningLoopWait = 10.0;
+
+enum class Freed { no, yes, not_a_loops };
+
+// A loop's epoll set or wake-up eventfd (Loop::owns): its hub gives it up in
+// its loop, asked, or, while its thread is away from the loop (busy outside
+// green, perhaps for good), this thread takes it (Loop::give_up_while_away).
+Freed freed_by_its_loop(int fd, RuntimeFdKind kind) noexcept {
+    std::shared_ptr<GiveUp> asked;
+    const Deadline enough = Deadline::after(kOwningLoopWait);
+    for (double pause = 1e-3; is_runtime_fd(fd); pause = std::min(2 * pause, 0.05)) {
+        bool owned = false, taken = false;
+        try {
+            RuntimeScope ours;  // the allocator must not take a turn under the registry's lock
+            for_each_hub([&](Hub& h) {
+                if (owned || !h.loop().owns(fd)) return;
+                owned = true;
+                taken = h.loop().give_up_while_away(fd);
+                if (!taken && !asked) asked = ask(h, fd, kind);
+            });
+        } catch (...) {  // no memory to ask: taken while away, or not at all
+        }
+        if (taken) return Freed::yes;
+        if (!owned && !asked) return Freed::not_a_loops;
+        if (!owned || !asked || asked->done.load(std::memory_order_acquire) != 0 || enough.passed()) break;
+        wait_until_done(*asked, earliest(enough, Deadline::after(pause)));
+    }
+    return is_runtime_fd(fd) ? Freed::no : Freed::yes;
+}
 
 }  // namespace
 
@@ -113,6 +146,10 @@ bool free_runtime_fd(int fd) noexcept {
     if (here && here->running() && !RuntimeScope::active()) {
         here->give_up_descriptor(fd, kind);
         if (!is_runtime_fd(fd)) return true;
+    }
+    if (kind == RuntimeFdKind::epoll_set || kind == RuntimeFdKind::eventfd) {
+        const Freed freed = freed_by_its_loop(fd, kind);
+        if (freed != Freed::not_a_loops) return freed == Freed::yes;
     }
     // Every other hub is asked at once, and answers once its loop runs: a
     // carrier's always does; another thread's hub is waited for a while.

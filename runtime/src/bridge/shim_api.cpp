@@ -142,6 +142,8 @@ bool in_runtime_scope() noexcept { return RuntimeScope::active(); }
 void mark_runtime_fd(int fd) noexcept { detail::mark_runtime_fd(fd); }
 void unmark_runtime_fd(int fd) noexcept { detail::unmark_runtime_fd(fd); }
 int own_runtime_fd(int fd) noexcept { return detail::own_runtime_fd(fd); }
+void note_runtime_epoll(int fd) noexcept { detail::note_made_epoll(fd); }
+bool closes_lost_fd(int fd) noexcept { return detail::closes_lost_fd(fd); }
 
 int raw_query(const char* name, int dns_class, int type, bool search, std::vector<unsigned char>& answer) {
     return thread_dns_channel().raw(name, dns_class, type, search, answer).status;

@@ -124,12 +124,21 @@ GREEN_API void unmark_runtime_fd(int fd) noexcept;
 // Moves a descriptor the runtime opened to a high number and marks it (see
 // runtime/src/core/runtime_fds.hpp); returns its new number.
 GREEN_API int own_runtime_fd(int fd) noexcept;
+// An epoll set made inside a runtime scope (libev's, once own_runtime_fd moved
+// it): its loop learns its number (note_made_epoll in runtime_fds.hpp).
+GREEN_API void note_runtime_epoll(int fd) noexcept;
+// Inside a runtime scope, before closing `fd`: true if the close is libev's of
+// an epoll set another thread took from its loop (closes_lost_fd in
+// runtime_fds.hpp), which must not close what has the number now.
+GREEN_API bool closes_lost_fd(int fd) noexcept;
 // Before a program's dup2/dup3 onto `fd`: if it is the runtime's, the hub that
 // holds it (this thread's, or another's) gives it up (Hub::give_up_descriptor:
 // its loop's descriptors move, a resolver's socket closes, the pidfd or
-// signalfd of a parked call closes). Whether `fd` is free of the runtime now:
-// false when it is the hub's of another thread, no carrier, that did not run
-// its loop within half a second. Not from a signal handler.
+// signalfd of a parked call closes); a loop's own descriptor is taken from a
+// loop whose thread is away from it (Loop::give_up_while_away). Whether `fd`
+// is free of the runtime now: false when it is a resolver socket or a held
+// descriptor of the hub of another thread, no carrier, that did not run its
+// loop within half a second. Not from a signal handler.
 GREEN_API bool free_runtime_fd(int fd) noexcept;
 // Until stop_avoiding_runtime_fd(the result), no descriptor the runtime opens
 // (on any thread) gets number `fd`: between free_runtime_fd and the dup2.

@@ -382,7 +382,9 @@ void close_held(FdTable& fds, HeldFd& held) noexcept {
 
 void Hub::give_up_descriptor(int fd, RuntimeFdKind kind) noexcept {
     switch (kind) {
-    case RuntimeFdKind::epoll_set: loop_.renew_descriptors(); break;  // libev does not say which is its own
+    case RuntimeFdKind::epoll_set:
+        if (loop_.may_poll_with(fd)) loop_.renew_descriptors();
+        break;
     case RuntimeFdKind::eventfd:
         if (loop_.wakes_by(fd)) loop_.renew_descriptors();
         break;

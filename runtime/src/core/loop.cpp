@@ -31,6 +31,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <new>
+#include <utility>
 
 namespace green::detail {
 
@@ -72,8 +73,10 @@ Loop::Loop() {
     constexpr unsigned flags = unsigned{EVFLAG_NOENV} | unsigned{EVFLAG_NOSIGMASK};
     {
         RuntimeScope ours;  // the epoll descriptor
+        learn_made_epoll(&epoll_fd_);
         loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
         if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
+        learn_made_epoll(nullptr);
     }
     if (!loop_) throw_errno(errno ? errno : ENOMEM, "green: ev_loop_new");
     // ev_run invokes pending watchers before it polls as well as after; the
@@ -94,10 +97,13 @@ Loop::Loop() {
 }
 
 Loop::~Loop() {
+    begin_use();
     unwatch_wakeup();
     close_wakeup(wakeup_fd_.exchange(-1, std::memory_order_seq_cst));
     RuntimeScope ours;  // libev closes its epoll set: the shim must let it
     ev_loop_destroy(loop_);
+    expect_lost_close(-1);
+    learn_made_epoll(nullptr);
 }
 
 // Wake-ups: a sender marks its watcher pending, then (unless a write is on its
@@ -130,6 +136,7 @@ void Loop::on_wakeup(void* arg) {
 
 void Loop::watch_wakeup(int fd) noexcept {
     io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
+    watched_wakeup_fd_ = fd;
     ev_unref(loop_);  // it does not keep the loop alive
 }
 
@@ -154,20 +161,98 @@ void Loop::replace_wakeup(int fd) noexcept {
     close_wakeup(old);
 }
 
-bool Loop::renew_descriptors() noexcept {
-    // The same eventfd at another number: a send meanwhile is not lost.
-    const int old = wakeup_fd_.load(std::memory_order_relaxed);
-    const int moved = make_runtime_fd([old] { return sys::fcntl(old, F_DUPFD_CLOEXEC, 0); });
-    if (moved < 0) return false;
-    replace_wakeup(moved);
-    // libev makes a new epoll set (and closes the old one) as after a fork, at
-    // the next run: run now, without waiting.
-    ev_loop_fork(loop_);
-    run_once(false);
-    return true;
+namespace {
+
+// The same eventfd at another number: a send meanwhile is not lost.
+int moved_eventfd(int fd) noexcept {
+    return make_runtime_fd([fd] { return sys::fcntl(fd, F_DUPFD_CLOEXEC, 0); });
 }
 
-bool Loop::run_once(bool block) {
+}  // namespace
+
+bool Loop::renew_descriptors() noexcept {
+    begin_use();
+    const int moved = moved_eventfd(wakeup_fd_.load(std::memory_order_relaxed));
+    if (moved >= 0) {
+        replace_wakeup(moved);
+        // libev makes a new epoll set (and closes the old one) as after a fork,
+        // at the next run: run now, without waiting.
+        fork_epoll_set();
+        poll(false);
+    }
+    end_use();
+    return moved >= 0;
+}
+
+bool Loop::give_up_while_away(int fd) noexcept {
+    int attention = attention_.load(std::memory_order_relaxed);
+    do {
+        if ((attention & kTaking) || !owns(fd)) return false;
+    } while (!attention_.compare_exchange_weak(attention, attention | kTaking, std::memory_order_acquire,
+                                               std::memory_order_relaxed));
+    bool taken = false;
+    if (sys::barrier_on_every_thread() && !present_.load(std::memory_order_acquire)) {
+        if (wakes_by(fd)) {
+            const int moved = moved_eventfd(fd);
+            taken = moved >= 0;
+            if (taken) close_wakeup(wakeup_fd_.exchange(moved, std::memory_order_seq_cst));
+        } else if (fd == epoll_fd_.load(std::memory_order_relaxed)) {
+            epoll_fd_.store(-1, std::memory_order_relaxed);
+            lost_epoll_fd_ = fd;
+            close_runtime_fd(fd);
+            taken = true;
+        }
+    }
+    attention = attention_.load(std::memory_order_relaxed);
+    while (!attention_.compare_exchange_weak(attention, (attention & ~kTaking) | (taken ? kRenewalDue : 0),
+                                             std::memory_order_release, std::memory_order_relaxed)) {
+    }
+    return taken;
+}
+
+// Waits out another thread taking a descriptor (away meanwhile, so that it
+// can finish: a few system calls), then does what it, or the last poll, left.
+void Loop::begin_use_slowly() noexcept {
+    int attention = attention_.load(std::memory_order_acquire);
+    for (;;) {
+        if (attention & kTaking) {
+            present_.store(false, std::memory_order_release);
+            sys::yield();
+            present_.store(true, std::memory_order_relaxed);
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+            attention = attention_.load(std::memory_order_acquire);
+        } else if (attention_.compare_exchange_weak(attention, 0, std::memory_order_acquire, std::memory_order_acquire)) {
+            break;
+        }
+    }
+    if (attention & (kNewEpollSet | kRenewalDue)) {
+        learn_made_epoll(nullptr);
+        expect_lost_close(-1);
+    }
+    if (attention & kRenewalDue) {
+        // give_up_while_away moved the wake-up, or closed the epoll set, which
+        // is libev's backend number still: libev closes it in the next poll,
+        // as it makes a new one, and that close is passed over.
+        const int wakeup = wakeup_fd_.load(std::memory_order_relaxed);
+        if (wakeup != watched_wakeup_fd_) {
+            unwatch_wakeup();
+            watch_wakeup(wakeup);
+        }
+        expect_lost_close(std::exchange(lost_epoll_fd_, -1));
+        fork_epoll_set();
+    }
+}
+
+// The next poll makes a new epoll set, and learns its number (the loop's
+// thread stops listening at its next turn).
+void Loop::fork_epoll_set() noexcept {
+    ev_loop_fork(loop_);
+    epoll_fd_.store(-1, std::memory_order_relaxed);
+    learn_made_epoll(&epoll_fd_);
+    attention_.fetch_or(kNewEpollSet, std::memory_order_relaxed);
+}
+
+bool Loop::poll(bool block) {
     RuntimeScope ours;  // after a fork, libev opens the new epoll set here
     return ev_run(loop_, block ? EVRUN_ONCE : EVRUN_NOWAIT) != 0;
 }
@@ -177,7 +262,11 @@ void Loop::update_now() noexcept { ev_now_update(loop_); }
 double Loop::now() const noexcept { return ev_now(loop_); }
 
 void Loop::after_fork() noexcept {
-    ev_loop_fork(loop_);
+    // A thread that took a descriptor, or was taking one, stayed in the
+    // parent: what it left is finished here too.
+    present_.store(false, std::memory_order_relaxed);
+    if (attention_.load(std::memory_order_relaxed) & kTaking) attention_.store(kRenewalDue, std::memory_order_relaxed);
+    fork_epoll_set();
     // The eventfd is the parent's too: the child gets one of its own. A sender
     // of the parent's may have been halfway: whatever it sent is looked at again.
     wakeup_writers_.store(0, std::memory_order_relaxed);

@@ -21,7 +21,12 @@ public:
     // Runs due timers and I/O callbacks once, waiting for the next one when `block`
     // (never when nothing is armed). Returns whether an armed watcher could still
     // wake someone on this loop.
-    bool run_once(bool block);
+    bool run_once(bool block) {
+        begin_use();
+        const bool alive = poll(block);
+        end_use();
+        return alive;
+    }
     // Re-reads the clock; timers are relative to this cached time.
     void update_now() noexcept;
     double now() const noexcept;
@@ -35,6 +40,25 @@ public:
     bool renew_descriptors() noexcept;
     // Whether `fd` is the wake-up eventfd (on the loop's thread).
     bool wakes_by(int fd) const noexcept { return fd == wakeup_fd_.load(std::memory_order_relaxed); }
+    // Whether `fd` may be the epoll set (on the loop's thread): the one libev
+    // made, where the shim told which (learn_made_epoll), else any.
+    bool may_poll_with(int fd) const noexcept {
+        const int epoll = epoll_fd_.load(std::memory_order_relaxed);
+        return epoll < 0 || epoll == fd;
+    }
+    // On any thread: whether `fd` is known to be the loop's epoll set or
+    // wake-up eventfd.
+    bool owns(int fd) const noexcept {
+        return fd >= 0 && (wakes_by(fd) || fd == epoll_fd_.load(std::memory_order_relaxed));
+    }
+    // On another thread, for a program's dup2 onto `fd`, one the loop owns:
+    // while the loop's thread is away from it (a thread busy outside green does
+    // not come back to answer), takes `fd` from the loop: the wake-up eventfd
+    // moves to another number, or the epoll set closes; the loop's next poll
+    // makes a new epoll set. False, and nothing done, while the loop polls
+    // (its thread gives it up itself: renew_descriptors) or if `fd` is not
+    // the loop's.
+    bool give_up_while_away(int fd) noexcept;
 
     // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
     void hold() noexcept;
@@ -45,6 +69,18 @@ private:
     friend void async_start(Loop&, WatcherSlot&, void (*)(void*), void*) noexcept;
     friend void async_send(Loop&, WatcherSlot&) noexcept;
     friend void async_stop(Loop&, WatcherSlot&) noexcept;
+    bool poll(bool block);
+    // The loop's thread takes its turn with the loop's descriptors: no atomic
+    // read-modify-write on this hot path (see present_).
+    void begin_use() noexcept {
+        present_.store(true, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the taker's barrier_on_every_thread orders the two
+        if (attention_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+            begin_use_slowly();
+    }
+    void begin_use_slowly() noexcept;
+    void end_use() noexcept { present_.store(false, std::memory_order_release); }
+    void fork_epoll_set() noexcept;
     void watch_wakeup(int fd) noexcept;
     void unwatch_wakeup() noexcept;
     void close_wakeup(int fd) noexcept;
@@ -61,6 +97,23 @@ private:
     std::atomic<int> wakeup_writers_{0};  // senders between reading wakeup_fd_ and writing to it
     std::atomic<bool> wakeup_sent_{false};
     WatcherSlot* asyncs_ = nullptr;       // started async watchers, linked through their slots
+    int watched_wakeup_fd_ = -1;          // the number wakeup_io_ watches
+    // Another thread takes one of the loop's descriptors only while the loop's
+    // thread is away from them (give_up_while_away). That thread marks itself
+    // present with a plain store, then looks at attention_; the taker marks
+    // attention_, makes every thread pass a memory barrier
+    // (barrier_on_every_thread), then looks at present_: one of the two sees
+    // the other (Dekker's mutual exclusion, with the barrier paid by the rare
+    // side only).
+    std::atomic<bool> present_{false};
+    enum Attention : int {
+        kTaking = 1,       // another thread is taking a descriptor, or looking whether it may
+        kRenewalDue = 2,   // it took one: the wake-up is watched anew and a new epoll set is made
+        kNewEpollSet = 4,  // the last poll made a new epoll set: learn_made_epoll is done
+    };
+    std::atomic<int> attention_{0};
+    std::atomic<int> epoll_fd_{-1};   // libev's epoll set, where the shim tells (-1: not known)
+    int lost_epoll_fd_ = -1;          // closed by give_up_while_away; libev's backend number still
 };
 
 // A one-shot timer: fn(arg) runs in the hub `after` seconds from now.

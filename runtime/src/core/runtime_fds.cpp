@@ -144,6 +144,25 @@ int own_runtime_fd(int fd) noexcept {
     return fd;
 }
 
+namespace {
+constinit thread_local std::atomic<int>* made_epoll_into = nullptr;
+constinit thread_local int lost_close_fd = -1;
+}  // namespace
+
+void learn_made_epoll(std::atomic<int>* into) noexcept { made_epoll_into = into; }
+
+void note_made_epoll(int fd) noexcept {
+    if (made_epoll_into) made_epoll_into->store(fd, std::memory_order_relaxed);
+}
+
+void expect_lost_close(int fd) noexcept { lost_close_fd = fd; }
+
+bool closes_lost_fd(int fd) noexcept {
+    if (fd < 0 || fd != lost_close_fd) return false;
+    lost_close_fd = -1;
+    return true;
+}
+
 int close_runtime_fd(int fd) noexcept {
     lock_runtime_fd_creation();
     unmark_runtime_fd(fd);

@@ -18,6 +18,7 @@
 // program asks it.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 namespace green::detail {
@@ -43,6 +44,22 @@ void unlock_runtime_fd_creation() noexcept;
 // between the two would get the number, and the runtime's close would then
 // close the program's descriptor.
 int close_runtime_fd(int fd) noexcept;
+
+// libev does not name its epoll set: the shim's epoll_create hooks tell
+// (note_made_epoll) of each made inside a runtime scope. After
+// learn_made_epoll(into), until it is called again, the next one made on this
+// thread is stored `into` (null: nowhere).
+void learn_made_epoll(std::atomic<int>* into) noexcept;
+void note_made_epoll(int fd) noexcept;
+
+// An epoll set another thread took from a loop for a program's dup2
+// (Loop::give_up_while_away) is still libev's backend number, and libev
+// closes it when it makes a new one, on the loop's thread. By then the number
+// may be the program's, or a new descriptor of the runtime's: that one close
+// is passed over (expect_lost_close(fd) before the libev call that makes it,
+// closes_lost_fd(fd) in the shim's close hook: true, once, for `fd`).
+void expect_lost_close(int fd) noexcept;
+bool closes_lost_fd(int fd) noexcept;
 
 // `create()`'s descriptor, taken as the runtime's own (own_runtime_fd) under
 // that lock.
