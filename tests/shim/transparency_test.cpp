@@ -120,6 +120,11 @@ TEST_CASE("transparency: dup2 onto every descriptor while the thread that resolv
         CHECK(contains(ref.out, "getaddrinfo(a.test.green) = 0 192.0.2.10\ndup2 onto 3..1023: 0 failed\n"
                                 "getaddrinfo(a.test.green) = 0 192.0.2.10\n"));
     }
+    // In a forked child, whose hub makes an epoll set of its own.
+    const auto forked = compare_in_netns({PROBE_FDS, "a.test.green", "fork"}, {"GREEN_DNS=ares"});
+    CHECK(contains(forked.out, "getaddrinfo(a.test.green) = 0 192.0.2.10\ngetaddrinfo(a.test.green) = 0 192.0.2.10\n"
+                               "dup2 onto 3..1023: 0 failed\ngetaddrinfo(a.test.green) = 0 192.0.2.10\n"
+                               "forked child exit 0\n"));
 }
 
 // python3, 50 threads each resolving a name once: the process has as many

@@ -113,24 +113,30 @@ enum class Freed { no, yes, not_a_loops };
 // A loop's epoll set or wake-up eventfd (Loop::owns): its hub gives it up in
 // its loop, asked, or, while its thread is away from the loop (busy outside
 // green, perhaps for good), this thread takes it (Loop::give_up_while_away).
-Freed freed_by_its_loop(int fd, RuntimeFdKind kind) noexcept {
+// Where it cannot take it (no barrier, no descriptor), the hub of a thread
+// that is no carrier is waited for as for its other descriptors.
+Freed freed_by_its_loop(int fd, RuntimeFdKind kind, Hub* here) noexcept {
     std::shared_ptr<GiveUp> asked;
-    const Deadline enough = Deadline::after(kOwningLoopWait);
+    Deadline enough = Deadline::after(kOwningLoopWait);
+    const Deadline soon = Deadline::after(kOtherHubWait);
     for (double pause = 1e-3; is_runtime_fd(fd); pause = std::min(2 * pause, 0.05)) {
-        bool owned = false, taken = false;
+        Loop::Take take = Loop::Take::not_owned;
+        bool carrier = false;
         try {
             RuntimeScope ours;  // the allocator must not take a turn under the registry's lock
             for_each_hub([&](Hub& h) {
-                if (owned || !h.loop().owns(fd)) return;
-                owned = true;
-                taken = h.loop().give_up_while_away(fd);
-                if (!taken && !asked) asked = ask(h, fd, kind);
+                if (take != Loop::Take::not_owned) return;
+                take = h.loop().give_up_while_away(fd);
+                carrier = h.carrier();
+                if (take != Loop::Take::taken && take != Loop::Take::not_owned && !asked && &h != here)
+                    asked = ask(h, fd, kind);  // its own thread cannot answer while it waits here
             });
         } catch (...) {  // no memory to ask: taken while away, or not at all
         }
-        if (taken) return Freed::yes;
-        if (!owned && !asked) return Freed::not_a_loops;
-        if (!owned || !asked || asked->done.load(std::memory_order_acquire) != 0 || enough.passed()) break;
+        if (take == Loop::Take::taken) return Freed::yes;
+        if (take == Loop::Take::not_owned && !asked) return Freed::not_a_loops;
+        if (take == Loop::Take::failed && !carrier) enough = earliest(enough, soon);
+        if (!asked || asked->done.load(std::memory_order_acquire) != 0 || enough.passed()) break;
         wait_until_done(*asked, earliest(enough, Deadline::after(pause)));
     }
     return is_runtime_fd(fd) ? Freed::no : Freed::yes;
@@ -148,7 +154,7 @@ bool free_runtime_fd(int fd) noexcept {
         if (!is_runtime_fd(fd)) return true;
     }
     if (kind == RuntimeFdKind::epoll_set || kind == RuntimeFdKind::eventfd) {
-        const Freed freed = freed_by_its_loop(fd, kind);
+        const Freed freed = freed_by_its_loop(fd, kind, here);
         if (freed != Freed::not_a_loops) return freed == Freed::yes;
     }
     // Every other hub is asked at once, and answers once its loop runs: a

@@ -97,13 +97,14 @@ Loop::Loop() {
 }
 
 Loop::~Loop() {
-    begin_use();
+    present_.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (after_taker() & kRenewalDue) expect_lost_close(std::exchange(lost_epoll_fd_, -1));
     unwatch_wakeup();
     close_wakeup(wakeup_fd_.exchange(-1, std::memory_order_seq_cst));
     RuntimeScope ours;  // libev closes its epoll set: the shim must let it
     ev_loop_destroy(loop_);
     expect_lost_close(-1);
-    learn_made_epoll(nullptr);
 }
 
 // Wake-ups: a sender marks its watcher pending, then (unless a write is on its
@@ -175,44 +176,47 @@ bool Loop::renew_descriptors() noexcept {
     const int moved = moved_eventfd(wakeup_fd_.load(std::memory_order_relaxed));
     if (moved >= 0) {
         replace_wakeup(moved);
-        // libev makes a new epoll set (and closes the old one) as after a fork,
-        // at the next run: run now, without waiting.
-        fork_epoll_set();
-        poll(false);
+        renew_epoll_set();
     }
     end_use();
     return moved >= 0;
 }
 
-bool Loop::give_up_while_away(int fd) noexcept {
+Loop::Take Loop::give_up_while_away(int fd) noexcept {
     int attention = attention_.load(std::memory_order_relaxed);
     do {
-        if ((attention & kTaking) || !owns(fd)) return false;
+        if (!owns(fd)) return Take::not_owned;
+        if (attention & kTaking) return Take::present;  // another thread is taking one: try again
     } while (!attention_.compare_exchange_weak(attention, attention | kTaking, std::memory_order_acquire,
                                                std::memory_order_relaxed));
-    bool taken = false;
-    if (sys::barrier_on_every_thread() && !present_.load(std::memory_order_acquire)) {
-        if (wakes_by(fd)) {
-            const int moved = moved_eventfd(fd);
-            taken = moved >= 0;
-            if (taken) close_wakeup(wakeup_fd_.exchange(moved, std::memory_order_seq_cst));
-        } else if (fd == epoll_fd_.load(std::memory_order_relaxed)) {
-            epoll_fd_.store(-1, std::memory_order_relaxed);
-            lost_epoll_fd_ = fd;
-            close_runtime_fd(fd);
-            taken = true;
-        }
-    }
+    Take result = Take::failed;  // no barrier (membarrier refused)
+    if (sys::barrier_on_every_thread()) result = present_.load(std::memory_order_acquire) ? Take::present : take(fd);
+    const int left = result == Take::taken ? kRenewalDue : 0;
     attention = attention_.load(std::memory_order_relaxed);
-    while (!attention_.compare_exchange_weak(attention, (attention & ~kTaking) | (taken ? kRenewalDue : 0),
-                                             std::memory_order_release, std::memory_order_relaxed)) {
+    while (!attention_.compare_exchange_weak(attention, (attention & ~kTaking) | left, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
     }
-    return taken;
+    return result;
+}
+
+// give_up_while_away's work, while it excludes the loop's thread.
+Loop::Take Loop::take(int fd) noexcept {
+    if (wakes_by(fd)) {
+        const int moved = moved_eventfd(fd);
+        if (moved < 0) return Take::failed;
+        close_wakeup(wakeup_fd_.exchange(moved, std::memory_order_seq_cst));
+        return Take::taken;
+    }
+    if (fd != epoll_fd_.load(std::memory_order_relaxed)) return Take::not_owned;
+    epoll_fd_.store(-1, std::memory_order_relaxed);
+    lost_epoll_fd_ = fd;
+    close_runtime_fd(fd);
+    return Take::taken;
 }
 
 // Waits out another thread taking a descriptor (away meanwhile, so that it
-// can finish: a few system calls), then does what it, or the last poll, left.
-void Loop::begin_use_slowly() noexcept {
+// can finish: a few system calls); returns what it left.
+int Loop::after_taker() noexcept {
     int attention = attention_.load(std::memory_order_acquire);
     for (;;) {
         if (attention & kTaking) {
@@ -222,34 +226,36 @@ void Loop::begin_use_slowly() noexcept {
             std::atomic_signal_fence(std::memory_order_seq_cst);
             attention = attention_.load(std::memory_order_acquire);
         } else if (attention_.compare_exchange_weak(attention, 0, std::memory_order_acquire, std::memory_order_acquire)) {
-            break;
+            return attention;
         }
-    }
-    if (attention & (kNewEpollSet | kRenewalDue)) {
-        learn_made_epoll(nullptr);
-        expect_lost_close(-1);
-    }
-    if (attention & kRenewalDue) {
-        // give_up_while_away moved the wake-up, or closed the epoll set, which
-        // is libev's backend number still: libev closes it in the next poll,
-        // as it makes a new one, and that close is passed over.
-        const int wakeup = wakeup_fd_.load(std::memory_order_relaxed);
-        if (wakeup != watched_wakeup_fd_) {
-            unwatch_wakeup();
-            watch_wakeup(wakeup);
-        }
-        expect_lost_close(std::exchange(lost_epoll_fd_, -1));
-        fork_epoll_set();
     }
 }
 
-// The next poll makes a new epoll set, and learns its number (the loop's
-// thread stops listening at its next turn).
-void Loop::fork_epoll_set() noexcept {
-    ev_loop_fork(loop_);
+bool Loop::begin_use_slowly() noexcept {
+    if (!(after_taker() & kRenewalDue)) return false;
+    // give_up_while_away moved the wake-up, or closed the epoll set (or the
+    // process forked): watch the wake-up at its number, and make a new set.
+    const int wakeup = wakeup_fd_.load(std::memory_order_relaxed);
+    if (wakeup != watched_wakeup_fd_) {
+        unwatch_wakeup();
+        watch_wakeup(wakeup);
+    }
+    renew_epoll_set();
+    return true;
+}
+
+// A new epoll set, made by libev as after a fork (it closes the old one) in a
+// poll that does not wait, whose number the loop learns (learn_made_epoll).
+// One that give_up_while_away closed is closed already, and perhaps another's
+// now: that close of libev's is passed over (expect_lost_close).
+void Loop::renew_epoll_set() noexcept {
+    expect_lost_close(std::exchange(lost_epoll_fd_, -1));
     epoll_fd_.store(-1, std::memory_order_relaxed);
     learn_made_epoll(&epoll_fd_);
-    attention_.fetch_or(kNewEpollSet, std::memory_order_relaxed);
+    ev_loop_fork(loop_);
+    poll(false);
+    learn_made_epoll(nullptr);
+    expect_lost_close(-1);
 }
 
 bool Loop::poll(bool block) {
@@ -262,11 +268,11 @@ void Loop::update_now() noexcept { ev_now_update(loop_); }
 double Loop::now() const noexcept { return ev_now(loop_); }
 
 void Loop::after_fork() noexcept {
-    // A thread that took a descriptor, or was taking one, stayed in the
-    // parent: what it left is finished here too.
+    // The epoll set is the parent's too: the loop's next turn makes the
+    // child's own (begin_use_slowly), and finishes what a thread taking a
+    // descriptor in the parent left half-done.
     present_.store(false, std::memory_order_relaxed);
-    if (attention_.load(std::memory_order_relaxed) & kTaking) attention_.store(kRenewalDue, std::memory_order_relaxed);
-    fork_epoll_set();
+    attention_.store(kRenewalDue, std::memory_order_relaxed);
     // The eventfd is the parent's too: the child gets one of its own. A sender
     // of the parent's may have been halfway: whatever it sent is looked at again.
     wakeup_writers_.store(0, std::memory_order_relaxed);

@@ -22,8 +22,8 @@ public:
     // (never when nothing is armed). Returns whether an armed watcher could still
     // wake someone on this loop.
     bool run_once(bool block) {
-        begin_use();
-        const bool alive = poll(block);
+        const bool renewed = begin_use();  // a poll ran: greenlets may be ready
+        const bool alive = poll(block && !renewed);
         end_use();
         return alive;
     }
@@ -54,11 +54,13 @@ public:
     // On another thread, for a program's dup2 onto `fd`, one the loop owns:
     // while the loop's thread is away from it (a thread busy outside green does
     // not come back to answer), takes `fd` from the loop: the wake-up eventfd
-    // moves to another number, or the epoll set closes; the loop's next poll
-    // makes a new epoll set. False, and nothing done, while the loop polls
-    // (its thread gives it up itself: renew_descriptors) or if `fd` is not
-    // the loop's.
-    bool give_up_while_away(int fd) noexcept;
+    // moves to another number, or the epoll set closes; the loop's next turn
+    // makes a new epoll set. Nothing is done unless `taken`: `present` while
+    // the loop's thread polls (it gives `fd` up itself: renew_descriptors),
+    // `failed` where the kernel gives no barrier (membarrier) or no new
+    // descriptor, `not_owned` if `fd` is not the loop's.
+    enum class Take { taken, present, failed, not_owned };
+    Take give_up_while_away(int fd) noexcept;
 
     // Counts outstanding cross-thread work that keeps the loop alive (thread pool).
     void hold() noexcept;
@@ -71,16 +73,20 @@ private:
     friend void async_stop(Loop&, WatcherSlot&) noexcept;
     bool poll(bool block);
     // The loop's thread takes its turn with the loop's descriptors: no atomic
-    // read-modify-write on this hot path (see present_).
-    void begin_use() noexcept {
+    // read-modify-write on this hot path (see present_). True if it made a new
+    // epoll set first, in a poll of its own.
+    bool begin_use() noexcept {
         present_.store(true, std::memory_order_relaxed);
         std::atomic_signal_fence(std::memory_order_seq_cst);  // the taker's barrier_on_every_thread orders the two
         if (attention_.load(std::memory_order_relaxed) != 0) [[unlikely]]
-            begin_use_slowly();
+            return begin_use_slowly();
+        return false;
     }
-    void begin_use_slowly() noexcept;
+    bool begin_use_slowly() noexcept;
+    int after_taker() noexcept;
+    Take take(int fd) noexcept;
     void end_use() noexcept { present_.store(false, std::memory_order_release); }
-    void fork_epoll_set() noexcept;
+    void renew_epoll_set() noexcept;
     void watch_wakeup(int fd) noexcept;
     void unwatch_wakeup() noexcept;
     void close_wakeup(int fd) noexcept;
@@ -107,9 +113,8 @@ private:
     // side only).
     std::atomic<bool> present_{false};
     enum Attention : int {
-        kTaking = 1,       // another thread is taking a descriptor, or looking whether it may
-        kRenewalDue = 2,   // it took one: the wake-up is watched anew and a new epoll set is made
-        kNewEpollSet = 4,  // the last poll made a new epoll set: learn_made_epoll is done
+        kTaking = 1,      // another thread is taking a descriptor, or looking whether it may
+        kRenewalDue = 2,  // it took one (or the process forked): the wake-up is watched anew, a new epoll set made
     };
     std::atomic<int> attention_{0};
     std::atomic<int> epoll_fd_{-1};   // libev's epoll set, where the shim tells (-1: not known)
