@@ -137,7 +137,6 @@ void Loop::on_wakeup(void* arg) {
 
 void Loop::watch_wakeup(int fd) noexcept {
     io_start(*this, wakeup_io_, fd, false, on_wakeup, this);
-    watched_wakeup_fd_ = fd;
     ev_unref(loop_);  // it does not keep the loop alive
 }
 
@@ -236,7 +235,7 @@ bool Loop::begin_use_slowly() noexcept {
     // give_up_while_away moved the wake-up, or closed the epoll set (or the
     // process forked): watch the wake-up at its number, and make a new set.
     const int wakeup = wakeup_fd_.load(std::memory_order_relaxed);
-    if (wakeup != watched_wakeup_fd_) {
+    if (wakeup != reinterpret_cast<const ev_io*>(wakeup_io_.watcher)->fd) {
         unwatch_wakeup();
         watch_wakeup(wakeup);
     }

@@ -103,7 +103,6 @@ private:
     std::atomic<int> wakeup_writers_{0};  // senders between reading wakeup_fd_ and writing to it
     std::atomic<bool> wakeup_sent_{false};
     WatcherSlot* asyncs_ = nullptr;       // started async watchers, linked through their slots
-    int watched_wakeup_fd_ = -1;          // the number wakeup_io_ watches
     // Another thread takes one of the loop's descriptors only while the loop's
     // thread is away from them (give_up_while_away). That thread marks itself
     // present with a plain store, then looks at attention_; the taker marks
