@@ -288,6 +288,33 @@ TEST_CASE("io: kill during wait_readable") {
     green::close(fds[1]);
 }
 
+// Whoever was woken by a readable pipe and leaves it unread, waiting no more
+// (returned, killed, timed out): its watcher stops before the loop's next poll,
+// so the loop neither spins on the pipe nor counts it as something that could
+// still wake a greenlet. One that waits again at once finds it still readable.
+TEST_CASE("io: a readable descriptor nobody waits on any more stays quiet") {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+    REQUIRE(::write(fds[1], "x", 1) == 1);
+    for (int i = 0; i < 3; ++i) CHECK(green::wait_readable(fds[0], 1s));
+    auto left = green::spawn([&] { return green::wait_readable(fds[0]); });
+    auto killed = green::spawn([&] { green::wait_readable(fds[0]); });
+    killed.kill();
+    CHECK(left.get());
+    auto cpu_ms = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000.0 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000.0;
+    };
+    const double before = cpu_ms();
+    green::sleep(300ms);
+    CHECK(cpu_ms() - before < 150);  // a loop spinning on the pipe would burn all 300 ms
+    green::Event never;
+    CHECK_THROWS_AS(never.wait(), green::LoopExit);  // nothing left that could wake it
+    green::close(fds[0]);
+    green::close(fds[1]);
+}
+
 // A socket that is moved keeps working; a moved-from one holds nothing.
 TEST_CASE("socket: move semantics and misuse") {
     green::Socket a(AF_INET, SOCK_STREAM);

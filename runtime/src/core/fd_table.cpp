@@ -34,14 +34,16 @@ FdState& FdTable::add_state(int fd) {
 void FdTable::on_ready(void* arg) noexcept {
     auto& side = *static_cast<FdState::Side*>(arg);
     wake_all_here(side.waiters, WakeReason::woken);
-    // Woken waiters that still find nothing to do start it again; until then an
-    // unread readable fd must not keep the loop spinning.
-    io_stop(side.table->loop_, side.watcher);
+    // Woken waiters that still find nothing to do wait again before the next
+    // poll; if none does, an unread readable fd must not keep the loop spinning.
+    side.table->note_unwatched(side);
 }
 
-void FdTable::stop_if_unwatched(FdState::Side& side) noexcept {
-    // Nobody left waiting: an unread readable fd must not keep the loop spinning.
-    if (side.waiters.empty() && io_active(side.watcher)) io_stop(loop_, side.watcher);
+void FdTable::stop_unwatched_now() noexcept {
+    while (!unwatched_.empty()) {
+        FdState::Side& side = unwatched_.pop_front();
+        if (side.waiters.empty() && io_active(side.watcher)) io_stop(loop_, side.watcher);
+    }
 }
 
 bool FdTable::watch(int fd, Interest what, FdState::Side& side) noexcept {
@@ -59,7 +61,9 @@ WakeReason FdTable::wait_one(int fd, Interest what, double timeout, WaitList* al
     struct StopWhenUnwatched {
         FdTable& table;
         FdState::Side& side;
-        ~StopWhenUnwatched() { table.stop_if_unwatched(side); }
+        ~StopWhenUnwatched() {
+            if (side.waiters.empty()) table.note_unwatched(side);
+        }
     } stop{*this, side};
     Hub& hub = Hub::current();
     std::optional<Waiter> extra;  // only for the rare `also`
@@ -109,7 +113,7 @@ WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeo
             for (std::size_t i = 0; i < n; ++i) {
                 if (!entries[i].side) continue;
                 if (waiters[i].linked()) unlink(waiters[i]);
-                table.stop_if_unwatched(*entries[i].side);
+                if (entries[i].side->waiters.empty()) table.note_unwatched(*entries[i].side);
             }
         }
     } cleanup{*this, waiters, entries, n};
@@ -142,6 +146,7 @@ void FdTable::forget(int fd) noexcept {
 }
 
 void FdTable::after_fork() noexcept {
+    while (!unwatched_.empty()) unwatched_.pop_front();
     for (auto& s : states_) {
         if (!s) continue;
         for (FdState::Side* side : {&s->read, &s->write}) {

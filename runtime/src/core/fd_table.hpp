@@ -1,10 +1,12 @@
 // Per-fd wait state of one hub: who waits to read or write each descriptor, and
 // the loop watchers that wake them.
 //
-// A watcher is started when the first greenlet waits and stopped as soon as no
-// one waits, so an idle readable fd never spins the loop; libev's epoll backend
-// keeps the kernel registration in between, so the steady state costs no
-// epoll_ctl. Closing an fd through the runtime (forget, then close) stops its watchers,
+// A watcher is started when the first greenlet waits and stopped before the
+// loop's next poll if by then no one waits (stop_unwatched), so an idle readable
+// fd never spins the loop, and a greenlet that waits again as soon as it was
+// woken (a read loop, poll() called again) finds its watcher still running;
+// libev's epoll backend keeps the kernel registration even across a stop, so
+// the steady state costs no epoll_ctl. Closing an fd through the runtime (forget, then close) stops its watchers,
 // wakes its waiters with EBADF and bumps the generation, so a waiter can tell
 // that the number it waited on now names another file.
 #pragma once
@@ -24,8 +26,10 @@ enum class Interest : std::uint8_t { read, write };
 
 class FdTable;
 
+struct UnwatchedTag;
+
 struct FdState {
-    struct Side {
+    struct Side : ListLink<UnwatchedTag> {
         WatcherSlot watcher;
         WaitList waiters;
         FdTable* table = nullptr;
@@ -70,6 +74,12 @@ public:
     // The generation of `fd`: it changes every time forget() is called for it.
     std::uint32_t generation(int fd) const noexcept;
 
+    // Before each poll of the loop (the hub): stops the watchers whose waiters
+    // all left since the last poll and did not come back.
+    void stop_unwatched() noexcept {
+        if (!unwatched_.empty()) stop_unwatched_now();
+    }
+
     // In a forked child: the waiters belong to greenlets that will never run
     // again; drop them and stop every watcher.
     void after_fork() noexcept;
@@ -85,11 +95,16 @@ private:
     // Starts the side's watcher unless it runs; false if `fd` is not an open descriptor.
     bool watch(int fd, Interest what, FdState::Side& side) noexcept;
     WakeReason wait_one(int fd, Interest what, double timeout, WaitList* also, const char* description);
-    void stop_if_unwatched(FdState::Side& side) noexcept;
+    // The side's waiters may all have left: its watcher stops at the next poll unless one comes back.
+    void note_unwatched(FdState::Side& side) noexcept {
+        if (!side.linked()) unwatched_.push_back(side);
+    }
+    void stop_unwatched_now() noexcept;
     static void on_ready(void* side) noexcept;
 
     Loop& loop_;
     std::vector<std::unique_ptr<FdState>> states_;
+    List<FdState::Side, UnwatchedTag> unwatched_;
 };
 
 }  // namespace green::detail

@@ -637,6 +637,7 @@ void Hub::run() {
         reap();
         loop_rounds_.store(loop_rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         const bool idle = ready_count_ == 0 && callbacks_.empty();
+        fds_.stop_unwatched();  // before the poll, and before it says whether anything is alive
         waiting_.store(idle, std::memory_order_relaxed);
         const bool alive = loop_.run_once(idle);
         waiting_.store(false, std::memory_order_relaxed);
