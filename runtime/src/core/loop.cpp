@@ -29,6 +29,7 @@
 #include <sys/eventfd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -37,6 +38,7 @@ namespace green::detail {
 
 static_assert(sizeof(ev_timer) <= sizeof(WatcherSlot::watcher) && alignof(ev_timer) <= 8, "WatcherSlot too small for ev_timer");
 static_assert(sizeof(ev_io) <= sizeof(WatcherSlot::watcher) && alignof(ev_io) <= 8, "WatcherSlot too small for ev_io");
+static_assert(offsetof(ev_io, active) == 0 && offsetof(ev_timer, active) == 0, "watcher_active reads `active` there");
 
 // The ev_loop behind a Loop, for this file only.
 struct LoopGlue {
@@ -298,10 +300,6 @@ void timer_stop(Loop& loop, WatcherSlot& t) noexcept {
     ev_timer_stop(LoopGlue::raw(loop), reinterpret_cast<ev_timer*>(t.watcher));
 }
 
-bool timer_active(const WatcherSlot& t) noexcept {
-    return ev_is_active(reinterpret_cast<const ev_timer*>(t.watcher));
-}
-
 
 bool io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept {
     auto* io = reinterpret_cast<ev_io*>(w.watcher);
@@ -324,7 +322,6 @@ bool io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(voi
 
 void io_stop(Loop& loop, WatcherSlot& w) noexcept { ev_io_stop(LoopGlue::raw(loop), reinterpret_cast<ev_io*>(w.watcher)); }
 
-bool io_active(const WatcherSlot& w) noexcept { return ev_is_active(reinterpret_cast<const ev_io*>(w.watcher)); }
 
 void async_start(Loop& loop, WatcherSlot& w, void (*fn)(void*), void* arg) noexcept {
     w.fn = fn;

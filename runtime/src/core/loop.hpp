@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 
 #include "green/detail/watcher_slot.hpp"
@@ -120,17 +121,25 @@ private:
     int lost_epoll_fd_ = -1;          // closed by give_up_while_away; libev's backend number still
 };
 
+// Whether the timer or I/O watcher in `w` is started: libev's `active`, the
+// first int of every watcher (loop.cpp checks). Inline: every fd wait asks.
+inline bool watcher_active(const WatcherSlot& w) noexcept {
+    int active;
+    std::memcpy(&active, w.watcher, sizeof active);
+    return active != 0;
+}
+
 // A one-shot timer: fn(arg) runs in the hub `after` seconds from now.
 void timer_start(Loop& loop, WatcherSlot& t, double after, void (*fn)(void*), void* arg) noexcept;
 void timer_stop(Loop& loop, WatcherSlot& t) noexcept;
-bool timer_active(const WatcherSlot& t) noexcept;
+inline bool timer_active(const WatcherSlot& t) noexcept { return watcher_active(t); }
 
 // A level-triggered readiness watcher on `fd` for reading or writing. False, and
 // nothing started, when `fd` is not an open descriptor the kernel can poll
 // (libev aborts on those).
 bool io_start(Loop& loop, WatcherSlot& w, int fd, bool for_write, void (*fn)(void*), void* arg) noexcept;
 void io_stop(Loop& loop, WatcherSlot& w) noexcept;
-bool io_active(const WatcherSlot& w) noexcept;
+inline bool io_active(const WatcherSlot& w) noexcept { return watcher_active(w); }
 
 // A wake-up from anywhere: after async_start, fn(arg) runs in the hub once for any
 // number of async_send calls made since it last ran. async_send is thread-safe and
