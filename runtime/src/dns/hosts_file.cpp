@@ -233,14 +233,23 @@ HostsMatch hosts_lookup_in(std::string_view content, std::string_view name, int 
     return lookup(parse(content), name, family);
 }
 
-HostsMatch hosts_reverse(const Address& address) {
-    const auto file = current_file();
-    for (const Line& line : file->lines) {
+namespace {
+
+HostsMatch reverse(const HostsFile& file, const Address& address) {
+    for (const Line& line : file.lines) {
         Address a;
         if (line.names.empty() || !as_family(line.address, address.family(), a) || a.host() != address.host()) continue;
         return {line.names.front(), {line.names.begin() + 1, line.names.end()}, {a}};
     }
     return {};
+}
+
+}  // namespace
+
+HostsMatch hosts_reverse(const Address& address) { return reverse(*current_file(), address); }
+
+HostsMatch hosts_reverse_in(std::string_view content, const Address& address) {
+    return reverse(parse(content), address);
 }
 
 namespace {

@@ -37,6 +37,9 @@ HostsMatch hosts_lookup_in(std::string_view content, std::string_view name, int 
 // ::1 as 127.0.0.1): its official name and aliases; an empty canonical if none.
 HostsMatch hosts_reverse(const Address& address);
 
+// hosts_reverse in `content` read as a hosts file (for the fuzz target).
+HostsMatch hosts_reverse_in(std::string_view content, const Address& address);
+
 // Whether glibc's files backend would stop with ERANGE before answering a
 // gethostbyname*_r (`address` null) or gethostbyaddr_r lookup for `family`,
 // given the caller's buffer: it reads each line into that buffer.
