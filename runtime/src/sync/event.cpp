@@ -14,6 +14,8 @@ void Event::set() noexcept {
 namespace {
 
 bool woken_by_set(detail::WakeReason reason) {
+    if (reason == detail::WakeReason::woken) [[likely]]
+        return true;
     switch (reason) {
     case detail::WakeReason::deadline: return false;
     case detail::WakeReason::closed: throw std::logic_error("green: Event destroyed while a greenlet waited on it");

@@ -22,7 +22,7 @@ template <class Tag>
 void unlink(ListLink<Tag>& node) noexcept {
     node.prev->next = node.next;
     node.next->prev = node.prev;
-    node.prev = node.next = nullptr;
+    node.next = nullptr;  // unlinked; prev is stale until the next insert sets it
 }
 
 // A circular list with a sentinel. T inherits ListLink<Tag>.
