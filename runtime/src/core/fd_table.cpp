@@ -72,12 +72,7 @@ WakeReason FdTable::wait_one(int fd, Interest what, double timeout, WaitList* al
     return st.generation != generation ? WakeReason::closed : reason;
 }
 
-bool FdTable::wait(int fd, Interest what, double timeout, const char* description) {
-    if (fd < 0) throw_errno(EBADF, description);
-    const WakeReason reason = wait_one(fd, what, timeout, nullptr, description);
-    if (reason == WakeReason::closed) throw_errno(EBADF, description);
-    return reason != WakeReason::deadline;
-}
+void FdTable::fail_closed(const char* description) { throw_errno(EBADF, description); }
 
 WakeReason FdTable::wait_many(const Interested* fds, std::size_t n, double timeout, WaitList* also,
                               const char* description) {

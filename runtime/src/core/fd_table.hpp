@@ -52,7 +52,12 @@ public:
     // (returns false) or the fd is forgotten, i.e. closed through the runtime (throws
     // std::system_error(EBADF)). Throws std::system_error(EBADF) at once for a
     // descriptor that is not open.
-    bool wait(int fd, Interest what, double timeout, const char* description);
+    bool wait(int fd, Interest what, double timeout, const char* description) {
+        const WakeReason reason = fd < 0 ? WakeReason::closed : wait_one(fd, what, timeout, nullptr, description);
+        if (reason == WakeReason::closed) [[unlikely]]
+            fail_closed(description);
+        return reason != WakeReason::deadline;
+    }
 
     // Parks the running greenlet until one of `n` descriptors is ready for its
     // interest, `timeout` passes, or a waiter on `also` is woken (then
@@ -95,6 +100,7 @@ private:
     // Starts the side's watcher unless it runs; false if `fd` is not an open descriptor.
     bool watch(int fd, Interest what, FdState::Side& side) noexcept;
     WakeReason wait_one(int fd, Interest what, double timeout, WaitList* also, const char* description);
+    [[noreturn, gnu::cold, gnu::noinline]] static void fail_closed(const char* description);
     // The side's waiters may all have left: its watcher stops at the next poll unless one comes back.
     void note_unwatched(FdState::Side& side) noexcept {
         if (!side.linked()) unwatched_.push_back(side);
