@@ -6,9 +6,10 @@
 // fd never spins the loop, and a greenlet that waits again as soon as it was
 // woken (a read loop, poll() called again) finds its watcher still running;
 // libev's epoll backend keeps the kernel registration even across a stop, so
-// the steady state costs no epoll_ctl. Closing an fd through the runtime (forget, then close) stops its watchers,
-// wakes its waiters with EBADF and bumps the generation, so a waiter can tell
-// that the number it waited on now names another file.
+// the steady state costs no epoll_ctl. Closing an fd through the runtime
+// (forget, then close) stops its watchers, wakes its waiters with EBADF and
+// bumps the generation, so a waiter can tell that the number it waited on now
+// names another file.
 #pragma once
 
 #include <cstdint>
