@@ -99,8 +99,7 @@ Loop::Loop() {
 }
 
 Loop::~Loop() {
-    present_.store(true, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    mark_present();
     if (after_taker() & kRenewalDue) expect_lost_close(std::exchange(lost_epoll_fd_, -1));
     unwatch_wakeup();
     close_wakeup(wakeup_fd_.exchange(-1, std::memory_order_seq_cst));
@@ -221,10 +220,9 @@ int Loop::after_taker() noexcept {
     int attention = attention_.load(std::memory_order_acquire);
     for (;;) {
         if (attention & kTaking) {
-            present_.store(false, std::memory_order_release);
+            end_use();
             sys::yield();
-            present_.store(true, std::memory_order_relaxed);
-            std::atomic_signal_fence(std::memory_order_seq_cst);
+            mark_present();
             attention = attention_.load(std::memory_order_acquire);
         } else if (attention_.compare_exchange_weak(attention, 0, std::memory_order_acquire, std::memory_order_acquire)) {
             return attention;

@@ -77,11 +77,15 @@ private:
     // read-modify-write on this hot path (see present_). True if it made a new
     // epoll set first, in a poll of its own.
     bool begin_use() noexcept {
-        present_.store(true, std::memory_order_relaxed);
-        std::atomic_signal_fence(std::memory_order_seq_cst);  // the taker's barrier_on_every_thread orders the two
+        mark_present();
         if (attention_.load(std::memory_order_relaxed) != 0) [[unlikely]]
             return begin_use_slowly();
         return false;
+    }
+    // The store before every look at attention_ (begin_use, after_taker).
+    void mark_present() noexcept {
+        present_.store(true, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the taker's barrier_on_every_thread orders the two
     }
     bool begin_use_slowly() noexcept;
     int after_taker() noexcept;
